@@ -1,0 +1,122 @@
+"""Provider configs: capacity, contention, queue, rate limits, latency, errors, incidents, pricing.
+
+>>> p = Provider.model_validate({"name": "primary", "capacity": {"slots": 8}})
+>>> p.capacity.contention_schedule().at(0.0), p.queue.status
+(0.0, 529)
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Optional, Union
+
+from pydantic import Field, field_validator, model_validator
+
+from ..schedule import Schedule
+from .base import Config, Duration
+from .distributions import Distribution, DistributionOrDuration
+from .workload import check_increasing, schedule_from_pairs
+
+__all__ = ["Capacity", "Queue", "RateLimits", "Latency", "Errors", "Incident", "Pricing", "Provider"]
+
+Share = Annotated[float, Field(ge=0, le=1)]
+
+
+class Capacity(Config):
+    """``slots`` concurrent generations at full capacity; ``contention`` = share other tenants hold."""
+
+    slots: Annotated[int, Field(ge=1)]
+    contention: Union[Share, Annotated[list[tuple[Duration, Share]], Field(min_length=1)]] = 0.0
+
+    @field_validator("contention")
+    @classmethod
+    def _ordered(cls, v):
+        if isinstance(v, list):
+            check_increasing(v)
+        return v
+
+    def contention_schedule(self) -> Schedule:
+        if isinstance(self.contention, list):
+            return schedule_from_pairs(self.contention)
+        return Schedule.constant(self.contention)
+
+
+class Queue(Config):
+    """Waiting room in front of the slots; full or waited past ``timeout`` -> overloaded."""
+
+    limit: Optional[Annotated[int, Field(ge=0)]] = None
+    timeout: Optional[Duration] = None
+    status: Literal[529, 503] = 529
+
+
+class RateLimits(Config):
+    """Per-minute quotas enforced as continuously refilled token buckets (-> 429 + retry_after).
+
+    Bucket capacity is ``limit * window / 60s`` (window 60s: the per-minute limit itself)."""
+
+    rpm: Optional[Annotated[float, Field(gt=0)]] = None
+    tpm: Optional[Annotated[float, Field(gt=0)]] = None
+    itpm: Optional[Annotated[float, Field(gt=0)]] = None
+    otpm: Optional[Annotated[float, Field(gt=0)]] = None
+    admission: Literal["max_tokens", "actual"] = "max_tokens"
+    count_refused: bool = False
+    window: Annotated[Duration, Field(gt=0)] = 60.0
+
+
+class Latency(Config):
+    """Time to first token plus output_tokens / speed, where speed drops with load.
+
+    speed = tokens_per_s / (1 + (load_slowdown - 1) * busy / effective_slots), busy counted at start.
+    Or ``service``: a total service time that ignores tokens (queueing-theory checks)."""
+
+    ttft: DistributionOrDuration = Field(default_factory=lambda: {"dist": "fixed", "value": 0.5})
+    tokens_per_s: Annotated[float, Field(gt=0)] = 80.0
+    load_slowdown: Annotated[float, Field(ge=1)] = 1.0
+    service: Optional[Distribution] = None
+
+
+class Errors(Config):
+    """Baseline failures: an attempt fails at its first token with ``status``."""
+
+    server_error_rate: Share = 0.0
+    status: Annotated[int, Field(ge=500, le=599)] = 500
+
+
+class Incident(Config):
+    """A window [start, start + duration) that changes the provider's behaviour."""
+
+    name: str = "incident"
+    start: Duration
+    duration: Annotated[Duration, Field(gt=0)]
+    server_error_rate: Optional[Share] = None
+    capacity: Optional[Annotated[float, Field(ge=0, le=1)]] = None
+    extra_latency: Optional[Duration] = None
+
+
+class Pricing(Config):
+    """USD per million tokens; cached input defaults to the input price."""
+
+    input_per_mtok: Annotated[float, Field(ge=0)] = 0.0
+    output_per_mtok: Annotated[float, Field(ge=0)] = 0.0
+    cached_input_per_mtok: Optional[Annotated[float, Field(ge=0)]] = None
+
+
+class Provider(Config):
+    """One provider account (model endpoint) as the client sees it."""
+
+    name: Annotated[str, Field(min_length=1)]
+    model: str = ""
+    capacity: Capacity
+    queue: Queue = Field(default_factory=Queue)
+    rate_limits: Optional[RateLimits] = None
+    latency: Latency = Field(default_factory=Latency)
+    errors: Errors = Field(default_factory=Errors)
+    incidents: list[Incident] = Field(default_factory=list)
+    pricing: Pricing = Field(default_factory=Pricing)
+    abort_notice: Union[Duration, Literal["never"]] = 1.0
+
+    @model_validator(mode="after")
+    def _incidents_ordered(self):
+        for i, inc in enumerate(self.incidents):
+            if inc.server_error_rate is None and inc.capacity is None and inc.extra_latency is None:
+                raise ValueError(f"incidents[{i}] changes nothing: give server_error_rate, capacity or extra_latency")
+        return self

@@ -1,0 +1,133 @@
+"""Parse human units: durations ("250ms", "1h30m", plain seconds) and rates ("12/s", "700/min").
+
+>>> parse_duration("1h30m")
+5400.0
+>>> parse_rate("700/min")
+11.666666666666666
+>>> format_duration(5400)
+'1h30m'
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+
+__all__ = ["parse_duration", "parse_rate", "format_duration", "UnitError"]
+
+
+class UnitError(ValueError):
+    """A value whose unit is missing, unknown or malformed."""
+
+
+_DURATION_UNITS = {
+    "us": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "sec": 1.0,
+    "m": 60.0,
+    "min": 60.0,
+    "h": 3600.0,
+    "d": 86400.0,
+    "w": 604800.0,
+}
+_RATE_UNITS = {"s": 1.0, "sec": 1.0, "min": 60.0, "m": 60.0, "h": 3600.0, "hour": 3600.0, "d": 86400.0, "day": 86400.0}
+_PART = re.compile(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zA-Z]*)\s*")
+
+
+def _suggest(unit: str, known) -> str:
+    close = difflib.get_close_matches(unit, list(known), n=1, cutoff=0.5)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def parse_duration(value) -> float:
+    """Seconds from a number or a string such as "250ms", "30s", "5m", "2h", "1d", "1h30m".
+
+    Raises UnitError for an unknown unit, a malformed string or a negative or non-finite value.
+    """
+    if isinstance(value, bool):
+        raise UnitError(f"expected a duration, got {value!r}")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if not text:
+            raise UnitError("empty duration")
+        if text.startswith("-"):
+            raise UnitError(f"duration must be >= 0, got {value!r}")
+        seconds = 0.0
+        pos = 0
+        while pos < len(text):
+            m = _PART.match(text, pos)
+            if not m or m.end() == pos:
+                raise UnitError(f"cannot read duration {value!r} (use e.g. 250ms, 30s, 5m, 2h, 1d, 1h30m)")
+            number, unit = m.groups()
+            unit = unit.lower()
+            if unit == "":
+                if pos != 0 or m.end() != len(text):
+                    raise UnitError(f"missing unit in duration {value!r}")
+                factor = 1.0
+            elif unit in _DURATION_UNITS:
+                factor = _DURATION_UNITS[unit]
+            else:
+                raise UnitError(f"unknown duration unit '{unit}' in {value!r}{_suggest(unit, _DURATION_UNITS)}")
+            seconds += float(number) * factor
+            pos = m.end()
+    else:
+        raise UnitError(f"expected a duration such as '30s' or a number of seconds, got {value!r}")
+    if not math.isfinite(seconds) or seconds < 0:
+        raise UnitError(f"duration must be finite and >= 0, got {value!r}")
+    return seconds
+
+
+def parse_rate(value) -> float:
+    """Events per second from a number (per second) or "12/s", "700/min", "40000/h", "1e6/d".
+
+    A negative or non-finite rate raises UnitError.
+    """
+    if isinstance(value, bool):
+        raise UnitError(f"expected a rate, got {value!r}")
+    if isinstance(value, (int, float)):
+        rate = float(value)
+    elif isinstance(value, str):
+        text = value.strip().replace(" ", "")
+        if "/" in text:
+            number, unit = text.split("/", 1)
+            unit = unit.lower()
+            if unit not in _RATE_UNITS:
+                raise UnitError(f"unknown rate unit '/{unit}' in {value!r}{_suggest(unit, _RATE_UNITS)}")
+            try:
+                rate = float(number) / _RATE_UNITS[unit]
+            except ValueError:
+                raise UnitError(f"cannot read rate {value!r} (use e.g. 12/s, 700/min, 40000/h)") from None
+        else:
+            try:
+                rate = float(text)
+            except ValueError:
+                raise UnitError(f"cannot read rate {value!r} (use e.g. 12/s, 700/min, 40000/h)") from None
+    else:
+        raise UnitError(f"expected a rate such as '12/s', got {value!r}")
+    if not math.isfinite(rate) or rate < 0:
+        raise UnitError(f"rate must be finite and >= 0, got {value!r}")
+    return rate
+
+
+def format_duration(seconds: float) -> str:
+    """A compact human string: 0.25 -> '250ms', 5400 -> '1h30m', 90061 -> '1d1h1m1s'."""
+    if seconds is None or not math.isfinite(seconds):
+        return str(seconds)
+    if seconds < 1:
+        return f"{seconds * 1000:.4g}ms"
+    if seconds < 60:
+        return f"{seconds:.4g}s"
+    out = []
+    rest = seconds
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        n = int(rest // size)
+        if n:
+            out.append(f"{n}{unit}")
+            rest -= n * size
+    if rest >= 0.0005:
+        out.append(f"{rest:.3g}s")
+    return "".join(out)
