@@ -1,0 +1,86 @@
+"""Continuously refilled token buckets: the rate-limit half of the provider model (no SimPy).
+
+>>> b = TokenBucket(rate=1.0, capacity=2.0)
+>>> b.try_take(0.0, 2.0), b.try_take(0.0, 1.0)
+(0.0, 1.0)
+"""
+
+from __future__ import annotations
+
+__all__ = ["TokenBucket", "RateLimiterSet"]
+
+
+class TokenBucket:
+    """``capacity`` tokens, refilled at ``rate`` per second; starts full."""
+
+    __slots__ = ("rate", "capacity", "level", "last")
+
+    def __init__(self, rate: float, capacity: float):
+        self.rate = rate
+        self.capacity = capacity
+        self.level = capacity
+        self.last = 0.0
+
+    def level_at(self, now: float) -> float:
+        level = self.level + (now - self.last) * self.rate
+        return level if level < self.capacity else self.capacity
+
+    def wait_for(self, now: float, cost: float) -> float:
+        """Seconds until ``cost`` tokens are available (0 if now); inf if cost exceeds the capacity."""
+        level = self.level_at(now)
+        if level >= cost:
+            return 0.0
+        if cost > self.capacity:
+            return float("inf")
+        return (cost - level) / self.rate
+
+    def take(self, now: float, cost: float) -> None:
+        self.level = self.level_at(now) - cost
+        self.last = now
+
+    def try_take(self, now: float, cost: float) -> float:
+        """Take ``cost`` and return 0.0, or take nothing and return the wait until it would fit."""
+        wait = self.wait_for(now, cost)
+        if wait == 0.0:
+            self.take(now, cost)
+        return wait
+
+
+class RateLimiterSet:
+    """RPM / TPM / ITPM / OTPM buckets checked together: admitted only if every bucket has room.
+
+    ``admit`` returns 0.0 when admitted (all buckets charged) or the exact Retry-After otherwise."""
+
+    __slots__ = ("rpm", "tpm", "itpm", "otpm", "use_actual", "count_refused")
+
+    def __init__(self, rpm=None, tpm=None, itpm=None, otpm=None, *, window: float = 60.0,
+                 admission: str = "max_tokens", count_refused: bool = False):
+        def bucket(per_minute):
+            return None if per_minute is None else TokenBucket(per_minute / 60.0, per_minute * window / 60.0)
+
+        self.rpm, self.tpm, self.itpm, self.otpm = bucket(rpm), bucket(tpm), bucket(itpm), bucket(otpm)
+        self.use_actual = admission == "actual"
+        self.count_refused = count_refused
+
+    def admit(self, now: float, input_tokens: int, cached_tokens: int, max_tokens: int, output_tokens: int) -> float:
+        out = output_tokens if self.use_actual else max_tokens
+        charges = []
+        if self.rpm is not None:
+            charges.append((self.rpm, 1.0))
+        if self.tpm is not None:
+            charges.append((self.tpm, float(input_tokens + out)))
+        if self.itpm is not None:
+            charges.append((self.itpm, float(input_tokens - cached_tokens)))
+        if self.otpm is not None:
+            charges.append((self.otpm, float(out)))
+        wait = 0.0
+        for b, cost in charges:
+            w = b.wait_for(now, cost)
+            if w > wait:
+                wait = w
+        if wait == 0.0:
+            for b, cost in charges:
+                b.take(now, cost)
+        elif self.count_refused and self.rpm is not None:
+            self.rpm.take(now, min(1.0, self.rpm.level_at(now)))
+        return wait

@@ -1,0 +1,146 @@
+"""Column-wise recording of attempts, requests and events; DataFrames are built once at the end.
+
+Recording never decides behaviour: the engine calls ``attempt``/``request``/``event`` and nothing reads back.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..outcomes import OUTCOMES
+
+__all__ = ["Recorder", "OUTCOME_CODE"]
+
+OUTCOME_CODE = {name: i for i, name in enumerate(OUTCOMES)}
+NAN = float("nan")
+
+
+class Recorder:
+    """Appends rows into per-column lists; ``cost`` of an attempt may be settled after its row is written."""
+
+    def __init__(self, provider_names: list[str]):
+        self.provider_names = list(provider_names)
+        # attempts
+        self.a_req: list[int] = []
+        self.a_k: list[int] = []
+        self.a_prov: list[int] = []
+        self.a_sent: list[float] = []
+        self.a_started: list[float] = []
+        self.a_first: list[float] = []
+        self.a_end: list[float] = []
+        self.a_outcome: list[int] = []
+        self.a_status: list[int] = []
+        self.a_retry_after: list[float] = []
+        self.a_in: list[int] = []
+        self.a_out: list[int] = []
+        self.a_cost: list[float] = []
+        # requests
+        self.r_id: list[int] = []
+        self.r_arrival: list[float] = []
+        self.r_end: list[float] = []
+        self.r_outcome: list[int] = []
+        self.r_attempts: list[int] = []
+        self.r_prov: list[int] = []
+        self.r_ttft: list[float] = []
+        self.r_in: list[int] = []
+        self.r_out: list[int] = []
+        # events
+        self.events: list[tuple[float, str, str, str]] = []
+
+    def attempt(self, req: int, k: int, prov: int, sent: float, started: float, first: float, end: float,
+                outcome: str, status: int, retry_after: float, billed_in: int, billed_out: int, cost: float) -> int:
+        row = len(self.a_req)
+        self.a_req.append(req)
+        self.a_k.append(k)
+        self.a_prov.append(prov)
+        self.a_sent.append(sent)
+        self.a_started.append(started)
+        self.a_first.append(first)
+        self.a_end.append(end)
+        self.a_outcome.append(OUTCOME_CODE[outcome])
+        self.a_status.append(status)
+        self.a_retry_after.append(retry_after)
+        self.a_in.append(billed_in)
+        self.a_out.append(billed_out)
+        self.a_cost.append(cost)
+        return row
+
+    def settle(self, row: int, billed_in: int, billed_out: int, cost: float) -> None:
+        """Bill an attempt whose provider-side work ended after the client had given up on it."""
+        self.a_in[row] = billed_in
+        self.a_out[row] = billed_out
+        self.a_cost[row] = cost
+
+    def request(self, rid: int, arrival: float, end: float, outcome: str, attempts: int, prov: int, ttft: float,
+                input_tokens: int, output_tokens: int) -> None:
+        self.r_id.append(rid)
+        self.r_arrival.append(arrival)
+        self.r_end.append(end)
+        self.r_outcome.append(OUTCOME_CODE[outcome])
+        self.r_attempts.append(attempts)
+        self.r_prov.append(prov)
+        self.r_ttft.append(ttft)
+        self.r_in.append(input_tokens)
+        self.r_out.append(output_tokens)
+
+    def event(self, time: float, kind: str, subject: str, value: str) -> None:
+        self.events.append((time, kind, subject, value))
+
+    # -- tables ---------------------------------------------------------------------------------
+    def _cat(self, codes, categories) -> pd.Categorical:
+        return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int16), categories=list(categories))
+
+    def tables(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        names = self.provider_names + ["none"]
+        a_prov = np.asarray(self.a_prov, dtype=np.int16)
+        attempts = pd.DataFrame({
+            "request_id": np.asarray(self.a_req, dtype=np.int64),
+            "attempt": np.asarray(self.a_k, dtype=np.int16),
+            "provider": pd.Categorical.from_codes(np.where(a_prov < 0, len(names) - 1, a_prov), categories=names),
+            "sent": np.asarray(self.a_sent, dtype=float),
+            "started": np.asarray(self.a_started, dtype=float),
+            "first_token": np.asarray(self.a_first, dtype=float),
+            "end": np.asarray(self.a_end, dtype=float),
+            "outcome": self._cat(self.a_outcome, OUTCOMES),
+            "status": np.asarray(self.a_status, dtype=np.int16),
+            "retry_after": np.asarray(self.a_retry_after, dtype=float),
+            "billed_input_tokens": np.asarray(self.a_in, dtype=np.int64),
+            "billed_output_tokens": np.asarray(self.a_out, dtype=np.int64),
+            "cost": np.asarray(self.a_cost, dtype=float),
+        })
+        attempts = attempts.sort_values(["request_id", "attempt"], kind="stable", ignore_index=True)
+
+        rid = np.asarray(self.r_id, dtype=np.int64)
+        order = np.argsort(rid, kind="stable")
+        n = len(rid)
+        req_ids = rid[order]
+        # per-request money from the attempts: everything spent, and what did not deliver
+        a_req = attempts["request_id"].to_numpy()
+        a_cost = attempts["cost"].to_numpy()
+        ok_code = OUTCOME_CODE["ok"]
+        delivered = attempts["outcome"].cat.codes.to_numpy() == ok_code
+        size = int(req_ids.max()) + 1 if n else 0
+        cost = np.bincount(a_req, weights=a_cost, minlength=size)[req_ids] if n else np.zeros(0)
+        wasted = np.bincount(a_req, weights=np.where(delivered, 0.0, a_cost), minlength=size)[req_ids] if n \
+            else np.zeros(0)
+        r_prov = np.asarray(self.r_prov, dtype=np.int16)[order]
+        arrival = np.asarray(self.r_arrival, dtype=float)[order]
+        end = np.asarray(self.r_end, dtype=float)[order]
+        requests = pd.DataFrame({
+            "request_id": req_ids,
+            "arrival": arrival,
+            "end": end,
+            "outcome": self._cat(np.asarray(self.r_outcome)[order], OUTCOMES),
+            "attempts": np.asarray(self.r_attempts, dtype=np.int16)[order],
+            "provider": pd.Categorical.from_codes(np.where(r_prov < 0, len(names) - 1, r_prov), categories=names),
+            "latency": end - arrival,
+            "ttft": np.asarray(self.r_ttft, dtype=float)[order],
+            "input_tokens": np.asarray(self.r_in, dtype=np.int64)[order],
+            "output_tokens": np.asarray(self.r_out, dtype=np.int64)[order],
+            "cost": cost,
+            "wasted_cost": wasted,
+        })
+        events = pd.DataFrame(self.events, columns=["time", "kind", "subject", "value"])
+        events = events.astype({"time": float, "kind": str, "subject": str, "value": str})
+        return requests, attempts, events

@@ -1,0 +1,71 @@
+"""Build the SimPy model from a Scenario and run it: ``simulate(scenario, seed) -> Result``."""
+
+from __future__ import annotations
+
+import simpy
+from simpy.events import Timeout
+
+from ..config.scenario import Scenario
+from .arrivals import CHUNK, RequestChunks, iter_arrival_times
+from .client import ClientPipeline, Request
+from .provider_model import ProviderModel
+from .recorder import Recorder
+from .station import Station
+from .streams import Streams
+
+__all__ = ["run_model", "ChunkDraws"]
+
+
+class ChunkDraws:
+    """Provider draws for one chunk of requests, made lazily per provider from a stream keyed by
+    (provider, chunk): request i's draws on a provider depend only on the seed and i."""
+
+    __slots__ = ("chunk", "streams", "tables")
+
+    def __init__(self, chunk: int, streams: Streams, n_providers: int):
+        self.chunk = chunk
+        self.streams = streams
+        self.tables = [None] * n_providers
+
+    def table(self, station: Station, row: int):
+        t = self.tables[station.index]
+        if t is None:
+            first, u = station.model.draw_table(self.streams.rng("provider", station.index, self.chunk), CHUNK)
+            t = self.tables[station.index] = (first, u)
+        return t[0][row], t[1][row]
+
+
+def run_model(scenario: Scenario, seed: int):
+    """Run one simulation; returns (requests, attempts, events) DataFrames. No I/O."""
+    env = simpy.Environment()
+    streams = Streams(seed)
+    names = [p.name for p in scenario.providers]
+    rec = Recorder(names)
+    wl = scenario.workload
+    models = [ProviderModel(p, i) for i, p in enumerate(scenario.providers)]
+    stations = [Station(env, m, rec, streams, wl.max_tokens) for m in models]
+    order = scenario.client.route.order if scenario.client.route is not None else [names[0]]
+    client = ClientPipeline(env, scenario.client, stations, order, rec, streams)
+    sizes = RequestChunks(streams, wl.input_tokens.sampler(), wl.output_tokens.sampler(), wl.max_tokens,
+                          wl.cached_input_share)
+    n_prov = len(stations)
+
+    def source():
+        rid = 0
+        chunk = None
+        inp = cached = out = None
+        for batch in iter_arrival_times(wl.arrivals.rate_schedule(), scenario.horizon, streams.rng("arrivals")):
+            for t in batch.tolist():
+                row = rid % CHUNK
+                if row == 0:
+                    c = rid // CHUNK
+                    chunk = ChunkDraws(c, streams, n_prov)
+                    inp, cached, out = sizes.sizes(c)
+                yield Timeout(env, t - env.now)
+                req = Request(rid, t, inp[row], cached[row], out[row], chunk, row, n_prov)
+                env.process(client.run(req))
+                rid += 1
+
+    env.process(source())
+    env.run()
+    return rec.tables()

@@ -1,0 +1,242 @@
+"""A provider in the simulation: slots, queue and timers wired to SimPy around the pure ProviderModel.
+
+An attempt's fate is computed, not raced: when service starts its duration is known, so a client
+timeout is a comparison, and only the earliest of the events that matter is scheduled.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from simpy import Event
+from simpy.events import Timeout
+
+from .provider_model import DRAW_COLUMNS, ProviderModel
+from .recorder import Recorder
+from .streams import Streams
+
+__all__ = ["Attempt", "Station"]
+
+INF = float("inf")
+NAN = float("nan")
+QUEUED, IN_SERVICE, DONE, ABANDONED, DROPPED = range(5)
+
+
+class Attempt:
+    """One attempt of a request on one provider; the client reads ``outcome`` etc. when it ends."""
+
+    __slots__ = ("req", "k", "pk", "sent", "cut", "cut_outcome", "started", "first", "end", "outcome",
+                 "status", "retry_after", "waiter", "state", "drop_at", "row")
+
+    def __init__(self, req, k: int, pk: int, sent: float, cut: float, cut_outcome: str):
+        self.req = req
+        self.k = k  # attempt number within the request (0 = first)
+        self.pk = pk  # attempt number of this request on this provider (keys the provider's draws)
+        self.sent = sent
+        self.cut = cut  # absolute time at which the client gives up
+        self.cut_outcome = cut_outcome  # "timeout" or "deadline"
+        self.started = NAN
+        self.first = NAN
+        self.end = NAN
+        self.outcome = ""
+        self.status = 0
+        self.retry_after = NAN
+        self.waiter = None
+        self.state = QUEUED
+        self.drop_at = INF
+        self.row = -1
+
+
+class Station:
+    """Concurrency slots (effective count varies over time), a FIFO queue, admission and billing."""
+
+    def __init__(self, env, model: ProviderModel, recorder: Recorder, streams: Streams, max_tokens: int):
+        self.env = env
+        self.model = model
+        self.index = model.index
+        self.rec = recorder
+        self.streams = streams
+        self.max_tokens = max_tokens
+        self.busy = 0
+        self.eff = model.effective_slots(0.0)
+        self.queue: deque[Attempt] = deque()
+        self.live_queue = 0
+        self.limit = model.queue_limit
+        self.queue_timeout = model.queue_timeout
+        self.notice = model.abort_notice
+        self.breaker = None  # set by the client wiring
+        self._overflow = streams.rng("provider-overflow", model.index)
+        for t, eff in model.capacity_changes():
+            Timeout(env, t, eff).callbacks.append(self._on_capacity)
+        recorder.event(0.0, "capacity", model.name, str(self.eff))
+        for inc in model.cfg.incidents:
+            recorder.event(inc.start, "incident_start", model.name, inc.name)
+            recorder.event(inc.start + inc.duration, "incident_end", model.name, inc.name)
+
+    # -- entry point ----------------------------------------------------------------------------
+    def submit(self, att: Attempt):
+        """Send an attempt now. Returns None if it already ended (refused), else an event to wait on."""
+        now = self.env.now
+        req = att.req
+        limits = self.model.limits
+        if limits is not None:
+            wait = limits.admit(now, req.inp, req.cached, self.max_tokens, req.out)
+            if wait > 0.0:
+                self._end_unserved(att, now, "rate_limited", 429, wait)
+                return None
+        if self.busy < self.eff:
+            return self._start(att, now, None)
+        if self.limit is not None and self.live_queue >= self.limit:
+            self._end_unserved(att, now, "overloaded", self.model.overload_status, NAN)
+            return None
+        self.queue.append(att)
+        self.live_queue += 1
+        att.waiter = waiter = Event(self.env)
+        wake = min(now + self.queue_timeout, att.cut)
+        if wake < INF:
+            Timeout(self.env, wake - now, att).callbacks.append(self._on_queue_timer)
+        return waiter
+
+    # -- service --------------------------------------------------------------------------------
+    def _draws(self, att: Attempt) -> tuple[float, float]:
+        req = att.req
+        pk = att.pk
+        if pk < DRAW_COLUMNS:
+            first, u = req.chunk.table(self, req.row_in_chunk)
+            return first[pk], u[pk]
+        first, u = self.model.draw_table(self._overflow, 1, 1)
+        return first[0][0], u[0][0]
+
+    def _start(self, att: Attempt, now: float, waiter):
+        self.busy += 1
+        att.state = IN_SERVICE
+        att.started = now
+        first_draw, u = self._draws(att)
+        req = att.req
+        plan = self.model.plan(now, first_draw, u, req.out, self.busy, self.eff)
+        end = now + plan.duration
+        if end <= att.cut:
+            ev = Timeout(self.env, plan.duration, (att, plan))
+            ev.callbacks.append(self._on_complete)
+            return ev if waiter is None else None
+        # the client gives up before the provider is done: settle everything now
+        release = min(end, att.cut + self.notice)
+        generated = self.model.generated_tokens(plan, req.out, release - now)
+        if not plan.error and now + plan.ttft <= att.cut:
+            att.first = now + plan.ttft
+        att.state = ABANDONED
+        cost = self.model.cost(req.inp, req.cached, generated)
+        ev = Timeout(self.env, att.cut - now, (att, release, generated, cost))
+        ev.callbacks.append(self._on_abandon)
+        return ev if waiter is None else None
+
+    def _on_complete(self, ev) -> None:
+        att, plan = ev._value
+        now = self.env.now
+        req = att.req
+        att.state = DONE
+        att.end = now
+        if plan.error:
+            att.outcome, att.status = "server_error", self.model.error_status
+            billed_out = 0
+        else:
+            att.outcome, att.status = "ok", 200
+            att.first = att.started + plan.ttft
+            billed_out = req.out
+        cost = self.model.cost(req.inp, req.cached, billed_out)
+        att.row = self.rec.attempt(req.rid, att.k, self.index, att.sent, att.started, att.first, now, att.outcome,
+                                   att.status, NAN, req.inp, billed_out, cost)
+        self._release()
+        if att.waiter is not None:
+            att.waiter.succeed(att)
+
+    def _on_abandon(self, ev) -> None:
+        att, release, generated, cost = ev._value
+        now = self.env.now
+        req = att.req
+        att.end = now
+        att.outcome = att.cut_outcome
+        att.row = self.rec.attempt(req.rid, att.k, self.index, att.sent, att.started, att.first, now, att.outcome,
+                                   0, NAN, req.inp, generated, cost)
+        if release <= now:
+            self._release()
+        elif release < INF:
+            Timeout(self.env, release - now).callbacks.append(self._release_cb)
+        else:  # pragma: no cover - an abandoned finite service always ends
+            raise AssertionError("unbounded service")
+        if att.waiter is not None:
+            att.waiter.succeed(att)
+
+    def _release_cb(self, ev) -> None:
+        self._release()
+
+    def _release(self) -> None:
+        self.busy -= 1
+        self._fill()
+
+    def _fill(self) -> None:
+        queue = self.queue
+        now = self.env.now
+        while self.busy < self.eff and queue:
+            att = queue.popleft()
+            if att.state == DROPPED:
+                continue
+            self.live_queue -= 1
+            if att.state == QUEUED:
+                self._start(att, now, att.waiter)
+            else:
+                self._start_orphan(att, now)
+
+    def _start_orphan(self, att: Attempt, now: float) -> None:
+        """Serve an attempt whose client already left, until the provider notices (billed, wasted)."""
+        self.busy += 1
+        att.state = DONE
+        first_draw, u = self._draws(att)
+        req = att.req
+        plan = self.model.plan(now, first_draw, u, req.out, self.busy, self.eff)
+        release = min(now + plan.duration, att.drop_at)
+        generated = self.model.generated_tokens(plan, req.out, release - now)
+        self.rec.settle(att.row, req.inp, generated, self.model.cost(req.inp, req.cached, generated))
+        Timeout(self.env, release - now).callbacks.append(self._release_cb)
+
+    # -- timers ---------------------------------------------------------------------------------
+    def _on_queue_timer(self, ev) -> None:
+        att = ev._value
+        if att.state != QUEUED:
+            return
+        now = self.env.now
+        req = att.req
+        queue_drop = att.sent + self.queue_timeout
+        if queue_drop <= att.cut:
+            att.state = DROPPED
+            self.live_queue -= 1
+            self._end_unserved(att, now, "overloaded", self.model.overload_status, NAN)
+        else:
+            att.state = ABANDONED
+            att.drop_at = min(queue_drop, att.cut + self.notice)
+            att.end = now
+            att.outcome = att.cut_outcome
+            att.row = self.rec.attempt(req.rid, att.k, self.index, att.sent, NAN, NAN, now, att.outcome, 0, NAN,
+                                       0, 0, 0.0)
+            if att.drop_at < INF:
+                Timeout(self.env, att.drop_at - now, att).callbacks.append(self._on_drop)
+        att.waiter.succeed(att)
+
+    def _on_drop(self, ev) -> None:
+        att = ev._value
+        if att.state == ABANDONED:  # still waiting in the queue
+            att.state = DROPPED
+            self.live_queue -= 1
+
+    def _on_capacity(self, ev) -> None:
+        self.eff = ev._value
+        self.rec.event(self.env.now, "capacity", self.model.name, str(self.eff))
+        self._fill()
+
+    def _end_unserved(self, att: Attempt, now: float, outcome: str, status: int, retry_after: float) -> None:
+        att.end = now
+        att.outcome = outcome
+        att.status = status
+        att.retry_after = retry_after
+        att.row = self.rec.attempt(att.req.rid, att.k, self.index, att.sent, NAN, NAN, now, outcome, status,
+                                   retry_after, 0, 0, 0.0)

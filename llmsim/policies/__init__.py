@@ -1,0 +1,1 @@
+"""Client policies as small pure objects (no SimPy): backoff, retry decisions, circuit breakers."""

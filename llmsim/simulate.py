@@ -1,0 +1,26 @@
+"""``simulate(scenario, seed=None) -> Result``: the one entry point to run a scenario.
+
+>>> import llmsim
+>>> res = llmsim.simulate(llmsim.load_scenario("tuesday").with_overrides({"horizon": "5m"}), seed=3)
+>>> list(res.requests.columns[:4])
+['request_id', 'arrival', 'end', 'outcome']
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .config.loading import load_scenario
+from .config.scenario import Scenario
+from .engine.run import run_model
+from .results import Result
+
+__all__ = ["simulate"]
+
+
+def simulate(scenario: Scenario | dict | str | Path, seed: int | None = None) -> Result:
+    """Run one simulation. ``seed=None`` uses the scenario's seed. Same scenario and seed -> same tables."""
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    seed = sc.seed if seed is None else int(seed)
+    requests, attempts, events = run_model(sc, seed)
+    return Result(sc, seed, requests, attempts, events)
