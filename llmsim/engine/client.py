@@ -1,7 +1,10 @@
-"""The client pipeline: one SimPy process per logical request, applying timeouts, retries with
-backoff and Retry-After, per-provider circuit breakers, and fallback routing.
+"""The client pipeline: applies timeouts, retries with backoff and Retry-After, per-provider circuit
+breakers and fallback routing to every logical request. Retries and failover are the client's, never
+the provider's.
 
-Retries and failover are the client's, never the provider's.
+Each request is a small state machine driven by SimPy events: an attempt ends (the station calls
+``_on_attempt_done``) or a backoff timer fires (``_on_backoff_done``). No generator per request: at
+hundreds of thousands of requests per run the saved process switches are most of the cost.
 """
 
 from __future__ import annotations
@@ -22,9 +25,10 @@ NAN = float("nan")
 
 
 class Request:
-    """A logical request: arrival, sizes, and where its provider draws live."""
+    """A logical request: arrival, sizes, where its provider draws live, and its retry state."""
 
-    __slots__ = ("rid", "arrival", "inp", "cached", "out", "chunk", "row_in_chunk", "tries")
+    __slots__ = ("rid", "arrival", "inp", "cached", "out", "chunk", "row_in_chunk", "tries", "k", "pos",
+                 "prev_delay", "last_index", "deadline_at", "permit", "last_retry_after", "last_station")
 
     def __init__(self, rid, arrival, inp, cached, out, chunk, row_in_chunk, n_providers):
         self.rid = rid
@@ -34,7 +38,15 @@ class Request:
         self.out = out
         self.chunk = chunk
         self.row_in_chunk = row_in_chunk
-        self.tries = [0] * n_providers
+        self.tries = [0] * n_providers  # attempts made on each provider (keys the provider's draws)
+        self.k = 0  # attempts made so far
+        self.pos = 0  # route position the next attempt starts from
+        self.prev_delay = None
+        self.last_index = -1
+        self.deadline_at = INF
+        self.permit = None
+        self.last_retry_after = NAN
+        self.last_station = None
 
 
 class ClientPipeline:
@@ -46,6 +58,9 @@ class ClientPipeline:
         self.rec = recorder
         by_name = {s.model.name: s for s in stations}
         self.order = [by_name[n] for n in order]
+        self.position = {s: i for i, s in enumerate(self.order)}
+        for s in stations:
+            s.done = self._on_attempt_done
         self.timeout = INF if cfg.timeout is None else cfg.timeout
         self.deadline = INF if cfg.deadline is None else cfg.deadline
         retry = cfg.retry
@@ -63,7 +78,10 @@ class ClientPipeline:
         route = cfg.route
         self.failover_on = frozenset(route.failover_on) if route is not None else frozenset()
         br = cfg.circuit_breaker
-        self.breaker_failures = frozenset(br.failure_on) if br is not None else frozenset()
+        failures = set(br.failure_on) if br is not None else set()
+        if "timeout" in failures:
+            failures.add("deadline")  # an attempt cut by the request deadline timed out too
+        self.breaker_failures = frozenset(failures)
         if br is not None:
             for s in self.order:
                 s.breaker = CircuitBreaker(br.window, br.min_calls, br.failure_rate, br.open_for, br.half_open_calls,
@@ -77,73 +95,82 @@ class ClientPipeline:
             rec.event(now, "breaker", name, state)
         return on_change
 
-    def _pick(self, pos: int, now: float):
-        """(station, permit) of the first provider from ``pos`` in route order whose breaker admits a call."""
+    # -- the request state machine --------------------------------------------------------------
+    def start(self, req: Request) -> None:
+        """A request arrives now."""
+        req.deadline_at = req.arrival + self.deadline
+        self._attempt(req)
+
+    def _attempt(self, req: Request) -> None:
+        now = self.env.now
         order = self.order
         n = len(order)
+        station = None
+        permit = None
         for j in range(n):
-            s = order[(pos + j) % n]
+            s = order[(req.pos + j) % n]
             br = s.breaker
             if br is None:
-                return s, None
+                station = s
+                break
             permit = br.allow(now)
             if permit is not None:
-                return s, permit
-        return None, None
+                station = s
+                break
+        if station is None:  # every breaker is open: refused locally
+            self.rec.attempt(req.rid, req.k, -1, now, NAN, NAN, now, "rejected", 0, NAN, 0, 0, 0.0)
+            req.k += 1
+            req.last_station = None
+            req.last_retry_after = NAN
+            self._after_failure(req, "rejected")
+            return
+        idx = station.index
+        req.last_index = idx
+        req.permit = permit
+        cut = now + self.timeout
+        if cut > req.deadline_at:
+            att = Attempt(req, req.k, req.tries[idx], now, req.deadline_at, "deadline")
+        else:
+            att = Attempt(req, req.k, req.tries[idx], now, cut, "timeout")
+        req.tries[idx] += 1
+        req.k += 1
+        req.last_station = station
+        station.submit(att)  # -> _on_attempt_done, now or later
 
-    def run(self, req: Request):
-        """The request's life as a SimPy process."""
-        env = self.env
-        rec = self.rec
-        order = self.order
-        n = len(order)
-        deadline_at = req.arrival + self.deadline
-        k = 0
-        pos = 0
-        prev_delay = None
-        last_index = -1
-        while True:
-            now = env.now
-            station, permit = self._pick(pos, now)
-            retry_after = NAN
-            if station is None:
-                rec.attempt(req.rid, k, -1, now, NAN, NAN, now, "rejected", 0, NAN, 0, 0, 0.0)
-                k += 1
-                outcome = "rejected"
-            else:
-                idx = station.index
-                last_index = idx
-                cut = now + self.timeout
-                if cut > deadline_at:
-                    att = Attempt(req, k, req.tries[idx], now, deadline_at, "deadline")
-                else:
-                    att = Attempt(req, k, req.tries[idx], now, cut, "timeout")
-                req.tries[idx] += 1
-                wait = station.submit(att)
-                if wait is not None:
-                    yield wait
-                k += 1
-                outcome = att.outcome
-                if permit is not None:
-                    station.breaker.record(env.now, permit, outcome in self.breaker_failures
-                                           or (outcome == "deadline" and "timeout" in self.breaker_failures))
-                if outcome == "ok":
-                    rec.request(req.rid, req.arrival, env.now, "ok", k, idx, att.first - req.arrival, req.inp,
-                                req.out)
-                    return
-                if outcome == "deadline":
-                    break
-                retry_after = att.retry_after
-                here = order.index(station) if n > 1 else 0
-                pos = (here + 1) % n if outcome in self.failover_on else here
-            if outcome not in self.retry_on or k >= self.max_attempts:
-                break
-            delay = self.backoff.delay(k - 1, self.jitter.next(), prev_delay)
-            prev_delay = delay
-            if retry_after == retry_after and self.ra_mode == "honor" and station is order[pos]:
-                delay = min(retry_after, self.ra_max)
-            now = env.now
-            if now + delay >= deadline_at:
-                break
-            yield Timeout(env, delay)
-        rec.request(req.rid, req.arrival, env.now, outcome, k, last_index, NAN, req.inp, req.out)
+    def _on_attempt_done(self, att: Attempt) -> None:
+        req = att.req
+        station = req.last_station
+        outcome = att.outcome
+        if req.permit is not None:
+            station.breaker.record(att.end, req.permit, outcome in self.breaker_failures)
+        if outcome == "ok":
+            self.rec.request(req.rid, req.arrival, att.end, "ok", req.k, req.last_index, att.first - req.arrival,
+                             req.inp, req.out)
+            return
+        if outcome == "deadline":
+            self._finish(req, "deadline")
+            return
+        req.last_retry_after = att.retry_after
+        here = self.position[station]
+        req.pos = (here + 1) % len(self.order) if outcome in self.failover_on else here
+        self._after_failure(req, outcome)
+
+    def _after_failure(self, req: Request, outcome: str) -> None:
+        if outcome not in self.retry_on or req.k >= self.max_attempts:
+            self._finish(req, outcome)
+            return
+        delay = self.backoff.delay(req.k - 1, self.jitter.next(), req.prev_delay)
+        req.prev_delay = delay
+        ra = req.last_retry_after
+        if ra == ra and self.ra_mode == "honor" and req.last_station is self.order[req.pos]:
+            delay = ra if ra < self.ra_max else self.ra_max
+        if self.env.now + delay >= req.deadline_at:
+            self._finish(req, outcome)  # the wait would pass the deadline: give up now
+            return
+        Timeout(self.env, delay, req).callbacks.append(self._on_backoff_done)
+
+    def _on_backoff_done(self, ev) -> None:
+        self._attempt(ev._value)
+
+    def _finish(self, req: Request, outcome: str) -> None:
+        self.rec.request(req.rid, req.arrival, self.env.now, outcome, req.k, req.last_index, NAN, req.inp, req.out)

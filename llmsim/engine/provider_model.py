@@ -126,12 +126,12 @@ class ProviderModel:
 
     # -- service --------------------------------------------------------------------------------
     def draw_table(self, rng: np.random.Generator, n: int, cols: int = DRAW_COLUMNS):
-        """Per-(request, attempt) draws: (first-token-or-service seconds, error uniform), as nested lists."""
+        """Per-(request, attempt) draws: (first-token-or-service seconds, error uniform), (n, cols) arrays."""
         if self.service_mode:
             first = self.service_sampler.sample(rng, (n, cols))
         else:
             first = self.ttft_sampler.sample(rng, (n, cols))
-        return first.tolist(), rng.random((n, cols)).tolist()
+        return first, rng.random((n, cols))
 
     def plan(self, now: float, first_draw: float, error_u: float, output_tokens: int, busy: int, eff: int) -> Plan:
         """The attempt's timing given its draws and the load at the start (``busy`` includes itself)."""

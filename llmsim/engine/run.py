@@ -27,12 +27,12 @@ class ChunkDraws:
         self.streams = streams
         self.tables = [None] * n_providers
 
-    def table(self, station: Station, row: int):
+    def table(self, station: Station):
         t = self.tables[station.index]
         if t is None:
-            first, u = station.model.draw_table(self.streams.rng("provider", station.index, self.chunk), CHUNK)
-            t = self.tables[station.index] = (first, u)
-        return t[0][row], t[1][row]
+            t = self.tables[station.index] = station.model.draw_table(
+                self.streams.rng("provider", station.index, self.chunk), CHUNK)
+        return t
 
 
 def run_model(scenario: Scenario, seed: int):
@@ -62,8 +62,7 @@ def run_model(scenario: Scenario, seed: int):
                     chunk = ChunkDraws(c, streams, n_prov)
                     inp, cached, out = sizes.sizes(c)
                 yield Timeout(env, t - env.now)
-                req = Request(rid, t, inp[row], cached[row], out[row], chunk, row, n_prov)
-                env.process(client.run(req))
+                client.start(Request(rid, t, inp[row], cached[row], out[row], chunk, row, n_prov))
                 rid += 1
 
     env.process(source())

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import deque
 
-from simpy import Event
 from simpy.events import Timeout
 
 from .provider_model import DRAW_COLUMNS, ProviderModel
@@ -26,7 +25,7 @@ class Attempt:
     """One attempt of a request on one provider; the client reads ``outcome`` etc. when it ends."""
 
     __slots__ = ("req", "k", "pk", "sent", "cut", "cut_outcome", "started", "first", "end", "outcome",
-                 "status", "retry_after", "waiter", "state", "drop_at", "row")
+                 "status", "retry_after", "state", "drop_at", "row")
 
     def __init__(self, req, k: int, pk: int, sent: float, cut: float, cut_outcome: str):
         self.req = req
@@ -41,7 +40,6 @@ class Attempt:
         self.outcome = ""
         self.status = 0
         self.retry_after = NAN
-        self.waiter = None
         self.state = QUEUED
         self.drop_at = INF
         self.row = -1
@@ -52,6 +50,7 @@ class Station:
 
     def __init__(self, env, model: ProviderModel, recorder: Recorder, streams: Streams, max_tokens: int):
         self.env = env
+        self.done = None  # callback(att) the client sets: called once when an attempt ends for the client
         self.model = model
         self.index = model.index
         self.rec = recorder
@@ -74,8 +73,8 @@ class Station:
             recorder.event(inc.start + inc.duration, "incident_end", model.name, inc.name)
 
     # -- entry point ----------------------------------------------------------------------------
-    def submit(self, att: Attempt):
-        """Send an attempt now. Returns None if it already ended (refused), else an event to wait on."""
+    def submit(self, att: Attempt) -> None:
+        """Send an attempt now; ``self.done(att)`` is called when it ends for the client (maybe at once)."""
         now = self.env.now
         req = att.req
         limits = self.model.limits
@@ -83,31 +82,31 @@ class Station:
             wait = limits.admit(now, req.inp, req.cached, self.max_tokens, req.out)
             if wait > 0.0:
                 self._end_unserved(att, now, "rate_limited", 429, wait)
-                return None
+                return
         if self.busy < self.eff:
-            return self._start(att, now, None)
+            self._start(att, now)
+            return
         if self.limit is not None and self.live_queue >= self.limit:
             self._end_unserved(att, now, "overloaded", self.model.overload_status, NAN)
-            return None
+            return
         self.queue.append(att)
         self.live_queue += 1
-        att.waiter = waiter = Event(self.env)
         wake = min(now + self.queue_timeout, att.cut)
         if wake < INF:
             Timeout(self.env, wake - now, att).callbacks.append(self._on_queue_timer)
-        return waiter
 
     # -- service --------------------------------------------------------------------------------
     def _draws(self, att: Attempt) -> tuple[float, float]:
         req = att.req
         pk = att.pk
         if pk < DRAW_COLUMNS:
-            first, u = req.chunk.table(self, req.row_in_chunk)
-            return first[pk], u[pk]
+            first, u = req.chunk.table(self)
+            row = req.row_in_chunk
+            return first.item(row, pk), u.item(row, pk)
         first, u = self.model.draw_table(self._overflow, 1, 1)
-        return first[0][0], u[0][0]
+        return first.item(0, 0), u.item(0, 0)
 
-    def _start(self, att: Attempt, now: float, waiter):
+    def _start(self, att: Attempt, now: float) -> None:
         self.busy += 1
         att.state = IN_SERVICE
         att.started = now
@@ -116,9 +115,8 @@ class Station:
         plan = self.model.plan(now, first_draw, u, req.out, self.busy, self.eff)
         end = now + plan.duration
         if end <= att.cut:
-            ev = Timeout(self.env, plan.duration, (att, plan))
-            ev.callbacks.append(self._on_complete)
-            return ev if waiter is None else None
+            Timeout(self.env, plan.duration, (att, plan)).callbacks.append(self._on_complete)
+            return
         # the client gives up before the provider is done: settle everything now
         release = min(end, att.cut + self.notice)
         generated = self.model.generated_tokens(plan, req.out, release - now)
@@ -126,9 +124,7 @@ class Station:
             att.first = now + plan.ttft
         att.state = ABANDONED
         cost = self.model.cost(req.inp, req.cached, generated)
-        ev = Timeout(self.env, att.cut - now, (att, release, generated, cost))
-        ev.callbacks.append(self._on_abandon)
-        return ev if waiter is None else None
+        Timeout(self.env, att.cut - now, (att, release, generated, cost)).callbacks.append(self._on_abandon)
 
     def _on_complete(self, ev) -> None:
         att, plan = ev._value
@@ -147,8 +143,7 @@ class Station:
         att.row = self.rec.attempt(req.rid, att.k, self.index, att.sent, att.started, att.first, now, att.outcome,
                                    att.status, NAN, req.inp, billed_out, cost)
         self._release()
-        if att.waiter is not None:
-            att.waiter.succeed(att)
+        self.done(att)
 
     def _on_abandon(self, ev) -> None:
         att, release, generated, cost = ev._value
@@ -164,8 +159,7 @@ class Station:
             Timeout(self.env, release - now).callbacks.append(self._release_cb)
         else:  # pragma: no cover - an abandoned finite service always ends
             raise AssertionError("unbounded service")
-        if att.waiter is not None:
-            att.waiter.succeed(att)
+        self.done(att)
 
     def _release_cb(self, ev) -> None:
         self._release()
@@ -183,7 +177,7 @@ class Station:
                 continue
             self.live_queue -= 1
             if att.state == QUEUED:
-                self._start(att, now, att.waiter)
+                self._start(att, now)
             else:
                 self._start_orphan(att, now)
 
@@ -220,7 +214,7 @@ class Station:
                                        0, 0, 0.0)
             if att.drop_at < INF:
                 Timeout(self.env, att.drop_at - now, att).callbacks.append(self._on_drop)
-        att.waiter.succeed(att)
+            self.done(att)
 
     def _on_drop(self, ev) -> None:
         att = ev._value
@@ -240,3 +234,4 @@ class Station:
         att.retry_after = retry_after
         att.row = self.rec.attempt(att.req.rid, att.k, self.index, att.sent, NAN, NAN, now, outcome, status,
                                    retry_after, 0, 0, 0.0)
+        self.done(att)

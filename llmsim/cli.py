@@ -1,0 +1,122 @@
+"""The ``llmsim`` command line (typer + rich). Bad input: one line naming the field, exit code 2."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+from . import __version__
+from .config.loading import DEFAULT_SCENARIO, load_scenario, packaged_scenarios, read_yaml
+from .config.scenario import Scenario
+from .errors import ScenarioError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Simulate LLM API traffic and compare client policies (retries, breakers, failover) "
+                       "before you deploy them.")
+out = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def parse_sets(sets: list[str]) -> dict:
+    """``path=value`` pairs; values are read as YAML (5 -> int, 30s -> str, [a, b] -> list)."""
+    overrides = {}
+    for item in sets:
+        if "=" not in item:
+            raise ScenarioError("", f"--set expects PATH=VALUE, got {item!r}")
+        path, value = item.split("=", 1)
+        overrides[path.strip()] = read_yaml(value, f"--set {path.strip()}")
+    return overrides
+
+
+def _load(source: Optional[str], sets: list[str]) -> Scenario:
+    return load_scenario(source or DEFAULT_SCENARIO, parse_sets(sets))
+
+
+@app.command()
+def run(
+    scenario: Optional[str] = typer.Argument(None, help="Scenario YAML file or packaged scenario name "
+                                                        f"(default: {DEFAULT_SCENARIO})."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (default: the scenario's)."),
+    set_: List[str] = typer.Option([], "--set", help="Override a value: PATH=VALUE, e.g. client.retry.max_attempts=5."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Save the result (parquet + json) to this folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Run one scenario and print its summary."""
+    from .report_text import period_table, summary_table
+    from .simulate import simulate
+
+    try:
+        sc = _load(scenario, set_)
+    except ScenarioError as exc:
+        fail(str(exc))
+    with err.status(f"simulating {sc.name} ({sc.horizon / 3600:.3g} h)...", spinner="dots"):
+        res = simulate(sc, seed)
+    summary = res.summary()
+    if out_dir is not None:
+        res.save(out_dir)
+    if as_json:
+        data = {k: (None if math.isnan(v) else v) for k, v in summary.items()}
+        sys.stdout.write(json.dumps({"scenario": sc.name, "seed": res.seed, "summary": data}, indent=2) + "\n")
+        return
+    out.print(summary_table(summary, f"{sc.name} (seed {res.seed}): {len(res.requests):,} requests, "
+                                     f"warm-up {sc.warmup:g}s excluded"))
+    if sc.horizon >= 2 * 3600:
+        freq = "1h" if sc.horizon <= 48 * 3600 else "1d"
+        out.print(period_table(res.timeseries(freq), f"By {freq[1:] if freq != '1h' else 'hour'} (time 0 = start)"))
+    elif sc.horizon >= 20 * 60:
+        out.print(period_table(res.timeseries("10min"), "By 10 minutes"))
+    if out_dir is not None:
+        out.print(f"saved to {out_dir}")
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON schema of scenario files (for editor autocompletion)."""
+    sys.stdout.write(json.dumps(Scenario.model_json_schema(), indent=2) + "\n")
+
+
+@app.command()
+def validate(files: List[str] = typer.Argument(..., help="Scenario files or packaged names.")) -> None:
+    """Check scenario files without running them."""
+    for f in files:
+        try:
+            sc = load_scenario(f)
+        except ScenarioError as exc:
+            fail(str(exc))
+        out.print(f"ok: {f} ({sc.name}: {len(sc.providers)} provider(s), horizon {sc.horizon:g}s)")
+
+
+@app.command()
+def presets() -> None:
+    """List the scenarios packaged with llmsim."""
+    from rich.table import Table
+
+    table = Table("name", "about")
+    for name, about in packaged_scenarios().items():
+        table.add_row(name + (" (default)" if name == DEFAULT_SCENARIO else ""), about)
+    out.print(table)
+
+
+@app.command()
+def version() -> None:
+    """Print the llmsim version."""
+    out.print(__version__)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
