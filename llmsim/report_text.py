@@ -47,10 +47,14 @@ def summary_table(summary: pd.Series, title: str) -> Table:
     return table
 
 
+def _count(x: float) -> str:
+    return f"{x / 1000:.1f}k" if x >= 10_000 else f"{x:,.0f}"
+
+
 def period_table(ts: pd.DataFrame, title: str) -> Table:
-    """One row per period of a ``Result.timeseries``: the day as it unfolded."""
+    """One row per period of a ``Result.timeseries``: the day as it unfolded (shares are of attempts)."""
     table = Table(title=title, title_justify="left")
-    for col in ("from", "requests", "success", "p50", "p95", "attempts", "429", "529/503", "timeouts", "slots"):
+    for col in ("from", "reqs", "ok", "p50", "p95", "tries", "429", "529", "t/o", "slots"):
         table.add_column(col, justify="right")
     cap_cols = [c for c in ts.columns if c.startswith("capacity_")]
     for t, row in ts.iterrows():
@@ -59,10 +63,9 @@ def period_table(ts: pd.DataFrame, title: str) -> Table:
         sent = max(1, row["attempts"])
         slots = "/".join(f"{row[c]:.0f}" for c in cap_cols)
         table.add_row(
-            format_duration(float(t)) if t else "0s", f"{row['requests']:,.0f}",
-            fmt_metric("success_rate", row["success_rate"]),
+            format_duration(float(t)) if t else "0s", _count(row["requests"]), f"{row['success_rate']:.1%}",
             fmt_metric("latency_p50", row["latency_p50"]), fmt_metric("latency_p95", row["latency_p95"]),
-            f"{row['attempts']:,.0f}", f"{row['attempts_rate_limited'] / sent:.1%}",
+            _count(row["attempts"]), f"{row['attempts_rate_limited'] / sent:.1%}",
             f"{row['attempts_overloaded'] / sent:.1%}", f"{row['attempts_timeout'] / sent:.1%}", slots,
         )
     return table

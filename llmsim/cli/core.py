@@ -1,4 +1,4 @@
-"""The ``llmsim`` command line (typer + rich). Bad input: one line naming the field, exit code 2."""
+"""Core commands: run, schema, validate, presets, version."""
 
 from __future__ import annotations
 
@@ -9,35 +9,12 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
 
-from . import __version__
-from .config.loading import DEFAULT_SCENARIO, load_scenario, packaged_scenarios, read_yaml
-from .config.scenario import Scenario
-from .errors import ScenarioError
-
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Simulate LLM API traffic and compare client policies (retries, breakers, failover) "
-                       "before you deploy them.")
-out = Console()
-err = Console(stderr=True)
-
-
-def fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
-
-
-def parse_sets(sets: list[str]) -> dict:
-    """``path=value`` pairs; values are read as YAML (5 -> int, 30s -> str, [a, b] -> list)."""
-    overrides = {}
-    for item in sets:
-        if "=" not in item:
-            raise ScenarioError("", f"--set expects PATH=VALUE, got {item!r}")
-        path, value = item.split("=", 1)
-        overrides[path.strip()] = read_yaml(value, f"--set {path.strip()}")
-    return overrides
-
+from .. import __version__
+from ..config.loading import DEFAULT_SCENARIO, load_scenario, packaged_scenarios
+from ..config.scenario import Scenario
+from ..errors import ScenarioError
+from .app import app, err, fail, out, parse_sets
 
 def _load(source: Optional[str], sets: list[str]) -> Scenario:
     return load_scenario(source or DEFAULT_SCENARIO, parse_sets(sets))
@@ -53,8 +30,8 @@ def run(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Run one scenario and print its summary."""
-    from .report_text import period_table, summary_table
-    from .simulate import simulate
+    from ..report_text import period_table, summary_table
+    from ..simulate import simulate
 
     try:
         sc = _load(scenario, set_)
@@ -112,11 +89,3 @@ def presets() -> None:
 def version() -> None:
     """Print the llmsim version."""
     out.print(__version__)
-
-
-def main() -> None:
-    app()
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,15 @@
+"""The ``llmsim`` command line (typer + rich). Bad input: one line naming the field, exit code 2.
+
+Each command group lives in its own module and registers itself on ``app`` when imported here.
+"""
+
+from __future__ import annotations
+
+from . import core  # noqa: F401  (registers run, schema, validate, presets, version)
+from .app import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    app()
