@@ -12,15 +12,20 @@ from pathlib import Path
 
 from .config.loading import load_scenario
 from .config.scenario import Scenario
+from .engine.arrivals import ExplicitArrivals
 from .engine.run import run_model
 from .results import Result
 
 __all__ = ["simulate"]
 
 
-def simulate(scenario: Scenario | dict | str | Path, seed: int | None = None) -> Result:
-    """Run one simulation. ``seed=None`` uses the scenario's seed. Same scenario and seed -> same tables."""
+def simulate(scenario: Scenario | dict | str | Path, seed: int | None = None,
+             arrivals: ExplicitArrivals | None = None) -> Result:
+    """Run one simulation. ``seed=None`` uses the scenario's seed. Same scenario and seed -> same tables.
+
+    ``arrivals`` (optional) gives explicit arrival times and token counts instead of the scenario's
+    Poisson workload, e.g. a replayed trace."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     seed = sc.seed if seed is None else int(seed)
-    requests, attempts, events = run_model(sc, seed)
+    requests, attempts, events = run_model(sc, seed, arrivals)
     return Result(sc, seed, requests, attempts, events)

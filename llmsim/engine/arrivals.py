@@ -12,7 +12,8 @@ True
 
 from __future__ import annotations
 
-from typing import Iterator
+from dataclasses import dataclass
+from typing import Iterator, Optional
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from ..distributions import Sampler
 from ..schedule import Schedule
 from .streams import Streams
 
-__all__ = ["CHUNK", "arrival_times", "RequestChunks"]
+__all__ = ["CHUNK", "arrival_times", "RequestChunks", "ExplicitArrivals"]
 
 CHUNK = 4096
 
@@ -78,3 +79,42 @@ class RequestChunks:
         out = np.clip(np.rint(self.output_tokens.sample(rng, CHUNK)), 1, self.max_tokens).astype(np.int64)
         cached = np.floor(inp * self.cached_share).astype(np.int64)
         return inp.tolist(), cached.tolist(), out.tolist()
+
+
+@dataclass(frozen=True)
+class ExplicitArrivals:
+    """Given arrivals (e.g. a replayed trace): sorted times in seconds and per-request token counts.
+
+    >>> a = ExplicitArrivals.from_arrays([0.0, 0.5], [100, 200], [10, 20])
+    >>> len(a), a.output_tokens.tolist()
+    (2, [10, 20])
+    """
+
+    times: np.ndarray
+    input_tokens: np.ndarray
+    output_tokens: np.ndarray
+    cached_tokens: Optional[np.ndarray] = None
+
+    @classmethod
+    def from_arrays(cls, times, input_tokens, output_tokens, cached_tokens=None) -> "ExplicitArrivals":
+        t = np.asarray(times, dtype=float)
+        order = np.argsort(t, kind="stable")
+        inp = np.maximum(1, np.asarray(input_tokens, dtype=np.int64))[order]
+        out = np.maximum(1, np.asarray(output_tokens, dtype=np.int64))[order]
+        cached = None if cached_tokens is None else np.asarray(cached_tokens, dtype=np.int64)[order]
+        if len(t) and (not np.all(np.isfinite(t)) or t.min() < 0):
+            raise ValueError("arrival times must be finite and >= 0")
+        return cls(t[order], inp, out, cached)
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def batches(self) -> Iterator[np.ndarray]:
+        for i in range(0, len(self.times), CHUNK):
+            yield self.times[i:i + CHUNK]
+
+    def sizes(self, chunk: int, max_tokens: int) -> tuple[list[int], list[int], list[int]]:
+        sl = slice(chunk * CHUNK, (chunk + 1) * CHUNK)
+        inp = self.input_tokens[sl]
+        cached = np.zeros_like(inp) if self.cached_tokens is None else np.minimum(self.cached_tokens[sl], inp)
+        return inp.tolist(), cached.tolist(), np.minimum(self.output_tokens[sl], max_tokens).tolist()

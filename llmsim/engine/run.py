@@ -6,7 +6,7 @@ import simpy
 from simpy.events import Timeout
 
 from ..config.scenario import Scenario
-from .arrivals import CHUNK, RequestChunks, iter_arrival_times
+from .arrivals import CHUNK, ExplicitArrivals, RequestChunks, iter_arrival_times
 from .client import ClientPipeline, Request
 from .provider_model import ProviderModel
 from .recorder import Recorder
@@ -35,8 +35,10 @@ class ChunkDraws:
         return t
 
 
-def run_model(scenario: Scenario, seed: int):
-    """Run one simulation; returns (requests, attempts, events) DataFrames. No I/O."""
+def run_model(scenario: Scenario, seed: int, arrivals: ExplicitArrivals | None = None):
+    """Run one simulation; returns (requests, attempts, events) DataFrames. No I/O.
+
+    ``arrivals`` replaces the scenario's Poisson arrivals and size distributions (trace replay)."""
     env = simpy.Environment()
     streams = Streams(seed)
     names = [p.name for p in scenario.providers]
@@ -50,17 +52,26 @@ def run_model(scenario: Scenario, seed: int):
                           wl.cached_input_share)
     n_prov = len(stations)
 
+    if arrivals is not None:
+        batches = arrivals.batches()
+
+        def sizes_of(c):
+            return arrivals.sizes(c, wl.max_tokens)
+    else:
+        batches = iter_arrival_times(wl.arrivals.rate_schedule(), scenario.horizon, streams.rng("arrivals"))
+        sizes_of = sizes.sizes
+
     def source():
         rid = 0
         chunk = None
         inp = cached = out = None
-        for batch in iter_arrival_times(wl.arrivals.rate_schedule(), scenario.horizon, streams.rng("arrivals")):
+        for batch in batches:
             for t in batch.tolist():
                 row = rid % CHUNK
                 if row == 0:
                     c = rid // CHUNK
                     chunk = ChunkDraws(c, streams, n_prov)
-                    inp, cached, out = sizes.sizes(c)
+                    inp, cached, out = sizes_of(c)
                 yield Timeout(env, t - env.now)
                 client.start(Request(rid, t, inp[row], cached[row], out[row], chunk, row, n_prov))
                 rid += 1
