@@ -2,7 +2,7 @@
 
 >>> import llmsim
 >>> sc = llmsim.load_scenario("tuesday")
->>> res = llmsim.simulate(sc.with_overrides({"horizon": "5m"}), seed=1)
+>>> res = llmsim.simulate(sc.with_overrides({"horizon": "10m"}), seed=1)
 >>> "latency_p95" in res.summary()
 True
 """

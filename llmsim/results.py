@@ -3,7 +3,7 @@
 >>> import llmsim
 >>> res = llmsim.simulate(llmsim.load_scenario("tuesday").with_overrides({"horizon": "10m", "warmup": "1m"}), seed=1)
 >>> s = res.summary()
->>> 0.0 <= s["success_rate"] <= 1.0
+>>> bool(0.0 <= s["success_rate"] <= 1.0)
 True
 """
 
@@ -156,7 +156,7 @@ class Result:
         return target
 
     @classmethod
-    def load(cls, path: str | Path) -> "Result":
+    def load(cls, path: str | Path) -> Result:
         """Read a folder written by ``save``."""
         src = Path(path)
         meta = json.loads((src / "result.json").read_text(encoding="utf-8"))

@@ -1,7 +1,7 @@
 """``simulate(scenario, seed=None) -> Result``: the one entry point to run a scenario.
 
 >>> import llmsim
->>> res = llmsim.simulate(llmsim.load_scenario("tuesday").with_overrides({"horizon": "5m"}), seed=3)
+>>> res = llmsim.simulate(llmsim.load_scenario("tuesday").with_overrides({"horizon": "10m"}), seed=3)
 >>> list(res.requests.columns[:4])
 ['request_id', 'arrival', 'end', 'outcome']
 """

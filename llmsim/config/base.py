@@ -26,8 +26,10 @@ class Config(BaseModel):
             for key in data:
                 if key not in known:
                     close = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.6)
-                    hint = f" (did you mean '{close[0]}'?)" if close else f" (known keys: {', '.join(sorted(known))})"
-                    raise PydanticCustomError("unknown_key", "unknown key '{key}'{hint}", {"key": str(key), "hint": hint})
+                    hint = (f" (did you mean '{close[0]}'?)" if close
+                            else f" (known keys: {', '.join(sorted(known))})")
+                    raise PydanticCustomError("unknown_key", "unknown key '{key}'{hint}",
+                                              {"key": str(key), "hint": hint})
         return data
 
 

@@ -5,7 +5,7 @@ Numbers may be written with duration units ("600ms") where the quantity is a tim
 >>> from pydantic import TypeAdapter
 >>> d = TypeAdapter(Distribution).validate_python({"dist": "lognormal", "median": "600ms", "p95": "2s"})
 >>> round(d.mean, 3)
-0.805
+0.784
 """
 
 from __future__ import annotations

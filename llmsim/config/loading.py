@@ -1,8 +1,8 @@
 """Load scenarios from YAML files, packaged names or dicts, turning every problem into a ScenarioError.
 
->>> sc = load_scenario("morning-peak")
->>> sc.name
-'morning-peak'
+>>> sc = load_scenario("tuesday", {"client.retry.max_attempts": 5})
+>>> sc.name, sc.client.retry.max_attempts
+('tuesday', 5)
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ __all__ = ["load_scenario", "validate_scenario", "packaged_scenarios", "format_v
 
 DEFAULT_SCENARIO = "tuesday"
 _TAGS = {"fixed", "exponential", "lognormal", "gamma", "empirical"}
+_TYPE_NAMES = {"float", "int", "str", "bool"}
 _FIELD = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
@@ -102,7 +103,7 @@ def _loc_to_path(loc) -> str:
     for item in loc:
         if isinstance(item, int):
             out += f"[{item}]"
-        elif isinstance(item, str) and _FIELD.match(item) and item not in _TAGS and item not in ("float", "int", "str", "bool"):
+        elif isinstance(item, str) and _FIELD.match(item) and item not in _TAGS | _TYPE_NAMES:
             out += ("." if out else "") + item
     return out
 

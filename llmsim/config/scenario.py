@@ -32,6 +32,9 @@ class Scenario(Config):
     description: str = ""
     horizon: Annotated[Duration, Field(gt=0)]
     warmup: Duration = 0.0
+    drain: Annotated[Duration, Field(gt=0, description=(
+        "after the horizon, time allowed for requests in flight to finish; any still open are then "
+        "closed as `timeout` (a client waiting forever would give up)"))] = 3600.0
     seed: Annotated[int, Field(ge=0)] = 0
     workload: Workload
     providers: Annotated[list[Provider], Field(min_length=1)]
@@ -64,13 +67,13 @@ class Scenario(Config):
                 return p
         raise KeyError(name)
 
-    def with_overrides(self, overrides: dict[str, Any]) -> "Scenario":
+    def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
         """A validated copy with dotted-path values replaced.
 
         List items are addressed by index or, for providers, by name: ``providers.primary.capacity.slots``.
         Raises ScenarioError naming the path when a path does not exist or a value is invalid."""
-        from .loading import validate_scenario
         from ..errors import ScenarioError
+        from .loading import validate_scenario
 
         data = self.model_dump(mode="json")
         for path, value in overrides.items():

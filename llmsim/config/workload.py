@@ -29,7 +29,8 @@ def check_increasing(pairs) -> None:
     for i in range(1, len(pairs)):
         if pairs[i][0] <= pairs[i - 1][0]:
             raise ValueError(
-                f"schedule times must increase: entry {i} at {pairs[i][0]:g}s is not after entry {i - 1} at {pairs[i - 1][0]:g}s"
+                f"schedule times must increase: entry {i} at {pairs[i][0]:g}s is not after "
+                f"entry {i - 1} at {pairs[i - 1][0]:g}s"
             )
 
 

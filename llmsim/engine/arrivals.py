@@ -12,8 +12,9 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, Optional
+from typing import Optional
 
 import numpy as np
 
@@ -43,7 +44,8 @@ def arrival_times(schedule: Schedule, horizon: float, rng: np.random.Generator, 
     return np.concatenate(list(iter_arrival_times(schedule, horizon, rng, batch)) or [np.empty(0)])
 
 
-def iter_arrival_times(schedule: Schedule, horizon: float, rng: np.random.Generator, batch: int = CHUNK) -> Iterator[np.ndarray]:
+def iter_arrival_times(schedule: Schedule, horizon: float, rng: np.random.Generator,
+                       batch: int = CHUNK) -> Iterator[np.ndarray]:
     """Arrival times in batches: unit-rate exponential gaps mapped through the inverse cumulative rate."""
     t, r, cum = _cumulative(schedule)
     total = schedule.integral(0.0, horizon)  # expected number of arrivals = Lambda(horizon)
@@ -96,7 +98,7 @@ class ExplicitArrivals:
     cached_tokens: Optional[np.ndarray] = None
 
     @classmethod
-    def from_arrays(cls, times, input_tokens, output_tokens, cached_tokens=None) -> "ExplicitArrivals":
+    def from_arrays(cls, times, input_tokens, output_tokens, cached_tokens=None) -> ExplicitArrivals:
         t = np.asarray(times, dtype=float)
         order = np.argsort(t, kind="stable")
         inp = np.maximum(1, np.asarray(input_tokens, dtype=np.int64))[order]

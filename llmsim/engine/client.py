@@ -28,7 +28,7 @@ class Request:
     """A logical request: arrival, sizes, where its provider draws live, and its retry state."""
 
     __slots__ = ("rid", "arrival", "inp", "cached", "out", "chunk", "row_in_chunk", "tries", "k", "pos",
-                 "prev_delay", "last_index", "deadline_at", "permit", "last_retry_after", "last_station")
+                 "prev_delay", "last_index", "deadline_at", "permit", "last_retry_after", "last_station", "current")
 
     def __init__(self, rid, arrival, inp, cached, out, chunk, row_in_chunk, n_providers):
         self.rid = rid
@@ -47,6 +47,7 @@ class Request:
         self.permit = None
         self.last_retry_after = NAN
         self.last_station = None
+        self.current = None  # the attempt in flight, if any
 
 
 class ClientPipeline:
@@ -87,6 +88,7 @@ class ClientPipeline:
                 s.breaker = CircuitBreaker(br.window, br.min_calls, br.failure_rate, br.open_for, br.half_open_calls,
                                            on_change=self._breaker_event(s.model.name))
         self.jitter = UniformPool(streams.rng("client-jitter"))
+        self.open: dict[int, Request] = {}  # requests not finished yet
 
     def _breaker_event(self, name: str):
         rec = self.rec
@@ -99,6 +101,7 @@ class ClientPipeline:
     def start(self, req: Request) -> None:
         """A request arrives now."""
         req.deadline_at = req.arrival + self.deadline
+        self.open[req.rid] = req
         self._attempt(req)
 
     def _attempt(self, req: Request) -> None:
@@ -135,15 +138,18 @@ class ClientPipeline:
         req.tries[idx] += 1
         req.k += 1
         req.last_station = station
+        req.current = att
         station.submit(att)  # -> _on_attempt_done, now or later
 
     def _on_attempt_done(self, att: Attempt) -> None:
         req = att.req
+        req.current = None
         station = req.last_station
         outcome = att.outcome
         if req.permit is not None:
             station.breaker.record(att.end, req.permit, outcome in self.breaker_failures)
         if outcome == "ok":
+            del self.open[req.rid]
             self.rec.request(req.rid, req.arrival, att.end, "ok", req.k, req.last_index, att.first - req.arrival,
                              req.inp, req.out)
             return
@@ -173,4 +179,16 @@ class ClientPipeline:
         self._attempt(ev._value)
 
     def _finish(self, req: Request, outcome: str) -> None:
+        del self.open[req.rid]
         self.rec.request(req.rid, req.arrival, self.env.now, outcome, req.k, req.last_index, NAN, req.inp, req.out)
+
+    def close_open(self) -> None:
+        """At the end of the run: requests still waiting give up now, as timeouts (no further billing)."""
+        now = self.env.now
+        for rid in sorted(self.open):
+            req = self.open[rid]
+            att = req.current
+            if att is not None:
+                self.rec.attempt(req.rid, att.k, req.last_index, att.sent, att.started, NAN, now, "timeout", 0, NAN,
+                                 0, 0, 0.0)
+            self._finish(req, "timeout")

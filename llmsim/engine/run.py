@@ -77,5 +77,6 @@ def run_model(scenario: Scenario, seed: int, arrivals: ExplicitArrivals | None =
                 rid += 1
 
     env.process(source())
-    env.run()
+    env.run(until=scenario.horizon + scenario.drain)
+    client.close_open()
     return rec.tables()
