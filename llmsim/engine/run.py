@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import simpy
 from simpy.events import Timeout
 
@@ -13,7 +15,21 @@ from .recorder import Recorder
 from .station import Station
 from .streams import Streams
 
-__all__ = ["run_model", "ChunkDraws"]
+__all__ = ["run_model", "ChunkDraws", "exact_delay"]
+
+
+def exact_delay(now: float, t: float) -> float:
+    """A delay d with now + d >= t in floating point: the event fires at t (rarely one ulp after),
+    never before the recorded arrival time.
+
+    >>> now, t = 0.1, 0.3
+    >>> now + exact_delay(now, t) == t
+    True
+    """
+    d = t - now
+    if now + d < t:
+        d += math.ulp(t)
+    return d
 
 
 class ChunkDraws:
@@ -72,7 +88,7 @@ def run_model(scenario: Scenario, seed: int, arrivals: ExplicitArrivals | None =
                     c = rid // CHUNK
                     chunk = ChunkDraws(c, streams, n_prov)
                     inp, cached, out = sizes_of(c)
-                yield Timeout(env, t - env.now)
+                yield Timeout(env, exact_delay(env.now, t))
                 client.start(Request(rid, t, inp[row], cached[row], out[row], chunk, row, n_prov))
                 rid += 1
 
