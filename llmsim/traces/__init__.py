@@ -1,7 +1,8 @@
 """Recorded production traces: canonical schema, adapters, replay, inspect, fit, calibration,
 incident model and counterfactuals.
 
->>> from llmsim.traces import load_trace, sample_path
+>>> from llmsim.traces import load_trace
+>>> from llmsim.traces.samples import sample_path
 >>> load_trace(sample_path("csv")).attrs["format"]
 'csv'
 """
@@ -9,8 +10,6 @@ incident model and counterfactuals.
 from .adapters import FORMATS
 from .errors import TraceError
 from .load import convert, iter_trace, load_trace
-from .samples import sample_path
 from .schema import COLUMNS, REQUIRED, missing_counts
 
-__all__ = ["COLUMNS", "FORMATS", "REQUIRED", "TraceError", "convert", "iter_trace", "load_trace", "missing_counts",
-           "sample_path"]
+__all__ = ["COLUMNS", "FORMATS", "REQUIRED", "TraceError", "convert", "iter_trace", "load_trace", "missing_counts"]

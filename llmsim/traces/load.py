@@ -111,6 +111,7 @@ def convert(path: str | Path, out: str | Path, format: str | None = None, mappin
         writer.close()
         writer = None
         attrs = reader.attrs(rows, missing)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, target)
         return attrs
     except BaseException:
