@@ -156,7 +156,7 @@ class Result:
         return target
 
     @classmethod
-    def load(cls, path: str | Path) -> "Result":
+    def load(cls, path: str | Path) -> Result:
         """Read a folder written by ``save``."""
         src = Path(path)
         meta = json.loads((src / "result.json").read_text(encoding="utf-8"))

@@ -24,7 +24,7 @@ class Schedule:
     before: float = 0.0
 
     @classmethod
-    def constant(cls, value: float) -> "Schedule":
+    def constant(cls, value: float) -> Schedule:
         return cls((0.0,), (float(value),))
 
     def at(self, t: float) -> float:

@@ -6,7 +6,7 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import Optional
 
 import typer
 
@@ -15,6 +15,7 @@ from ..config.loading import DEFAULT_SCENARIO, load_scenario, packaged_scenarios
 from ..config.scenario import Scenario
 from ..errors import ScenarioError
 from .app import app, err, fail, out, parse_sets
+
 
 def _load(source: Optional[str], sets: list[str]) -> Scenario:
     return load_scenario(source or DEFAULT_SCENARIO, parse_sets(sets))
@@ -25,7 +26,7 @@ def run(
     scenario: Optional[str] = typer.Argument(None, help="Scenario YAML file or packaged scenario name "
                                                         f"(default: {DEFAULT_SCENARIO})."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (default: the scenario's)."),
-    set_: List[str] = typer.Option([], "--set", help="Override a value: PATH=VALUE, e.g. client.retry.max_attempts=5."),
+    set_: list[str] = typer.Option([], "--set", help="Override a value: PATH=VALUE, e.g. client.retry.max_attempts=5."),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Save the result (parquet + json) to this folder."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
@@ -64,7 +65,7 @@ def schema() -> None:
 
 
 @app.command()
-def validate(files: List[str] = typer.Argument(..., help="Scenario files or packaged names.")) -> None:
+def validate(files: list[str] = typer.Argument(..., help="Scenario files or packaged names.")) -> None:
     """Check scenario files without running them."""
     for f in files:
         try:

@@ -64,13 +64,13 @@ class Scenario(Config):
                 return p
         raise KeyError(name)
 
-    def with_overrides(self, overrides: dict[str, Any]) -> "Scenario":
+    def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
         """A validated copy with dotted-path values replaced.
 
         List items are addressed by index or, for providers, by name: ``providers.primary.capacity.slots``.
         Raises ScenarioError naming the path when a path does not exist or a value is invalid."""
-        from .loading import validate_scenario
         from ..errors import ScenarioError
+        from .loading import validate_scenario
 
         data = self.model_dump(mode="json")
         for path, value in overrides.items():

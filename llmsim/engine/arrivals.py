@@ -12,8 +12,9 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, Optional
+from typing import Optional
 
 import numpy as np
 
@@ -96,7 +97,7 @@ class ExplicitArrivals:
     cached_tokens: Optional[np.ndarray] = None
 
     @classmethod
-    def from_arrays(cls, times, input_tokens, output_tokens, cached_tokens=None) -> "ExplicitArrivals":
+    def from_arrays(cls, times, input_tokens, output_tokens, cached_tokens=None) -> ExplicitArrivals:
         t = np.asarray(times, dtype=float)
         order = np.argsort(t, kind="stable")
         inp = np.maximum(1, np.asarray(input_tokens, dtype=np.int64))[order]

@@ -105,7 +105,7 @@ class ProviderModel:
         self.price_out = pr.output_per_mtok / 1e6
 
     @classmethod
-    def from_config(cls, cfg: Provider, index: int) -> "ProviderModel":
+    def from_config(cls, cfg: Provider, index: int) -> ProviderModel:
         return cls(cfg, index)
 
     # -- capacity -------------------------------------------------------------------------------

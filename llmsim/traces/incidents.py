@@ -55,7 +55,7 @@ class IncidentModel:
     latency_share: float
     n: int = 0  # incidents the fit used
 
-    def scaled(self, rate_factor: float = 1.0) -> "IncidentModel":
+    def scaled(self, rate_factor: float = 1.0) -> IncidentModel:
         return replace(self, rate_per_month=self.rate_per_month * rate_factor)
 
 
