@@ -2,7 +2,7 @@
 
 >>> m = IncidentModelConfig.model_validate({"preset": "openai-api-2024", "rate_factor": 2})
 >>> round(m.model().rate_per_month, 2)
-18.33
+18.26
 >>> IncidentModelConfig.model_validate({"rate_per_month": 4, "duration": {"median": "1h", "p95": "6h"}}).model().n
 0
 """

@@ -172,10 +172,6 @@ class Chunk:
                 else:
                     raise TraceError(ctx.file, f"no column gives '{name}' (required)")
         arr = out["arrival_s"].to_numpy()
-        neg = np.flatnonzero(arr < 0)
-        if len(neg):
-            i = int(neg[0])
-            raise ctx.error(f"negative timestamp ({arr[i]:g} s)", self.pos(i), cols["arrival_s"][1])
         if ctx.sorted_input and len(arr):
             back = np.flatnonzero(np.diff(np.concatenate([[ctx.last_arrival], arr])) < 0)
             if len(back):
@@ -184,6 +180,10 @@ class Chunk:
                 raise ctx.error(f"timestamps are not sorted: {arr[i]:.6g} s comes after {prev:.6g} s "
                                 "(sort the file by time)", self.pos(i), cols["arrival_s"][1])
             ctx.last_arrival = float(arr[-1])
+        neg = np.flatnonzero(arr < 0)
+        if len(neg):
+            i = int(neg[0])
+            raise ctx.error(f"negative timestamp ({arr[i]:g} s)", self.pos(i), cols["arrival_s"][1])
         df = conform(pd.DataFrame(out))
         ctx.rows_done += self.source_rows
         return df

@@ -8,7 +8,7 @@ Derivation (``fit_incident_model``; rerun it on the data to check the numbers be
 incidents of Chu et al., ICPE'25 (atlarge-research/llm-service-analysis, data/clean, in
 ../shared/data/llm_status_incidents_2023_2024.csv), incidents starting 2023-03-01 .. 2024-08-31
 that touch the API (OpenAI: column API == 1; Anthropic: api.anthropic.com == 1; Character.AI: all).
-rate = count / months observed (OpenAI: 18 months; others: from their first incident in the window
+rate = count / months observed (months of 30.4375 days; OpenAI: 2023-03-01 to 2024-09-01; others: from their first incident in the window
 to 2024-09-01); duration = close - start, incidents of zero length dropped, log-normal by the mean
 and sample sd of log hours; impact shares = shares of incident_impact_level (4 counted as 3);
 latency share = share of titles mentioning "latency" or "slow".
@@ -61,11 +61,11 @@ class IncidentModel:
 
 #: fitted by fit_incident_model on ../shared/data (see the module docstring); numbers rounded to 3 digits
 PRESETS: dict[str, IncidentModel] = {
-    "openai-api-2024": IncidentModel("openai-api-2024", 9.167, 1.249, 1.193, (0.139, 0.461, 0.321, 0.079),
+    "openai-api-2024": IncidentModel("openai-api-2024", 9.131, 1.249, 1.193, (0.139, 0.461, 0.321, 0.079),
                                      0.055, 165),
-    "anthropic-api-2024": IncidentModel("anthropic-api-2024", 5.851, 0.838, 1.398, (0.224, 0.382, 0.395, 0.0),
+    "anthropic-api-2024": IncidentModel("anthropic-api-2024", 5.852, 0.838, 1.398, (0.224, 0.382, 0.395, 0.0),
                                         0.013, 76),
-    "character-ai-2024": IncidentModel("character-ai-2024", 3.512, 1.383, 1.346, (0.056, 0.111, 0.306, 0.528),
+    "character-ai-2024": IncidentModel("character-ai-2024", 3.511, 1.383, 1.346, (0.056, 0.111, 0.306, 0.528),
                                        0.056, 36),
 }
 
