@@ -31,7 +31,7 @@ def make_csv(path: str, rows: int, seed: int = 1) -> None:
         for i in range(0, rows, 200_000):
             sl = slice(i, i + 200_000)
             s = np.char.add(np.datetime_as_string(ts[sl], unit="us").astype(str), "0")
-            lines = [f"{a.replace('T', ' ')},{b},{c}\n" for a, b, c in zip(s, inp[sl], out[sl])]
+            lines = [f"{a.replace('T', ' ')},{b},{c}\n" for a, b, c in zip(s, inp[sl], out[sl], strict=False)]
             fh.writelines(lines)
 
 
@@ -50,7 +50,8 @@ else:
         "max_tokens": 10**6}, "providers": [{"name": "p", "capacity": {"slots": 100000}}]})
     del info
     n = len(llmsim.simulate(sc, seed=1, arrivals=arr).requests)
-print(f"{step}: {n:,} rows in {time.time() - t:.1f} s, peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(f"{step}: {n:,} rows in {time.time() - t:.1f} s, peak RSS {rss:.0f} MB")
 """
 
 

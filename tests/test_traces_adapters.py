@@ -83,7 +83,7 @@ def test_azure_keeps_sub_microsecond_digits(shared_dir):
 
 def test_mooncake_ties_kept_in_file_order(shared_dir):
     path = shared_dir / "traces" / "mooncake_conversation_trace.jsonl"
-    recs = [json.loads(line) for _, line in zip(range(50), open(path))]
+    recs = [json.loads(line) for _, line in zip(range(50), open(path), strict=False)]
     df = load_trace(path)
     assert df["input_tokens"].head(50).tolist() == [r["input_length"] for r in recs]
     assert df["arrival_s"].head(50).tolist() == [r["timestamp"] / 1000 for r in recs]

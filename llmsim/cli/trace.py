@@ -106,7 +106,8 @@ def inspect_cmd(trace: str = typer.Argument(..., help="Trace file."), fmt: Optio
     out.print(f"[bold]{trace}[/]: format {a['format']}, {st['rows']:,} rows over {st['span_s']:.6g} s"
               + (f" from {a['origin']}" if a.get("origin") else "")
               + (f", {a['skipped']} non-attempt records skipped" if a.get("skipped") else ""))
-    out.print(f"rate: mean {st['rate_mean_per_s']:.4g}/s, peak {st['rate_peak_per_s']:.4g}/s per {st['bin_s']:g} s bin, "
+    out.print(f"rate: mean {st['rate_mean_per_s']:.4g}/s, peak {st['rate_peak_per_s']:.4g}/s "
+              f"per {st['bin_s']:g} s bin, "
               f"inter-arrival CV {st['interarrival_cv']:.3g}")
     tab = Table("column", "mean", "p50", "p90", "p99", "max")
     for col in ("input_tokens", "output_tokens", "latency_s", "ttft_s"):

@@ -62,7 +62,8 @@ def calibration_report(trace: pd.DataFrame, result, bin_s: float = 60.0) -> dict
         trace["outcome"].notna().any() else None
     att = result.attempts
     sim_ok = att["outcome"].astype(str) == "ok"
-    for col, sim in (("latency_s", (att["end"] - att["sent"])[sim_ok]), ("ttft_s", (att["first_token"] - att["sent"])[sim_ok])):
+    sims = {"latency_s": (att["end"] - att["sent"])[sim_ok], "ttft_s": (att["first_token"] - att["sent"])[sim_ok]}
+    for col, sim in sims.items():
         if col in trace and trace[col].notna().any():
             rec = trace.loc[ok if ok is not None else slice(None), col].dropna().to_numpy(dtype=float)
             out[f"ks_{col}"] = ks(rec, sim.dropna())
@@ -70,6 +71,6 @@ def calibration_report(trace: pd.DataFrame, result, bin_s: float = 60.0) -> dict
         rec_share = trace["outcome"].value_counts(normalize=True)
         sim_share = att["outcome"].astype(str).value_counts(normalize=True)
         names = sorted(set(rec_share.index.astype(str)) | {n for n, v in sim_share.items() if v > 0})
-        out["outcome_shares"] = {n: {"recorded": float(rec_share.get(n, 0.0)), "simulated": float(sim_share.get(n, 0.0))}
-                                 for n in names}
+        out["outcome_shares"] = {n: {"recorded": float(rec_share.get(n, 0.0)),
+                                     "simulated": float(sim_share.get(n, 0.0))} for n in names}
     return out

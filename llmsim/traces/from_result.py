@@ -32,7 +32,7 @@ def trace_from_result(res) -> pd.DataFrame:
     status = att["status"].to_numpy().astype("int64")
     retry = att["retry_after"].to_numpy()
     df = pd.DataFrame({
-        "request_id": [f"{r}-{k}" for r, k in zip(rid, att["attempt"].to_numpy())],
+        "request_id": [f"{r}-{k}" for r, k in zip(rid, att["attempt"].to_numpy(), strict=False)],
         "arrival_s": sent,
         "input_tokens": req.loc[rid, "input_tokens"].to_numpy(),
         "output_tokens": np.where(ok, req.loc[rid, "output_tokens"].to_numpy(), att["billed_output_tokens"].to_numpy()),

@@ -8,7 +8,8 @@ Derivation (``fit_incident_model``; rerun it on the data to check the numbers be
 incidents of Chu et al., ICPE'25 (atlarge-research/llm-service-analysis, data/clean, in
 ../shared/data/llm_status_incidents_2023_2024.csv), incidents starting 2023-03-01 .. 2024-08-31
 that touch the API (OpenAI: column API == 1; Anthropic: api.anthropic.com == 1; Character.AI: all).
-rate = count / months observed (months of 30.4375 days; OpenAI: 2023-03-01 to 2024-09-01; others: from their first incident in the window
+rate = count / months observed (months of 30.4375 days; OpenAI: 2023-03-01 to 2024-09-01;
+others: from their first incident in the window
 to 2024-09-01); duration = close - start, incidents of zero length dropped, log-normal by the mean
 and sample sd of log hours; impact shares = shares of incident_impact_level (4 counted as 3);
 latency share = share of titles mentioning "latency" or "slow".

@@ -44,8 +44,9 @@ def _read(head: Head, ctx: Context, options: dict) -> Iterator[pd.DataFrame]:
     if True:
         ch = Chunk(ctx, len(raw))
         status = ch.numbers(raw["response_status"], "response_status", integer=True, required=False)
-        raw["outcome"] = [outcome_from_status(s if s == s and s > 0 else None, None, True if not (s == s and s > 0)
-                                              else None) for s in status.to_numpy()]
+        answered = [bool(s == s and s > 0) for s in status.to_numpy()]
+        raw["outcome"] = [outcome_from_status(s if a else None, None, None if a else True)
+                          for s, a in zip(status.to_numpy(), answered, strict=True)]
         raw = fill_failed_tokens(raw, ctx, inp="prompt_tokens", out="completion_tokens")
         ms = {c: ch.numbers(raw[c], c, integer=False, required=False) / 1000.0
               for c in ("delay_ms", "time_to_first_token") if c in raw}
@@ -71,4 +72,5 @@ def _read(head: Head, ctx: Context, options: dict) -> Iterator[pd.DataFrame]:
 
 
 HELICONE = Adapter("helicone", ("csv",), "Helicone request export (CSV)",
-                   lambda h: {"request_created_at", "prompt_tokens", "completion_tokens"} <= set(h.columns), _read, sorted_input=False)
+                   lambda h: {"request_created_at", "prompt_tokens", "completion_tokens"} <= set(h.columns), _read,
+                   sorted_input=False)
