@@ -15,7 +15,7 @@ chunks (``Context`` carries the state from one chunk to the next).
 ...           "output_tokens": (pd.Series(["1", "2"]), "out")})
 Traceback (most recent call last):
 ...
-llmsim.traces.errors.TraceError: t.csv: row 2 (line 3), column 't': not a number ('x')
+llmsim.traces.errors.TraceError: t.csv: row 4 (line 5), column 't': not a number ('x')
 """
 
 from __future__ import annotations
