@@ -11,8 +11,9 @@ from .config import Scenario, load_scenario, packaged_scenarios
 from .errors import ScenarioError
 from .results import SUMMARY_METRICS, Result
 from .simulate import simulate
+from .traces import TraceError, load_trace
 
 __version__ = "0.1.0"
 
-__all__ = ["Result", "SUMMARY_METRICS", "Scenario", "ScenarioError", "load_scenario", "packaged_scenarios",
-           "simulate", "__version__"]
+__all__ = ["Result", "SUMMARY_METRICS", "Scenario", "ScenarioError", "TraceError", "load_scenario", "load_trace",
+           "packaged_scenarios", "simulate", "__version__"]

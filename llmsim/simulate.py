@@ -27,5 +27,10 @@ def simulate(scenario: Scenario | dict | str | Path, seed: int | None = None,
     Poisson workload, e.g. a replayed trace."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     seed = sc.seed if seed is None else int(seed)
+    if arrivals is None and sc.workload.trace is not None:
+        from .traces.replay import replay_file
+
+        tr = sc.workload.trace
+        arrivals, _ = replay_file(tr.path, tr.options(), seed, sc.horizon, tr.format, tr.mapping, tr.time_unit)
     requests, attempts, events = run_model(sc, seed, arrivals)
     return Result(sc, seed, requests, attempts, events)

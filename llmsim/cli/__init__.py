@@ -5,7 +5,10 @@ Each command group lives in its own module and registers itself on ``app`` when 
 
 from __future__ import annotations
 
-from . import core  # noqa: F401  (registers run, schema, validate, presets, version)
+from . import (
+    core,  # noqa: F401  (registers run, schema, validate, presets, version)
+    trace,  # noqa: F401  (registers the trace sub-app)
+)
 from .app import app
 
 __all__ = ["app", "main"]

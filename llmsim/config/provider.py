@@ -14,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 from ..schedule import Schedule
 from .base import Config, Duration
 from .distributions import Distribution, DistributionOrDuration
+from .incident_model import IncidentModelConfig
 from .workload import check_increasing, schedule_from_pairs
 
 __all__ = ["Capacity", "Queue", "RateLimits", "Latency", "Errors", "Incident", "Pricing", "Provider"]
@@ -111,6 +112,7 @@ class Provider(Config):
     latency: Latency = Field(default_factory=Latency)
     errors: Errors = Field(default_factory=Errors)
     incidents: list[Incident] = Field(default_factory=list)
+    incident_model: Optional[IncidentModelConfig] = None  # random incidents drawn per run (llmsim.traces.incidents)
     pricing: Pricing = Field(default_factory=Pricing)
     abort_notice: Union[Duration, Literal["never"]] = 1.0
 

@@ -14,7 +14,7 @@ from ..schedule import Schedule
 from .base import Config, Duration, Rate
 from .distributions import DistributionOrDuration
 
-__all__ = ["Arrivals", "Workload", "schedule_from_pairs"]
+__all__ = ["Arrivals", "TraceReplay", "Workload", "schedule_from_pairs"]
 
 
 def schedule_from_pairs(pairs) -> Schedule:
@@ -55,12 +55,53 @@ class Arrivals(Config):
         return schedule_from_pairs(self.schedule)
 
 
-class Workload(Config):
-    """Open-loop requests: arrival process, prompt and answer sizes, and the max_tokens sent."""
+class TraceReplay(Config):
+    """Replay a recorded trace instead of Poisson arrivals (see llmsim.traces.replay and docs/traces.md).
 
-    arrivals: Arrivals
+    ``path`` is relative to the working directory; ``window`` is [start, end] after the trace's first
+    arrival; ``time_scale`` multiplies time offsets; ``rate_multiplier`` thins (< 1) or superposes
+    shifted copies (> 1); ``loop`` repeats the window until the horizon; ``first_attempts`` replays
+    only the first attempt of each recorded logical request."""
+
+    path: Annotated[str, Field(min_length=1)]
+    format: Optional[str] = None
+    mapping: Optional[dict[str, str]] = None
+    time_unit: Optional[Literal["s", "ms", "us", "ns", "datetime"]] = None
+    window: Optional[tuple[Duration, Duration]] = None
+    time_scale: Annotated[float, Field(gt=0)] = 1.0
+    rate_multiplier: Annotated[float, Field(gt=0)] = 1.0
+    copy_shift: Duration = 60.0
+    loop: bool = False
+    first_attempts: bool = True
+
+    @model_validator(mode="after")
+    def _window(self):
+        if self.window is not None and self.window[1] <= self.window[0]:
+            raise ValueError(f"window end ({self.window[1]:g}s) must be after its start ({self.window[0]:g}s)")
+        return self
+
+    def options(self):
+        """The replay options as llmsim.traces.replay.ReplayOptions."""
+        from ..traces.replay import ReplayOptions
+
+        return ReplayOptions(window=self.window, time_scale=self.time_scale, rate_multiplier=self.rate_multiplier,
+                             copy_shift=self.copy_shift, loop=self.loop, first_attempts=self.first_attempts)
+
+
+class Workload(Config):
+    """Open-loop requests: arrival process (Poisson ``arrivals`` or a replayed ``trace``), prompt and
+    answer sizes (ignored when a trace gives them), and the max_tokens sent."""
+
+    arrivals: Optional[Arrivals] = None
+    trace: Optional[TraceReplay] = None
     input_tokens: DistributionOrDuration = Field(default_factory=lambda: {"dist": "fixed", "value": 1000})
     output_tokens: DistributionOrDuration = Field(default_factory=lambda: {"dist": "fixed", "value": 300})
     max_tokens: Annotated[int, Field(ge=1)] = 4096
     cached_input_share: Annotated[float, Field(ge=0, le=1)] = 0.0
+
+    @model_validator(mode="after")
+    def _source(self):
+        if (self.arrivals is None) == (self.trace is None):
+            raise ValueError("give exactly one of 'arrivals' (Poisson) or 'trace' (replay a recorded trace)")
+        return self
 

@@ -8,6 +8,7 @@ import simpy
 from simpy.events import Timeout
 
 from ..config.scenario import Scenario
+from ..traces.incidents import with_drawn_incidents
 from .arrivals import CHUNK, ExplicitArrivals, RequestChunks, iter_arrival_times
 from .client import ClientPipeline, Request
 from .provider_model import ProviderModel
@@ -60,7 +61,8 @@ def run_model(scenario: Scenario, seed: int, arrivals: ExplicitArrivals | None =
     names = [p.name for p in scenario.providers]
     rec = Recorder(names)
     wl = scenario.workload
-    models = [ProviderModel(p, i) for i, p in enumerate(scenario.providers)]
+    models = [ProviderModel(with_drawn_incidents(p, i, streams, scenario.horizon), i)
+              for i, p in enumerate(scenario.providers)]
     stations = [Station(env, m, rec, streams, wl.max_tokens) for m in models]
     order = scenario.client.route.order if scenario.client.route is not None else [names[0]]
     client = ClientPipeline(env, scenario.client, stations, order, rec, streams)

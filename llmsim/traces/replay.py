@@ -1,0 +1,156 @@
+"""Replay a trace as the workload: exact arrivals and sizes, with window, time scaling, rate
+multiplier and looping.
+
+Simulated time 0 is the start of the window (default: the trace's first arrival). Where the trace
+records logical requests (``logical_request_id``), only their first attempts are replayed, sized by
+the first attempt's input and the largest output any attempt delivered, so the simulated client
+policy generates its own retries.
+
+- ``time_scale``: multiplies every time offset (2 = half the rate, 0.5 = twice the rate).
+- ``rate_multiplier`` m: m < 1 keeps each request with probability m (thinning); m >= 1 superposes
+  floor(m) copies plus one thinned copy for the fraction, each extra copy shifted by U(0, copy_shift)
+  seconds and wrapped around the window, so the rate curve keeps its shape.
+- ``loop``: repeat the window back to back until the horizon.
+
+Randomness (thinning, shifts) comes from the run's seed through a named stream, so replays are
+deterministic and the same for every client policy.
+
+>>> import pandas as pd
+>>> tr = pd.DataFrame({"arrival_s": [5.0, 6.0, 9.0], "input_tokens": [10, 20, 30], "output_tokens": [1, 2, 3]})
+>>> a, info = replay_arrivals(tr, ReplayOptions(window=(1.0, 10.0)), seed=0)
+>>> a.times.tolist(), a.input_tokens.tolist(), info["requests"]
+([0.0, 3.0], [20, 30], 2)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+
+from ..engine.arrivals import ExplicitArrivals
+from ..engine.streams import Streams
+from .load import iter_trace
+
+__all__ = ["ReplayOptions", "replay_arrivals", "replay_file", "first_attempts", "REPLAY_COLUMNS"]
+
+REPLAY_COLUMNS = ["arrival_s", "input_tokens", "output_tokens", "cached_input_tokens", "logical_request_id"]
+
+
+@dataclass(frozen=True)
+class ReplayOptions:
+    """How to turn a trace into arrivals (times in seconds)."""
+
+    window: Optional[tuple[float, float]] = None  # [start, end) seconds after the trace's first arrival
+    time_scale: float = 1.0
+    rate_multiplier: float = 1.0
+    copy_shift: float = 60.0
+    loop: bool = False
+    first_attempts: bool = True
+
+    def __post_init__(self):
+        if self.time_scale <= 0 or self.rate_multiplier <= 0:
+            raise ValueError("time_scale and rate_multiplier must be > 0")
+        if self.window is not None and not (0 <= self.window[0] < self.window[1]):
+            raise ValueError(f"window must be [start, end) with 0 <= start < end, got {self.window}")
+
+
+def first_attempts(trace: pd.DataFrame) -> pd.DataFrame:
+    """One row per logical request: its first attempt, with the largest output any attempt delivered.
+
+    Rows without a logical_request_id are their own logical request.
+
+    >>> t = pd.DataFrame({"arrival_s": [0.0, 1.0, 2.0], "input_tokens": [5, 5, 7], "output_tokens": [0, 40, 9],
+    ...                   "logical_request_id": ["a", "a", None]})
+    >>> first_attempts(t)[["arrival_s", "output_tokens"]].values.tolist()
+    [[0.0, 40.0], [2.0, 9.0]]
+    """
+    if "logical_request_id" not in trace or trace["logical_request_id"].isna().all():
+        return trace
+    lid = trace["logical_request_id"]
+    has = lid.notna().to_numpy()
+    out_max = trace.loc[has, "output_tokens"].groupby(lid[has]).max()
+    keep = ~has | ~lid.duplicated().to_numpy()
+    res = trace.loc[keep].copy()
+    sel = res["logical_request_id"].notna()
+    res.loc[sel, "output_tokens"] = res.loc[sel, "logical_request_id"].map(out_max).to_numpy()
+    return res
+
+
+def replay_arrivals(trace: pd.DataFrame, options: ReplayOptions | None = None, seed: int = 0,
+                    horizon: float | None = None) -> tuple[ExplicitArrivals, dict]:
+    """ExplicitArrivals for the engine, plus counts (rows, requests, dropped past the horizon, copies)."""
+    opt = options or ReplayOptions()
+    info = {"rows": len(trace)}
+    tr = first_attempts(trace) if opt.first_attempts else trace
+    info["logical_requests"] = len(tr)
+    t_all = tr["arrival_s"].to_numpy(dtype=float)
+    t0 = float(t_all.min()) if len(t_all) else 0.0
+    t = t_all - t0
+    inp = tr["input_tokens"].to_numpy(dtype=np.int64)
+    out = tr["output_tokens"].to_numpy(dtype=np.int64)
+    cached = tr["cached_input_tokens"] if "cached_input_tokens" in tr else None
+    cached = None if cached is None or cached.isna().all() else cached.fillna(0).to_numpy(dtype=np.int64)
+    if opt.window is not None:
+        a, b = opt.window
+        sel = (t >= a) & (t < b)
+        t, inp, out = t[sel] - a, inp[sel], out[sel]
+        cached = None if cached is None else cached[sel]
+        span = b - a
+    else:
+        gap = float(np.mean(np.diff(t))) if len(t) > 1 else 1.0
+        span = (float(t[-1]) + gap) if len(t) else 0.0
+    t = t * opt.time_scale
+    span *= opt.time_scale
+    rng = Streams(seed).rng("trace-replay")
+    idx_parts, time_parts = [], []
+    m = opt.rate_multiplier
+    n = len(t)
+    whole, frac = int(math.floor(m)), m - math.floor(m)
+    if whole == 0:
+        keep = rng.random(n) < m
+        idx_parts.append(np.flatnonzero(keep))
+        time_parts.append(t[keep])
+    else:
+        idx_parts.append(np.arange(n))
+        time_parts.append(t)
+        extra = [(1.0, k) for k in range(1, whole)] + ([(frac, whole)] if frac > 1e-12 else [])
+        for p, _k in extra:
+            keep = rng.random(n) < p if p < 1.0 else np.ones(n, bool)
+            shift = rng.uniform(0.0, opt.copy_shift)
+            tt = t[keep] + shift
+            if span > 0:
+                tt = np.mod(tt, span)
+            idx_parts.append(np.flatnonzero(keep))
+            time_parts.append(tt)
+    idx = np.concatenate(idx_parts) if idx_parts else np.zeros(0, np.int64)
+    times = np.concatenate(time_parts) if time_parts else np.zeros(0)
+    info["copies"] = m
+    if opt.loop and horizon is not None and span > 0 and len(times):
+        reps = int(math.ceil(horizon / span))
+        idx = np.tile(idx, reps)
+        times = np.concatenate([times + r * span for r in range(reps)])
+    order = np.argsort(times, kind="stable")
+    times, idx = times[order], idx[order]
+    if horizon is not None:
+        inside = times < horizon
+        info["dropped_after_horizon"] = int((~inside).sum())
+        times, idx = times[inside], idx[inside]
+    info["requests"] = len(times)
+    arr = ExplicitArrivals.from_arrays(times, inp[idx], out[idx], None if cached is None else cached[idx])
+    return arr, info
+
+
+def replay_file(path: str | Path, options: ReplayOptions | None = None, seed: int = 0,
+                horizon: float | None = None, format: str | None = None, mapping: dict | None = None,
+                time_unit: str | None = None) -> tuple[ExplicitArrivals, dict]:
+    """Like ``replay_arrivals`` but reads the file chunk by chunk, keeping only the replay columns
+    (a few million rows fit in little memory)."""
+    parts = [df[REPLAY_COLUMNS] for df in iter_trace(path, format, mapping, time_unit)]
+    lean = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    del parts
+    return replay_arrivals(lean, options, seed, horizon)
