@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ScenarioError
-from .design import Point, column_value, grid_points, replication_seed, sample_points
+from .design import Point, column_value, grid_points, parse_range, replication_seed, sample_points
 from .progress import ProgressSpec
 from .runner import Runner, Task, simulate_summary
 from .stats import Constraint, direction, mean_ci
@@ -74,16 +74,37 @@ class TuneResult:
         return root
 
 
+def _finite(path: str, spec: Any) -> list | None:
+    """The values of a dimension that has finitely many (a list, or an integer range), else None."""
+    if isinstance(spec, list):
+        return spec
+    if isinstance(spec, tuple) and len(spec) != 2:
+        return list(spec)
+    rng = parse_range(path, spec)
+    if rng.integer and not rng.log:
+        return list(range(int(rng.low), int(rng.high) + 1))
+    return None
+
+
 def _candidates(space: Mapping[str, Any], n: int, method: str, seed: int) -> list[Point]:
-    discrete = all(isinstance(v, (list, tuple)) and not (isinstance(v, tuple) and len(v) == 2) for v in space.values())
-    if discrete:
-        size = math.prod(len(v) for v in space.values())
+    """The whole grid when it has at most ``n`` points, else ``n`` distinct points drawn from it (or sampled by
+    ``method`` over the ranges)."""
+    finite = {k: _finite(k, v) for k, v in space.items()}
+    if all(v is not None for v in finite.values()):
+        size = math.prod(len(v) for v in finite.values())
         if size <= n:
-            return grid_points({k: list(v) for k, v in space.items()})
+            return grid_points(finite)
         pick = np.sort(np.random.default_rng(seed).choice(size, n, replace=False))
-        combos = list(itertools.product(*(list(v) for v in space.values())))
-        return [Point(i, dict(zip(space, combos[j])), dict(zip(space, combos[j]))) for i, j in enumerate(pick)]
-    return sample_points(space, n, method, seed=seed)
+        picked = set(pick.tolist())
+        chosen = [c for j, c in enumerate(itertools.product(*finite.values())) if j in picked]
+        return [Point(i, dict(zip(space, c)), dict(zip(space, c))) for i, c in enumerate(chosen)]
+    drawn, seen = [], set()
+    for p in sample_points(space, n, method, seed=seed):
+        key = json.dumps(p.params, sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            drawn.append(Point(len(drawn), p.params, p.overrides))
+    return drawn
 
 
 def tune(scenario: Any, space: Mapping[str, Any], objective: str = "cost_total",
