@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, Optional
 
 import typer
 from rich.table import Table
@@ -160,14 +160,14 @@ def _sweep_table(sw, metrics: list[str]) -> Table:
 @app.command()
 def sweep(
     scenario: str = typer.Argument(..., help="Scenario YAML file or packaged scenario name."),
-    grid: List[str] = typer.Option([], "--grid", "-g", help="PATH=V1,V2,... (repeatable; all combinations). "
+    grid: list[str] = typer.Option([], "--grid", "-g", help="PATH=V1,V2,... (repeatable; all combinations). "
                                                             "Values are YAML: 5, 30s, null, [a, b]."),
-    sample: List[str] = typer.Option([], "--sample", help="PATH=LO:HI[:log|int] to sample (repeatable)."),
+    sample: list[str] = typer.Option([], "--sample", help="PATH=LO:HI[:log|int] to sample (repeatable)."),
     samples: int = typer.Option(16, "--samples", help="How many points to sample over the --sample ranges."),
     method: str = typer.Option("lhs", "--method", help="Sampling: lhs (Latin hypercube) or random."),
-    replications: Optional[int] = _REPS, seed: Optional[int] = _SEED, set_: List[str] = _SET,
+    replications: Optional[int] = _REPS, seed: Optional[int] = _SEED, set_: list[str] = _SET,
     workers: Optional[int] = _WORKERS, scheduler: Optional[str] = _SCHED, dask_local: bool = _DASK_LOCAL,
-    out_dir: Optional[Path] = _OUT, resume: bool = _RESUME, metric: List[str] = _METRIC,
+    out_dir: Optional[Path] = _OUT, resume: bool = _RESUME, metric: list[str] = _METRIC,
     no_progress: bool = _NO_PROGRESS,
 ) -> None:
     """Run a scenario over a grid (or samples) of parameter values, replicated, in parallel."""
@@ -241,12 +241,12 @@ def _compare_tables(cmp, metrics: list[str]) -> tuple[Table, Table]:
 @app.command()
 def compare(
     scenario: str = typer.Argument(..., help="Scenario YAML file or packaged scenario name."),
-    client: List[str] = typer.Option([], "--client", "-c", help="NAME=FILE_OR_PRESET (repeatable, at least two); "
+    client: list[str] = typer.Option([], "--client", "-c", help="NAME=FILE_OR_PRESET (repeatable, at least two); "
                                                                 "a bare preset name is its own name."),
     baseline: Optional[str] = typer.Option(None, "--baseline", help="Client to compare against (default: first)."),
-    replications: Optional[int] = _REPS, seed: Optional[int] = _SEED, set_: List[str] = _SET,
+    replications: Optional[int] = _REPS, seed: Optional[int] = _SEED, set_: list[str] = _SET,
     workers: Optional[int] = _WORKERS, scheduler: Optional[str] = _SCHED, dask_local: bool = _DASK_LOCAL,
-    out_dir: Optional[Path] = _OUT, resume: bool = _RESUME, metric: List[str] = _METRIC,
+    out_dir: Optional[Path] = _OUT, resume: bool = _RESUME, metric: list[str] = _METRIC,
     no_progress: bool = _NO_PROGRESS,
 ) -> None:
     """Compare client policies on the same traffic (common random numbers): who wins, by how much, how sure."""
@@ -282,14 +282,14 @@ def compare(
 @app.command()
 def tune(
     scenario: str = typer.Argument(..., help="Scenario YAML file or packaged scenario name."),
-    param: List[str] = typer.Option([], "--param", "-p", help="PATH=V1,V2,... or PATH=LO:HI[:log|int] "
+    param: list[str] = typer.Option([], "--param", "-p", help="PATH=V1,V2,... or PATH=LO:HI[:log|int] "
                                                               "(repeatable): the search space."),
     objective: str = typer.Option("cost_total", "--objective", help="Metric to optimise (minimised unless higher "
                                                                     "is better, e.g. success_rate)."),
-    constraint: List[str] = typer.Option([], "--constraint", "-C", help="METRIC<=BOUND or METRIC>=BOUND, "
+    constraint: list[str] = typer.Option([], "--constraint", "-C", help="METRIC<=BOUND or METRIC>=BOUND, "
                                                                         "e.g. 'latency_p95<=10s' (repeatable)."),
     budget: int = typer.Option(64, "--budget", help="Most simulation runs to spend."),
-    seed: Optional[int] = _SEED, set_: List[str] = _SET,
+    seed: Optional[int] = _SEED, set_: list[str] = _SET,
     workers: Optional[int] = _WORKERS, scheduler: Optional[str] = _SCHED, dask_local: bool = _DASK_LOCAL,
     out_dir: Optional[Path] = _OUT, resume: bool = _RESUME, no_progress: bool = _NO_PROGRESS,
 ) -> None:

@@ -10,9 +10,10 @@ with paired differences against a baseline, confidence intervals, significance a
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -114,7 +115,7 @@ class CompareResult:
         return root
 
     @classmethod
-    def load(cls, path: str | Path) -> "CompareResult":
+    def load(cls, path: str | Path) -> CompareResult:
         sw = SweepResult.load(path)
         if sw.meta.get("kind") != "compare":
             raise ScenarioError("", f"{path} holds a {sw.meta.get('kind')}, not a compare")

@@ -13,8 +13,9 @@ from __future__ import annotations
 import itertools
 import json
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -108,7 +109,7 @@ def grid_points(grid: Mapping[str, Sequence[Any]]) -> list[Point]:
         if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) == 0:
             raise ScenarioError(p, "grid values must be a non-empty list")
     combos = itertools.product(*(list(grid[p]) for p in paths))
-    return [Point(i, dict(zip(paths, c)), dict(zip(paths, c))) for i, c in enumerate(combos)]
+    return [Point(i, dict(zip(paths, c, strict=True)), dict(zip(paths, c, strict=True))) for i, c in enumerate(combos)]
 
 
 def sample_points(space: Mapping[str, Any], n: int, method: str = "lhs", seed: int = 0, start: int = 0) -> list[Point]:
@@ -129,7 +130,7 @@ def sample_points(space: Mapping[str, Any], n: int, method: str = "lhs", seed: i
     points = []
     for i in range(n):
         params = {}
-        for j, (p, dim) in enumerate(zip(paths, dims)):
+        for j, (p, dim) in enumerate(zip(paths, dims, strict=True)):
             q = float(u[i, j])
             params[p] = dim.at(q) if isinstance(dim, Range) else dim[min(int(q * len(dim)), len(dim) - 1)]
         points.append(Point(start + i, params, dict(params)))

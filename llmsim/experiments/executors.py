@@ -13,8 +13,9 @@ from __future__ import annotations
 import logging
 import os
 import signal
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from ..errors import ScenarioError
 

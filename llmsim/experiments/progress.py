@@ -11,7 +11,8 @@ or nothing.
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable, Union
+from collections.abc import Callable
+from typing import Any, Union
 
 __all__ = ["Progress", "ProgressSpec", "interactive"]
 
@@ -39,8 +40,8 @@ class Progress:
         show = interactive() if spec == "auto" else spec is True
         if show and self._callback is None:
             from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn,
-                                       TimeElapsedColumn, TimeRemainingColumn)
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+            from rich.progress import Progress as RichProgress
 
             self._bar = RichProgress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                      TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),

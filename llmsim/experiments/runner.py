@@ -13,8 +13,9 @@ True
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from ..config.scenario import Scenario
 from .executors import make_executor

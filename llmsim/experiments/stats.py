@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -105,7 +105,7 @@ class Constraint:
     bound: float
 
     @classmethod
-    def parse(cls, metric: str, spec: str | float | int) -> "Constraint":
+    def parse(cls, metric: str, spec: str | float | int) -> Constraint:
         if isinstance(spec, (int, float)) and not isinstance(spec, bool):
             raise ScenarioError(f"constraints.{metric}", "give an operator and a bound, e.g. '<= 10s'")
         m = _CONSTRAINT.match(str(spec))

@@ -13,9 +13,10 @@ derived from one root seed, in parallel; ``SweepResult`` holds one row per point
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,7 +50,11 @@ def check_points(base: Scenario, points: Sequence[Point]) -> None:
             key = (path, json.dumps(value, sort_keys=True, default=str))
             if key not in seen:
                 seen.add(key)
-                base.with_overrides({path: value})
+                try:
+                    base.with_overrides({path: value})
+                except ScenarioError as exc:
+                    where = None if exc.path == path else path  # name the parameter as the user gave it
+                    raise ScenarioError(exc.path, exc.reason, where, exc.more) from None
 
 
 @dataclass
@@ -96,7 +101,7 @@ class SweepResult:
         return root
 
     @classmethod
-    def load(cls, path: str | Path) -> "SweepResult":
+    def load(cls, path: str | Path) -> SweepResult:
         """Read a folder written by ``save`` (or by ``sweep(..., out=...)``)."""
         root = Path(path)
         meta = json.loads((root / MANIFEST).read_text(encoding="utf-8"))

@@ -15,9 +15,10 @@ from __future__ import annotations
 import itertools
 import json
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -97,7 +98,8 @@ def _candidates(space: Mapping[str, Any], n: int, method: str, seed: int) -> lis
         pick = np.sort(np.random.default_rng(seed).choice(size, n, replace=False))
         picked = set(pick.tolist())
         chosen = [c for j, c in enumerate(itertools.product(*finite.values())) if j in picked]
-        return [Point(i, dict(zip(space, c)), dict(zip(space, c))) for i, c in enumerate(chosen)]
+        dicts = [dict(zip(space, c, strict=True)) for c in chosen]
+        return [Point(i, d, dict(d)) for i, d in enumerate(dicts)]
     drawn, seen = [], set()
     for p in sample_points(space, n, method, seed=seed):
         key = json.dumps(p.params, sort_keys=True)
@@ -197,7 +199,10 @@ def tune(scenario: Any, space: Mapping[str, Any], objective: str = "cost_total",
     cand["rank"] = cand["candidate"].map({i: k + 1 for k, i in enumerate(order)})
     cand = cand.sort_values("rank").reset_index(drop=True)
     best = cand.iloc[0].copy()
-    frontier = _frontier(cand, objective, sign, cons)
+    metric_cols = [objective] + [c.metric for c in cons if c.metric != objective]
+    values = {i: np.array([[runner.records[(i, r)]["metrics"].get(m, np.nan) if runner.records[(i, r)]["error"] is None
+                            else np.nan for m in metric_cols] for r in range(reached[i])]) for i in reached}
+    frontier = _frontier(cand, values, objective, sign, cons)
     records = {k: v for k, v in runner.records.items() if k[0] in reached and k[1] < reached[k[0]]}
     table, metrics = build_table(points, records, None, params)
     runs = SweepResult(table, params, metrics, store.manifest, computed=computed)
@@ -207,15 +212,26 @@ def tune(scenario: Any, space: Mapping[str, Any], objective: str = "cost_total",
     return result
 
 
-def _frontier(cand: pd.DataFrame, objective: str, sign: int, cons: Sequence[Constraint]) -> pd.DataFrame:
-    """Candidates not dominated on (objective, each constrained metric), each oriented so that more is better."""
-    cols = [(f"{objective}_mean", sign)] + [(f"{c.metric}_mean", -1 if c.upper else 1) for c in cons
-                                           if c.metric != objective]
-    vals = np.column_stack([cand[c].to_numpy(dtype=float) * s for c, s in cols])
-    vals = np.where(np.isnan(vals), -np.inf, vals)
+def _frontier(cand: pd.DataFrame, values: Mapping[int, np.ndarray], objective: str, sign: int,
+              cons: Sequence[Constraint]) -> pd.DataFrame:
+    """Candidates no other candidate dominates on (objective, each constrained metric). Each pair is compared
+    on the replications both ran (paired seeds), so a candidate that ran longer is not judged against
+    another's shorter, different sample."""
+    signs = np.array([sign] + [-1 if c.upper else 1 for c in cons if c.metric != objective], dtype=float)
+    ids = list(cand["candidate"])
     keep = []
-    for i in range(len(vals)):
-        dominated = np.any(np.all(vals >= vals[i], axis=1) & np.any(vals > vals[i], axis=1))
+    for i in ids:
+        dominated = False
+        for j in ids:
+            if j == i:
+                continue
+            n = min(len(values[i]), len(values[j]))
+            a = np.nanmean(values[i][:n], axis=0) * signs
+            b = np.nanmean(values[j][:n], axis=0) * signs
+            a, b = np.nan_to_num(a, nan=-np.inf), np.nan_to_num(b, nan=-np.inf)
+            if np.all(b >= a) and np.any(b > a):
+                dominated = True
+                break
         keep.append(not dominated)
     front = cand[np.array(keep, dtype=bool)]
     return front.sort_values(f"{objective}_mean", ascending=sign < 0).reset_index(drop=True)
