@@ -92,8 +92,8 @@ def _check_out(out_dir: Optional[Path], resume: bool) -> None:
 
 
 def _short(path: str) -> str:
-    """A column header for a dotted path: its last two parts."""
-    return ".".join(path.split(".")[-2:])
+    """A column header for a dotted path: its last part."""
+    return path.split(".")[-1]
 
 
 def _cell(value: Any) -> str:
@@ -140,13 +140,14 @@ def _sweep_table(sw, metrics: list[str]) -> Table:
     table = Table(title=f"{len(summ)} points x {sw.meta.get('replications', '?')} replications "
                         "(mean ± 95% CI half-width)", title_justify="left")
     for p in sw.params:
-        table.add_column(_short(p), overflow="fold")
+        table.add_column(_short(p), no_wrap=True)
     for m in metrics:
         table.add_column(m, justify="right", overflow="fold")
     errors = int(summ["errors"].sum())
     if errors:
         table.add_column("errors", justify="right")
-    for _, row in summ.head(60).iterrows():
+    for i in range(min(len(summ), 60)):
+        row = {c: summ[c].iloc[i] for c in summ.columns}  # per column, so int parameters stay ints
         cells = [_cell(row[p]) for p in sw.params]
         cells += [_pm(m, row[f"{m}_mean"], row[f"{m}_ci"]) for m in metrics]
         if errors:
@@ -339,7 +340,9 @@ def _tune_table(res, params: list[str]) -> Table:
         table.add_column(m, justify="right")
     table.add_column("feasible")
     front = set(res.frontier["candidate"])
-    for _, row in res.candidates.head(20).iterrows():
+    cand = res.candidates
+    for i in range(min(len(cand), 20)):
+        row = {c: cand[c].iloc[i] for c in cand.columns}
         table.add_row(f"{row['rank']}{'*' if row['candidate'] in front else ''}", *[_cell(row[p]) for p in params],
                       str(row["replications"]), *[_pm(m, row[f"{m}_mean"], row[f"{m}_ci"]) for m in metrics],
                       "yes" if row["feasible"] else "[red]no[/]")

@@ -34,6 +34,7 @@ from .store import MANIFEST, RunStore, atomic_write_csv, atomic_write_parquet, a
 __all__ = ["sweep", "SweepResult", "run_points", "build_table", "check_points", "as_scenario"]
 
 _FORMAT = 1
+_COLUMNS = "columns.json"
 
 
 def as_scenario(scenario: Any) -> Scenario:
@@ -96,8 +97,9 @@ class SweepResult:
         root.mkdir(parents=True, exist_ok=True)
         atomic_write_parquet(root / "table.parquet", self.table)
         atomic_write_csv(root / "summary.csv", self.summary())
-        meta = dict(self.meta, params=self.params, metrics=self.metrics)
-        atomic_write_text(root / MANIFEST, json.dumps(meta, indent=1, sort_keys=True, default=str))
+        # the experiment description stays as the run store wrote it (resume compares it); columns go aside
+        atomic_write_text(root / MANIFEST, json.dumps(self.meta, indent=1, sort_keys=True, default=str))
+        atomic_write_text(root / _COLUMNS, json.dumps({"params": self.params, "metrics": self.metrics}, indent=1))
         return root
 
     @classmethod
@@ -105,8 +107,9 @@ class SweepResult:
         """Read a folder written by ``save`` (or by ``sweep(..., out=...)``)."""
         root = Path(path)
         meta = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
-        table = normalize_table(pd.read_parquet(root / "table.parquet"), meta["params"], meta["metrics"])
-        return cls(table, list(meta["params"]), list(meta["metrics"]), meta)
+        cols = json.loads((root / _COLUMNS).read_text(encoding="utf-8"))
+        table = normalize_table(pd.read_parquet(root / "table.parquet"), cols["params"], cols["metrics"])
+        return cls(table, list(cols["params"]), list(cols["metrics"]), meta)
 
 
 def normalize_table(df: pd.DataFrame, params: Sequence[str], metrics: Sequence[str]) -> pd.DataFrame:
