@@ -30,13 +30,16 @@ class Measure:
     """A picklable measurement that counts its calls, can fail at one max_attempts value, or raise
     KeyboardInterrupt (a simulated Ctrl-C) once ``interrupt_after`` runs have finished."""
 
-    def __init__(self, interrupt_after: int | None = None, fail_at: int | None = None):
+    def __init__(self, interrupt_after: int | None = None, fail_at: int | None = None, interrupt_at_slots=None):
         self.calls = 0
         self.interrupt_after = interrupt_after
         self.fail_at = fail_at
+        self.interrupt_at_slots = interrupt_at_slots
 
     def __call__(self, scenario, seed):
         if self.interrupt_after is not None and self.calls >= self.interrupt_after:
+            raise KeyboardInterrupt
+        if scenario.providers[0].capacity.slots == self.interrupt_at_slots:
             raise KeyboardInterrupt
         self.calls += 1
         if self.fail_at is not None and scenario.client.retry.max_attempts == self.fail_at:
@@ -101,6 +104,19 @@ def test_resume_after_interrupt_skips_finished_runs_and_matches_uninterrupted(tm
     assert {f.name: f.stat().st_mtime_ns for f in files} == stamps  # finished runs were not rewritten
     pd.testing.assert_frame_equal(resumed.table, full.table)
     pd.testing.assert_frame_equal(SweepResult.load(out).table, full.table)
+
+
+def test_interrupt_with_worker_processes_keeps_finished_runs(tmp_path):
+    out = tmp_path / "sweep"
+    full = llmsim.sweep(small(), grid=GRID, replications=2, workers=1)
+    # workers get copies of the measure (no shared counter): the Ctrl-C comes with the first run at 8 slots
+    with pytest.raises(ExperimentInterrupted) as info:
+        llmsim.sweep(small(), grid=GRID, replications=2, workers=2, out=out, measure=Measure(interrupt_at_slots=8))
+    finished = info.value.finished
+    assert 1 <= finished < len(full.table) and len(list((out / "runs").glob("*.json"))) == finished
+    resumed = llmsim.sweep(small(), grid=GRID, replications=2, workers=2, out=out, resume=True, measure=Measure())
+    assert resumed.computed == len(full.table) - finished
+    pd.testing.assert_frame_equal(resumed.table, full.table)
 
 
 def test_output_folder_guards(tmp_path):

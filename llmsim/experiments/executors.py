@@ -14,7 +14,7 @@ import logging
 import os
 import signal
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, as_completed, wait
 from typing import Any
 
 from ..errors import ScenarioError
@@ -38,6 +38,14 @@ class _Base:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.close()
+
+    def drain(self) -> Iterator[Any]:
+        """After an interrupt: results of runs that were already executing (they cannot be cancelled)."""
+        return iter(())
+
+    def abort(self) -> None:
+        """Stop at once, abandoning runs in progress."""
         self.close()
 
     def close(self) -> None:
@@ -65,6 +73,7 @@ class ProcessExecutor(_Base):
     def __init__(self, workers: int):
         self.workers = workers
         self._pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint)
+        self._leftover: set = set()
 
     def imap_unordered(self, fn: Callable, items: Iterable) -> Iterator[Any]:
         todo = iter(items)
@@ -87,8 +96,18 @@ class ProcessExecutor(_Base):
                     yield fut.result()
                 fill()
         finally:
-            for fut in pending:
-                fut.cancel()
+            self._leftover = {fut for fut in pending if not fut.cancel()}
+
+    def drain(self) -> Iterator[Any]:
+        leftover, self._leftover = self._leftover, set()
+        for fut in as_completed(leftover):
+            if not fut.cancelled() and fut.exception() is None:
+                yield fut.result()
+
+    def abort(self) -> None:
+        for proc in list(getattr(self._pool, "_processes", {}).values()):
+            proc.terminate()
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -95,16 +95,31 @@ class Runner:
         todo = [t for t in tasks if t.key not in self.records]
         self.progress.advance(len(tasks) - len(todo))
         if todo:
+            executor = self._get_executor(len(todo))
             try:
-                for rec in self._get_executor(len(todo)).imap_unordered(run_task, todo):
-                    self.store.write(rec)
-                    self.records[(rec["point"], rec["replication"])] = rec
-                    self.computed += 1
-                    self.progress.advance()
+                for rec in executor.imap_unordered(run_task, todo):
+                    self._keep(rec)
             except KeyboardInterrupt:
-                self.close()
+                self._stop(executor)
                 raise ExperimentInterrupted(len(self.records), self.progress.total, self.store.root) from None
         return [self.records[t.key] for t in tasks]
+
+    def _keep(self, rec: dict) -> None:
+        self.store.write(rec)
+        self.records[(rec["point"], rec["replication"])] = rec
+        self.computed += 1
+        self.progress.advance()
+
+    def _stop(self, executor) -> None:
+        """Ctrl-C: keep the runs already executing (a second Ctrl-C abandons them), then shut down."""
+        self.progress.close()
+        try:
+            for rec in executor.drain():
+                self._keep(rec)
+        except KeyboardInterrupt:
+            executor.abort()
+            self._executor = None
+        self.close()
 
     def close(self) -> None:
         self.progress.close()
