@@ -75,9 +75,12 @@ class Runner:
 
     def __init__(self, store: RunStore, executor: Any = None, workers: int | None = None,
                  scheduler: str | None = None, progress: ProgressSpec = "auto", total: int = 0,
-                 description: str = "runs"):
+                 description: str = "runs", resume: bool = False):
+        store.check(resume)
         self.store = store
-        self.records = store.finished()
+        self._resume = resume
+        self._prepared = False
+        self.records = store.finished() if resume else {}
         self._exec_args = (executor, workers, scheduler)
         self._executor = None
         self.progress = Progress(progress, total=total, done=0, description=description)
@@ -95,7 +98,10 @@ class Runner:
         todo = [t for t in tasks if t.key not in self.records]
         self.progress.advance(len(tasks) - len(todo))
         if todo:
-            executor = self._get_executor(len(todo))
+            executor = self._get_executor(len(todo))  # a bad executor or scheduler fails before any file is written
+            if not self._prepared:
+                self.store.prepare(self._resume)
+                self._prepared = True
             try:
                 for rec in executor.imap_unordered(run_task, todo):
                     self._keep(rec)

@@ -181,9 +181,9 @@ def run_points(base: Scenario, points: Sequence[Point], params: Sequence[str], *
             "replications": int(replications), "params": list(params), "measure": _measure_name(measure),
             "points": [{"params": p.params, "overrides": p.overrides} for p in points], **(extra or {})}
     store = RunStore(out, meta)
-    store.prepare(resume)
     tasks = [Task(p.index, r, seeds[r], base, p.overrides, measure) for p in points for r in range(replications)]
-    with Runner(store, executor, workers, scheduler, progress, total=len(tasks), description=kind) as runner:
+    with Runner(store, executor, workers, scheduler, progress, total=len(tasks), description=kind,
+                resume=resume) as runner:
         runner.run(tasks)
         records = runner.records
     table, metrics = build_table(points, records, replications, params)

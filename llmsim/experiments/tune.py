@@ -147,7 +147,6 @@ def tune(scenario: Any, space: Mapping[str, Any], objective: str = "cost_total",
             "min_replications": min_replications, "measure": _measure_name(measure),
             "points": [{"params": p.params, "overrides": p.overrides} for p in points]}
     store = RunStore(out, meta)
-    store.prepare(resume)
     watched = [objective] + [c.metric for c in cons if c.metric != objective]
     reached: dict[int, int] = {}
 
@@ -171,7 +170,8 @@ def tune(scenario: Any, space: Mapping[str, Any], objective: str = "cost_total",
     planned = min(budget, halving_cost(len(points), min_replications, eta))
     alive, reps, rounds = [p.index for p in points], min_replications, 0
     seeds: dict[int, int] = {}
-    with Runner(store, executor, workers, scheduler, progress, total=planned, description="tune") as runner:
+    with Runner(store, executor, workers, scheduler, progress, total=planned, description="tune",
+                resume=resume) as runner:
         while True:
             rounds += 1
             for r in range(reps):
