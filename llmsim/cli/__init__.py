@@ -5,10 +5,9 @@ Each command group lives in its own module and registers itself on ``app`` when 
 
 from __future__ import annotations
 
-from . import (
-    core,  # noqa: F401  (registers run, schema, validate, presets, version)
-    trace,  # noqa: F401  (registers the trace sub-app)
-)
+from . import core  # noqa: F401  (registers run, schema, validate, presets, version)
+from . import experiments as _experiments  # noqa: F401  (registers sweep, compare, tune)
+from . import trace as _trace  # noqa: F401  (registers the trace sub-app)
 from .app import app
 
 __all__ = ["app", "main"]

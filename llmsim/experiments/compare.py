@@ -1,0 +1,157 @@
+"""``compare``: several client policies on the same workload and provider draws (common random numbers),
+with paired differences against a baseline, confidence intervals, significance and a winner per metric.
+
+>>> import llmsim
+>>> sc = llmsim.load_scenario("tuesday").with_overrides({"horizon": "2m", "warmup": 0})
+>>> cmp = llmsim.compare(sc, clients={"a": "no-retries", "b": "no-retries"}, replications=2, workers=1)
+>>> float(cmp.differences().set_index("metric").loc["cost_total", "diff"])
+0.0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..config.presets import resolve_client
+from ..errors import ScenarioError
+from .design import Point
+from .progress import ProgressSpec
+from .stats import direction, mean_ci, paired_diff, welch_ci
+from .store import atomic_write_csv
+from .sweep import SweepResult, as_scenario, run_points
+
+__all__ = ["compare", "CompareResult"]
+
+
+@dataclass
+class CompareResult:
+    """Runs of a comparison: ``table`` (one row per client and replication; column ``client``), ``summary()``,
+    ``differences()`` against ``baseline``, and ``winners()``."""
+
+    sweep: SweepResult
+    clients: list[str]
+    baseline: str
+    confidence: float = 0.95
+    alpha: float = 0.05
+
+    @property
+    def table(self) -> pd.DataFrame:
+        return self.sweep.table
+
+    @property
+    def metrics(self) -> list[str]:
+        return self.sweep.metrics
+
+    def values(self, metric: str) -> pd.DataFrame:
+        """One metric as replications x clients (NaN where a run failed)."""
+        ok = self.table[self.table["error"].isna()]
+        wide = ok.pivot(index="replication", columns="client", values=metric)
+        return wide.reindex(index=sorted(self.table["replication"].unique()), columns=self.clients)
+
+    def summary(self, metrics: Sequence[str] | None = None) -> pd.DataFrame:
+        """Per client: runs, errors, and ``<metric>_mean`` / ``<metric>_ci`` for each metric."""
+        return self.sweep.summary(metrics, self.confidence).drop(columns="point").set_index("client")
+
+    def differences(self, metrics: Sequence[str] | None = None) -> pd.DataFrame:
+        """Per client (other than the baseline) and metric: ``baseline`` and ``value`` means, ``diff`` = mean of
+        the paired differences (client - baseline), its ``ci`` half-width, ``rel_diff`` = diff / baseline,
+        ``p_value`` (paired t-test), ``significant`` (p < alpha), ``unpaired_ci`` (the half-width a comparison
+        without common random numbers would give on the same runs), and ``verdict``."""
+        rows = []
+        for m in metrics or self.metrics:
+            wide = self.values(m)
+            base = wide[self.baseline].to_numpy(dtype=float)
+            for c in self.clients:
+                if c == self.baseline:
+                    continue
+                other = wide[c].to_numpy(dtype=float)
+                d = paired_diff(base, other, self.confidence)
+                bmean = mean_ci(base)[0]
+                sig = bool(d["p_value"] < self.alpha)
+                sign = direction(m)
+                if sign == 0:
+                    verdict = "-"
+                elif not sig:
+                    verdict = "no significant difference"
+                else:
+                    verdict = "better" if d["diff"] * sign > 0 else "worse"
+                rows.append({"client": c, "metric": m, "baseline": bmean, "value": mean_ci(other)[0],
+                             "diff": d["diff"], "ci": d["ci"],
+                             "rel_diff": d["diff"] / bmean if bmean else float("nan"),
+                             "p_value": d["p_value"], "significant": sig, "n": d["n"],
+                             "unpaired_ci": welch_ci(base, other, self.confidence), "verdict": verdict})
+        return pd.DataFrame(rows)
+
+    def winners(self, metrics: Sequence[str] | None = None) -> pd.DataFrame:
+        """Per metric with a direction: the ``best`` client by mean, the ``runner_up``, the ``margin`` between them
+        (always >= 0, in the metric's unit) with its paired ``ci`` and ``p_value``; ``winner`` is the best client
+        when the margin is significant, else "tie"."""
+        rows = []
+        for m in metrics or self.metrics:
+            sign = direction(m)
+            if sign == 0:
+                continue
+            wide = self.values(m)
+            means = {c: mean_ci(wide[c].to_numpy(dtype=float))[0] for c in self.clients}
+            ranked = sorted(self.clients, key=lambda c: (-(sign * means[c]) if means[c] == means[c] else float("inf")))
+            best, second = ranked[0], ranked[1]
+            d = paired_diff(wide[best].to_numpy(dtype=float), wide[second].to_numpy(dtype=float), self.confidence)
+            sig = bool(d["p_value"] < self.alpha)
+            rows.append({"metric": m, "winner": best if sig else "tie", "best": best, "best_mean": means[best],
+                         "runner_up": second, "runner_up_mean": means[second], "margin": abs(d["diff"]),
+                         "ci": d["ci"], "p_value": d["p_value"], "significant": sig})
+        return pd.DataFrame(rows)
+
+    def save(self, path: str | Path) -> Path:
+        """The sweep files plus ``differences.csv`` and ``winners.csv``."""
+        root = self.sweep.save(path)
+        atomic_write_csv(root / "differences.csv", self.differences())
+        atomic_write_csv(root / "winners.csv", self.winners())
+        return root
+
+    @classmethod
+    def load(cls, path: str | Path) -> CompareResult:
+        sw = SweepResult.load(path)
+        if sw.meta.get("kind") != "compare":
+            raise ScenarioError("", f"{path} holds a {sw.meta.get('kind')}, not a compare")
+        return cls(sw, list(sw.meta["clients"]), sw.meta["baseline"])
+
+
+def compare(scenario: Any, clients: Mapping[str, Any] | Sequence[str], replications: int = 10,
+            baseline: str | None = None, seed: int | None = None, workers: int | None = None, executor: Any = None,
+            scheduler: str | None = None, out: str | Path | None = None, resume: bool = False,
+            progress: ProgressSpec = "auto", measure: Callable | None = None, confidence: float = 0.95
+            ) -> CompareResult:
+    """Run ``scenario`` with each client policy (name -> preset name, YAML file, dict or Client; or a list of
+    preset names) ``replications`` times. Replication r uses the same seed for every client, so arrivals,
+    sizes and provider draws are shared and differences are paired. ``baseline`` defaults to the first client.
+    Other arguments as in ``sweep``."""
+    base = as_scenario(scenario)
+    if not isinstance(clients, Mapping):
+        clients = {str(c): c for c in clients}
+    if len(clients) < 2:
+        raise ScenarioError("clients", "compare needs at least two clients (name -> preset, file or settings)")
+    resolved = {}
+    for name, spec in clients.items():
+        try:
+            resolved[str(name)] = resolve_client(spec)
+        except ScenarioError as exc:
+            raise ScenarioError(exc.path, exc.reason, exc.source or f"client {name}", exc.more) from None
+    names = list(resolved)
+    baseline = names[0] if baseline is None else baseline
+    if baseline not in resolved:
+        raise ScenarioError("baseline", f"no client named {baseline!r} (clients: {', '.join(names)})")
+    points = [Point(i, {"client": n}, {"client": resolved[n].model_dump(mode="json")}) for i, n in enumerate(names)]
+    sw = run_points(base, points, ["client"], kind="compare", replications=replications, seed=seed, workers=workers,
+                    executor=executor, scheduler=scheduler, out=out, resume=resume, progress=progress,
+                    measure=measure, extra={"clients": names, "baseline": baseline})
+    result = CompareResult(sw, names, baseline, confidence)
+    if out is not None:
+        result.save(out)
+    return result
+

@@ -1,0 +1,221 @@
+"""``sweep``: run a scenario over a grid (or samples) of parameter values, each point replicated with seeds
+derived from one root seed, in parallel; ``SweepResult`` holds one row per point and replication.
+
+>>> import llmsim
+>>> sc = llmsim.load_scenario("tuesday").with_overrides({"horizon": "2m", "warmup": 0})
+>>> sw = llmsim.sweep(sc, grid={"client.retry.max_attempts": [1, 3]}, replications=2, workers=1)
+>>> sw.table[["point", "client.retry.max_attempts", "replication"]].values.tolist()
+[[0, 1, 0], [0, 1, 1], [1, 3, 0], [1, 3, 1]]
+>>> list(sw.summary().columns[:5])
+['point', 'client.retry.max_attempts', 'runs', 'errors', 'requests_mean']
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..config.loading import load_scenario
+from ..config.scenario import Scenario
+from ..errors import ScenarioError
+from ..results import SUMMARY_METRICS
+from .design import Point, column_value, grid_points, replication_seed, sample_points
+from .progress import ProgressSpec
+from .runner import Runner, Task, simulate_summary
+from .stats import mean_ci
+from .store import MANIFEST, RunStore, atomic_write_csv, atomic_write_parquet, atomic_write_text
+
+__all__ = ["sweep", "SweepResult", "run_points", "build_table", "check_points", "as_scenario"]
+
+_FORMAT = 1
+_COLUMNS = "columns.json"
+
+
+def as_scenario(scenario: Any) -> Scenario:
+    """A Scenario from a Scenario, a dict, a YAML path or a packaged name."""
+    return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+
+
+def check_points(base: Scenario, points: Sequence[Point]) -> None:
+    """Validate every distinct (path, value) of ``points`` against ``base`` before anything runs, so bad input
+    fails at once and names its field (combinations are validated again, per run, in the workers)."""
+    seen = set()
+    for p in points:
+        for path, value in p.overrides.items():
+            key = (path, json.dumps(value, sort_keys=True, default=str))
+            if key not in seen:
+                seen.add(key)
+                try:
+                    base.with_overrides({path: value})
+                except ScenarioError as exc:
+                    where = None if exc.path == path else path  # name the parameter as the user gave it
+                    raise ScenarioError(exc.path, exc.reason, where, exc.more) from None
+
+
+@dataclass
+class SweepResult:
+    """Runs of a sweep: ``table`` has one row per (point, replication): ``point``, the parameter columns,
+    ``replication``, ``seed``, every metric, and ``error`` (None when the run succeeded)."""
+
+    table: pd.DataFrame
+    params: list[str]
+    metrics: list[str]
+    meta: dict = field(default_factory=dict)
+    #: runs computed by the call that made this result (runs read back from a resumed folder not counted)
+    computed: int = field(default=0, repr=False, compare=False)
+
+    def summary(self, metrics: Sequence[str] | None = None, confidence: float = 0.95) -> pd.DataFrame:
+        """Per point: its parameters, ``runs``, ``errors``, then ``<metric>_mean`` and ``<metric>_ci`` (half-width
+        of the t confidence interval over the successful replications) for each metric."""
+        metrics = list(metrics or self.metrics)
+        rows = []
+        for point, g in self.table.groupby("point", sort=True):
+            first = g.iloc[0]
+            row = {"point": int(point), **{p: first[p] for p in self.params}, "runs": len(g),
+                   "errors": int(g["error"].notna().sum())}
+            ok = g[g["error"].isna()]
+            for m in metrics:
+                mean, half, _ = mean_ci(ok[m].to_numpy(dtype=float), confidence)
+                row[f"{m}_mean"], row[f"{m}_ci"] = mean, half
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    @property
+    def failures(self) -> pd.DataFrame:
+        """Rows whose run raised an error."""
+        return self.table[self.table["error"].notna()]
+
+    def save(self, path: str | Path) -> Path:
+        """Write ``table.parquet``, ``summary.csv`` and the experiment description (atomically, file by file)."""
+        root = Path(path)
+        root.mkdir(parents=True, exist_ok=True)
+        atomic_write_parquet(root / "table.parquet", self.table)
+        atomic_write_csv(root / "summary.csv", self.summary())
+        # the experiment description stays as the run store wrote it (resume compares it); columns go aside
+        atomic_write_text(root / MANIFEST, json.dumps(self.meta, indent=1, sort_keys=True, default=str))
+        atomic_write_text(root / _COLUMNS, json.dumps({"params": self.params, "metrics": self.metrics}, indent=1))
+        return root
+
+    @classmethod
+    def load(cls, path: str | Path) -> SweepResult:
+        """Read a folder written by ``save`` (or by ``sweep(..., out=...)``)."""
+        root = Path(path)
+        meta = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
+        cols = json.loads((root / _COLUMNS).read_text(encoding="utf-8"))
+        table = normalize_table(pd.read_parquet(root / "table.parquet"), cols["params"], cols["metrics"])
+        return cls(table, list(cols["params"]), list(cols["metrics"]), meta)
+
+
+def normalize_table(df: pd.DataFrame, params: Sequence[str], metrics: Sequence[str]) -> pd.DataFrame:
+    """Fixed column order and dtypes (so built, saved and loaded tables compare equal)."""
+    df = df[["point", *params, "replication", "seed", *metrics, "error"]].copy()
+    for c in ("point", "replication", "seed"):
+        df[c] = df[c].astype("int64")
+    for m in metrics:
+        df[m] = df[m].astype("float64")
+    for c in [*params, "error"]:
+        col = df[c]
+        if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
+            df[c] = pd.Series([None if _missing(v) else v for v in col], index=df.index, dtype=object)
+    return df.sort_values(["point", "replication"], kind="stable").reset_index(drop=True)
+
+
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA
+
+
+def build_table(points: Sequence[Point], records: Mapping[tuple[int, int], dict], replications: int | None,
+                params: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
+    """The table of the runs of ``points`` found in ``records`` (all ``replications`` of each must be there
+    unless it is None), and the metric names (summary metrics first, in their order)."""
+    seen: dict[str, None] = {}
+    for rec in records.values():
+        for k in rec["metrics"]:
+            seen.setdefault(k, None)
+    metrics = [m for m in SUMMARY_METRICS if m in seen] + [m for m in seen if m not in SUMMARY_METRICS]
+    if not seen:
+        metrics = list(SUMMARY_METRICS)
+    by_index = {p.index: p for p in points}
+    if replications is not None:
+        missing = [(p.index, r) for p in points for r in range(replications) if (p.index, r) not in records]
+        if missing:
+            raise ValueError(f"no record for runs {missing[:3]}")
+    rows = []
+    for (i, r), rec in sorted(records.items()):
+        if i not in by_index or (replications is not None and r >= replications):
+            continue
+        p = by_index[i]
+        rows.append({"point": i, **{k: column_value(p.params.get(k)) for k in params}, "replication": r,
+                     "seed": rec["seed"], **{m: rec["metrics"].get(m, np.nan) for m in metrics},
+                     "error": rec["error"]})
+    df = pd.DataFrame(rows, columns=["point", *params, "replication", "seed", *metrics, "error"])
+    for c in params:  # a column mixing kinds (10 and "30s") is stored as text
+        kinds = {type(v) for v in df[c] if not _missing(v)}
+        if len(kinds) > 1 and not kinds <= {int, float}:
+            df[c] = [None if _missing(v) else (v if isinstance(v, str) else json.dumps(v)) for v in df[c]]
+    return normalize_table(df, params, metrics), metrics
+
+
+def _measure_name(fn: Callable) -> str:
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', type(fn).__name__)}"
+
+
+def run_points(base: Scenario, points: Sequence[Point], params: Sequence[str], *, kind: str, replications: int,
+               seed: int | None, workers: int | None, executor: Any, scheduler: str | None, out: Any,
+               resume: bool, progress: ProgressSpec, measure: Callable | None, extra: Mapping | None = None
+               ) -> SweepResult:
+    """Run every point ``replications`` times (paired seeds: replication r uses the same seed at every point)."""
+    if not isinstance(replications, (int, np.integer)) or replications < 1:
+        raise ScenarioError("replications", f"must be an integer >= 1, got {replications!r}")
+    root = base.seed if seed is None else int(seed)
+    check_points(base, points)
+    seeds = [replication_seed(root, r) for r in range(replications)]
+    measure = measure or simulate_summary
+    meta = {"kind": kind, "format": _FORMAT, "scenario": base.model_dump(mode="json"), "seed": root,
+            "replications": int(replications), "params": list(params), "measure": _measure_name(measure),
+            "points": [{"params": p.params, "overrides": p.overrides} for p in points], **(extra or {})}
+    store = RunStore(out, meta)
+    tasks = [Task(p.index, r, seeds[r], base, p.overrides, measure) for p in points for r in range(replications)]
+    with Runner(store, executor, workers, scheduler, progress, total=len(tasks), description=kind,
+                resume=resume) as runner:
+        runner.run(tasks)
+        records = runner.records
+    table, metrics = build_table(points, records, replications, params)
+    result = SweepResult(table, list(params), metrics, store.manifest, computed=runner.computed)
+    if out is not None:
+        result.save(out)
+    return result
+
+
+def sweep(scenario: Any, grid: Mapping[str, Sequence[Any]] | None = None, samples: Mapping[str, Any] | None = None,
+          n_samples: int = 16, method: str = "lhs", replications: int = 1, seed: int | None = None,
+          workers: int | None = None, executor: Any = None, scheduler: str | None = None, out: str | Path | None = None,
+          resume: bool = False, progress: ProgressSpec = "auto", measure: Callable | None = None) -> SweepResult:
+    """Run ``scenario`` at every point of ``grid`` (dotted path -> values; all combinations) and/or
+    ``n_samples`` points sampled over ``samples`` (path -> ``(low, high)``, ``"LO:HI[:log]"``, a mapping with
+    low/high/log/int, or a list of choices) by ``method`` "lhs" or "random"; grid and samples combine.
+
+    Each point runs ``replications`` times; replication r uses seed ``replication_seed(seed, r)`` at every point
+    (``seed`` defaults to the scenario's). ``workers``: processes (default: the cores; 1 = in this process);
+    ``executor``: "serial", "processes", "dask" or a ``distributed.Client``; ``scheduler``: a Dask address.
+    ``out``: folder receiving each run as it finishes, then ``table.parquet`` and ``summary.csv``;
+    ``resume=True`` continues an interrupted sweep there. ``measure(scenario, seed) -> metrics`` replaces
+    the default ``simulate(...).summary()`` (it must be picklable for process or Dask workers)."""
+    base = as_scenario(scenario)
+    if not grid and not samples:
+        raise ScenarioError("grid", "give a grid (path -> values) or samples (path -> range)")
+    points = grid_points(grid) if grid else [Point(0, {}, {})]
+    if samples:
+        drawn = sample_points(samples, n_samples, method, seed=base.seed if seed is None else int(seed))
+        points = [Point(i, {**g.params, **s.params}, {**g.overrides, **s.overrides})
+                  for i, (g, s) in enumerate((g, s) for g in points for s in drawn)]
+    params = list(points[0].params)
+    return run_points(base, points, params, kind="sweep", replications=replications, seed=seed, workers=workers,
+                      executor=executor, scheduler=scheduler, out=out, resume=resume, progress=progress,
+                      measure=measure)

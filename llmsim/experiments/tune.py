@@ -1,0 +1,237 @@
+"""``tune``: the best policy (e.g. the cheapest) that meets an SLO, by successive halving over replications
+on paired seeds: every candidate runs a few replications, the better half (feasible first, then by objective)
+gets twice as many, and so on until one is left or the budget of runs is spent.
+
+>>> import llmsim
+>>> sc = llmsim.load_scenario("tuesday").with_overrides({"horizon": "2m", "warmup": 0})
+>>> t = llmsim.tune(sc, space={"client.retry.max_attempts": [1, 2]}, objective="cost_total",
+...                 constraints={"success_rate": ">= 0.5"}, budget=8, workers=1)
+>>> int(t.best["client.retry.max_attempts"]) in (1, 2), bool(t.best["feasible"])
+(True, True)
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ScenarioError
+from .design import Point, column_value, grid_points, parse_range, replication_seed, sample_points
+from .progress import ProgressSpec
+from .runner import Runner, Task, simulate_summary
+from .stats import Constraint, direction, mean_ci
+from .store import RunStore, atomic_write_csv, atomic_write_text, canonical
+from .sweep import SweepResult, _measure_name, as_scenario, build_table, check_points
+
+__all__ = ["tune", "TuneResult", "halving_cost"]
+
+
+def halving_cost(n: int, r0: int, eta: int) -> int:
+    """Runs successive halving needs for ``n`` candidates starting at ``r0`` replications.
+
+    >>> halving_cost(4, 2, 2)   # 4x2, then 2 more x (4-2), then 1 more x (8-4)
+    16
+    """
+    alive, reps, total = n, r0, n * r0
+    while alive > 1:
+        alive = math.ceil(alive / eta)
+        total += alive * (reps * eta - reps)
+        reps *= eta
+    return total
+
+
+@dataclass
+class TuneResult:
+    """``best`` (a Series: parameters, metric means and CIs, ``feasible``, ``confident``), ``candidates``
+    (every candidate with the replications it reached), ``frontier`` (candidates no other beats on the
+    objective and every constrained metric at once) and ``runs`` (a SweepResult of every run made)."""
+
+    best: pd.Series
+    candidates: pd.DataFrame
+    frontier: pd.DataFrame
+    runs: SweepResult
+    objective: str
+    constraints: list[Constraint] = field(default_factory=list)
+
+    @property
+    def table(self) -> pd.DataFrame:
+        return self.runs.table
+
+    def save(self, path: str | Path) -> Path:
+        """The run files plus ``candidates.csv``, ``frontier.csv`` and ``best.json``."""
+        root = self.runs.save(path)
+        atomic_write_csv(root / "candidates.csv", self.candidates)
+        atomic_write_csv(root / "frontier.csv", self.frontier)
+        best = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in self.best.items()}
+        atomic_write_text(root / "best.json", json.dumps(canonical(best), indent=1))
+        return root
+
+
+def _finite(path: str, spec: Any) -> list | None:
+    """The values of a dimension that has finitely many (a list, or an integer range), else None."""
+    if isinstance(spec, list):
+        return spec
+    if isinstance(spec, tuple) and len(spec) != 2:
+        return list(spec)
+    rng = parse_range(path, spec)
+    if rng.integer and not rng.log:
+        return list(range(int(rng.low), int(rng.high) + 1))
+    return None
+
+
+def _candidates(space: Mapping[str, Any], n: int, method: str, seed: int) -> list[Point]:
+    """The whole grid when it has at most ``n`` points, else ``n`` distinct points drawn from it (or sampled by
+    ``method`` over the ranges)."""
+    finite = {k: _finite(k, v) for k, v in space.items()}
+    if all(v is not None for v in finite.values()):
+        size = math.prod(len(v) for v in finite.values())
+        if size <= n:
+            return grid_points(finite)
+        pick = np.sort(np.random.default_rng(seed).choice(size, n, replace=False))
+        picked = set(pick.tolist())
+        chosen = [c for j, c in enumerate(itertools.product(*finite.values())) if j in picked]
+        dicts = [dict(zip(space, c, strict=True)) for c in chosen]
+        return [Point(i, d, dict(d)) for i, d in enumerate(dicts)]
+    drawn, seen = [], set()
+    for p in sample_points(space, n, method, seed=seed):
+        key = json.dumps(p.params, sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            drawn.append(Point(len(drawn), p.params, p.overrides))
+    return drawn
+
+
+def tune(scenario: Any, space: Mapping[str, Any], objective: str = "cost_total",
+         constraints: Mapping[str, str] | None = None, budget: int = 64, maximize: bool | None = None,
+         candidates: int | None = None, min_replications: int = 2, eta: int = 2, method: str = "lhs",
+         seed: int | None = None, workers: int | None = None, executor: Any = None, scheduler: str | None = None,
+         out: str | Path | None = None, resume: bool = False, progress: ProgressSpec = "auto",
+         measure: Callable | None = None, confidence: float = 0.95) -> TuneResult:
+    """Search ``space`` (dotted path -> list of values, or a range ``(low, high)`` / ``"LO:HI[:log]"``) for the
+    point with the best ``objective`` mean (minimised unless ``maximize`` or the metric is better higher)
+    among points meeting every constraint (metric -> "<= 10s", ">= 0.995", ">= 99.5%") on its mean.
+
+    At most ``budget`` simulation runs. Candidates: the whole grid when it fits, else ``candidates`` points
+    (default: as many as successive halving from ``min_replications`` can afford) drawn from the grid or by
+    Latin hypercube. Replication r uses the same seed for every candidate (paired comparisons)."""
+    base = as_scenario(scenario)
+    if not space:
+        raise ScenarioError("space", "give at least one parameter: path -> values or (low, high)")
+    if eta < 2 or min_replications < 1:
+        raise ScenarioError("eta", "eta must be >= 2 and min_replications >= 1")
+    cons = [Constraint.parse(m, spec) for m, spec in (constraints or {}).items()]
+    sign = (1 if maximize else -1) if maximize is not None else (direction(objective) or -1)
+    if budget < 2 * min_replications:
+        raise ScenarioError("budget", f"must allow at least two candidates: >= {2 * min_replications} runs")
+    n = candidates
+    if n is None:
+        n = 2
+        while halving_cost(n + 1, min_replications, eta) <= budget:
+            n += 1
+    root = base.seed if seed is None else int(seed)
+    points = _candidates(space, n, method, root)
+    check_points(base, points)
+    params = list(points[0].params)
+    measure = measure or simulate_summary
+    meta = {"kind": "tune", "format": 1, "scenario": base.model_dump(mode="json"), "seed": root,
+            "params": params, "space": {k: column_value(v) for k, v in space.items()}, "objective": objective,
+            "sign": sign, "constraints": [str(c) for c in cons], "budget": budget, "eta": eta,
+            "min_replications": min_replications, "measure": _measure_name(measure),
+            "points": [{"params": p.params, "overrides": p.overrides} for p in points]}
+    store = RunStore(out, meta)
+    watched = [objective] + [c.metric for c in cons if c.metric != objective]
+    reached: dict[int, int] = {}
+
+    def stats(idx: int) -> dict:
+        recs = [runner.records[(idx, r)] for r in range(reached[idx])]
+        row = {}
+        for m in watched:
+            vals = [rec["metrics"].get(m, np.nan) if rec["error"] is None else np.nan for rec in recs]
+            row[f"{m}_mean"], row[f"{m}_ci"], _ = mean_ci(vals, confidence)
+        row["feasible"] = all(c.holds(row[f"{c.metric}_mean"]) for c in cons)
+        row["confident"] = all(c.holds(row[f"{c.metric}_mean"] + (row[f"{c.metric}_ci"] if c.upper else
+                                                                   -row[f"{c.metric}_ci"])) for c in cons)
+        row["violation"] = sum(c.violation(row[f"{c.metric}_mean"]) for c in cons)
+        return row
+
+    def rank_key(idx: int) -> tuple:
+        s = stats(idx)
+        obj = s[f"{objective}_mean"]
+        return (not s["feasible"], s["violation"], -sign * obj if obj == obj else math.inf, idx)
+
+    planned = min(budget, halving_cost(len(points), min_replications, eta))
+    alive, reps, rounds = [p.index for p in points], min_replications, 0
+    seeds: dict[int, int] = {}
+    with Runner(store, executor, workers, scheduler, progress, total=planned, description="tune",
+                resume=resume) as runner:
+        while True:
+            rounds += 1
+            for r in range(reps):
+                seeds.setdefault(r, replication_seed(root, r))
+            runner.run(Task(i, r, seeds[r], base, points[i].overrides, measure) for i in alive for r in range(reps))
+            for i in alive:
+                reached[i] = reps
+            if len(alive) == 1:
+                break
+            alive = sorted(alive, key=rank_key)[:math.ceil(len(alive) / eta)]
+            used = len(runner.records)
+            room = budget - used
+            extra = min(reps * (eta - 1), room // len(alive))
+            if extra < 1:
+                break
+            reps += extra
+        computed = runner.computed
+    rows = []
+    for p in points:
+        if p.index in reached:
+            rows.append({"candidate": p.index, **{k: column_value(v) for k, v in p.params.items()},
+                         "replications": reached[p.index], **stats(p.index)})
+    cand = pd.DataFrame(rows)
+    order = sorted(reached, key=lambda i: (-reached[i],) + rank_key(i))
+    cand["rank"] = cand["candidate"].map({i: k + 1 for k, i in enumerate(order)})
+    cand = cand.sort_values("rank").reset_index(drop=True)
+    best = cand.iloc[0].copy()
+    metric_cols = [objective] + [c.metric for c in cons if c.metric != objective]
+    values = {i: np.array([[runner.records[(i, r)]["metrics"].get(m, np.nan) if runner.records[(i, r)]["error"] is None
+                            else np.nan for m in metric_cols] for r in range(reached[i])]) for i in reached}
+    frontier = _frontier(cand, values, objective, sign, cons)
+    records = {k: v for k, v in runner.records.items() if k[0] in reached and k[1] < reached[k[0]]}
+    table, metrics = build_table(points, records, None, params)
+    runs = SweepResult(table, params, metrics, store.manifest, computed=computed)
+    result = TuneResult(best, cand, frontier, runs, objective, cons)
+    if out is not None:
+        result.save(out)
+    return result
+
+
+def _frontier(cand: pd.DataFrame, values: Mapping[int, np.ndarray], objective: str, sign: int,
+              cons: Sequence[Constraint]) -> pd.DataFrame:
+    """Candidates no other candidate dominates on (objective, each constrained metric). Each pair is compared
+    on the replications both ran (paired seeds), so a candidate that ran longer is not judged against
+    another's shorter, different sample."""
+    signs = np.array([sign] + [-1 if c.upper else 1 for c in cons if c.metric != objective], dtype=float)
+    ids = list(cand["candidate"])
+    keep = []
+    for i in ids:
+        dominated = False
+        for j in ids:
+            if j == i:
+                continue
+            n = min(len(values[i]), len(values[j]))
+            a = np.nanmean(values[i][:n], axis=0) * signs
+            b = np.nanmean(values[j][:n], axis=0) * signs
+            a, b = np.nan_to_num(a, nan=-np.inf), np.nan_to_num(b, nan=-np.inf)
+            if np.all(b >= a) and np.any(b > a):
+                dominated = True
+                break
+        keep.append(not dominated)
+    front = cand[np.array(keep, dtype=bool)]
+    return front.sort_values(f"{objective}_mean", ascending=sign < 0).reset_index(drop=True)
