@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import tiny_scenario
 from scipy import stats as sps
 
 import llmsim
@@ -15,6 +14,8 @@ from llmsim.experiments import ExperimentInterrupted, SweepResult
 from llmsim.experiments.design import sample_points
 from llmsim.experiments.runner import simulate_summary
 from llmsim.experiments.stats import mean_ci
+
+from conftest import tiny_scenario
 
 GRID = {"client.retry.max_attempts": [1, 3], "providers.p.capacity.slots": [3, 8]}
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import yaml
-from conftest import tiny_scenario
 from typer.testing import CliRunner
 
 from llmsim.cli import app
 from llmsim.experiments import SweepResult
+
+from conftest import tiny_scenario
 
 runner = CliRunner()
 

@@ -1,82 +1,400 @@
-"""Client policy configs: timeouts, retries with backoff, circuit breaker, routing.
+"""Client policy configs: the policy library as pure data.
+
+A client is an ordered stack of layers, outermost first (``layers:``); the flat form (``timeout``,
+``retry``, ``route``, ``hedge``, ``limiter``) is shorthand for the common stack
+``limiter -> hedge -> retry -> route -> provider``. Circuit breakers are per provider, below routing.
 
 >>> c = Client.model_validate({"retry": {"max_attempts": 3, "retry_after": {"max": "60s"}}})
 >>> c.retry.backoff.jitter, c.retry.retry_after.max
 ('full', 60.0)
+>>> [type(layer).__name__ for layer in c.stack()]
+['RetryLayer', 'RouteLayer']
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal, Optional, Union
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ..outcomes import Outcome
 from .base import Config, Duration
 
-__all__ = ["Backoff", "RetryAfterMax", "Retry", "CircuitBreaker", "Route", "Client", "RETRYABLE_DEFAULT"]
+__all__ = [
+    "Backoff", "AdditiveJitter", "MultiplicativeJitter", "RetryAfterMax", "RetryAfterWindow", "RetryAfterClamp",
+    "AwsQuota", "GrpcThrottle", "FinagleBudget", "EnvoyBudget", "RatioBudget", "Retry", "CircuitBreaker",
+    "LiteLLMCooldown", "EnvoyOutlier", "Fallback", "Route", "Hedge", "TokenBucketLimiter", "ConcurrencyLimiter",
+    "AimdLimiter", "SreThrottle", "AwsAdaptive", "RetryLayer", "RouteLayer", "HedgeLayer", "LimiterLayer",
+    "TimeoutLayer", "Client", "RETRYABLE_DEFAULT",
+]
 
 RETRYABLE_DEFAULT: list[str] = ["rate_limited", "overloaded", "server_error", "timeout"]
+Positive = Annotated[float, Field(gt=0)]
+PositiveDuration = Annotated[Duration, Field(gt=0)]
+
+
+# -- backoff --------------------------------------------------------------------------------------
+class AdditiveJitter(Config):
+    """delay + U(0, additive): tenacity's wait_exponential_jitter, gRPC-style."""
+
+    additive: Duration
+
+
+class MultiplicativeJitter(Config):
+    """delay * U(lo, hi] (hi - (hi - lo) * u): OpenAI SDK (0.75, 1], LiteLLM [0, 0.75), Polly +-25 %."""
+
+    multiplicative: tuple[Annotated[float, Field(ge=0)], Annotated[float, Field(ge=0)]]
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.multiplicative[1] < self.multiplicative[0]:
+            raise ValueError("multiplicative jitter needs [lo, hi] with lo <= hi")
+        return self
+
+
+Jitter = Union[Literal["none", "full", "equal", "decorrelated", "polly-v2"], AdditiveJitter, MultiplicativeJitter]
 
 
 class Backoff(Config):
-    """Delay before retry n (n = 0 for the first retry): expo(n) = min(cap, base * multiplier**n), then jitter.
+    """Delay before retry n (n = 0 for the first retry).
 
-    jitter (Brooker): none = expo; full = U(0, expo); equal = expo/2 + U(0, expo/2);
-    decorrelated = min(cap, U(base, 3 * previous)). ``kind: constant`` uses base every time."""
+    exponential: base * multiplier**n; linear: base * (n + 1); constant: base; then clamped to
+    [min, cap] and jittered (Brooker): none; full U(0, d); equal d/2 + U(0, d/2); decorrelated
+    min(cap, U(base, 3 * previous)); additive d + U(0, j); multiplicative d * U(lo, hi); polly-v2
+    (Polly's decorrelated jitter v2 around a median first delay of ``base``). ``portkey``-style fixed
+    schedules are exponential with jitter none."""
 
-    kind: Literal["exponential", "constant"] = "exponential"
+    kind: Literal["exponential", "linear", "constant"] = "exponential"
     base: Duration = 0.5
     multiplier: Annotated[float, Field(ge=1)] = 2.0
     cap: Duration = 8.0
-    jitter: Literal["none", "full", "equal", "decorrelated"] = "full"
+    min: Duration = 0.0
+    jitter: Jitter = "full"
 
 
+# -- server hints ---------------------------------------------------------------------------------
 class RetryAfterMax(Config):
-    """Honour the server's Retry-After, but never wait longer than ``max``."""
+    """Honour Retry-After, but never wait longer than ``max`` (cap)."""
 
     max: Duration
 
 
+class RetryAfterWindow(Config):
+    """Honour Retry-After only when it lies in (lo, hi]; otherwise use the backoff (OpenAI SDK: (0, 60])."""
+
+    window: tuple[Duration, Duration]
+
+
+class RetryAfterClamp(Config):
+    """Wait clamp(Retry-After, backoff, backoff + clamp): the hint can add at most ``clamp`` (AWS 2026)."""
+
+    clamp: Duration
+
+
+RetryAfter = Union[Literal["honor", "ignore", "max_of"], RetryAfterMax, RetryAfterWindow, RetryAfterClamp]
+
+
+# -- retry budgets --------------------------------------------------------------------------------
+class AwsQuota(Config):
+    """botocore standard mode retry quota: a retry takes ``retry_cost`` (``timeout_cost`` after a
+    timeout); a success without retry refunds 1, a success after a retry refunds what it took."""
+
+    kind: Literal["aws"]
+    capacity: Annotated[int, Field(ge=1)] = 500
+    retry_cost: Annotated[int, Field(ge=1)] = 5
+    timeout_cost: Annotated[int, Field(ge=1)] = 10
+    no_retry_increment: Annotated[int, Field(ge=0)] = 1
+
+
+class GrpcThrottle(Config):
+    """gRPC retry throttling (A6): tokens start at max_tokens; failure -1, success +token_ratio;
+    retries only while tokens > max_tokens / 2."""
+
+    kind: Literal["grpc"]
+    max_tokens: Positive = 10.0
+    token_ratio: Positive = 0.1
+
+
+class FinagleBudget(Config):
+    """Finagle RetryBudget: retries <= percent_can_retry * requests in the last ttl + min_retries_per_s * ttl."""
+
+    kind: Literal["finagle"]
+    ttl: PositiveDuration = 10.0
+    min_retries_per_s: Annotated[float, Field(ge=0)] = 10.0
+    percent_can_retry: Annotated[float, Field(ge=0)] = 0.2
+
+
+class EnvoyBudget(Config):
+    """Envoy retry budget: concurrent retries <= max(min_retry_concurrency, budget_percent % of active requests)."""
+
+    kind: Literal["envoy"]
+    budget_percent: Annotated[float, Field(ge=0, le=100)] = 20.0
+    min_retry_concurrency: Annotated[int, Field(ge=0)] = 3
+
+
+class RatioBudget(Config):
+    """Plain cap: retries <= ratio * requests over a sliding window (no reserve)."""
+
+    kind: Literal["ratio"]
+    ratio: Annotated[float, Field(ge=0)] = 0.1
+    window: PositiveDuration = 60.0
+
+
+Budget = Annotated[Union[AwsQuota, GrpcThrottle, FinagleBudget, EnvoyBudget, RatioBudget], Field(discriminator="kind")]
+
+
 class Retry(Config):
-    """Retry failed attempts whose outcome is listed in ``on``, up to ``max_attempts`` in all."""
+    """Retry failed calls whose outcome is in ``on``, up to ``max_attempts`` calls in all.
+
+    ``timeout`` bounds each inner call (an SDK's per-attempt timeout); ``stop_after_delay`` stops once
+    that long has passed since the first call, checked after a call (tenacity, may overshoot);
+    ``stop_before_delay`` stops when the next sleep would end past it; ``give_up_retry_after_over``
+    refuses to retry when the server asks for a longer wait (OpenAI SDK v3: 120 s);
+    ``instant_if_alternative``: retry at once when the routing below has another healthy
+    deployment (LiteLLM)."""
 
     max_attempts: Annotated[int, Field(ge=1, le=100)] = 3
     on: list[Outcome] = Field(default_factory=lambda: list(RETRYABLE_DEFAULT))
     backoff: Backoff = Field(default_factory=Backoff)
-    retry_after: Union[Literal["honor", "ignore"], RetryAfterMax] = "honor"
+    retry_after: RetryAfter = "honor"
+    timeout: Optional[PositiveDuration] = None
+    stop_after_delay: Optional[PositiveDuration] = None
+    stop_before_delay: Optional[PositiveDuration] = None
+    give_up_retry_after_over: Optional[Duration] = None
+    instant_if_alternative: bool = False
+    budget: Optional[Budget] = None
 
 
+# -- circuit breakers -----------------------------------------------------------------------------
 class CircuitBreaker(Config):
-    """Per-provider breaker over a time window (resilience4j TIME_BASED, 1 s buckets).
+    """Per-provider breaker (resilience4j, Polly, consecutive-failure breakers).
 
-    CLOSED -> OPEN when calls >= min_calls and failure share >= failure_rate; OPEN rejects for
-    ``open_for``; then HALF_OPEN lets ``half_open_calls`` through and re-decides on their results."""
+    kind ``time`` (window seconds in 1 s buckets), ``count`` (last ``window`` calls) or
+    ``consecutive`` (``min_calls`` failures in a row). CLOSED -> OPEN when calls >= min_calls and
+    failure share >= failure_rate or slow share (calls longer than slow_call_duration) >=
+    slow_call_rate. OPEN rejects for open_for (times open_growth**(openings - 1), at most max_open);
+    then HALF_OPEN (at the next call, or by timer when ``automatic``) lets half_open_calls through
+    and re-decides on their results."""
 
-    window: Annotated[Duration, Field(gt=0)] = 30.0
+    kind: Literal["time", "count", "consecutive"] = "time"
+    window: PositiveDuration = 30.0
     min_calls: Annotated[int, Field(ge=1)] = 20
     failure_rate: Annotated[float, Field(gt=0, le=1)] = 0.5
-    open_for: Annotated[Duration, Field(gt=0)] = 30.0
+    slow_call_rate: Annotated[float, Field(gt=0, le=1)] = 1.0
+    slow_call_duration: Optional[PositiveDuration] = None
+    open_for: PositiveDuration = 30.0
+    open_growth: Annotated[float, Field(ge=1)] = 1.0
+    max_open: Optional[PositiveDuration] = None
     half_open_calls: Annotated[int, Field(ge=1)] = 3
+    automatic: bool = False
     failure_on: list[Outcome] = Field(default_factory=lambda: list(RETRYABLE_DEFAULT))
 
 
+# -- routing --------------------------------------------------------------------------------------
+class LiteLLMCooldown(Config):
+    """LiteLLM router cooldowns (router_utils/cooldown_handlers.py): a deployment cools down on a 429
+    when the group has > 1 deployment, when its failures this minute exceed ``allowed_fails``, or when
+    > 50 % of >= 5 calls this minute failed; for Retry-After if given, else ``cooldown_time``.
+    Recovery is passive; when every deployment cools down, calls fail at once."""
+
+    kind: Literal["litellm"] = "litellm"
+    cooldown_time: Duration = 5.0
+    allowed_fails: Annotated[int, Field(ge=0)] = 3
+    failure_share: Annotated[float, Field(gt=0, le=1)] = 0.5
+    min_requests: Annotated[int, Field(ge=1)] = 5
+    failures: list[Outcome] = Field(default_factory=lambda: ["rate_limited", "server_error", "overloaded", "timeout"])
+
+
+class EnvoyOutlier(Config):
+    """Envoy outlier detection: eject after ``consecutive_5xx`` server errors in a row, for
+    base_ejection_time * times ejected (at most max_ejection_time), at most max_ejection_percent of
+    the deployments (at least one)."""
+
+    kind: Literal["envoy"] = "envoy"
+    consecutive_5xx: Annotated[int, Field(ge=1)] = 5
+    base_ejection_time: Duration = 30.0
+    max_ejection_time: Duration = 300.0
+    max_ejection_percent: Annotated[float, Field(ge=0, le=100)] = 10.0
+    failures: list[Outcome] = Field(default_factory=lambda: ["server_error", "overloaded"])
+
+
+Ejection = Annotated[Union[LiteLLMCooldown, EnvoyOutlier], Field(discriminator="kind")]
+
+
+class Fallback(Config):
+    """When a call fails with an outcome in ``on``, try these providers next (in order)."""
+
+    on: list[Outcome]
+    to: Annotated[list[str], Field(min_length=1)]
+
+
 class Route(Config):
-    """Which provider each attempt goes to.
+    """Which provider each call goes to.
 
-    ``fallback``: the first provider in ``order`` whose breaker admits the call; after an attempt
-    fails with an outcome in ``failover_on`` the next attempt starts from the following provider."""
+    fallback: the first healthy provider in ``order``; after a failure in ``failover_on`` the next
+    call starts from the following one. weighted: random by ``weights`` (LiteLLM simple-shuffle).
+    least_busy: fewest calls in flight from this client. lowest_latency: lowest mean of the last
+    ``latency_window`` successful latencies. usage: lowest tokens this minute among providers within
+    their ``usage_limits`` (LiteLLM usage-based). lowest_cost: cheapest expected call.
+    Healthy = breaker admits and not cooling down / ejected. ``fallbacks`` add outcome-triggered chains."""
 
-    strategy: Literal["fallback"] = "fallback"
+    strategy: Literal["fallback", "weighted", "least_busy", "lowest_latency", "usage", "lowest_cost"] = "fallback"
     order: Annotated[list[str], Field(min_length=1)]
     failover_on: list[Outcome] = Field(default_factory=lambda: list(RETRYABLE_DEFAULT))
+    weights: Optional[list[Annotated[float, Field(ge=0)]]] = None
+    latency_window: Annotated[int, Field(ge=1)] = 10
+    usage_limits: Optional[dict[str, dict[str, float]]] = None
+    ejection: Optional[Ejection] = None
+    fallbacks: list[Fallback] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _weights(self):
+        if self.weights is not None and len(self.weights) != len(self.order):
+            raise ValueError(f"weights has {len(self.weights)} entries for {len(self.order)} providers in order")
+        return self
+
+
+class Hedge(Config):
+    """Hedged calls: up to ``max_hedged`` extra calls, each ``delay`` after the previous (0 = all at
+    once; null = only after a failure); the first good answer wins, the others are cancelled and
+    billed for what they consumed (Polly hedging)."""
+
+    max_hedged: Annotated[int, Field(ge=1, le=10)] = 1
+    delay: Optional[Duration] = 2.0
+
+
+# -- client-side limiters -------------------------------------------------------------------------
+class TokenBucketLimiter(Config):
+    """Client-side RPM/TPM pre-check (tokens = input + max_tokens): wait for room, or reject."""
+
+    kind: Literal["token_bucket"]
+    rpm: Optional[Positive] = None
+    tpm: Optional[Positive] = None
+    on_limit: Literal["wait", "reject"] = "wait"
+    max_wait: Optional[Duration] = None
+
+
+class ConcurrencyLimiter(Config):
+    """At most ``limit`` calls in flight; others wait in a FIFO queue of ``queue`` places (resilience4j
+    bulkhead: 25, max wait 0; Polly: 1000, queue 0), up to ``max_wait``, else rejected."""
+
+    kind: Literal["concurrency"]
+    limit: Annotated[int, Field(ge=1)] = 25
+    queue: Annotated[int, Field(ge=0)] = 0
+    max_wait: Optional[Duration] = None
+
+
+class AimdLimiter(Config):
+    """Netflix concurrency-limits AIMD: on a drop or a call slower than ``timeout`` limit *= backoff_ratio;
+    else when in-flight * 2 >= limit, limit += 1. Calls over the limit are rejected."""
+
+    kind: Literal["aimd"]
+    initial: Annotated[int, Field(ge=1)] = 20
+    min_limit: Annotated[int, Field(ge=1)] = 20
+    max_limit: Annotated[int, Field(ge=1)] = 200
+    backoff_ratio: Annotated[float, Field(gt=0, lt=1)] = 0.9
+    timeout: PositiveDuration = 5.0
+
+
+class SreThrottle(Config):
+    """Google SRE client-side adaptive throttling: reject locally with probability
+    max(0, (requests - k * accepts) / (requests + 1)) over the last ``window``."""
+
+    kind: Literal["sre"]
+    k: Annotated[float, Field(gt=0)] = 2.0
+    window: PositiveDuration = 120.0
+
+
+class AwsAdaptive(Config):
+    """botocore adaptive mode: a client-side token bucket switched on by the first throttle, its rate
+    following CUBIC (beta 0.7, scale 0.4), capped at 2x the measured send rate, at least 0.5/s."""
+
+    kind: Literal["aws_adaptive"]
+    beta: Annotated[float, Field(gt=0, lt=1)] = 0.7
+    scale: Positive = 0.4
+    min_rate: Positive = 0.5
+    on_limit: Literal["wait", "reject"] = "wait"
+
+
+Limiter = Annotated[Union[TokenBucketLimiter, ConcurrencyLimiter, AimdLimiter, SreThrottle, AwsAdaptive],
+                    Field(discriminator="kind")]
+
+
+# -- layers ---------------------------------------------------------------------------------------
+class RetryLayer(Config):
+    retry: Retry
+
+
+class RouteLayer(Config):
+    route: Route
+
+
+class HedgeLayer(Config):
+    hedge: Hedge
+
+
+class LimiterLayer(Config):
+    limiter: Limiter
+
+
+class TimeoutLayer(Config):
+    """Give up on everything below after ``timeout`` (a router's per-call timeout around an SDK)."""
+
+    timeout: PositiveDuration
+
+
+Layer = Union[RetryLayer, RouteLayer, HedgeLayer, LimiterLayer, TimeoutLayer]
 
 
 class Client(Config):
-    """The caller's policy stack. No retry block = one attempt; no route = the first provider."""
+    """The caller's policy stack. No retry block = one attempt; no route = the first provider.
 
-    timeout: Optional[Annotated[Duration, Field(gt=0)]] = None
-    deadline: Optional[Annotated[Duration, Field(gt=0)]] = None
+    ``instances``: requests are spread over N client instances (request id modulo N), each with its
+    own breakers, budgets, limiters and cooldowns unless ``share_state`` is true."""
+
+    timeout: Optional[PositiveDuration] = None
+    deadline: Optional[PositiveDuration] = None
     retry: Optional[Retry] = None
     circuit_breaker: Optional[CircuitBreaker] = None
     route: Optional[Route] = None
+    hedge: Optional[Hedge] = None
+    limiter: Optional[Limiter] = None
+    layers: Optional[Annotated[list[Layer], Field(min_length=1)]] = None
+    instances: Annotated[int, Field(ge=1)] = 1
+    share_state: bool = False
+
+    @model_validator(mode="after")
+    def _one_form(self):
+        if self.layers is not None:
+            flat = [n for n in ("retry", "route", "hedge", "limiter") if getattr(self, n) is not None]
+            if flat:
+                raise ValueError(f"give either 'layers' or the flat {', '.join(flat)}, not both")
+        return self
+
+    def stack(self) -> list[Layer]:
+        """The layers, outermost first (the flat form expanded)."""
+        if self.layers is not None:
+            return list(self.layers)
+        out: list[Layer] = []
+        if self.limiter is not None:
+            out.append(LimiterLayer(limiter=self.limiter))
+        if self.hedge is not None:
+            out.append(HedgeLayer(hedge=self.hedge))
+        retry = self.retry or Retry(max_attempts=1)
+        if self.timeout is not None:
+            retry = retry.model_copy(update={"timeout": self.timeout})
+        out.append(RetryLayer(retry=retry))
+        if self.route is not None:
+            out.append(RouteLayer(route=self.route))
+        else:
+            out.append(RouteLayer.model_construct(route=None))
+        return out
+
+    def route_names(self) -> list[str]:
+        """Every provider name any route in the stack refers to."""
+        names = []
+        for layer in self.stack():
+            if isinstance(layer, RouteLayer) and layer.route is not None:
+                names += layer.route.order + [n for fb in layer.route.fallbacks for n in fb.to]
+                names += list((layer.route.usage_limits or {}).keys())
+        return names
