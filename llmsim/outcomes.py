@@ -7,7 +7,8 @@ from typing import Literal
 __all__ = ["Outcome", "OUTCOMES", "FAILURES_SENT", "LOCAL_OUTCOMES"]
 
 Outcome = Literal[
-    "ok", "rate_limited", "overloaded", "server_error", "timeout", "invalid", "rejected", "spend_blocked", "deadline"
+    "ok", "rate_limited", "overloaded", "server_error", "timeout", "invalid", "rejected", "spend_blocked", "deadline",
+    "cancelled",  # a hedged attempt that lost: the client cancelled it (billed for what it consumed)
 ]
 OUTCOMES: tuple[str, ...] = Outcome.__args__
 #: outcomes decided by the client without sending anything to a provider

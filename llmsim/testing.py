@@ -31,6 +31,8 @@ _STATUS = {"ok": 200, "rate_limited": 429, "overloaded": 529, "server_error": 50
 @dataclass
 class _Model:
     name: str
+    price_in: float = 0.0
+    price_out: float = 0.0
 
 
 class ScriptedProvider:
@@ -45,9 +47,8 @@ class ScriptedProvider:
         self.index = index
         self.script = list(script)
         self.rec = recorder
-        self.breaker = None
-        self.done = None
         self.calls: list[float] = []  # times attempts arrived
+        self.pending: list = []
 
     def submit(self, att) -> None:
         now = self.env.now
@@ -55,6 +56,7 @@ class ScriptedProvider:
         item = self.script[min(len(self.calls) - 1, len(self.script) - 1)]
         outcome, seconds = item[0], float(item[1])
         retry_after = float(item[2]) if len(item) > 2 else NAN
+        self.pending.append(att)
         if now + seconds > att.cut:
             Timeout(self.env, att.cut - now, (att, att.cut_outcome, 0, NAN)).callbacks.append(self._end)
         elif seconds == 0:
@@ -63,6 +65,8 @@ class ScriptedProvider:
             Timeout(self.env, seconds, (att, outcome, _STATUS.get(outcome, 0), retry_after)).callbacks.append(self._end)
 
     def _end(self, ev) -> None:
+        if ev._value[0].outcome == "cancelled":
+            return
         self._finish(*ev._value)
 
     def _finish(self, att, outcome: str, status: int, retry_after: float) -> None:
@@ -76,7 +80,13 @@ class ScriptedProvider:
             att.first = now
         att.row = self.rec.attempt(att.req.rid, att.k, self.index, att.sent, att.started, att.first, now, outcome,
                                    status, retry_after, 0, 0, 0.0)
-        self.done(att)
+        att.cb(att)
+
+    def cancel(self, att) -> None:
+        att.end = self.env.now
+        att.outcome = "cancelled"
+        att.row = self.rec.attempt(att.req.rid, att.k, self.index, att.sent, NAN, NAN, att.end, "cancelled", 0, NAN,
+                                   0, 0, 0.0)
 
 
 def run_scripted(client: Client | dict, scripts: dict[str, list], arrivals=(0.0,), seed: int = 0,
@@ -87,8 +97,7 @@ def run_scripted(client: Client | dict, scripts: dict[str, list], arrivals=(0.0,
     names = list(scripts)
     rec = Recorder(names)
     providers = [ScriptedProvider(env, n, i, s, rec) for i, (n, s) in enumerate(scripts.items())]
-    route = order or (cfg.route.order if cfg.route is not None else names[:1])
-    pipeline = ClientPipeline(env, cfg, providers, route, rec, Streams(seed))
+    pipeline = ClientPipeline(env, cfg, providers, order, rec, Streams(seed), max_tokens=10)
 
     def source():
         for rid, t in enumerate(arrivals):

@@ -123,7 +123,8 @@ def test_breaker_never_lets_calls_through_while_open(sc):
     event(f"breaker opened: {(ev['value'] == 'open').any()}")
     for name, g in ev.groupby("subject"):
         opens = g.loc[g["value"] == "open", "time"].to_numpy()
-        sent = np.sort(att.loc[att["provider"] == name, "sent"].to_numpy())
+        reached = (att["provider"] == name) & ~att["outcome"].astype(str).isin(LOCAL_OUTCOMES)
+        sent = np.sort(att.loc[reached, "sent"].to_numpy())
         for t in opens:
             # no attempt reaches the provider in the open interval [t, t + open_for)
             inside = sent[(sent > t + 1e-9) & (sent < t + open_for - 1e-9)]

@@ -64,23 +64,29 @@ class RateLimiterSet:
 
     def admit(self, now: float, input_tokens: int, cached_tokens: int, max_tokens: int, output_tokens: int) -> float:
         out = output_tokens if self.use_actual else max_tokens
-        charges = []
-        if self.rpm is not None:
-            charges.append((self.rpm, 1.0))
-        if self.tpm is not None:
-            charges.append((self.tpm, float(input_tokens + out)))
-        if self.itpm is not None:
-            charges.append((self.itpm, float(input_tokens - cached_tokens)))
-        if self.otpm is not None:
-            charges.append((self.otpm, float(out)))
-        wait = 0.0
-        for b, cost in charges:
-            w = b.wait_for(now, cost)
+        rpm, tpm, itpm, otpm = self.rpm, self.tpm, self.itpm, self.otpm
+        wait = 0.0 if rpm is None else rpm.wait_for(now, 1.0)
+        if tpm is not None:
+            w = tpm.wait_for(now, input_tokens + out)
+            if w > wait:
+                wait = w
+        if itpm is not None:
+            w = itpm.wait_for(now, input_tokens - cached_tokens)
+            if w > wait:
+                wait = w
+        if otpm is not None:
+            w = otpm.wait_for(now, out)
             if w > wait:
                 wait = w
         if wait == 0.0:
-            for b, cost in charges:
-                b.take(now, cost)
+            if rpm is not None:
+                rpm.take(now, 1.0)
+            if tpm is not None:
+                tpm.take(now, input_tokens + out)
+            if itpm is not None:
+                itpm.take(now, input_tokens - cached_tokens)
+            if otpm is not None:
+                otpm.take(now, out)
         elif self.count_refused and self.rpm is not None:
             self.rpm.take(now, min(1.0, self.rpm.level_at(now)))
         return wait

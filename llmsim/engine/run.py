@@ -64,8 +64,7 @@ def run_model(scenario: Scenario, seed: int, arrivals: ExplicitArrivals | None =
     models = [ProviderModel(with_drawn_incidents(p, i, streams, scenario.horizon), i)
               for i, p in enumerate(scenario.providers)]
     stations = [Station(env, m, rec, streams, wl.max_tokens) for m in models]
-    order = scenario.client.route.order if scenario.client.route is not None else [names[0]]
-    client = ClientPipeline(env, scenario.client, stations, order, rec, streams)
+    client = ClientPipeline(env, scenario.client, stations, None, rec, streams, wl.max_tokens)
     sizes = RequestChunks(streams, wl.input_tokens.sampler(), wl.output_tokens.sampler(), wl.max_tokens,
                           wl.cached_input_share)
     n_prov = len(stations)

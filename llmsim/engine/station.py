@@ -18,16 +18,18 @@ __all__ = ["Attempt", "Station"]
 
 INF = float("inf")
 NAN = float("nan")
-QUEUED, IN_SERVICE, DONE, ABANDONED, DROPPED = range(5)
+QUEUED, IN_SERVICE, DONE, ABANDONED, DROPPED, CANCELLED = range(6)
 
 
 class Attempt:
     """One attempt of a request on one provider; the client reads ``outcome`` etc. when it ends."""
 
     __slots__ = ("req", "k", "pk", "sent", "cut", "cut_outcome", "started", "first", "end", "outcome",
-                 "status", "retry_after", "state", "drop_at", "row")
+                 "status", "retry_after", "state", "drop_at", "row", "station", "cb", "up", "permit", "group",
+                 "plan", "end_at", "release_at")
 
-    def __init__(self, req, k: int, pk: int, sent: float, cut: float, cut_outcome: str):
+    def __init__(self, req, k: int, pk: int, sent: float, cut: float, cut_outcome: str, station=None, cb=None,
+                 up=None, permit=None, group=None):
         self.req = req
         self.k = k  # attempt number within the request (0 = first)
         self.pk = pk  # attempt number of this request on this provider (keys the provider's draws)
@@ -43,6 +45,14 @@ class Attempt:
         self.state = QUEUED
         self.drop_at = INF
         self.row = -1
+        self.station = station
+        self.cb = cb  # station -> cb(att) once, when the attempt ends for the client
+        self.up = up  # the layer callback the leaf hands the result to
+        self.permit = permit
+        self.group = group
+        self.plan = None
+        self.end_at = INF
+        self.release_at = INF
 
 
 class Station:
@@ -50,7 +60,6 @@ class Station:
 
     def __init__(self, env, model: ProviderModel, recorder: Recorder, streams: Streams, max_tokens: int):
         self.env = env
-        self.done = None  # callback(att) the client sets: called once when an attempt ends for the client
         self.model = model
         self.index = model.index
         self.rec = recorder
@@ -74,7 +83,7 @@ class Station:
 
     # -- entry point ----------------------------------------------------------------------------
     def submit(self, att: Attempt) -> None:
-        """Send an attempt now; ``self.done(att)`` is called when it ends for the client (maybe at once)."""
+        """Send an attempt now; ``att.cb(att)`` is called when it ends for the client (maybe at once)."""
         now = self.env.now
         req = att.req
         limits = self.model.limits
@@ -114,6 +123,8 @@ class Station:
         req = att.req
         plan = self.model.plan(now, first_draw, u, req.out, self.busy, self.eff)
         end = now + plan.duration
+        att.plan = plan
+        att.end_at = end
         if end <= att.cut:
             Timeout(self.env, plan.duration, (att, plan)).callbacks.append(self._on_complete)
             return
@@ -128,6 +139,10 @@ class Station:
 
     def _on_complete(self, ev) -> None:
         att, plan = ev._value
+        if att.state == CANCELLED:
+            if att.release_at >= att.end_at:
+                self._release()
+            return
         now = self.env.now
         req = att.req
         att.state = DONE
@@ -143,10 +158,12 @@ class Station:
         att.row = self.rec.attempt(req.rid, att.k, self.index, att.sent, att.started, att.first, now, att.outcome,
                                    att.status, NAN, req.inp, billed_out, cost)
         self._release()
-        self.done(att)
+        att.cb(att)
 
     def _on_abandon(self, ev) -> None:
         att, release, generated, cost = ev._value
+        if att.state == CANCELLED:
+            return
         now = self.env.now
         req = att.req
         att.end = now
@@ -159,7 +176,7 @@ class Station:
             Timeout(self.env, release - now).callbacks.append(self._release_cb)
         else:  # pragma: no cover - an abandoned finite service always ends
             raise AssertionError("unbounded service")
-        self.done(att)
+        att.cb(att)
 
     def _release_cb(self, ev) -> None:
         self._release()
@@ -193,6 +210,36 @@ class Station:
         self.rec.settle(att.row, req.inp, generated, self.model.cost(req.inp, req.cached, generated))
         Timeout(self.env, release - now).callbacks.append(self._release_cb)
 
+    def cancel(self, att: Attempt) -> None:
+        """The client cancels an attempt in flight now (a hedge that lost): the provider notices after
+        ``abort_notice``; the attempt is billed for its input (if it started) and the tokens made by then."""
+        now = self.env.now
+        req = att.req
+        state = att.state
+        att.end = now
+        att.outcome = "cancelled"
+        if state == QUEUED:
+            att.state = ABANDONED
+            att.drop_at = min(att.sent + self.queue_timeout, now + self.notice)
+            att.row = self.rec.attempt(req.rid, att.k, self.index, att.sent, NAN, NAN, now, "cancelled", 0, NAN,
+                                       0, 0, 0.0)
+            if att.drop_at < INF:
+                Timeout(self.env, att.drop_at - now, att).callbacks.append(self._on_drop)
+            return
+        if state not in (IN_SERVICE, ABANDONED) or att.plan is None:
+            return
+        plan = att.plan
+        att.state = CANCELLED
+        release = min(att.end_at, now + self.notice)
+        att.release_at = release
+        generated = self.model.generated_tokens(plan, req.out, release - att.started)
+        first = att.started + plan.ttft
+        att.row = self.rec.attempt(req.rid, att.k, self.index, att.sent, att.started,
+                                   first if not plan.error and first <= now else NAN, now, "cancelled", 0, NAN,
+                                   req.inp, generated, self.model.cost(req.inp, req.cached, generated))
+        if release < att.end_at:
+            Timeout(self.env, release - now).callbacks.append(self._release_cb)
+
     # -- timers ---------------------------------------------------------------------------------
     def _on_queue_timer(self, ev) -> None:
         att = ev._value
@@ -214,7 +261,7 @@ class Station:
                                        0, 0, 0.0)
             if att.drop_at < INF:
                 Timeout(self.env, att.drop_at - now, att).callbacks.append(self._on_drop)
-            self.done(att)
+            att.cb(att)
 
     def _on_drop(self, ev) -> None:
         att = ev._value
@@ -234,4 +281,4 @@ class Station:
         att.retry_after = retry_after
         att.row = self.rec.attempt(att.req.rid, att.k, self.index, att.sent, NAN, NAN, now, outcome, status,
                                    retry_after, 0, 0, 0.0)
-        self.done(att)
+        att.cb(att)
