@@ -6,6 +6,7 @@ Each command group lives in its own module and registers itself on ``app`` when 
 from __future__ import annotations
 
 from . import core  # noqa: F401  (registers run, schema, validate, presets, version)
+from . import report  # noqa: F401  (registers report)
 from .app import app
 
 __all__ = ["app", "main"]
