@@ -122,7 +122,7 @@ def over_time(result, freq=None, *, log_latency: bool = False, width: int = 680)
     axis = _Axis(res)
     ts = P.bin_table(res, w)
     lat = ts.melt(id_vars=["t", "requests"], value_vars=["latency_p50", "latency_p95"], var_name="quantile",
-                  value_name="seconds").dropna(subset=["seconds"])
+                  value_name="seconds")
     lat = lat.assign(time=(lat["t"] + w / 2) / axis.div, quantile=lat["quantile"].str.replace("latency_", ""))
     cap = P.capacity_left(res)
     contention = {p.name: p.capacity.contention_schedule() for p in res.scenario.providers}
@@ -141,7 +141,7 @@ def over_time(result, freq=None, *, log_latency: bool = False, width: int = 680)
                  alt.Tooltip("others:Q", format=".0%", title="held by other tenants")],
     )
     yscale = alt.Scale(type="log") if log_latency else alt.Scale(zero=True)
-    lines = alt.Chart(lat).mark_line(point=alt.OverlayMarkDef(size=12)).encode(
+    lines = alt.Chart(lat).mark_line(point=alt.OverlayMarkDef(size=12), invalid="break-paths-filter-domains").encode(
         x=axis.x(), y=alt.Y("seconds:Q", title="latency (s)", scale=yscale, axis=alt.Axis(orient="left")),
         color=alt.Color("quantile:N", title="latency", scale=alt.Scale(domain=["p50", "p95"], range=["#1565c0", "#111111"])),
         tooltip=[alt.Tooltip("time:Q", format=".2f"), alt.Tooltip("quantile:N"), alt.Tooltip("seconds:Q", format=".3f"),
