@@ -114,7 +114,7 @@ def test_over_time_capacity_follows_contention_and_incident(storm):
     p = storm.scenario.providers[0]
     sched = p.capacity.contention_schedule()
     inc = p.incidents[0]
-    for start, end, slots, share in cap[["start", "end", "slots", "share"]].itertuples(index=False):
+    for start, _end, slots, share in cap[["start", "end", "slots", "share"]].itertuples(index=False):
         left = 1 - sched.at(start)
         if inc.start <= start < inc.start + inc.duration:
             left *= inc.capacity
@@ -259,7 +259,7 @@ def comparison() -> pd.DataFrame:
     rows = []
     for name in ("4 tries", "4 tries, 3s timeout"):
         for metric in ("success_rate", "latency_p95", "cost_total", "attempts_per_request"):
-            d = np.array([b[metric] - a[metric] for a, b in zip(runs["1 try"], runs[name])])
+            d = np.array([b[metric] - a[metric] for a, b in zip(runs["1 try"], runs[name], strict=True)])
             half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
             rows.append({"metric": metric, "client": name, "baseline": "1 try", "diff_mean": d.mean(),
                          "ci_low": d.mean() - half, "ci_high": d.mean() + half})
@@ -286,7 +286,7 @@ def test_forest_plot_verdicts_follow_the_intervals(comparison):
 
 # -- export ----------------------------------------------------------------------------------------------
 
-def test_save_chart_png_svg_json(tmp_path, quiet):
+def test_save_chart_png_svg_json_html(tmp_path, quiet):
     chart = plots.latency_cdf(quiet)
     png = plots.save_chart(chart, tmp_path / "cdf.png", scale=1)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -294,6 +294,8 @@ def test_save_chart_png_svg_json(tmp_path, quiet):
     assert svg.startswith("<svg") and "latency of successful requests" in svg
     spec = json.loads(plots.save_chart(chart, tmp_path / "cdf.json").read_text())
     assert "$schema" not in spec and spec["layer"]
+    page = plots.save_chart(chart, tmp_path / "cdf.html").read_text()
+    assert page.count('class="vis"') == 1 and "<script src" not in page
     with pytest.raises(ValueError, match="cannot save"):
         plots.save_chart(chart, tmp_path / "cdf.gif")
 

@@ -206,7 +206,8 @@ def test_cli_run_report_and_report_dir(tmp_path):
 
     scenario = tmp_path / "s.yaml"
     scenario.write_text(yaml.safe_dump(tiny_scenario(horizon="2m")))
-    got = runner.invoke(app, ["run", str(scenario), "--out", str(tmp_path / "run"), "--report", str(tmp_path / "r.html")])
+    got = runner.invoke(app, ["run", str(scenario), "--out", str(tmp_path / "run"),
+                              "--report", str(tmp_path / "r.html")])
     assert got.exit_code == 0, got.output
     assert (tmp_path / "r.html").read_text().count('class="vis"') == 5
     got = runner.invoke(app, ["report", str(tmp_path / "run")])

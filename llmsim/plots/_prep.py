@@ -44,7 +44,7 @@ def named_results(results) -> dict[str, Result]:
         if len(set(names)) < len(names):
             seeded = [f"{n} (seed {r.seed})" for n, r in items]
             names = seeded if len(set(seeded)) == len(seeded) else [f"{n} #{i + 1}" for i, n in enumerate(names)]
-            items = [(n, r) for n, (_, r) in zip(names, items)]
+            items = [(n, r) for n, (_, r) in zip(names, items, strict=True)]
     else:
         raise TypeError(f"expected a Result, a list of Results or a dict name -> Result, got {type(results).__name__}")
     if not items:
@@ -136,7 +136,7 @@ def capacity_left(res: Result) -> pd.DataFrame:
         times = g["time"].to_numpy()
         slots = g["value"].astype(float).to_numpy()
         ends = np.append(times[1:], stop)
-        for a, b, s in zip(times, ends, slots):
+        for a, b, s in zip(times, ends, slots, strict=True):
             if b > a:
                 rows.append((str(name), a, b, s, s / full.get(str(name), np.nan)))
     return pd.DataFrame(rows, columns=["provider", "start", "end", "slots", "share"])
@@ -169,7 +169,8 @@ def state_intervals(res: Result, kinds=("breaker", "cooldown")) -> pd.DataFrame:
         g = g.assign(time=g["time"].astype(float)).sort_values("time", kind="stable")
         start = g["time"].to_numpy()
         end = np.append(start[1:], stop)
-        parts.append(pd.DataFrame({"kind": str(kind), "subject": str(subject), "state": g["value"].astype(str).to_numpy(),
+        parts.append(pd.DataFrame({"kind": str(kind), "subject": str(subject),
+                                   "state": g["value"].astype(str).to_numpy(),
                                    "start": start, "end": end}))
     if not parts:
         return pd.DataFrame(columns=["kind", "subject", "state", "start", "end"])
@@ -212,7 +213,8 @@ def event_markers(res: Result, max_markers: int = 400) -> pd.DataFrame:
     ev = ev[keep].sort_values("time", kind="stable")
     out = pd.DataFrame({"t": ev["time"].astype(float).to_numpy(), "kind": ev["kind"].astype(str).to_numpy(),
                         "subject": ev["subject"].astype(str).to_numpy()})
-    out["label"] = [f"{k} {v}" if k == "breaker" else k for k, v in zip(out["kind"], ev["value"].astype(str))]
+    values = ev["value"].astype(str).to_numpy()
+    out["label"] = [f"{k} {v}" if k == "breaker" else k for k, v in zip(out["kind"], values, strict=True)]
     if len(out) > max_markers:
         out = out.iloc[np.unique(np.linspace(0, len(out) - 1, max_markers).round().astype(int))]
     return out.reset_index(drop=True)

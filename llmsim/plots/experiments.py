@@ -86,9 +86,9 @@ def sweep_heatmap(sweep, x: str, y: str, metric: str = "latency_p95", *, facet: 
 
 
 def _points_from(source, params: list[str] | None, x: str, y: str) -> pd.DataFrame:
-    if isinstance(source, Result) or (isinstance(source, (Mapping, Sequence)) and not isinstance(source, (str, pd.DataFrame))
-                                      and source and all(isinstance(v, Result) for v in
-                                                         (source.values() if isinstance(source, Mapping) else source))):
+    items = source.values() if isinstance(source, Mapping) else source
+    is_runs = isinstance(source, (Mapping, Sequence)) and not isinstance(source, (str, pd.DataFrame))
+    if isinstance(source, Result) or (is_runs and source and all(isinstance(v, Result) for v in items)):
         runs = P.named_results(source)
         rows = [{"label": name, **res.summary().to_dict()} for name, res in runs.items()]
         return pd.DataFrame(rows).assign(n=1)
@@ -98,8 +98,9 @@ def _points_from(source, params: list[str] | None, x: str, y: str) -> pd.DataFra
             raise ValueError(f"no column {c!r} in the table (columns: {', '.join(map(str, table.columns))})")
     params = list(params) if params is not None else P.param_columns(table)
     pts = P.point_means(table, params, [x, y])
-    values = zip(*(pts[p].tolist() for p in params)) if params else [()] * len(pts)
-    pts["label"] = [", ".join(f"{_short(p)}={v}" for p, v in zip(params, vals)) or "all" for vals in values]
+    values = zip(*(pts[p].tolist() for p in params), strict=True) if params else [()] * len(pts)
+    pts["label"] = [", ".join(f"{_short(p)}={v}" for p, v in zip(params, vals, strict=True)) or "all"
+                    for vals in values]
     return pts
 
 
@@ -151,7 +152,8 @@ def forest_plot(comparison, metrics: Sequence[str] | None = None) -> alt.FacetCh
         raise TypeError(f"expected a comparison DataFrame, got {type(comparison).__name__}")
     missing = [c for c in COMPARISON_COLUMNS if c not in df.columns]
     if missing:
-        raise ValueError(f"comparison table lacks column(s) {', '.join(missing)} (needs {', '.join(COMPARISON_COLUMNS)})")
+        raise ValueError(f"comparison table lacks column(s) {', '.join(missing)} "
+                         f"(needs {', '.join(COMPARISON_COLUMNS)})")
     df = df[list(COMPARISON_COLUMNS)].copy()
     if metrics is not None:
         df = df[df["metric"].isin(list(metrics))]
@@ -173,7 +175,8 @@ def forest_plot(comparison, metrics: Sequence[str] | None = None) -> alt.FacetCh
     dots = alt.Chart().mark_point(filled=True, size=60).encode(
         x="diff_mean:Q", y=y, color=color,
         tooltip=[alt.Tooltip("metric:N"), alt.Tooltip("pair:N"), alt.Tooltip("diff_mean:Q", format=".4g"),
-                 alt.Tooltip("ci_low:Q", format=".4g"), alt.Tooltip("ci_high:Q", format=".4g"), alt.Tooltip("verdict:N")])
+                 alt.Tooltip("ci_low:Q", format=".4g"), alt.Tooltip("ci_high:Q", format=".4g"),
+                 alt.Tooltip("verdict:N")])
     return alt.layer(zero, bars, dots, data=df).properties(width=360, height=alt.Step(22)).facet(
         row=alt.Row("metric:N", title=None, sort=order, header=alt.Header(labelAngle=0, labelAlign="left")),
     ).resolve_scale(x="independent").properties(title="Paired differences with confidence intervals")

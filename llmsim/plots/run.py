@@ -62,13 +62,14 @@ def _incidents_layer(res: Result, axis: _Axis, *, label: bool = False) -> alt.Ch
                      text=inc["incident"] + " (" + inc["provider"] + ")")
     rect = alt.Chart(inc).mark_rect(color=_INCIDENT_COLOR, opacity=0.13).encode(
         x=axis.x(), x2="time_end:Q",
-        tooltip=[alt.Tooltip("incident:N"), alt.Tooltip("provider:N"), alt.Tooltip("time:Q", format=".2f", title="from"),
+        tooltip=[alt.Tooltip("incident:N"), alt.Tooltip("provider:N"),
+                 alt.Tooltip("time:Q", format=".2f", title="from"),
                  alt.Tooltip("time_end:Q", format=".2f", title="to")],
     )
     if not label:
         return rect
-    text = alt.Chart(inc).mark_text(align="left", baseline="top", dx=3, dy=3, fontSize=10, color=_INCIDENT_COLOR).encode(
-        x=axis.x(), y=alt.value(0), text="text:N")
+    text = alt.Chart(inc).mark_text(align="left", baseline="top", dx=3, dy=3, fontSize=10,
+                                    color=_INCIDENT_COLOR).encode(x=axis.x(), y=alt.value(0), text="text:N")
     return alt.layer(rect, text)
 
 
@@ -126,8 +127,9 @@ def over_time(result, freq=None, *, log_latency: bool = False, width: int = 680)
     lat = lat.assign(time=(lat["t"] + w / 2) / axis.div, quantile=lat["quantile"].str.replace("latency_", ""))
     cap = P.capacity_left(res)
     contention = {p.name: p.capacity.contention_schedule() for p in res.scenario.providers}
-    cap = cap.assign(time=cap["start"] / axis.div, time_end=cap["end"] / axis.div,
-                     others=[contention[p].at(s) if p in contention else np.nan for p, s in zip(cap["provider"], cap["start"])])
+    others = [contention[p].at(s) if p in contention else np.nan
+              for p, s in zip(cap["provider"], cap["start"], strict=True)]
+    cap = cap.assign(time=cap["start"] / axis.div, time_end=cap["end"] / axis.div, others=others)
     incidents = _incidents_layer(res, axis)
 
     capacity = alt.Chart(cap).mark_rect(opacity=0.16).encode(
@@ -143,11 +145,13 @@ def over_time(result, freq=None, *, log_latency: bool = False, width: int = 680)
     yscale = alt.Scale(type="log") if log_latency else alt.Scale(zero=True)
     lines = alt.Chart(lat).mark_line(point=alt.OverlayMarkDef(size=12), invalid="break-paths-filter-domains").encode(
         x=axis.x(), y=alt.Y("seconds:Q", title="latency (s)", scale=yscale, axis=alt.Axis(orient="left")),
-        color=alt.Color("quantile:N", title="latency", scale=alt.Scale(domain=["p50", "p95"], range=["#1565c0", "#111111"])),
+        color=alt.Color("quantile:N", title="latency",
+                        scale=alt.Scale(domain=["p50", "p95"], range=["#1565c0", "#111111"])),
         tooltip=[alt.Tooltip("time:Q", format=".2f"), alt.Tooltip("quantile:N"), alt.Tooltip("seconds:Q", format=".3f"),
                  alt.Tooltip("requests:Q", title="requests in bin")],
     )
-    top = alt.layer(capacity, _incidents_layer(res, axis, label=True), lines).resolve_scale(y="independent", color="independent").properties(
+    top = alt.layer(capacity, _incidents_layer(res, axis, label=True), lines).resolve_scale(
+        y="independent", color="independent").properties(
         width=width, height=230, title=f"{res.scenario.name}: latency of requests by arrival time")
 
     out = P.attempt_outcomes(res, w)
@@ -247,13 +251,15 @@ def breaker_timeline(result, *, kinds=("breaker", "cooldown"), max_intervals: in
         chart = alt.Chart(b).mark_rect().encode(
             x=axis.x(), x2="time_end:Q", y=y,
             color=alt.Color("share:Q", title="share of time not closed", scale=alt.Scale(domain=[0, 1], scheme="reds")),
-            tooltip=[alt.Tooltip("subject:N"), alt.Tooltip("time:Q", format=".2f"), alt.Tooltip("share:Q", format=".0%")])
+            tooltip=[alt.Tooltip("subject:N"), alt.Tooltip("time:Q", format=".2f"),
+                     alt.Tooltip("share:Q", format=".0%")])
         return alt.layer(chart).properties(width=width, height=height, title=title + f" ({len(iv):,} changes, binned)")
     iv = iv.assign(time=iv["start"] / axis.div, time_end=iv["end"] / axis.div, seconds=iv["end"] - iv["start"])
     states = list(dict.fromkeys([s for s in _STATE_COLORS if s in set(iv["state"])] + sorted(set(iv["state"]))))
     chart = alt.Chart(iv).mark_bar().encode(
         x=axis.x(), x2="time_end:Q", y=y,
-        color=alt.Color("state:N", scale=alt.Scale(domain=states, range=[_STATE_COLORS.get(s, "#000") for s in states])),
+        color=alt.Color("state:N",
+                        scale=alt.Scale(domain=states, range=[_STATE_COLORS.get(s, "#000") for s in states])),
         tooltip=[alt.Tooltip("subject:N"), alt.Tooltip("state:N"), alt.Tooltip("time:Q", format=".3f", title="from"),
                  alt.Tooltip("seconds:Q", format=".1f", title="lasted (s)")])
     return alt.layer(chart).properties(width=width, height=height, title=title)
@@ -282,5 +288,6 @@ def spend(result, freq=None, *, max_markers: int = 400, width: int = 680) -> alt
         x=axis.x(), y=alt.Y("cost:Q", title="cumulative spend (USD)", axis=alt.Axis(format="$,.2f")),
         strokeDash=alt.StrokeDash("series:N", title=None),
         tooltip=[alt.Tooltip("series:N"), alt.Tooltip("time:Q", format=".2f"), alt.Tooltip("cost:Q", format="$,.4f")])
-    return alt.layer(_incidents_layer(res, axis, label=True), rules, lines).resolve_scale(color="independent").properties(
+    layers = alt.layer(_incidents_layer(res, axis, label=True), rules, lines)
+    return layers.resolve_scale(color="independent").properties(
         width=width, height=240, title=f"{res.scenario.name}: spend over time")
