@@ -8,11 +8,12 @@ import altair as alt
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import tiny_scenario
 
 import llmsim
 from llmsim import plots
 from llmsim.plots import _prep as P
+
+from conftest import tiny_scenario
 
 OPEN_FOR = 5.0
 

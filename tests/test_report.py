@@ -11,12 +11,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import tiny_scenario
 from typer.testing import CliRunner
 
 import llmsim
 from llmsim.cli import app
 from llmsim.report import write_report
+
+from conftest import tiny_scenario
 
 HOSTILE = {
     "scenario": "<script>alert(1)</script>",

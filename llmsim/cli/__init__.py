@@ -5,7 +5,10 @@ Each command group lives in its own module and registers itself on ``app`` when 
 
 from __future__ import annotations
 
-from . import core, report  # noqa: F401  (register run, schema, validate, presets, version; report)
+from . import (
+    core,  # noqa: F401  (registers run, schema, validate, presets, version)
+    report,  # noqa: F401  (registers report)
+)
 from .app import app
 
 __all__ = ["app", "main"]
