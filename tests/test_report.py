@@ -102,6 +102,8 @@ def test_report_fetches_nothing(default_report):
     specs = [json.loads(m) for m in re.findall(r'<script type="application/json" class="spec"[^>]*>(.*?)</script>',
                                                page, re.S)]
     assert len(specs) == 5 and all("datasets" in s and "$schema" not in s for s in specs)
+    rows = [len(d) for s in specs for d in s["datasets"].values()]
+    assert 0 < max(rows) <= 5000  # a 216k-request day is aggregated before it is drawn
     assert '"url"' not in "".join(json.dumps(s.get("data", {})) for s in specs)
 
 

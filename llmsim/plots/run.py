@@ -271,8 +271,8 @@ def spend(result, freq=None, *, max_markers: int = 400, width: int = 680) -> alt
 
     >>> import llmsim
     >>> res = llmsim.simulate(llmsim.load_scenario("tuesday").with_overrides({"horizon": "6m", "warmup": "1m"}), seed=2)
-    >>> [layer.get("mark", {}).get("type", "layer") for layer in spend(res).to_dict()["layer"]]
-    ['layer', 'rule', 'line']
+    >>> [layer.get("mark", {}).get("type", "layer") for layer in spend(res).to_dict()["layer"]]  # no events to mark
+    ['layer', 'line']
     """
     res = _one(result)
     w = _width(res, freq)
@@ -288,6 +288,6 @@ def spend(result, freq=None, *, max_markers: int = 400, width: int = 680) -> alt
         x=axis.x(), y=alt.Y("cost:Q", title="cumulative spend (USD)", axis=alt.Axis(format="$,.2f")),
         strokeDash=alt.StrokeDash("series:N", title=None),
         tooltip=[alt.Tooltip("series:N"), alt.Tooltip("time:Q", format=".2f"), alt.Tooltip("cost:Q", format="$,.4f")])
-    layers = alt.layer(_incidents_layer(res, axis, label=True), rules, lines)
+    layers = alt.layer(_incidents_layer(res, axis, label=True), *([rules] if len(marks) else []), lines)
     return layers.resolve_scale(color="independent").properties(
         width=width, height=240, title=f"{res.scenario.name}: spend over time")
