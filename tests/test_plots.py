@@ -285,6 +285,26 @@ def test_forest_plot_verdicts_follow_the_intervals(comparison):
     assert len(dataset_with(plots.forest_plot(comparison, metrics=["cost_total"]), "verdict")) == 2
 
 
+def test_forest_plot_reads_a_compare_result(comparison):
+    """llmsim.compare's result gives differences() with diff and a ci half-width, baseline = its mean."""
+
+    class FakeCompare:
+        baseline = "1 try"
+
+        def differences(self):
+            half = (comparison["ci_high"] - comparison["ci_low"]) / 2
+            return pd.DataFrame({"client": comparison["client"], "metric": comparison["metric"], "baseline": 1.23,
+                                 "value": 0.0, "diff": comparison["diff_mean"], "ci": half})
+
+    rows = dataset_with(plots.forest_plot(FakeCompare()), "verdict", "ci_low", "pair")
+    assert set(rows["pair"]) == {"4 tries vs 1 try", "4 tries, 3s timeout vs 1 try"}
+    merged = rows.merge(comparison, on=["metric", "client"], suffixes=("", "_want"))
+    assert np.allclose(merged["ci_low"], merged["ci_low_want"])
+    assert np.allclose(merged["ci_high"], merged["ci_high_want"])
+    with pytest.raises(TypeError):
+        plots.forest_plot([1, 2])
+
+
 # -- export ----------------------------------------------------------------------------------------------
 
 def test_save_chart_png_svg_json_html(tmp_path, quiet):

@@ -6,7 +6,8 @@ returns), so they work with any source that has the documented columns:
   summary-metric columns (``latency_p95``, ``cost_total``, ... see ``llmsim.SUMMARY_METRICS``) and
   ``replication``. Columns that are not metrics nor ``replication``/``seed``/``point`` count as parameters.
 - comparison: one row per (metric, client): ``metric``, ``client``, ``baseline``, ``diff_mean`` (client
-  minus baseline), ``ci_low``, ``ci_high`` (a confidence interval of that difference).
+  minus baseline), ``ci_low``, ``ci_high`` (a confidence interval of that difference). The result of
+  ``llmsim.compare`` works too: its ``differences()`` (``diff`` and ``ci`` half-width) is read directly.
 
 >>> import pandas as pd
 >>> table = pd.DataFrame({"a": [1, 1, 2, 2], "b": [5, 6, 5, 6], "replication": 0,
@@ -28,8 +29,10 @@ from . import _prep as P
 
 __all__ = ["sweep_heatmap", "pareto_frontier", "forest_plot", "HIGHER_IS_BETTER", "COMPARISON_COLUMNS"]
 
-#: metrics where a larger value is better (all other summary metrics: smaller is better)
-HIGHER_IS_BETTER = frozenset({"success_rate", "goodput", "requests"})
+#: metrics where a larger value is better (all others but NO_DIRECTION: smaller is better)
+HIGHER_IS_BETTER = frozenset({"success_rate", "goodput"})
+#: metrics fixed by the workload, neither better nor worse when they move
+NO_DIRECTION = frozenset({"requests"})
 COMPARISON_COLUMNS = ("metric", "client", "baseline", "diff_mean", "ci_low", "ci_high")
 
 
@@ -136,6 +139,19 @@ def pareto_frontier(source, x: str = "cost_total", y: str = "latency_p95", *, pa
     return alt.layer(*layers).properties(width=480, height=320, title=f"Pareto frontier: {x} vs {y}")
 
 
+def _comparison_table(comparison) -> pd.DataFrame:
+    """The documented comparison columns from a DataFrame or from ``llmsim.compare``'s result."""
+    if callable(getattr(comparison, "differences", None)):
+        diffs = comparison.differences()
+        diff, half = diffs["diff"], diffs["ci"]
+        df = diffs.assign(diff_mean=diff, ci_low=diff - half, ci_high=diff + half,
+                          baseline=str(getattr(comparison, "baseline", "baseline")))
+        return df.dropna(subset=["diff_mean"])
+    if not isinstance(comparison, pd.DataFrame):
+        raise TypeError(f"expected a comparison DataFrame or llmsim.compare's result, got {type(comparison).__name__}")
+    return comparison
+
+
 def forest_plot(comparison, metrics: Sequence[str] | None = None) -> alt.FacetChart:
     """Paired differences (client minus baseline) with confidence intervals, one panel per metric.
     Green: the interval excludes 0 on the better side; red: on the worse side; grey: no clear difference.
@@ -147,9 +163,7 @@ def forest_plot(comparison, metrics: Sequence[str] | None = None) -> alt.FacetCh
     >>> sorted(r["verdict"] for rs in spec["datasets"].values() for r in rs)
     ['better', 'no clear difference']
     """
-    df = getattr(comparison, "table", comparison)
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"expected a comparison DataFrame, got {type(comparison).__name__}")
+    df = _comparison_table(comparison)
     missing = [c for c in COMPARISON_COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(f"comparison table lacks column(s) {', '.join(missing)} "
@@ -160,15 +174,18 @@ def forest_plot(comparison, metrics: Sequence[str] | None = None) -> alt.FacetCh
     if df.empty:
         raise ValueError("nothing to plot: no rows for those metrics")
     up = df["metric"].isin(HIGHER_IS_BETTER)
+    neutral = df["metric"].isin(NO_DIRECTION)
     above, below = df["ci_low"] > 0, df["ci_high"] < 0
-    better = (up & above) | (~up & below)
-    worse = (up & below) | (~up & above)
-    df["verdict"] = np.select([better, worse], ["better", "worse"], "no clear difference")
+    better = ~neutral & ((up & above) | (~up & below))
+    worse = ~neutral & ((up & below) | (~up & above))
+    differs = neutral & (above | below)
+    df["verdict"] = np.select([better, worse, differs], ["better", "worse", "differs"], "no clear difference")
     df["pair"] = df["client"].astype(str) + " vs " + df["baseline"].astype(str)
     order = [m for m in SUMMARY_METRICS if m in set(df["metric"])] + sorted(set(df["metric"]) - set(SUMMARY_METRICS))
     y = alt.Y("pair:N", title=None)
-    color = alt.Color("verdict:N", title=None, scale=alt.Scale(domain=["better", "worse", "no clear difference"],
-                                                                range=["#2e7d32", "#c62828", "#757575"]))
+    color = alt.Color("verdict:N", title=None,
+                      scale=alt.Scale(domain=["better", "worse", "differs", "no clear difference"],
+                                      range=["#2e7d32", "#c62828", "#1565c0", "#757575"]))
     zero = alt.Chart().mark_rule(color="#999", strokeDash=[3, 3]).encode(x=alt.datum(0))
     bars = alt.Chart().mark_rule(strokeWidth=2).encode(x=alt.X("ci_low:Q", title="difference (client - baseline)"),
                                                        x2="ci_high:Q", y=y, color=color)
