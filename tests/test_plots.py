@@ -8,6 +8,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 import pytest
+import vl_convert
 
 import llmsim
 from llmsim import plots
@@ -41,9 +42,17 @@ def quiet() -> llmsim.Result:
     return llmsim.simulate(tiny_scenario(horizon="4m", warmup="30s"), seed=2)
 
 
+def compiles(chart) -> dict:
+    """The Vega spec Vega-Lite compiles the chart to (what a browser would draw): schema-valid is not enough."""
+    from llmsim.plots.export import vegalite_version
+
+    return vl_convert.vegalite_to_vega(chart.to_dict(), vl_version=vegalite_version())
+
+
 def datasets(chart) -> list[pd.DataFrame]:
     spec = chart.to_dict()  # validates against the Vega-Lite schema
     assert "$schema" in spec
+    assert compiles(chart)["marks"]
     return [pd.DataFrame(rows) for rows in spec.get("datasets", {}).values()]
 
 
@@ -217,7 +226,7 @@ def test_sweep_heatmap_cells_are_means_over_replications(sweep_table):
         plots.sweep_heatmap(sweep_table, x="nope", y="client.timeout")
     faceted = plots.sweep_heatmap(sweep_table, x="client.retry.max_attempts", y="replication",
                                   facet="client.timeout", params=["client.retry.max_attempts", "client.timeout"])
-    assert "facet" in faceted.to_dict()
+    assert "facet" in faceted.to_dict() and compiles(faceted)["marks"]
 
 
 def test_pareto_frontier_points_are_non_dominated(sweep_table):

@@ -81,7 +81,8 @@ def sweep_heatmap(sweep, x: str, y: str, metric: str = "latency_p95", *, facet: 
         tooltip=[alt.Tooltip(f"{x}:N"), alt.Tooltip(f"{y}:N"), alt.Tooltip(f"{metric}:Q", format=fmt),
                  alt.Tooltip("n:Q", title="replications")])
     text = alt.Chart().mark_text(fontSize=11).encode(
-        **enc, text=alt.Text(f"{metric}:Q", format=fmt), color=alt.Color("label_color:N", scale=None))
+        **enc, text=alt.Text(f"{metric}:Q", format=fmt),
+        color=alt.condition("datum.label_color == 'white'", alt.value("white"), alt.value("black")))
     chart = alt.layer(rect, text, data=means)
     if facet:
         return chart.facet(column=alt.Column(f"{facet}:N", title=facet)).properties(title=f"{metric} (mean)")
