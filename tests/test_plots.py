@@ -229,6 +229,18 @@ def test_sweep_heatmap_cells_are_means_over_replications(sweep_table):
     assert "facet" in faceted.to_dict() and compiles(faceted)["marks"]
 
 
+def test_sweep_charts_draw_dotted_parameter_names(sweep_table, tmp_path):
+    """Parameter columns are dotted paths: drawn as names and values, never looked up as nested fields."""
+    heat = plots.sweep_heatmap(sweep_table, x="client.retry.max_attempts", y="client.timeout")
+    svg = plots.save_chart(heat, tmp_path / "heat.svg").read_text()
+    assert "undefined" not in svg
+    for label in ("client.retry.max_attempts", "client.timeout", "3s", "10s", ">4<", ">2<"):
+        assert label in svg
+    svg = plots.save_chart(plots.pareto_frontier(sweep_table, x="client.retry.max_attempts", y="cost_total"),
+                           tmp_path / "front.svg").read_text()
+    assert "undefined" not in svg and "NaN" not in svg
+
+
 def test_pareto_frontier_points_are_non_dominated(sweep_table):
     chart = plots.pareto_frontier(sweep_table, x="cost_total", y="latency_p95")
     pts = dataset_with(chart, "frontier", "cost_total", "latency_p95", "label")

@@ -45,6 +45,11 @@ def _sort_labels(values: pd.Series) -> list[str]:
     return [str(v) for v in uniq]
 
 
+def _f(name: str) -> str:
+    """A column name as a Vega-Lite field: dots and brackets escaped (``client.timeout`` is not nested)."""
+    return name.replace("\\", "\\\\").replace(".", "\\.").replace("[", "\\[").replace("]", "\\]")
+
+
 def _short(col: str) -> str:
     return col.rsplit(".", 1)[-1]
 
@@ -74,18 +79,21 @@ def sweep_heatmap(sweep, x: str, y: str, metric: str = "latency_p95", *, facet: 
     higher_better = metric in HIGHER_IS_BETTER
     bad = (means[metric] < (lo + hi) / 2) if higher_better else (means[metric] > (lo + hi) / 2)
     means["label_color"] = np.where(bad, "white", "black")
-    enc = dict(x=alt.X(f"{x}:O", title=x, sort=_sort_labels(table[x].map(P._hashable))),
-               y=alt.Y(f"{y}:O", title=y, sort=_sort_labels(table[y].map(P._hashable))))
+    enc = dict(x=alt.X(field=_f(x), type="ordinal", title=x, sort=_sort_labels(table[x].map(P._hashable))),
+               y=alt.Y(field=_f(y), type="ordinal", title=y, sort=_sort_labels(table[y].map(P._hashable))))
     rect = alt.Chart().mark_rect().encode(
-        **enc, color=alt.Color(f"{metric}:Q", title=metric, scale=alt.Scale(scheme="orangered", reverse=higher_better)),
-        tooltip=[alt.Tooltip(f"{x}:N"), alt.Tooltip(f"{y}:N"), alt.Tooltip(f"{metric}:Q", format=fmt),
+        **enc, color=alt.Color(field=_f(metric), type="quantitative", title=metric,
+                               scale=alt.Scale(scheme="orangered", reverse=higher_better)),
+        tooltip=[alt.Tooltip(field=_f(x), type="nominal", title=x), alt.Tooltip(field=_f(y), type="nominal", title=y),
+                 alt.Tooltip(field=_f(metric), type="quantitative", format=fmt, title=metric),
                  alt.Tooltip("n:Q", title="replications")])
     text = alt.Chart().mark_text(fontSize=11).encode(
-        **enc, text=alt.Text(f"{metric}:Q", format=fmt),
+        **enc, text=alt.Text(field=_f(metric), type="quantitative", format=fmt),
         color=alt.condition("datum.label_color == 'white'", alt.value("white"), alt.value("black")))
     chart = alt.layer(rect, text, data=means)
     if facet:
-        return chart.facet(column=alt.Column(f"{facet}:N", title=facet)).properties(title=f"{metric} (mean)")
+        return chart.facet(column=alt.Column(field=_f(facet), type="nominal", title=facet)).properties(
+            title=f"{metric} (mean)")
     return chart.properties(title=f"{metric} (mean over replications)")
 
 
@@ -100,7 +108,7 @@ def _points_from(source, params: list[str] | None, x: str, y: str) -> pd.DataFra
     for c in (x, y):
         if c not in table.columns:
             raise ValueError(f"no column {c!r} in the table (columns: {', '.join(map(str, table.columns))})")
-    params = list(params) if params is not None else P.param_columns(table)
+    params = [p for p in (params if params is not None else P.param_columns(table)) if p not in (x, y)]
     pts = P.point_means(table, params, [x, y])
     values = zip(*(pts[p].tolist() for p in params), strict=True) if params else [()] * len(pts)
     pts["label"] = [", ".join(f"{_short(p)}={v}" for p, v in zip(params, vals, strict=True)) or "all"
@@ -123,10 +131,12 @@ def pareto_frontier(source, x: str = "cost_total", y: str = "latency_p95", *, pa
     pts = _points_from(source, params, x, y)
     pts["frontier"] = np.where(P.frontier_mask(pts, x, y), "frontier", "dominated")
     front = pts[pts["frontier"] == "frontier"].sort_values([x, y])
-    tooltip = [alt.Tooltip("label:N", title="point"), alt.Tooltip(f"{x}:Q", format=".4g"),
-               alt.Tooltip(f"{y}:Q", format=".4g"), alt.Tooltip("n:Q", title="replications")]
-    enc = dict(x=alt.X(f"{x}:Q", title=f"{x} (mean)", scale=alt.Scale(zero=False)),
-               y=alt.Y(f"{y}:Q", title=f"{y} (mean)", scale=alt.Scale(zero=False)))
+    tooltip = [alt.Tooltip("label:N", title="point"),
+               alt.Tooltip(field=_f(x), type="quantitative", format=".4g", title=x),
+               alt.Tooltip(field=_f(y), type="quantitative", format=".4g", title=y),
+               alt.Tooltip("n:Q", title="replications")]
+    enc = dict(x=alt.X(field=_f(x), type="quantitative", title=f"{x} (mean)", scale=alt.Scale(zero=False)),
+               y=alt.Y(field=_f(y), type="quantitative", title=f"{y} (mean)", scale=alt.Scale(zero=False)))
     stairs = alt.Chart(front).mark_line(interpolate="step-after", color="#1565c0").encode(**enc)
     dots = alt.Chart(pts).mark_point(size=70).encode(
         **enc, tooltip=tooltip,
