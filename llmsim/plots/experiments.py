@@ -79,7 +79,8 @@ def sweep_heatmap(sweep, x: str, y: str, metric: str = "latency_p95", *, facet: 
     higher_better = metric in HIGHER_IS_BETTER
     bad = (means[metric] < (lo + hi) / 2) if higher_better else (means[metric] > (lo + hi) / 2)
     means["label_color"] = np.where(bad, "white", "black")
-    enc = dict(x=alt.X(field=_f(x), type="ordinal", title=x, sort=_sort_labels(table[x].map(P._hashable))),
+    enc = dict(x=alt.X(field=_f(x), type="ordinal", title=x, sort=_sort_labels(table[x].map(P._hashable)),
+                       axis=alt.Axis(labelAngle=0)),
                y=alt.Y(field=_f(y), type="ordinal", title=y, sort=_sort_labels(table[y].map(P._hashable))))
     rect = alt.Chart().mark_rect().encode(
         **enc, color=alt.Color(field=_f(metric), type="quantitative", title=metric,
@@ -90,7 +91,7 @@ def sweep_heatmap(sweep, x: str, y: str, metric: str = "latency_p95", *, facet: 
     text = alt.Chart().mark_text(fontSize=11).encode(
         **enc, text=alt.Text(field=_f(metric), type="quantitative", format=fmt),
         color=alt.condition("datum.label_color == 'white'", alt.value("white"), alt.value("black")))
-    chart = alt.layer(rect, text, data=means)
+    chart = alt.layer(rect, text, data=means).properties(width=alt.Step(64), height=alt.Step(32))
     if facet:
         return chart.facet(column=alt.Column(field=_f(facet), type="nominal", title=facet)).properties(
             title=f"{metric} (mean)")
