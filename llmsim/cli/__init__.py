@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from . import core  # noqa: F401  (registers run, schema, validate, presets, version)
 from . import experiments as _experiments  # noqa: F401  (registers sweep, compare, tune)
+from . import report as _report  # noqa: F401  (registers report)
 from . import trace as _trace  # noqa: F401  (registers the trace sub-app)
 from .app import app
 

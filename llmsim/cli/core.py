@@ -29,6 +29,7 @@ def run(
     set_: list[str] = typer.Option([], "--set", help="Override a value: PATH=VALUE, e.g. client.retry.max_attempts=5."),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Save the result (parquet + json) to this folder."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Also write an offline HTML report to this file."),
 ) -> None:
     """Run one scenario and print its summary."""
     from ..report_text import period_table, summary_table
@@ -43,6 +44,10 @@ def run(
     summary = res.summary()
     if out_dir is not None:
         res.save(out_dir)
+    if report is not None:
+        from ..report import write_report
+
+        write_report(res, report)
     if as_json:
         data = {k: (None if math.isnan(v) else v) for k, v in summary.items()}
         sys.stdout.write(json.dumps({"scenario": sc.name, "seed": res.seed, "summary": data}, indent=2) + "\n")
@@ -56,6 +61,8 @@ def run(
         out.print(period_table(res.timeseries("10min"), "By 10 minutes"))
     if out_dir is not None:
         out.print(f"saved to {out_dir}")
+    if report is not None:
+        out.print(f"report written to {report}")
 
 
 @app.command()
