@@ -84,12 +84,19 @@ def validate(files: list[str] = typer.Argument(..., help="Scenario files or pack
 
 @app.command()
 def presets() -> None:
-    """List the scenarios packaged with llmsim."""
+    """List the packaged scenarios and the client policy presets (usable as `client: NAME`)."""
     from rich.table import Table
 
-    table = Table("name", "about")
+    from ..config.presets import client_presets
+
+    table = Table("scenario", "about", title="Packaged scenarios (llmsim run NAME)", title_justify="left")
     for name, about in packaged_scenarios().items():
         table.add_row(name + (" (default)" if name == DEFAULT_SCENARIO else ""), about)
+    out.print(table)
+    table = Table("client preset", "mirrors", title="Client presets (client: NAME, --client X=NAME)",
+                  title_justify="left")
+    for name, about in client_presets().items():
+        table.add_row(name, about)
     out.print(table)
 
 

@@ -58,13 +58,14 @@ Jitter = Union[Literal["none", "full", "equal", "decorrelated", "polly-v2"], Add
 class Backoff(Config):
     """Delay before retry n (n = 0 for the first retry).
 
-    exponential: base * multiplier**n; linear: base * (n + 1); constant: base; then clamped to
+    exponential: base * multiplier**n; linear: base * (n + 1); constant: base; envoy:
+    base * (2**(n + 1) - 1) (Envoy's fully jittered [0, (2**N - 1) * base)); then clamped to
     [min, cap] and jittered (Brooker): none; full U(0, d); equal d/2 + U(0, d/2); decorrelated
     min(cap, U(base, 3 * previous)); additive d + U(0, j); multiplicative d * U(lo, hi); polly-v2
     (Polly's decorrelated jitter v2 around a median first delay of ``base``). ``portkey``-style fixed
     schedules are exponential with jitter none."""
 
-    kind: Literal["exponential", "linear", "constant"] = "exponential"
+    kind: Literal["exponential", "linear", "constant", "envoy"] = "exponential"
     base: Duration = 0.5
     multiplier: Annotated[float, Field(ge=1)] = 2.0
     cap: Duration = 8.0
@@ -236,7 +237,8 @@ class Route(Config):
     least_busy: fewest calls in flight from this client. lowest_latency: lowest mean of the last
     ``latency_window`` successful latencies. usage: lowest tokens this minute among providers within
     their ``usage_limits`` (LiteLLM usage-based). lowest_cost: cheapest expected call.
-    Healthy = breaker admits and not cooling down / ejected. ``fallbacks`` add outcome-triggered chains."""
+    Healthy = breaker admits and not cooling down / ejected. ``fallbacks`` add outcome-triggered chains.
+    ``order: ["*"]`` means every provider of the scenario, in the order they are listed (presets use it)."""
 
     strategy: Literal["fallback", "weighted", "least_busy", "lowest_latency", "usage", "lowest_cost"] = "fallback"
     order: Annotated[list[str], Field(min_length=1)]
@@ -249,7 +251,7 @@ class Route(Config):
 
     @model_validator(mode="after")
     def _weights(self):
-        if self.weights is not None and len(self.weights) != len(self.order):
+        if self.weights is not None and self.order != ["*"] and len(self.weights) != len(self.order):
             raise ValueError(f"weights has {len(self.weights)} entries for {len(self.order)} providers in order")
         return self
 
@@ -395,6 +397,6 @@ class Client(Config):
         names = []
         for layer in self.stack():
             if isinstance(layer, RouteLayer) and layer.route is not None:
-                names += layer.route.order + [n for fb in layer.route.fallbacks for n in fb.to]
+                names += [n for n in layer.route.order if n != "*"] + [n for fb in layer.route.fallbacks for n in fb.to]
                 names += list((layer.route.usage_limits or {}).keys())
         return names

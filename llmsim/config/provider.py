@@ -91,6 +91,7 @@ class Incident(Config):
     server_error_rate: Optional[Share] = None
     capacity: Optional[Annotated[float, Field(ge=0, le=1)]] = None
     extra_latency: Optional[Duration] = None
+    slowdown: Optional[Annotated[float, Field(ge=1)]] = None  # service takes this many times longer
 
 
 class Pricing(Config):
@@ -119,6 +120,7 @@ class Provider(Config):
     @model_validator(mode="after")
     def _incidents_ordered(self):
         for i, inc in enumerate(self.incidents):
-            if inc.server_error_rate is None and inc.capacity is None and inc.extra_latency is None:
-                raise ValueError(f"incidents[{i}] changes nothing: give server_error_rate, capacity or extra_latency")
+            if all(getattr(inc, k) is None for k in ("server_error_rate", "capacity", "extra_latency", "slowdown")):
+                raise ValueError(f"incidents[{i}] changes nothing: give server_error_rate, capacity, extra_latency "
+                                 "or slowdown")
         return self

@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 from typing import Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from .base import Config, Duration
@@ -40,6 +40,23 @@ class Scenario(Config):
     providers: Annotated[list[Provider], Field(min_length=1)]
     client: Client = Field(default_factory=Client)
 
+    @field_validator("client", mode="before")
+    @classmethod
+    def _client_preset(cls, value):
+        """``client: openai-sdk`` or ``client: {preset: openai-sdk, deadline: 30s}`` (preset + overrides)."""
+        from .presets import _ALIASES, CLIENT_PRESETS
+
+        if isinstance(value, str):
+            value = {"preset": value}
+        if isinstance(value, dict) and "preset" in value:
+            name = _ALIASES.get(value["preset"], value["preset"])
+            if name not in CLIENT_PRESETS:
+                raise ValueError(f"no client preset named {value['preset']!r} (presets: {', '.join(CLIENT_PRESETS)})")
+            merged = dict(CLIENT_PRESETS[name][1])
+            merged.update({k: v for k, v in value.items() if k != "preset"})
+            return merged
+        return value
+
     @model_validator(mode="after")
     def _cross_references(self):
         if self.warmup >= self.horizon:
@@ -52,13 +69,10 @@ class Scenario(Config):
             if name in names[:i]:
                 raise PydanticCustomError("cross_ref", "duplicate provider name '{name}'",
                                           {"path": f"providers[{i}].name", "name": name})
-        if self.client.route is not None:
-            for i, name in enumerate(self.client.route.order):
-                if name not in names:
-                    raise PydanticCustomError(
-                        "cross_ref", "no provider named '{name}' (providers: {known})",
-                        {"path": f"client.route.order[{i}]", "name": name, "known": ", ".join(names)},
-                    )
+        for path, name in _route_references(self.client):
+            if name not in names:
+                raise PydanticCustomError("cross_ref", "no provider named '{name}' (providers: {known})",
+                                          {"path": path, "name": name, "known": ", ".join(names)})
         return self
 
     def provider(self, name: str) -> Provider:
@@ -82,6 +96,25 @@ class Scenario(Config):
             except KeyError as exc:
                 raise ScenarioError(path, str(exc.args[0])) from None
         return validate_scenario(data)
+
+
+def _route_references(client) -> list[tuple[str, str]]:
+    """(field path, provider name) of every provider a route of the client names."""
+    from .client import RouteLayer
+
+    routes = []
+    if client.route is not None:
+        routes.append(("client.route", client.route))
+    for j, layer in enumerate(client.layers or []):
+        if isinstance(layer, RouteLayer) and layer.route is not None:
+            routes.append((f"client.layers[{j}].route", layer.route))
+    out = []
+    for base, route in routes:
+        out += [(f"{base}.order[{i}]", n) for i, n in enumerate(route.order) if n != "*"]
+        for k, fb in enumerate(route.fallbacks):
+            out += [(f"{base}.fallbacks[{k}].to[{i}]", n) for i, n in enumerate(fb.to)]
+        out += [(f"{base}.usage_limits.{n}", n) for n in (route.usage_limits or {})]
+    return out
 
 
 def set_dotted(data: dict, path: str, value: Any) -> None:

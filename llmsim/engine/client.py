@@ -199,8 +199,7 @@ class RetryLayer:
         if now - f.first >= self.stop_after:
             self._finish(f, att)
             return
-        delay = self.backoff.delay(f.n - 1, self.ctx.jitter.next(), f.prev)
-        f.prev = delay
+        delay, f.prev = self.backoff.step(f.n - 1, self.ctx.jitter.next(), f.prev)
         station = att.station
         nxt = self.inner.peek(f.req, now) if f.station is None else f.station
         if ra == ra and station is not None and nxt is station:
@@ -247,6 +246,8 @@ class RouteLayer:
         self.ctx = ctx
         by_name = {s.model.name: s for s in stations}
         names = cfg.order if cfg is not None else [stations[0].model.name]
+        if names == ["*"]:
+            names = [s.model.name for s in stations]
         self.stations = [by_name[n] for n in names]
         self.index_of = {s: i for i, s in enumerate(self.stations)}
         self.breaker_of = breaker_of
@@ -429,7 +430,7 @@ class LimiterLayer:
 
     def _try(self, f: _LimitFrame) -> None:
         now = self.ctx.env.now
-        w = self.limiter.acquire(now, f.req.inp + self.ctx.max_tokens)
+        w = self.limiter.acquire(now, f.req.inp + self.ctx.max_tokens, f.cut - now)
         if w == 0.0:
             self._go(f)
         elif w == -1.0:  # concurrency limiter: wait in its queue
@@ -438,10 +439,10 @@ class LimiterLayer:
             wait = min(getattr(self.limiter, "max_wait", INF), f.cut - now)
             if wait < INF:
                 Timeout(self.ctx.env, wait, f).callbacks.append(self._give_up)
-        elif w == INF or now + w >= f.cut:
+        elif w == INF:
             self.ctx.reject(f.req, -1, f.done)
-        else:
-            Timeout(self.ctx.env, w, f).callbacks.append(lambda ev: self._try(ev._value))
+        else:  # a permit is reserved: go when its time comes
+            Timeout(self.ctx.env, w, f).callbacks.append(lambda ev: self._go(ev._value))
 
     def _give_up(self, ev) -> None:
         f = ev._value
@@ -540,7 +541,8 @@ class ClientPipeline:
                 layer = RetryLayer(spec.retry, layer, ctx)
             elif isinstance(spec, C.RouteLayer):
                 route = spec.route
-                if route is None or (len(route.order) == 1 and not route.fallbacks and route.ejection is None):
+                if route is None or (len(route.order) == 1 and route.order != ["*"] and not route.fallbacks
+                                     and route.ejection is None):
                     # one provider and nothing to track: the leaf sends there directly
                     if route is not None:
                         leaf.default = next(s for s in stations if s.model.name == route.order[0])

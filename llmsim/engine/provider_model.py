@@ -75,12 +75,20 @@ class ProviderModel:
         def extra(t):
             return sum(inc.extra_latency or 0.0 for inc in during(t))
 
+        def slow(t):
+            factor = 1.0
+            for inc in during(t):
+                factor *= inc.slowdown or 1.0
+            return factor
+
         self.capacity_schedule = Schedule(tuple(points), tuple(eff(t) for t in points))
         self.error_schedule = Schedule(tuple(points), tuple(err(t) for t in points))
         self.extra_latency_schedule = Schedule(tuple(points), tuple(extra(t) for t in points))
         self._constant_errors = len(set(self.error_schedule.values)) == 1
         self._error_rate = self.error_schedule.values[0]
-        self._no_extra = not any(self.extra_latency_schedule.values)
+        self.slowdown_schedule = Schedule(tuple(points), tuple(slow(t) for t in points))
+        self._no_extra = not any(self.extra_latency_schedule.values) and all(
+            v == 1.0 for v in self.slowdown_schedule.values)
 
         lat = cfg.latency
         self.service_mode = lat.service is not None
@@ -137,13 +145,15 @@ class ProviderModel:
         """The attempt's timing given its draws and the load at the start (``busy`` includes itself)."""
         err_rate = self._error_rate if self._constant_errors else self.error_schedule.at(now)
         error = error_u < err_rate
+        slow = 1.0 if self._no_extra else self.slowdown_schedule.at(now)
         if self.service_mode:
-            return Plan(first_draw, first_draw, INF, error)
-        ttft = first_draw if self._no_extra else first_draw + self.extra_latency_schedule.at(now)
+            d = first_draw * slow
+            return Plan(d, d, INF, error)
+        ttft = first_draw if self._no_extra else (first_draw + self.extra_latency_schedule.at(now)) * slow
         if error:
             return Plan(ttft, ttft, 0.0, True)
         load = 1.0 if busy >= eff else busy / eff
-        speed = self.tokens_per_s / (1.0 + self.slow_extra * load)
+        speed = self.tokens_per_s / (1.0 + self.slow_extra * load) / slow
         return Plan(ttft, ttft + output_tokens / speed, speed, False)
 
     # -- billing --------------------------------------------------------------------------------

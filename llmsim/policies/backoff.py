@@ -52,6 +52,8 @@ class Backoff:
             d = self.base
         elif self.kind == "linear":
             d = self.base * (n + 1)
+        elif self.kind == "envoy":
+            d = self.cap if n > 1000 else self.base * (2.0 ** (n + 1) - 1)
         else:
             d = self.cap if n > 1000 else self.base * self.multiplier**n
         return min(self.cap, max(self.min, d))
@@ -70,6 +72,8 @@ class Backoff:
             last = self.base if prev is None else prev
             hi = 3.0 * last
             return min(self.cap, self.base + u * (hi - self.base)) if hi > self.base else min(self.cap, self.base)
+        if j == "polly-v2":
+            return self.step(n, u, prev)[0]
         if isinstance(j, tuple):
             if j[0] == "additive":
                 return min(self.cap, self.expo(n) + u * j[1])
@@ -79,6 +83,19 @@ class Backoff:
 
 
 ExponentialBackoff = Backoff  # the name used before the policy library grew
+
+
+def _step(self, n: int, u: float, prev):
+    """(delay, state to pass as ``prev`` next time): the state is the previous delay, except for
+    polly-v2 where it is the previous value of Polly's formula (0 before the first retry)."""
+    if self.jitter == "polly-v2":
+        d, formula = polly_v2_delay(n, u, 0.0 if prev is None else prev, self.base)
+        return min(self.cap, max(0.0, d)), formula
+    d = self.delay(n, u, prev)
+    return d, d
+
+
+Backoff.step = _step
 
 
 def from_config(cfg) -> Backoff:

@@ -1,7 +1,8 @@
 """Client-side limiters: decide before a call whether it goes now, waits, or is rejected locally.
 
-``acquire(now, tokens) -> float``: 0.0 = go now (permit taken), > 0 = retry the acquire after that
-many seconds, inf = rejected. ``release(now, outcome, latency)`` when the call ends.
+``acquire(now, tokens, max_wait) -> float``: 0.0 = go now (permit taken); w > 0 = a permit is
+reserved, go after w seconds (callers queue in FIFO order, no polling); inf = rejected (nothing
+taken); -1 = wait in the concurrency queue. ``release(now, outcome, latency)`` when the call ends.
 
 >>> lim = SreThrottle(k=2.0, window=120.0)
 >>> lim.reject_probability(0.0)
@@ -30,19 +31,20 @@ class TokenBucketLimiter:
         self.reject = on_limit == "reject"
         self.max_wait = INF if max_wait is None else max_wait
 
-    def acquire(self, now: float, tokens: int) -> float:
+    def acquire(self, now: float, tokens: int, max_wait: float = INF) -> float:
         wait = 0.0
         if self.rpm is not None:
             wait = self.rpm.wait_for(now, 1.0)
         if self.tpm is not None:
             wait = max(wait, self.tpm.wait_for(now, float(tokens)))
-        if wait == 0.0:
-            if self.rpm is not None:
-                self.rpm.take(now, 1.0)
-            if self.tpm is not None:
-                self.tpm.take(now, float(tokens))
-            return 0.0
-        return INF if self.reject or wait > self.max_wait else wait
+        if wait > 0.0 and (self.reject or wait > min(self.max_wait, max_wait)):
+            return INF
+        # take now (the level may go below zero: later callers wait behind this reservation)
+        if self.rpm is not None:
+            self.rpm.take(now, 1.0)
+        if self.tpm is not None:
+            self.tpm.take(now, float(tokens))
+        return wait
 
     def release(self, now: float, outcome: str, latency: float) -> None:
         pass
@@ -61,7 +63,7 @@ class ConcurrencyLimiter:
         self.inflight = 0
         self.waiting = 0
 
-    def acquire(self, now: float, tokens: int) -> float:
+    def acquire(self, now: float, tokens: int, max_wait: float = INF) -> float:
         if self.inflight < self.limit and self.waiting == 0:
             self.inflight += 1
             return 0.0
@@ -97,7 +99,7 @@ class AimdLimiter:
         self.timeout = timeout
         self.inflight = 0
 
-    def acquire(self, now: float, tokens: int) -> float:
+    def acquire(self, now: float, tokens: int, max_wait: float = INF) -> float:
         if self.inflight >= int(self.limit):
             return INF
         self.inflight += 1
@@ -135,7 +137,7 @@ class SreThrottle:
         req, acc = len(self.requests), len(self.accepts)
         return max(0.0, (req - self.k * acc) / (req + 1))
 
-    def acquire(self, now: float, tokens: int) -> float:
+    def acquire(self, now: float, tokens: int, max_wait: float = INF) -> float:
         p = self.reject_probability(now)
         self.requests.append(now)
         if p > 0 and self.u() < p:
@@ -174,16 +176,15 @@ class AwsAdaptive:
         self.level = min(max(1.0, self.rate), self.level + (now - self.last) * self.rate)
         self.last = now
 
-    def acquire(self, now: float, tokens: int) -> float:
-        self._measure(now)
+    def acquire(self, now: float, tokens: int, max_wait: float = INF) -> float:
         if not self.enabled:
             return 0.0
         self._refill(now)
-        if self.level >= 1.0:
-            self.level -= 1.0
-            return 0.0
-        wait = (1.0 - self.level) / self.rate
-        return INF if self.reject else wait
+        wait = 0.0 if self.level >= 1.0 else (1.0 - self.level) / self.rate
+        if wait > 0.0 and (self.reject or wait > max_wait):
+            return INF
+        self.level -= 1.0  # reserve (may go below zero: callers queue behind)
+        return wait
 
     def _measure(self, now: float) -> None:
         # RateClocker: requests per 0.5 s bucket, smoothed with factor 0.8
@@ -196,6 +197,7 @@ class AwsAdaptive:
         self._count += 1
 
     def release(self, now: float, outcome: str, latency: float) -> None:
+        self._measure(now)  # botocore's RateClocker counts responses
         if outcome in THROTTLED:
             rate = min(self.measured, self.rate) if self.enabled else self.measured
             self.w_max = rate
