@@ -13,6 +13,8 @@ from pydantic import Field
 
 from ..outcomes import Outcome
 from .base import Config, Duration
+from .contracts import Validation  # [agents]
+from .guards import SpendGuards  # [agents]
 
 __all__ = ["Backoff", "RetryAfterMax", "Retry", "CircuitBreaker", "Route", "Client", "RETRYABLE_DEFAULT"]
 
@@ -80,3 +82,5 @@ class Client(Config):
     retry: Optional[Retry] = None
     circuit_breaker: Optional[CircuitBreaker] = None
     route: Optional[Route] = None
+    spend: Optional[SpendGuards] = None  # [agents] session caps, budgets, spend alert
+    validation: Optional[Validation] = None  # [agents] output contract checks

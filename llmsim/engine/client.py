@@ -14,6 +14,7 @@ from simpy.events import Timeout
 from ..config.client import Client
 from ..policies.backoff import from_config as backoff_from_config
 from ..policies.breaker import CircuitBreaker
+from .guards import build_hooks  # [agents]
 from .recorder import Recorder
 from .station import Attempt, Station
 from .streams import Streams, UniformPool
@@ -28,7 +29,8 @@ class Request:
     """A logical request: arrival, sizes, where its provider draws live, and its retry state."""
 
     __slots__ = ("rid", "arrival", "inp", "cached", "out", "chunk", "row_in_chunk", "tries", "k", "pos",
-                 "prev_delay", "last_index", "deadline_at", "permit", "last_retry_after", "last_station", "current")
+                 "prev_delay", "last_index", "deadline_at", "permit", "last_retry_after", "last_station", "current",
+                 "session")  # [agents]
 
     def __init__(self, rid, arrival, inp, cached, out, chunk, row_in_chunk, n_providers):
         self.rid = rid
@@ -48,6 +50,7 @@ class Request:
         self.last_retry_after = NAN
         self.last_station = None
         self.current = None  # the attempt in flight, if any
+        self.session = None  # [agents] the Session this request is a step of (None: open-loop)
 
 
 class ClientPipeline:
@@ -89,6 +92,9 @@ class ClientPipeline:
                                            on_change=self._breaker_event(s.model.name))
         self.jitter = UniformPool(streams.rng("client-jitter"))
         self.open: dict[int, Request] = {}  # requests not finished yet
+        # [agents] spend guards and output-contract validation (llmsim.engine.guards); session driver hook
+        self.guard, self.contract = build_hooks(env, cfg, recorder)
+        self.on_end = None  # callback(req, outcome) when a request ends
 
     def _breaker_event(self, name: str):
         rec = self.rec
@@ -106,6 +112,11 @@ class ClientPipeline:
 
     def _attempt(self, req: Request) -> None:
         now = self.env.now
+        if self.guard is not None and self.guard.blocks(req, now):  # [agents] spend guard: nothing sent
+            self.rec.attempt(req.rid, req.k, -1, now, NAN, NAN, now, "spend_blocked", 0, NAN, 0, 0, 0.0)
+            req.k += 1
+            self._finish(req, "spend_blocked")
+            return
         order = self.order
         n = len(order)
         station = None
@@ -148,10 +159,19 @@ class ClientPipeline:
         outcome = att.outcome
         if req.permit is not None:
             station.breaker.record(att.end, req.permit, outcome in self.breaker_failures)
-        if outcome == "ok":
+        if self.contract is not None and (outcome == "ok" or outcome == "invalid"):  # [agents] validation
+            step = self.contract.check(att.end, req, outcome)
+            if step is not None:  # retry on the same provider or fall back to the next one
+                here = self.position[station]
+                req.pos = here if step == "retry" else (here + 1) % len(self.order)
+                Timeout(self.env, self.contract.delay, req).callbacks.append(self._on_backoff_done)
+                return
+        if outcome == "ok" or outcome == "invalid":  # [agents] invalid: delivered with its contract broken
             del self.open[req.rid]
-            self.rec.request(req.rid, req.arrival, att.end, "ok", req.k, req.last_index, att.first - req.arrival,
+            self.rec.request(req.rid, req.arrival, att.end, outcome, req.k, req.last_index, att.first - req.arrival,
                              req.inp, req.out)
+            if self.on_end is not None:  # [agents]
+                self.on_end(req, outcome)
             return
         if outcome == "deadline":
             self._finish(req, "deadline")
@@ -181,6 +201,8 @@ class ClientPipeline:
     def _finish(self, req: Request, outcome: str) -> None:
         del self.open[req.rid]
         self.rec.request(req.rid, req.arrival, self.env.now, outcome, req.k, req.last_index, NAN, req.inp, req.out)
+        if self.on_end is not None:  # [agents]
+            self.on_end(req, outcome)
 
     def close_open(self) -> None:
         """At the end of the run: requests still waiting give up now, as timeouts (no further billing)."""

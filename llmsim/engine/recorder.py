@@ -48,6 +48,10 @@ class Recorder:
         self.r_ttft = array("d")
         self.r_in = array("q")
         self.r_out = array("q")
+        # [agents] session steps: request id -> (session id, step index)
+        self.s_rid = array("q")
+        self.s_sid = array("q")
+        self.s_step = array("l")
         # events
         self.events: list[tuple[float, str, str, str]] = []
 
@@ -87,6 +91,12 @@ class Recorder:
         self.r_in.append(input_tokens)
         self.r_out.append(output_tokens)
 
+    def session_step(self, rid: int, session_id: int, step: int) -> None:
+        """[agents] Request ``rid`` is step ``step`` (0 = first) of session ``session_id``."""
+        self.s_rid.append(rid)
+        self.s_sid.append(session_id)
+        self.s_step.append(step)
+
     def event(self, time: float, kind: str, subject: str, value: str) -> None:
         self.events.append((time, kind, subject, value))
 
@@ -123,10 +133,18 @@ class Recorder:
         a_cost = attempts["cost"].to_numpy()
         ok_code = OUTCOME_CODE["ok"]
         delivered = attempts["outcome"].cat.codes.to_numpy() == ok_code
-        size = int(req_ids.max()) + 1 if n else 0
-        cost = np.bincount(a_req, weights=a_cost, minlength=size)[req_ids] if n else np.zeros(0)
-        wasted = np.bincount(a_req, weights=np.where(delivered, 0.0, a_cost), minlength=size)[req_ids] if n \
-            else np.zeros(0)
+        # [agents] request ids may be sparse (session steps): sum per position, not per id
+        pos = np.searchsorted(req_ids, a_req) if n else a_req
+        cost = np.bincount(pos, weights=a_cost, minlength=n) if n else np.zeros(0)
+        wasted = np.bincount(pos, weights=np.where(delivered, 0.0, a_cost), minlength=n) if n else np.zeros(0)
+        session_id = np.full(n, -1, dtype=np.int64)
+        step = np.full(n, -1, dtype=np.int32)
+        if len(self.s_rid):
+            spos = np.searchsorted(req_ids, np.asarray(self.s_rid, dtype=np.int64))
+            found = spos < n
+            found[found] = req_ids[spos[found]] == np.asarray(self.s_rid, dtype=np.int64)[found]
+            session_id[spos[found]] = np.asarray(self.s_sid, dtype=np.int64)[found]
+            step[spos[found]] = np.asarray(self.s_step, dtype=np.int64)[found]
         r_prov = np.asarray(self.r_prov, dtype=np.int16)[order]
         arrival = np.asarray(self.r_arrival, dtype=float)[order]
         end = np.asarray(self.r_end, dtype=float)[order]
@@ -143,6 +161,8 @@ class Recorder:
             "output_tokens": np.asarray(self.r_out, dtype=np.int64)[order],
             "cost": cost,
             "wasted_cost": wasted,
+            "session_id": session_id,  # [agents] -1: open-loop request
+            "step": step,  # [agents] step index within its session (0 = first), -1: open-loop
         })
         events = pd.DataFrame(self.events, columns=["time", "kind", "subject", "value"])
         events = events.astype({"time": float, "kind": str, "subject": str, "value": str})
