@@ -48,6 +48,8 @@ class Recorder:
         self.r_ttft = array("d")
         self.r_in = array("q")
         self.r_out = array("q")
+        # [agents] cached input tokens of billed attempts (sparse: row -> tokens; most rows have none)
+        self.a_cached: dict[int, int] = {}
         # [agents] session steps: request id -> (session id, step index)
         self.s_rid = array("q")
         self.s_sid = array("q")
@@ -72,6 +74,10 @@ class Recorder:
         self.a_out.append(billed_out)
         self.a_cost.append(cost)
         return row
+
+    def cached(self, row: int, tokens: int) -> None:
+        """[agents] ``tokens`` of the attempt's billed input were billed at the cached-input price."""
+        self.a_cached[row] = tokens
 
     def settle(self, row: int, billed_in: int, billed_out: int, cost: float) -> None:
         """Bill an attempt whose provider-side work ended after the client had given up on it."""
@@ -104,6 +110,12 @@ class Recorder:
     def _cat(self, codes, categories) -> pd.Categorical:
         return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int16), categories=list(categories))
 
+    def _cached_column(self, n: int) -> np.ndarray:
+        col = np.zeros(n, dtype=np.int64)
+        if self.a_cached:
+            col[np.fromiter(self.a_cached.keys(), np.int64)] = np.fromiter(self.a_cached.values(), np.int64)
+        return col
+
     def tables(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         names = self.provider_names + ["none"]
         a_prov = np.asarray(self.a_prov, dtype=np.int16)
@@ -121,6 +133,7 @@ class Recorder:
             "billed_input_tokens": np.asarray(self.a_in, dtype=np.int64),
             "billed_output_tokens": np.asarray(self.a_out, dtype=np.int64),
             "cost": np.asarray(self.a_cost, dtype=float),
+            "billed_cached_tokens": self._cached_column(len(self.a_req)),  # [agents]
         })
         attempts = attempts.sort_values(["request_id", "attempt"], kind="stable", ignore_index=True)
 

@@ -148,6 +148,8 @@ class Station:
             self.meter(now, cost, req.inp + billed_out, req)
         att.row = self.rec.attempt(req.rid, att.k, self.index, att.sent, att.started, att.first, now, att.outcome,
                                    att.status, NAN, req.inp, billed_out, cost)
+        if req.cached:  # [agents]
+            self.rec.cached(att.row, req.cached)
         self._release()
         self.done(att)
 
@@ -159,6 +161,8 @@ class Station:
         att.outcome = att.cut_outcome
         att.row = self.rec.attempt(req.rid, att.k, self.index, att.sent, att.started, att.first, now, att.outcome,
                                    0, NAN, req.inp, generated, cost)
+        if req.cached:  # [agents]
+            self.rec.cached(att.row, req.cached)
         if self.meter is not None:  # [agents]
             self.meter(now, cost, req.inp + generated, req)
         if release <= now:
@@ -200,6 +204,8 @@ class Station:
         generated = self.model.generated_tokens(plan, req.out, release - now)
         cost = self.model.cost(req.inp, req.cached, generated)
         self.rec.settle(att.row, req.inp, generated, cost)
+        if req.cached:  # [agents]
+            self.rec.cached(att.row, req.cached)
         if self.meter is not None:  # [agents]
             self.meter(now, cost, req.inp + generated, req)
         Timeout(self.env, release - now).callbacks.append(self._release_cb)

@@ -1,0 +1,172 @@
+"""Money and contracts from a Result: per-session table, spend guard and contract monitor reports,
+cost avoided by a guard (paired run on the same seed), and the billing identity.
+
+>>> import llmsim
+>>> sc = llmsim.Scenario.model_validate({
+...     "horizon": "1h", "seed": 1,
+...     "workload": {"sessions": [{"name": "chat", "starts": {"rate": "30/h"}, "stop_probability": 0.25}]},
+...     "providers": [{"name": "p", "capacity": {"slots": 8}, "pricing": {"input_per_mtok": 3, "output_per_mtok": 15}}],
+...     "client": {"spend": {"session": {"max_steps": 3}}}})
+>>> res = llmsim.simulate(sc)
+>>> bool(sessions_table(res)["steps"].max() <= 3)
+True
+>>> abs(billing_residual(res)) < 1e-9
+True
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from .results import Result
+
+__all__ = ["sessions_table", "spend_report", "cost_avoided", "contract_report", "validation_retry_cost",
+           "recompute_cost", "billing_residual", "cumulative_cost"]
+
+NAN = float("nan")
+
+
+def _events(res: Result, kind: str) -> pd.DataFrame:
+    return res.events[res.events["kind"] == kind]
+
+
+def sessions_table(res: Result) -> pd.DataFrame:
+    """One row per session: group, runaway, start, end, end reason, steps sent, delivered steps
+    (ok or invalid), cost and billed tokens (input + output)."""
+    st = _events(res, "session_start")
+    parts = st["value"].str.split(" ", expand=True) if len(st) else pd.DataFrame({0: [], 1: []})
+    out = pd.DataFrame({
+        "session_id": parts[0].astype(np.int64).to_numpy() if len(st) else np.zeros(0, np.int64),
+        "group": st["subject"].to_numpy(),
+        "runaway": (parts[1] == "runaway").to_numpy() if 1 in parts else np.zeros(len(st), bool),
+        "start": st["time"].to_numpy(),
+    }).set_index("session_id")
+    en = _events(res, "session_end")
+    if len(en):
+        ep = en["value"].str.split(" ", expand=True)
+        ends = pd.DataFrame({"end": en["time"].to_numpy(), "reason": ep[1].to_numpy()},
+                            index=ep[0].astype(np.int64).to_numpy())
+        out = out.join(ends)
+    else:
+        out["end"], out["reason"] = NAN, None
+    req = res.requests[res.requests["session_id"] >= 0]
+    att = res.attempts
+    tokens = (att["billed_input_tokens"] + att["billed_output_tokens"]).groupby(att["request_id"]).sum()
+    g = req.assign(tokens=tokens.reindex(req["request_id"]).fillna(0).to_numpy(),
+                   delivered=req["outcome"].isin(["ok", "invalid"]),
+                   sent=req["outcome"] != "spend_blocked").groupby("session_id")
+    out["steps"] = g["sent"].sum().reindex(out.index, fill_value=0).astype(np.int64)
+    out["delivered"] = g["delivered"].sum().reindex(out.index, fill_value=0).astype(np.int64)
+    out["cost"] = g["cost"].sum().reindex(out.index, fill_value=0.0)
+    out["tokens"] = g["tokens"].sum().reindex(out.index, fill_value=0).astype(np.int64)
+    return out.reset_index()
+
+
+def cumulative_cost(res: Result, mask=None) -> pd.Series:
+    """Spend billed so far at each attempt end (index: time, sorted), optionally of a subset of attempts."""
+    att = res.attempts if mask is None else res.attempts[mask]
+    s = pd.Series(att["cost"].to_numpy(), index=att["end"].to_numpy()).sort_index()
+    return s.cumsum()
+
+
+def spend_report(res: Result, onset: float | None = None) -> pd.Series:
+    """What the spend guards saw. ``onset``: when the problem began (default: the start of the first
+    runaway session). Returns onset, alert_time (spend_alert event, nan if it never fired),
+    time_to_detect, spend_before_detection (billed between onset and the alert, or to the end if it
+    never fired), runaway_cost (all spend of runaway sessions), runaway_steps, blocked_requests
+    (spend_blocked), budget_exhaustions, cost_total."""
+    sess = sessions_table(res)
+    if onset is None:
+        run = sess[sess["runaway"]]
+        onset = float(run["start"].min()) if len(run) else NAN
+    alerts = _events(res, "spend_alert")
+    alert = float(alerts["time"].min()) if len(alerts) else NAN
+    att = res.attempts
+    end = att["end"].to_numpy()
+    until = alert if alert == alert else math.inf
+    before = float(att["cost"].to_numpy()[(end >= onset) & (end < until)].sum()) if onset == onset else NAN
+    run = sess[sess["runaway"]]
+    return pd.Series({
+        "onset": onset,
+        "alert_time": alert,
+        "time_to_detect": alert - onset,
+        "spend_before_detection": before,
+        "runaway_cost": float(run["cost"].sum()),
+        "runaway_steps": float(run["steps"].sum()),
+        "blocked_requests": float((res.requests["outcome"] == "spend_blocked").sum()),
+        "budget_exhaustions": float(len(_events(res, "budget_exhausted"))),
+        "cost_total": float(att["cost"].sum()),
+    }, name="spend")
+
+
+def cost_avoided(guarded: Result, unguarded: Result | None = None) -> pd.Series:
+    """Cost with and without the spend guards, same scenario otherwise and same seed (common random
+    numbers: the workload and the provider's draws are the same). Runs the unguarded twin when not given."""
+    if unguarded is None:
+        from .simulate import simulate
+
+        unguarded = simulate(guarded.scenario.with_overrides({"client.spend": None}), seed=guarded.seed)
+    a = float(guarded.attempts["cost"].sum())
+    b = float(unguarded.attempts["cost"].sum())
+    return pd.Series({"cost_guarded": a, "cost_unguarded": b, "cost_avoided": b - a}, name="cost_avoided")
+
+
+def validation_retry_cost(res: Result) -> float:
+    """What validation cost: the price of every attempt sent because the previous attempt of the same
+    request returned an invalid answer."""
+    att = res.attempts
+    prev_invalid = (att["outcome"].astype(str) == "invalid").shift(1, fill_value=False).to_numpy() & \
+        (att["request_id"].to_numpy() == att["request_id"].shift(1, fill_value=-1).to_numpy())
+    return float(att["cost"].to_numpy()[prev_invalid].sum())
+
+
+def contract_report(res: Result, onset: float | None = None) -> pd.Series:
+    """What the output contract cost. ``onset``: when answers started breaking (default: the first
+    rise of any provider's invalid rate). Returns onset, alert_time (contract_alert), time_to_detect,
+    invalid_attempts, invalid_delivered (requests delivered with a broken contract, whole run) and
+    after the onset, requests_after_onset, validation_retry_cost."""
+    if onset is None:
+        ons = [p.quality.onset() for p in res.scenario.providers if p.quality is not None]
+        ons = [o for o in ons if o == o]
+        onset = min(ons) if ons else NAN
+    alerts = _events(res, "contract_alert")
+    alert = float(alerts["time"].min()) if len(alerts) else NAN
+    req = res.requests
+    after = req["arrival"] >= onset if onset == onset else np.zeros(len(req), bool)
+    invalid = req["outcome"] == "invalid"
+    return pd.Series({
+        "onset": onset,
+        "alert_time": alert,
+        "time_to_detect": alert - onset,
+        "invalid_attempts": float((res.attempts["outcome"] == "invalid").sum()),
+        "invalid_delivered": float(invalid.sum()),
+        "invalid_delivered_after_onset": float((invalid & after).sum()),
+        "requests_after_onset": float(after.sum()),
+        "validation_retry_cost": validation_retry_cost(res),
+    }, name="contract")
+
+
+def recompute_cost(res: Result) -> np.ndarray:
+    """Each attempt's cost from its billed tokens and its provider's prices (discount included):
+    ((input - cached) x input price + cached x cached price + output x output price) x (1 - discount)."""
+    att = res.attempts
+    prices = {p.name: p.pricing for p in res.scenario.providers}
+    out = np.zeros(len(att))
+    prov = att["provider"].astype(str).to_numpy()
+    for name, pr in prices.items():
+        m = prov == name
+        cached_price = pr.input_per_mtok if pr.cached_input_per_mtok is None else pr.cached_input_per_mtok
+        inp = att["billed_input_tokens"].to_numpy()[m]
+        cached = att["billed_cached_tokens"].to_numpy()[m]
+        outp = att["billed_output_tokens"].to_numpy()[m]
+        out[m] = ((inp - cached) * pr.input_per_mtok + cached * cached_price + outp * pr.output_per_mtok) \
+            * (1.0 - pr.discount) / 1e6
+    return out
+
+
+def billing_residual(res: Result) -> float:
+    """cost_total minus the recomputed bill (0 up to rounding when billing is exact)."""
+    return float(res.attempts["cost"].sum() - recompute_cost(res).sum())
