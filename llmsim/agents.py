@@ -170,3 +170,32 @@ def recompute_cost(res: Result) -> np.ndarray:
 def billing_residual(res: Result) -> float:
     """cost_total minus the recomputed bill (0 up to rounding when billing is exact)."""
     return float(res.attempts["cost"].sum() - recompute_cost(res).sum())
+
+
+def story_reports(res: Result) -> dict[str, pd.Series]:
+    """The reports that apply to a run: ``spend`` when it has sessions or spend guards, ``contract``
+    when a provider has a quality block or the client validates answers (used by ``llmsim run``)."""
+    sc = res.scenario
+    out = {}
+    if sc.workload.sessions or sc.client.spend is not None:
+        out["spend"] = spend_report(res)
+    if sc.client.validation is not None or any(p.quality is not None for p in sc.providers):
+        out["contract"] = contract_report(res)
+    return out
+
+
+def fmt_report_value(name: str, value: float) -> str:
+    """Human form of a spend/contract report value.
+
+    >>> fmt_report_value("time_to_detect", 5400.0), fmt_report_value("runaway_cost", 1234.5)
+    ('1h30m', '$1,234.50')
+    """
+    from .units import format_duration
+
+    if value != value:
+        return "-"
+    if name in ("onset", "alert_time", "time_to_detect"):
+        return format_duration(value)
+    if "cost" in name or "spend" in name:
+        return f"${value:,.2f}"
+    return f"{value:,.0f}"

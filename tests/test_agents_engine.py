@@ -10,8 +10,15 @@ import pandas as pd
 import pytest
 
 import llmsim
-from llmsim.agents import (billing_residual, contract_report, cost_avoided, recompute_cost, sessions_table,
-                           spend_report, validation_retry_cost)
+from llmsim.agents import (
+    billing_residual,
+    contract_report,
+    cost_avoided,
+    recompute_cost,
+    sessions_table,
+    spend_report,
+    validation_retry_cost,
+)
 from llmsim.policies.validation import expected_attempts
 
 from conftest import tiny_scenario

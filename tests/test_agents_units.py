@@ -176,3 +176,21 @@ def test_packaged_story_scenarios_validate(name):
     assert name in llmsim.packaged_scenarios()
     sc = llmsim.load_scenario(name)
     assert sc.horizon == 7 * 86400
+
+
+def test_cli_run_prints_the_spend_and_contract_reports():
+    import json
+
+    from typer.testing import CliRunner
+
+    from llmsim.cli import app
+
+    runner = CliRunner()
+    r = runner.invoke(app, ["run", "runaway-agents-guarded", "--set", "horizon=3d12h", "--json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["spend"]["onset"] == 3 * 86400 + 9 * 3600
+    assert doc["spend"]["runaway_steps"] == 200  # the step cap
+    assert doc["spend"]["time_to_detect"] >= 1800  # the alert is seen 30 minutes late
+    r = runner.invoke(app, ["run", "contract-drift", "--set", "horizon=1d", "--set", "workload.arrivals.rate=0.05/s"])
+    assert r.exit_code == 0 and "contract report" in r.stdout

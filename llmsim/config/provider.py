@@ -13,8 +13,8 @@ from pydantic import Field, field_validator, model_validator
 
 from ..schedule import Schedule
 from .base import Config, Duration
-from .distributions import Distribution, DistributionOrDuration
 from .contracts import Quality  # [agents]
+from .distributions import Distribution, DistributionOrDuration
 from .incident_model import IncidentModelConfig
 from .workload import check_increasing, schedule_from_pairs
 
