@@ -24,7 +24,7 @@ import pandas as pd
 from .results import Result
 
 __all__ = ["sessions_table", "spend_report", "cost_avoided", "contract_report", "validation_retry_cost",
-           "recompute_cost", "billing_residual", "cumulative_cost"]
+           "recompute_cost", "billing_residual", "cumulative_cost", "expected_cost", "story_reports"]
 
 NAN = float("nan")
 
@@ -199,3 +199,76 @@ def fmt_report_value(name: str, value: float) -> str:
     if "cost" in name or "spend" in name:
         return f"${value:,.2f}"
     return f"{value:,.0f}"
+
+
+def _session_tokens(group, max_steps: int = 100_000) -> tuple[float, float, float]:
+    """Expected (uncached input, cached input, output) tokens of one session of ``group`` that is not
+    runaway, from the mean sizes: step j is made with probability P(N > j)."""
+    if group.stop_probability is not None:
+        p = group.stop_probability
+
+        def survive(j):
+            return (1.0 - p) ** j
+    elif group.steps is not None:
+        rng = np.random.default_rng(0)
+        n = np.maximum(1, np.rint(group.steps.sampler().sample(rng, 200_000)))
+        counts = np.bincount(n.astype(np.int64))
+        tail = 1.0 - np.cumsum(counts) / len(n)  # P(N > j)
+
+        def survive(j):
+            return 1.0 if j == 0 else (float(tail[j - 1]) if j - 1 < len(tail) else 0.0)
+    else:
+        raise ValueError(f"session group '{group.name}' never stops by itself")
+    agents = [(a.input_tokens.sampler().mean, a.output_tokens.sampler().mean) for a in group.participants()]
+    limit = group.context_limit
+    share = group.history_cached_share
+    hist = 0.0
+    unc = cac = out = 0.0
+    for j in range(max_steps):
+        w = survive(j)
+        if w < 1e-12:
+            break
+        new, o = agents[j % len(agents)]
+        inp = new + hist if group.history else new
+        if limit is not None and inp > limit:
+            inp = max(new, limit)
+        h = max(0.0, inp - new) * share
+        unc += w * (inp - h)
+        cac += w * h
+        out += w * o
+        hist += new + o
+    return unc, cac, out
+
+
+def expected_cost(scenario) -> float:
+    """Arithmetic cost of a scenario without failures, retries or guards, on its first provider:
+    open-loop requests x mean tokens x prices, plus expected sessions x expected tokens per session
+    (runaway sessions and ``starts.at`` groups excluded). Assumes sizes are not clipped by max_tokens;
+    with a ``context_limit`` it uses mean sizes (exact for fixed sizes).
+
+    >>> import llmsim
+    >>> sc = llmsim.Scenario.model_validate({"horizon": "1h", "workload": {"arrivals": {"rate": "1/s"},
+    ...     "input_tokens": 1000, "output_tokens": 100}, "providers": [{"name": "p", "capacity": {"slots": 4},
+    ...     "pricing": {"input_per_mtok": 3, "output_per_mtok": 15}}]})
+    >>> round(expected_cost(sc), 6)
+    16.2
+    """
+    pr = scenario.providers[0].pricing
+    keep = 1.0 - pr.discount
+    p_in = pr.input_per_mtok * keep / 1e6
+    p_c = (pr.input_per_mtok if pr.cached_input_per_mtok is None else pr.cached_input_per_mtok) * keep / 1e6
+    p_out = pr.output_per_mtok * keep / 1e6
+    wl = scenario.workload
+    total = 0.0
+    if wl.arrivals is not None:
+        n = wl.arrivals.rate_schedule().integral(0.0, scenario.horizon)
+        inp = wl.input_tokens.sampler().mean
+        cached = inp * wl.cached_input_share
+        total += n * ((inp - cached) * p_in + cached * p_c + wl.output_tokens.sampler().mean * p_out)
+    for g in wl.sessions:
+        if g.starts.at is not None or g.runaway >= 1:
+            continue
+        n = g.starts.rate_schedule().integral(0.0, scenario.horizon) * (1.0 - g.runaway)
+        unc, cac, out = _session_tokens(g)
+        total += n * (unc * p_in + cac * p_c + out * p_out)
+    return total

@@ -310,3 +310,15 @@ def test_tiny_scenario_unaffected_columns():
     res = llmsim.simulate(tiny_scenario())
     assert (res.requests["session_id"] == -1).all() and (res.requests["step"] == -1).all()
     assert (res.attempts["billed_cached_tokens"] == 0).all()
+
+
+def test_baseline_week_of_agent_traffic_costs_what_the_arithmetic_predicts():
+    from llmsim.agents import expected_cost
+
+    sc = llmsim.load_scenario("runaway-agents")
+    normal = sc.with_overrides({"workload.sessions": [sc.workload.sessions[0].model_dump(mode="json")]})
+    costs = np.array([llmsim.simulate(normal, seed=s).attempts["cost"].sum() for s in range(6)])
+    se = costs.std(ddof=1) / math.sqrt(len(costs))
+    assert abs(costs.mean() - expected_cost(normal)) < 4 * se
+    # and the runaway pair adds, from day 3, what its steps cost: linear growth checked above
+    assert expected_cost(sc) == pytest.approx(expected_cost(normal))  # scheduled runaway: not in the arithmetic
