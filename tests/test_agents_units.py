@@ -194,3 +194,9 @@ def test_cli_run_prints_the_spend_and_contract_reports():
     assert doc["spend"]["time_to_detect"] >= 1800  # the alert is seen 30 minutes late
     r = runner.invoke(app, ["run", "contract-drift", "--set", "horizon=1d", "--set", "workload.arrivals.rate=0.05/s"])
     assert r.exit_code == 0 and "contract report" in r.stdout
+
+
+@pytest.mark.parametrize("name, seconds", [("hourly", 3600.0), ("daily", 86400.0), ("weekly", 604800.0),
+                                           ("12h", 43200.0)])
+def test_budget_window_names(name, seconds):
+    assert SpendGuards.model_validate({"budgets": [{"window": name, "limit": 1}]}).budgets[0].window == seconds

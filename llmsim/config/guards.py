@@ -13,13 +13,19 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Optional
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from .base import Config, Duration, Rate
 
 __all__ = ["SessionCaps", "Budget", "SpendAlert", "SpendGuards"]
 
 Scope = Literal["all", "sessions"]
+_WINDOWS = {"hourly": "1h", "daily": "1d", "weekly": "7d"}
+
+
+def _named_window(value):
+    """``hourly``, ``daily`` and ``weekly`` are accepted as budget windows."""
+    return _WINDOWS.get(value, value) if isinstance(value, str) else value
 
 
 class SessionCaps(Config):
@@ -39,12 +45,12 @@ class SessionCaps(Config):
 
 
 class Budget(Config):
-    """At most ``limit`` USD billed per fixed window (aligned to time 0: ``1h`` hourly, ``1d`` daily,
-    ``7d`` weekly). Once the window's spend reaches the limit, attempts get ``spend_blocked`` until
+    """At most ``limit`` USD billed per fixed window (aligned to time 0: ``1h`` or ``hourly``, ``1d``
+    or ``daily``, ``7d`` or ``weekly``). Once the window's spend reaches the limit, attempts get ``spend_blocked`` until
     the next window. Attempts already in flight still complete and are billed (spend can overshoot
     by them). ``scope: sessions`` counts and blocks only session traffic."""
 
-    window: Annotated[Duration, Field(gt=0)]
+    window: Annotated[Duration, BeforeValidator(_named_window), Field(gt=0)]
     limit: Annotated[float, Field(ge=0)]
     scope: Scope = "all"
 
