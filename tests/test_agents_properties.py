@@ -33,7 +33,7 @@ def agent_scenarios(draw):
     if draw(st.booleans()):
         sessions.append({"name": "loop", "starts": {"at": [draw(st.floats(0, 100))]}, "runaway": 1,
                          "think_time": 0.5, "agents": [{"input_tokens": 300, "output_tokens": 80}, {}]})
-    client = {"timeout": draw(st.sampled_from([None, 3.0]))}
+    client = {"timeout": draw(st.sampled_from([None, 3.0])), "deadline": draw(st.sampled_from([None, 1.0, 5.0]))}
     if draw(st.booleans()):
         client["retry"] = {"max_attempts": draw(st.integers(1, 4)), "backoff": {"base": 0.2, "cap": 2.0}}
     spend = {}
@@ -49,7 +49,7 @@ def agent_scenarios(draw):
         client["spend"] = spend
     if draw(st.booleans()):
         client["validation"] = {"on_invalid": draw(st.sampled_from(["retry", "fallback", "accept"])),
-                                "max_attempts": draw(st.integers(1, 3))}
+                                "max_attempts": draw(st.integers(1, 3)), "delay": draw(st.sampled_from([0.0, 2.0]))}
     wl = {"sessions": sessions, "max_tokens": 600}
     if draw(st.booleans()):
         wl.update({"arrivals": {"rate": 1.0}, "input_tokens": {"dist": "exponential", "mean": 500},

@@ -200,3 +200,15 @@ def test_cli_run_prints_the_spend_and_contract_reports():
                                            ("12h", 43200.0)])
 def test_budget_window_names(name, seconds):
     assert SpendGuards.model_validate({"budgets": [{"window": name, "limit": 1}]}).budgets[0].window == seconds
+
+
+@pytest.mark.parametrize("first, outcomes, sent, delivered", [
+    (0.5, ["invalid", "deadline"], [0.0, 1.5], "deadline"),  # the retry fits before the deadline, then is cut
+    (1.2, ["invalid"], [0.0], "invalid"),  # 1.2 s + 1 s delay passes the 2 s deadline: delivered as it is
+])
+def test_validation_retry_never_passes_the_deadline(first, outcomes, sent, delivered):
+    cfg = {"deadline": "2s", "validation": {"on_invalid": "retry", "max_attempts": 5, "delay": "1s"}}
+    req, att = run_scripted(cfg, {"p": [("invalid", first), ("invalid", 1.5)]})
+    assert att["outcome"].tolist() == outcomes
+    assert att["sent"].tolist() == sent
+    assert req["outcome"].tolist() == [delivered]

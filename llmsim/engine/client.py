@@ -161,7 +161,7 @@ class ClientPipeline:
             station.breaker.record(att.end, req.permit, outcome in self.breaker_failures)
         if self.contract is not None and (outcome == "ok" or outcome == "invalid"):  # [agents] validation
             step = self.contract.check(att.end, req, outcome)
-            if step is not None:  # retry on the same provider or fall back to the next one
+            if step is not None and att.end + self.contract.delay < req.deadline_at:  # retry here or fall back
                 here = self.position[station]
                 req.pos = here if step == "retry" else (here + 1) % len(self.order)
                 Timeout(self.env, self.contract.delay, req).callbacks.append(self._on_backoff_done)
