@@ -123,7 +123,8 @@ class Result:
         abin = np.floor(att["sent"].to_numpy() / width) * width
         counts = pd.crosstab(abin, att["outcome"].astype(str)).reindex(index, fill_value=0)
         out["attempts"] = counts.sum(axis=1)
-        for name in ("ok", "rate_limited", "overloaded", "server_error", "timeout", "deadline", "rejected"):
+        for name in ("ok", "rate_limited", "overloaded", "server_error", "timeout", "deadline", "rejected",
+                     "invalid", "spend_blocked"):  # [agents] invalid, spend_blocked
             out[f"attempts_{name}"] = counts[name] if name in counts else 0
         out["cost"] = att.groupby(abin)["cost"].sum().reindex(index, fill_value=0.0).to_numpy()
         cap = self.events[self.events["kind"] == "capacity"]

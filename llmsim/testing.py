@@ -25,7 +25,7 @@ from .engine.streams import Streams
 __all__ = ["ScriptedProvider", "run_scripted"]
 
 NAN = float("nan")
-_STATUS = {"ok": 200, "rate_limited": 429, "overloaded": 529, "server_error": 500}
+_STATUS = {"ok": 200, "invalid": 200, "rate_limited": 429, "overloaded": 529, "server_error": 500}
 
 
 @dataclass
@@ -75,7 +75,7 @@ class ScriptedProvider:
         att.outcome = outcome
         att.status = status
         att.retry_after = retry_after
-        if outcome == "ok":
+        if outcome == "ok" or outcome == "invalid":
             att.started = att.sent
             att.first = now
         att.row = self.rec.attempt(att.req.rid, att.k, self.index, att.sent, att.started, att.first, now, outcome,

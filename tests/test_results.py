@@ -14,9 +14,9 @@ from llmsim.outcomes import OUTCOMES
 from conftest import tiny_scenario
 
 REQUEST_COLUMNS = ["request_id", "arrival", "end", "outcome", "attempts", "provider", "latency", "ttft",
-                   "input_tokens", "output_tokens", "cost", "wasted_cost"]
+                   "input_tokens", "output_tokens", "cost", "wasted_cost", "session_id", "step"]
 ATTEMPT_COLUMNS = ["request_id", "attempt", "provider", "sent", "started", "first_token", "end", "outcome", "status",
-                   "retry_after", "billed_input_tokens", "billed_output_tokens", "cost"]
+                   "retry_after", "billed_input_tokens", "billed_output_tokens", "cost", "billed_cached_tokens"]
 
 
 @pytest.fixture(scope="module")

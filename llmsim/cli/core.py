@@ -42,6 +42,9 @@ def run(
     with err.status(f"simulating {sc.name} ({sc.horizon / 3600:.3g} h)...", spinner="dots"):
         res = simulate(sc, seed)
     summary = res.summary()
+    from ..agents import fmt_report_value, story_reports  # [agents] spend and contract reports
+
+    stories = story_reports(res)
     if out_dir is not None:
         res.save(out_dir)
     if report is not None:
@@ -50,7 +53,9 @@ def run(
         write_report(res, report)
     if as_json:
         data = {k: (None if math.isnan(v) else v) for k, v in summary.items()}
-        sys.stdout.write(json.dumps({"scenario": sc.name, "seed": res.seed, "summary": data}, indent=2) + "\n")
+        doc = {"scenario": sc.name, "seed": res.seed, "summary": data}
+        doc.update({k: {m: (None if math.isnan(v) else v) for m, v in rep.items()} for k, rep in stories.items()})
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return
     out.print(summary_table(summary, f"{sc.name} (seed {res.seed}): {len(res.requests):,} requests, "
                                      f"warm-up {sc.warmup:g}s excluded"))
@@ -59,10 +64,27 @@ def run(
         out.print(period_table(res.timeseries(freq), f"By {freq[1:] if freq != '1h' else 'hour'} (time 0 = start)"))
     elif sc.horizon >= 20 * 60:
         out.print(period_table(res.timeseries("10min"), "By 10 minutes"))
+    for kind, rep in stories.items():  # [agents]
+        out.print(_story_table(kind, rep, fmt_report_value))
+    if "spend" in stories and sc.horizon >= 2 * 3600:  # [agents] where the money went, by period
+        ts = res.timeseries("1d" if sc.horizon > 48 * 3600 else "1h")
+        out.print(_cost_table(ts[ts.index < sc.horizon]))
     if out_dir is not None:
         out.print(f"saved to {out_dir}")
     if report is not None:
         out.print(f"report written to {report}")
+
+
+def _story_table(kind: str, rep, fmt):
+    """[agents] The spend or contract report as a two-column table."""
+    from rich.table import Table
+
+    table = Table(title=f"{kind} report (llmsim.agents.{kind}_report)", title_justify="left")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in rep.items():
+        table.add_row(str(name), fmt(str(name), float(value)))
+    return table
 
 
 @app.command()
@@ -104,3 +126,19 @@ def presets() -> None:
 def version() -> None:
     """Print the llmsim version."""
     out.print(__version__)
+
+
+def _cost_table(ts):
+    """[agents] Spend and blocked attempts per period."""
+    from rich.table import Table
+
+    from ..report_text import fmt_metric
+    from ..units import format_duration
+
+    table = Table(title="Spend by period", title_justify="left")
+    for col in ("from", "cost", "spend_blocked", "invalid"):
+        table.add_column(col, justify="right")
+    for t, row in ts.iterrows():
+        table.add_row(format_duration(float(t)) if t else "0s", fmt_metric("cost_total", row["cost"]),
+                      f"{row['attempts_spend_blocked']:,.0f}", f"{row['attempts_invalid']:,.0f}")
+    return table

@@ -19,6 +19,8 @@ from pydantic import Field, model_validator
 
 from ..outcomes import Outcome
 from .base import Config, Duration
+from .contracts import Validation  # [agents]
+from .guards import SpendGuards  # [agents]
 
 __all__ = [
     "Backoff", "AdditiveJitter", "MultiplicativeJitter", "RetryAfterMax", "RetryAfterWindow", "RetryAfterClamp",
@@ -360,6 +362,8 @@ class Client(Config):
     circuit_breaker: Optional[CircuitBreaker] = None
     route: Optional[Route] = None
     hedge: Optional[Hedge] = None
+    spend: Optional[SpendGuards] = None  # [agents] session caps, budgets, spend alert
+    validation: Optional[Validation] = None  # [agents] output contract checks
     limiter: Optional[Limiter] = None
     layers: Optional[Annotated[list[Layer], Field(min_length=1)]] = None
     instances: Annotated[int, Field(ge=1)] = 1

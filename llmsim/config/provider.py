@@ -13,6 +13,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ..schedule import Schedule
 from .base import Config, Duration
+from .contracts import Quality  # [agents]
 from .distributions import Distribution, DistributionOrDuration
 from .incident_model import IncidentModelConfig
 from .workload import check_increasing, schedule_from_pairs
@@ -95,11 +96,13 @@ class Incident(Config):
 
 
 class Pricing(Config):
-    """USD per million tokens; cached input defaults to the input price."""
+    """USD per million tokens; cached input defaults to the input price. ``discount``: share taken off
+    every price (batch or flex tiers: 0.5). See docs/agents-and-cost.md for what each outcome bills."""
 
     input_per_mtok: Annotated[float, Field(ge=0)] = 0.0
     output_per_mtok: Annotated[float, Field(ge=0)] = 0.0
     cached_input_per_mtok: Optional[Annotated[float, Field(ge=0)]] = None
+    discount: Annotated[float, Field(ge=0, le=1)] = 0.0  # [agents] batch/flex tier
 
 
 class Provider(Config):
@@ -116,6 +119,7 @@ class Provider(Config):
     incident_model: Optional[IncidentModelConfig] = None  # random incidents drawn per run (llmsim.traces.incidents)
     pricing: Pricing = Field(default_factory=Pricing)
     abort_notice: Union[Duration, Literal["never"]] = 1.0
+    quality: Optional[Quality] = None  # [agents] output contract: invalid answers (200 OK) over time
 
     @model_validator(mode="after")
     def _incidents_ordered(self):

@@ -13,6 +13,7 @@ from pydantic import Field, model_validator
 from ..schedule import Schedule
 from .base import Config, Duration, Rate
 from .distributions import DistributionOrDuration
+from .sessions import SessionGroup  # [agents] closed-loop sessions
 
 __all__ = ["Arrivals", "TraceReplay", "Workload", "schedule_from_pairs"]
 
@@ -90,7 +91,8 @@ class TraceReplay(Config):
 
 class Workload(Config):
     """Open-loop requests: arrival process (Poisson ``arrivals`` or a replayed ``trace``), prompt and
-    answer sizes (ignored when a trace gives them), and the max_tokens sent."""
+    answer sizes (ignored when a trace gives them), and the max_tokens sent; plus closed-loop
+    ``sessions`` (chains of calls, agents; see llmsim.config.sessions), alone or beside them."""
 
     arrivals: Optional[Arrivals] = None
     trace: Optional[TraceReplay] = None
@@ -98,9 +100,12 @@ class Workload(Config):
     output_tokens: DistributionOrDuration = Field(default_factory=lambda: {"dist": "fixed", "value": 300})
     max_tokens: Annotated[int, Field(ge=1)] = 4096
     cached_input_share: Annotated[float, Field(ge=0, le=1)] = 0.0
+    sessions: list[SessionGroup] = Field(default_factory=list)  # [agents]
 
     @model_validator(mode="after")
     def _source(self):
+        if self.sessions and self.arrivals is None and self.trace is None:  # [agents] sessions only
+            return self
         if (self.arrivals is None) == (self.trace is None):
             raise ValueError("give exactly one of 'arrivals' (Poisson) or 'trace' (replay a recorded trace)")
         return self

@@ -20,6 +20,7 @@ from ..policies import backoff as backoffs
 from ..policies import breaker as breakers
 from ..policies import budgets, ejection, hints, limiters
 from ..policies.routing import Router
+from .guards import build_hooks
 from .recorder import Recorder
 from .station import Attempt, Station
 from .streams import Streams, UniformPool
@@ -34,7 +35,7 @@ class Request:
     """A logical request: arrival, sizes, where its provider draws live, and its progress."""
 
     __slots__ = ("rid", "arrival", "inp", "cached", "out", "chunk", "row_in_chunk", "tries", "k", "pos",
-                 "last_index", "current")
+                 "last_index", "current", "session")
 
     def __init__(self, rid, arrival, inp, cached, out, chunk, row_in_chunk, n_providers):
         self.rid = rid
@@ -49,16 +50,18 @@ class Request:
         self.pos = 0  # route position the next call starts from (fallback routing)
         self.last_index = -1
         self.current = None  # the last attempt sent
+        self.session = None  # the Session this request is a step of (None: open-loop)
 
 
 class _Ctx:
     """What every layer of one client instance shares: the clock, recorder, random numbers."""
 
-    def __init__(self, env, rec: Recorder, jitter: UniformPool, max_tokens: int):
+    def __init__(self, env, rec: Recorder, jitter: UniformPool, max_tokens: int, guard=None):
         self.env = env
         self.rec = rec
         self.jitter = jitter
         self.max_tokens = max_tokens
+        self.guard = guard  # spend guards (llmsim.engine.guards), or None
 
     def reject(self, req: Request, station_index: int, done, outcome: str = "rejected") -> None:
         """A call refused locally (no provider saw it): one attempt row, then ``done``."""
@@ -86,6 +89,9 @@ class Leaf:
             station = self.default
         idx = station.index
         now = self.ctx.env._now
+        if self.ctx.guard is not None and self.ctx.guard.blocks(req, now):  # spend guard: nothing is sent
+            self.ctx.reject(req, -1, done, "spend_blocked")
+            return
         permit = None
         if self.breaker_of:
             br = self.breaker_of.get(idx)
@@ -476,6 +482,49 @@ class LimiterLayer:
         self.inner.cancel(att)
 
 
+class _ValidationFrame:
+    __slots__ = ("req", "station", "cut", "kind", "group", "done")
+
+
+class ValidationLayer:
+    """Checks every delivered answer against the output contract (outcome ``invalid`` = 200 but
+    broken): retry on the same provider, fall back to the next, or accept (llmsim.engine.guards)."""
+
+    def __init__(self, contract, inner, ctx: _Ctx, n_providers: int):
+        self.contract = contract
+        self.inner = inner
+        self.ctx = ctx
+        self.n = n_providers
+
+    def call(self, req, station, cut, kind, group, done) -> None:
+        f = _ValidationFrame()
+        f.req, f.station, f.cut, f.kind, f.group, f.done = req, station, cut, kind, group, done
+        self._go(f)
+
+    def _go(self, f) -> None:
+        self.inner.call(f.req, f.station, f.cut, f.kind, f.group, lambda att: self._done(f, att))
+
+    def _done(self, f, att) -> None:
+        outcome = att.outcome
+        if outcome == "ok" or outcome == "invalid":
+            step = self.contract.check(att.end, f.req, outcome)
+            if step is not None and att.end + self.contract.delay < f.cut:
+                if step != "retry" and f.req.last_index >= 0:
+                    f.req.pos = (f.req.last_index + 1) % self.n  # fall back to the next provider
+                Timeout(self.ctx.env, self.contract.delay, f).callbacks.append(lambda ev: self._go(ev._value))
+                return
+        f.done(att)
+
+    def peek(self, req, now):
+        return self.inner.peek(req, now)
+
+    def has_alternative(self, req, now, station) -> bool:
+        return self.inner.has_alternative(req, now, station)
+
+    def cancel(self, att) -> None:
+        self.inner.cancel(att)
+
+
 class TimeoutLayer:
     """Gives up on everything below after ``timeout`` (e.g. a router's timeout around an SDK)."""
 
@@ -510,7 +559,10 @@ class ClientPipeline:
         self.rec = recorder
         self.deadline = INF if cfg.deadline is None else cfg.deadline
         jitter = UniformPool(streams.rng("client-jitter"))
-        self.ctx = _Ctx(env, recorder, jitter, max_tokens)
+        # spend guards and output-contract validation; the session driver sets on_end
+        self.guard, self.contract = build_hooks(env, cfg, recorder)
+        self.on_end = None  # callback(req, outcome) when a request ends
+        self.ctx = _Ctx(env, recorder, jitter, max_tokens, self.guard)
         stack = cfg.stack()
         if order is not None and cfg.route is None and cfg.layers is None:
             # an explicit order (tests, scripted providers) without a route block: fallback over it
@@ -554,6 +606,8 @@ class ClientPipeline:
                 layer = LimiterLayer(spec.limiter, layer, ctx)
             else:
                 layer = TimeoutLayer(spec.timeout, layer, ctx)
+        if self.contract is not None:
+            layer = ValidationLayer(self.contract, layer, ctx, len(stations))
         return layer
 
     def _breaker_event(self, name: str):
@@ -573,9 +627,12 @@ class ClientPipeline:
         req = att.req
         del self.open[req.rid]
         req.current = None  # no reference cycle left for the garbage collector
-        ttft = att.first - req.arrival if att.outcome == "ok" else NAN
+        delivered = att.outcome == "ok" or att.outcome == "invalid"  # invalid: delivered, contract broken
+        ttft = att.first - req.arrival if delivered else NAN
         self.rec.request(req.rid, req.arrival, self.env._now, att.outcome, req.k, req.last_index, ttft, req.inp,
                          req.out)
+        if self.on_end is not None:
+            self.on_end(req, att.outcome)
 
     def close_open(self) -> None:
         """At the end of the run: requests still waiting give up now, as timeouts (no further billing)."""

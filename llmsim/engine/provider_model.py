@@ -108,9 +108,13 @@ class ProviderModel:
             count_refused=rl.count_refused)
 
         pr = cfg.pricing
-        self.price_in = pr.input_per_mtok / 1e6
-        self.price_cached = (pr.input_per_mtok if pr.cached_input_per_mtok is None else pr.cached_input_per_mtok) / 1e6
-        self.price_out = pr.output_per_mtok / 1e6
+        keep = 1.0 - pr.discount  # [agents] batch/flex discount on every price
+        self.price_in = pr.input_per_mtok * keep / 1e6
+        self.price_cached = (pr.input_per_mtok if pr.cached_input_per_mtok is None
+                             else pr.cached_input_per_mtok) * keep / 1e6
+        self.price_out = pr.output_per_mtok * keep / 1e6
+        # [agents] output contract: share of 200 answers that are invalid, over time (None: never)
+        self.quality = None if cfg.quality is None else cfg.quality.schedule()
 
     @classmethod
     def from_config(cls, cfg: Provider, index: int) -> ProviderModel:

@@ -48,6 +48,12 @@ class Recorder:
         self.r_ttft = array("d")
         self.r_in = array("q")
         self.r_out = array("q")
+        # [agents] cached input tokens of billed attempts (sparse: row -> tokens; most rows have none)
+        self.a_cached: dict[int, int] = {}
+        # [agents] session steps: request id -> (session id, step index)
+        self.s_rid = array("q")
+        self.s_sid = array("q")
+        self.s_step = array("l")
         # events
         self.events: list[tuple[float, str, str, str]] = []
 
@@ -69,6 +75,10 @@ class Recorder:
         self.a_cost.append(cost)
         return row
 
+    def cached(self, row: int, tokens: int) -> None:
+        """[agents] ``tokens`` of the attempt's billed input were billed at the cached-input price."""
+        self.a_cached[row] = tokens
+
     def settle(self, row: int, billed_in: int, billed_out: int, cost: float) -> None:
         """Bill an attempt whose provider-side work ended after the client had given up on it."""
         self.a_in[row] = billed_in
@@ -87,12 +97,24 @@ class Recorder:
         self.r_in.append(input_tokens)
         self.r_out.append(output_tokens)
 
+    def session_step(self, rid: int, session_id: int, step: int) -> None:
+        """[agents] Request ``rid`` is step ``step`` (0 = first) of session ``session_id``."""
+        self.s_rid.append(rid)
+        self.s_sid.append(session_id)
+        self.s_step.append(step)
+
     def event(self, time: float, kind: str, subject: str, value: str) -> None:
         self.events.append((time, kind, subject, value))
 
     # -- tables ---------------------------------------------------------------------------------
     def _cat(self, codes, categories) -> pd.Categorical:
         return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int16), categories=list(categories))
+
+    def _cached_column(self, n: int) -> np.ndarray:
+        col = np.zeros(n, dtype=np.int64)
+        if self.a_cached:
+            col[np.fromiter(self.a_cached.keys(), np.int64)] = np.fromiter(self.a_cached.values(), np.int64)
+        return col
 
     def tables(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         names = self.provider_names + ["none"]
@@ -111,6 +133,7 @@ class Recorder:
             "billed_input_tokens": np.asarray(self.a_in, dtype=np.int64),
             "billed_output_tokens": np.asarray(self.a_out, dtype=np.int64),
             "cost": np.asarray(self.a_cost, dtype=float),
+            "billed_cached_tokens": self._cached_column(len(self.a_req)),  # [agents]
         })
         attempts = attempts.sort_values(["request_id", "attempt"], kind="stable", ignore_index=True)
 
@@ -123,10 +146,18 @@ class Recorder:
         a_cost = attempts["cost"].to_numpy()
         ok_code = OUTCOME_CODE["ok"]
         delivered = attempts["outcome"].cat.codes.to_numpy() == ok_code
-        size = int(req_ids.max()) + 1 if n else 0
-        cost = np.bincount(a_req, weights=a_cost, minlength=size)[req_ids] if n else np.zeros(0)
-        wasted = np.bincount(a_req, weights=np.where(delivered, 0.0, a_cost), minlength=size)[req_ids] if n \
-            else np.zeros(0)
+        # [agents] request ids may be sparse (session steps): sum per position, not per id
+        pos = np.searchsorted(req_ids, a_req) if n else a_req
+        cost = np.bincount(pos, weights=a_cost, minlength=n) if n else np.zeros(0)
+        wasted = np.bincount(pos, weights=np.where(delivered, 0.0, a_cost), minlength=n) if n else np.zeros(0)
+        session_id = np.full(n, -1, dtype=np.int64)
+        step = np.full(n, -1, dtype=np.int32)
+        if len(self.s_rid):
+            spos = np.searchsorted(req_ids, np.asarray(self.s_rid, dtype=np.int64))
+            found = spos < n
+            found[found] = req_ids[spos[found]] == np.asarray(self.s_rid, dtype=np.int64)[found]
+            session_id[spos[found]] = np.asarray(self.s_sid, dtype=np.int64)[found]
+            step[spos[found]] = np.asarray(self.s_step, dtype=np.int64)[found]
         r_prov = np.asarray(self.r_prov, dtype=np.int16)[order]
         arrival = np.asarray(self.r_arrival, dtype=float)[order]
         end = np.asarray(self.r_end, dtype=float)[order]
@@ -143,6 +174,8 @@ class Recorder:
             "output_tokens": np.asarray(self.r_out, dtype=np.int64)[order],
             "cost": cost,
             "wasted_cost": wasted,
+            "session_id": session_id,  # [agents] -1: open-loop request
+            "step": step,  # [agents] step index within its session (0 = first), -1: open-loop
         })
         events = pd.DataFrame(self.events, columns=["time", "kind", "subject", "value"])
         events = events.astype({"time": float, "kind": str, "subject": str, "value": str})

@@ -11,8 +11,10 @@ from ..config.scenario import Scenario
 from ..traces.incidents import with_drawn_incidents
 from .arrivals import CHUNK, ExplicitArrivals, RequestChunks, iter_arrival_times
 from .client import ClientPipeline, Request
-from .provider_model import ProviderModel
+from .guards import make_meter  # [agents]
+from .provider_model import DRAW_COLUMNS, ProviderModel
 from .recorder import Recorder
+from .sessions import SessionDriver  # [agents]
 from .station import Station
 from .streams import Streams
 
@@ -37,18 +39,29 @@ class ChunkDraws:
     """Provider draws for one chunk of requests, made lazily per provider from a stream keyed by
     (provider, chunk): request i's draws on a provider depend only on the seed and i."""
 
-    __slots__ = ("chunk", "streams", "tables")
+    __slots__ = ("chunk", "streams", "tables", "qtables")
 
     def __init__(self, chunk: int, streams: Streams, n_providers: int):
         self.chunk = chunk
         self.streams = streams
         self.tables = [None] * n_providers
+        self.qtables = None  # [agents] output-contract uniforms, made on first use
 
     def table(self, station: Station):
         t = self.tables[station.index]
         if t is None:
             t = self.tables[station.index] = station.model.draw_table(
                 self.streams.rng("provider", station.index, self.chunk), CHUNK)
+        return t
+
+    def quality_table(self, station: Station):
+        """[agents] U[0,1) per (request, attempt on this provider): is a 200 answer invalid?"""
+        if self.qtables is None:
+            self.qtables = [None] * len(self.tables)
+        t = self.qtables[station.index]
+        if t is None:
+            t = self.qtables[station.index] = self.streams.rng("quality", station.index, self.chunk).random(
+                (CHUNK, DRAW_COLUMNS))
         return t
 
 
@@ -65,6 +78,15 @@ def run_model(scenario: Scenario, seed: int, arrivals: ExplicitArrivals | None =
               for i, p in enumerate(scenario.providers)]
     stations = [Station(env, m, rec, streams, wl.max_tokens) for m in models]
     client = ClientPipeline(env, scenario.client, stations, None, rec, streams, wl.max_tokens)
+    # [agents] closed-loop sessions and the bill meter (only when sessions or spend guards are configured)
+    driver = None
+    if wl.sessions:
+        driver = SessionDriver(env, wl.sessions, client, rec, streams, scenario.horizon, len(stations),
+                               wl.max_tokens)
+    if wl.sessions or client.guard is not None:
+        meter = make_meter(client.guard)
+        for s in stations:
+            s.meter = meter
     sizes = RequestChunks(streams, wl.input_tokens.sampler(), wl.output_tokens.sampler(), wl.max_tokens,
                           wl.cached_input_share)
     n_prov = len(stations)
@@ -74,9 +96,11 @@ def run_model(scenario: Scenario, seed: int, arrivals: ExplicitArrivals | None =
 
         def sizes_of(c):
             return arrivals.sizes(c, wl.max_tokens)
-    else:
+    elif wl.arrivals is not None:
         batches = iter_arrival_times(wl.arrivals.rate_schedule(), scenario.horizon, streams.rng("arrivals"))
         sizes_of = sizes.sizes
+    else:  # [agents] sessions only: no open-loop arrivals
+        batches, sizes_of = (), sizes.sizes
 
     def source():
         rid = 0
@@ -95,5 +119,7 @@ def run_model(scenario: Scenario, seed: int, arrivals: ExplicitArrivals | None =
 
     env.process(source())
     env.run(until=scenario.horizon + scenario.drain)
+    if driver is not None:  # [agents]
+        driver.close()
     client.close_open()
     return rec.tables()

@@ -73,6 +73,8 @@ class Station:
         self.queue_timeout = model.queue_timeout
         self.notice = model.abort_notice
         self.breaker = None  # set by the client wiring
+        self.meter = None  # [agents] callback(now, cost, tokens, req) on every bill (spend guards, sessions)
+        self.quality = model.quality  # [agents] invalid-answer rate schedule, or None
         self._overflow = streams.rng("provider-overflow", model.index)
         for t, eff in model.capacity_changes():
             Timeout(env, t, eff).callbacks.append(self._on_capacity)
@@ -154,9 +156,15 @@ class Station:
             att.outcome, att.status = "ok", 200
             att.first = att.started + plan.ttft
             billed_out = req.out
+            if self.quality is not None and self._invalid(att):  # [agents] 200 OK, contract broken
+                att.outcome = "invalid"
         cost = self.model.cost(req.inp, req.cached, billed_out)
+        if self.meter is not None:  # [agents]
+            self.meter(now, cost, req.inp + billed_out, req)
         att.row = self.rec.attempt(req.rid, att.k, self.index, att.sent, att.started, att.first, now, att.outcome,
                                    att.status, NAN, req.inp, billed_out, cost)
+        if req.cached:  # [agents]
+            self.rec.cached(att.row, req.cached)
         self._release()
         att.cb(att)
 
@@ -170,6 +178,10 @@ class Station:
         att.outcome = att.cut_outcome
         att.row = self.rec.attempt(req.rid, att.k, self.index, att.sent, att.started, att.first, now, att.outcome,
                                    0, NAN, req.inp, generated, cost)
+        if req.cached:  # [agents]
+            self.rec.cached(att.row, req.cached)
+        if self.meter is not None:  # [agents]
+            self.meter(now, cost, req.inp + generated, req)
         if release <= now:
             self._release()
         elif release < INF:
@@ -207,7 +219,12 @@ class Station:
         plan = self.model.plan(now, first_draw, u, req.out, self.busy, self.eff)
         release = min(now + plan.duration, att.drop_at)
         generated = self.model.generated_tokens(plan, req.out, release - now)
-        self.rec.settle(att.row, req.inp, generated, self.model.cost(req.inp, req.cached, generated))
+        cost = self.model.cost(req.inp, req.cached, generated)
+        self.rec.settle(att.row, req.inp, generated, cost)
+        if req.cached:  # [agents]
+            self.rec.cached(att.row, req.cached)
+        if self.meter is not None:  # [agents]
+            self.meter(now, cost, req.inp + generated, req)
         Timeout(self.env, release - now).callbacks.append(self._release_cb)
 
     def cancel(self, att: Attempt) -> None:
@@ -234,11 +251,27 @@ class Station:
         att.release_at = release
         generated = self.model.generated_tokens(plan, req.out, release - att.started)
         first = att.started + plan.ttft
+        cost = self.model.cost(req.inp, req.cached, generated)
         att.row = self.rec.attempt(req.rid, att.k, self.index, att.sent, att.started,
                                    first if not plan.error and first <= now else NAN, now, "cancelled", 0, NAN,
-                                   req.inp, generated, self.model.cost(req.inp, req.cached, generated))
+                                   req.inp, generated, cost)
+        if req.cached:
+            self.rec.cached(att.row, req.cached)
+        if self.meter is not None:
+            self.meter(now, cost, req.inp + generated, req)
         if release < att.end_at:
             Timeout(self.env, release - now).callbacks.append(self._release_cb)
+
+    def _invalid(self, att: Attempt) -> bool:
+        """[agents] Whether a 200 answer breaks the output contract: a uniform keyed by (request, attempt)
+        against the invalid rate when service began."""
+        rate = self.quality.at(att.started)
+        if rate <= 0.0:
+            return False
+        pk = att.pk
+        if pk < DRAW_COLUMNS:
+            return att.req.chunk.quality_table(self).item(att.req.row_in_chunk, pk) < rate
+        return self._overflow.random() < rate
 
     # -- timers ---------------------------------------------------------------------------------
     def _on_queue_timer(self, ev) -> None:
