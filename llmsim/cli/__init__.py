@@ -8,6 +8,7 @@ from __future__ import annotations
 from . import core  # noqa: F401  (registers run, schema, validate, presets, version)
 from . import experiments as _experiments  # noqa: F401  (registers sweep, compare, tune)
 from . import trace as _trace  # noqa: F401  (registers the trace sub-app)
+from . import serve as _serve  # noqa: F401  (registers serve)
 from .app import app
 
 __all__ = ["app", "main"]

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import threading
 from pathlib import Path
 
@@ -34,20 +35,27 @@ async def start_site(server: LiveServer, host: str, port: int) -> tuple[web.AppR
 
 def run_forever(server: LiveServer, host: str = "127.0.0.1", port: int = 8000, record: str | Path | None = None,
                 on_ready=None) -> None:
-    """Serve until interrupted (Ctrl-C), then write the attempt log to ``record`` if given."""
+    """Serve until interrupted (Ctrl-C or SIGTERM), then write the attempt log to ``record`` if given."""
 
     async def main():
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, stop.set)
+            except (NotImplementedError, RuntimeError):  # pragma: no cover - not the main thread / Windows
+                pass
         runner, bound = await start_site(server, host, port)
         if on_ready is not None:
             on_ready(host, bound)
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
             await runner.cleanup()
 
     try:
         asyncio.run(main())
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # pragma: no cover - signal handlers normally catch it
         pass
     finally:
         if record is not None:
