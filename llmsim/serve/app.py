@@ -61,6 +61,13 @@ class LiveServer:
         out = self.scenario.workload.output_tokens.sampler()
         self.providers = {p.name: LiveProvider(ProviderModel(p, i), self.seed, out)
                           for i, p in enumerate(self.scenario.providers)}
+        self.t0 = time.monotonic()
+        for rt in self.providers.values():
+            rt.t0 = self.t0
+
+    def now(self) -> float:
+        """Seconds since the server started."""
+        return time.monotonic() - self.t0
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=32 * 1024 * 1024)
@@ -88,6 +95,7 @@ class LiveServer:
     async def handle(self, request: web.Request, api_name: str) -> web.StreamResponse:
         api = APIS[api_name]
         rid = api.new_response_id()
+        sent = self.now()
         base_headers = {"x-request-id": rid} if api_name == "openai" else {"request-id": rid}
         try:
             raw = await request.read()
@@ -103,7 +111,6 @@ class LiveServer:
             or request.headers.get("idempotency-key")
         rt = self.provider_for(call.model)
         model = rt.model
-        sent = rt.now()
         key = call.request_key or rid
         hdr = request.headers.get("x-stainless-retry-count")
         attempt = int(hdr) if hdr and hdr.isdigit() else self.log.next_attempt(key)
