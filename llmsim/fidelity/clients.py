@@ -16,7 +16,8 @@ from typing import Any
 __all__ = ["REFERENCE_CLIENTS", "reference_client", "tenacity_client", "FIDELITY_SCENARIOS", "fidelity_scenario"]
 
 _SDK_ON = ["rate_limited", "overloaded", "server_error", "timeout"]
-_SDK_BACKOFF = {"kind": "exponential", "base": 0.5, "multiplier": 2, "cap": 8, "jitter": {"multiplicative": [0.75, 1.0]}}
+_SDK_BACKOFF = {"kind": "exponential", "base": 0.5, "multiplier": 2, "cap": 8,
+                "jitter": {"multiplicative": [0.75, 1.0]}}
 
 #: name -> client config: the defaults of the real library (openai-python v3 and anthropic-sdk-python 2.x
 #: read from their _base_client.py / _constants.py)

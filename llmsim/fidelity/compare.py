@@ -28,7 +28,8 @@ def ks_within(real: np.ndarray, sim: np.ndarray, tol: float) -> float:
     """KS statistic after allowing either sample to be off by up to ``tol`` seconds (a Levy-style
     distance): max over x of F_a(x - tol) - F_b(x), both ways. ``tol`` = 0 gives the plain KS statistic.
 
-    >>> float(ks_within(np.array([1.008, 1.009]), np.array([1.0, 1.0]), 0.02)), float(ks_within(np.array([1.008]), np.array([1.0]), 0.0))
+    >>> a, b = np.array([1.008, 1.009]), np.array([1.0, 1.0])
+    >>> float(ks_within(a, b, 0.02)), float(ks_within(a, b, 0.0))
     (0.0, 1.0)
     """
     a, b = np.sort(real), np.sort(sim)

@@ -14,7 +14,7 @@ llmsim.serve.protocol.BadRequest: max_tokens: Field required
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from .protocol import BadRequest, Call, estimate_tokens, new_id, token_text
 
@@ -75,7 +75,8 @@ _MESSAGES = {429: "This request would exceed your organization's rate limit. Ple
 def error_body(status: int, message: str | None = None, **_) -> dict:
     """Anthropic's error envelope: {"type": "error", "error": {"type": ..., "message": ...}}."""
     etype = _ERRORS.get(status, "api_error")
-    return {"type": "error", "error": {"type": etype, "message": message or _MESSAGES.get(status, "Internal server error")}}
+    message = message or _MESSAGES.get(status, "Internal server error")
+    return {"type": "error", "error": {"type": etype, "message": message}}
 
 
 def _event(name: str, obj) -> bytes:
@@ -110,7 +111,7 @@ def stream_error(status: int) -> bytes:
 
 def limit_headers(state: dict) -> dict[str, str]:
     """anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-{limit,remaining,reset}."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     h = {}
     for key, state_v in state.items():
         limit, remaining, reset = state_v
