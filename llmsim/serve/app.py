@@ -11,7 +11,7 @@ is the SDKs' ``x-stainless-retry-count`` header when present.
 >>> import llmsim
 >>> sc = llmsim.load_scenario("tuesday")
 >>> LiveServer(sc).default
-'primary'
+'shared-gpt'
 """
 
 from __future__ import annotations
