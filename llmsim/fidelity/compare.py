@@ -52,6 +52,7 @@ def _row(name: str, real: np.ndarray, sim: np.ndarray, tol: float = 0.0) -> dict
     ks_tol = ks_within(real, sim, tol) if len(real) and len(sim) else math.nan
     rel = (sm - rm) / abs(rm) if rm == rm and sm == sm and rm != 0 else (0.0 if rm == sm else math.nan)
     return {"metric": name, "real_n": len(real), "sim_n": len(sim), "real_mean": rm, "sim_mean": sm,
+            "real_se": float(real.std(ddof=1) / np.sqrt(len(real))) if len(real) > 1 else math.nan,
             "rel_diff": rel, "abs_diff": sm - rm, "ks": ks, "ks_tol": ks_tol,
             "real_p50": float(np.median(real)) if len(real) else math.nan,
             "sim_p50": float(np.median(sim)) if len(sim) else math.nan}

@@ -48,14 +48,17 @@ class FidelityReport:
         text = format_table(self.table, self.label)
         return text + "".join(f"\nnote: {n}" for n in self.notes)
 
-    def failures(self, mean_tol: float = 0.05, ks_max: float = 0.2, abs_tol: float = 0.02) -> list[str]:
-        """Metrics whose means differ by more than ``mean_tol`` (relative) and ``abs_tol`` (seconds), or
-        whose KS statistic (allowing ``tol`` seconds of overhead, see fidelity_table) exceeds ``ks_max``."""
+    def failures(self, mean_tol: float = 0.05, ks_max: float = 0.2, abs_tol: float = 0.02,
+                 z: float = 3.0) -> list[str]:
+        """Metrics whose means differ by more than ``mean_tol`` (relative), ``abs_tol`` (seconds) and
+        ``z`` standard errors of the real mean (so few or noisy samples do not fail by chance), or whose
+        KS statistic (allowing ``tol`` seconds of overhead, see fidelity_table) exceeds ``ks_max``."""
         bad = []
         for name, r in self.table.iterrows():
-            if r.rel_diff == r.rel_diff and abs(r.rel_diff) > mean_tol and abs(r.abs_diff) > abs_tol:
-                bad.append(f"{name}: mean {r.real_mean:.4g} real vs {r.sim_mean:.4g} simulated")
-            elif r.rel_diff != r.rel_diff and abs(r.abs_diff) > abs_tol:
+            d = abs(r.abs_diff)
+            significant = not (r.real_se == r.real_se) or d > z * r.real_se
+            relative = r.rel_diff != r.rel_diff or abs(r.rel_diff) > mean_tol
+            if relative and significant and d > abs_tol:
                 bad.append(f"{name}: mean {r.real_mean:.4g} real vs {r.sim_mean:.4g} simulated")
             if r.ks_tol == r.ks_tol and r.ks_tol > ks_max:
                 bad.append(f"{name}: KS {r.ks_tol:.3f} > {ks_max}")
