@@ -1,11 +1,9 @@
 """Run a LiveServer: in the foreground (``llmsim serve``) or in a background thread (tests, fidelity).
 
->>> import llmsim, urllib.request, json
->>> sc = llmsim.load_scenario("tuesday")
->>> with ServerThread(sc) as srv:                       # binds 127.0.0.1 on a free port
-...     status = json.load(urllib.request.urlopen(srv.url + "/llmsim/status"))
->>> status["providers"][0]["busy"]
-0
+>>> import llmsim
+>>> srv = ServerThread(llmsim.load_scenario("tuesday"))   # not started: ``with srv:`` binds a free port
+>>> srv.host, srv.server.default
+('127.0.0.1', 'shared-gpt')
 """
 
 from __future__ import annotations
