@@ -1,0 +1,83 @@
+"""Client configs equivalent to the real libraries' defaults, and the test scenarios fidelity uses.
+
+Use these when no preset of that name exists yet (presets come from llmsim.config.presets);
+``reference_client(name)`` prefers the preset and falls back to the dict here.
+
+>>> reference_client("openai-python").retry.max_attempts
+3
+>>> sorted(FIDELITY_SCENARIOS)
+['always-fail', 'flaky', 'rate-limited']
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["REFERENCE_CLIENTS", "reference_client", "tenacity_client", "FIDELITY_SCENARIOS", "fidelity_scenario"]
+
+_SDK_ON = ["rate_limited", "overloaded", "server_error", "timeout"]
+_SDK_BACKOFF = {"kind": "exponential", "base": 0.5, "multiplier": 2, "cap": 8,
+                "jitter": {"multiplicative": [0.75, 1.0]}}
+
+#: name -> client config: the defaults of the real library (openai-python v3 and anthropic-sdk-python 2.x
+#: read from their _base_client.py / _constants.py)
+REFERENCE_CLIENTS: dict[str, dict[str, Any]] = {
+    # max_retries 2; retry 408/409/429/>=500/timeouts; Retry-After (retry-after-ms first) honoured in
+    # (0, 120] s, over 120 s no retry; else min(0.5 * 2**n, 8) * (1 - 0.25 u); timeout 600 s
+    "openai-python": {"timeout": "600s", "retry": {"max_attempts": 3, "on": _SDK_ON, "backoff": _SDK_BACKOFF,
+                                                   "retry_after": {"max": "120s"}, "give_up_retry_after_over": "120s"}},
+    # same generated client; anthropic 2.x honours any positive Retry-After (no upper window)
+    "anthropic-python": {"timeout": "600s", "retry": {"max_attempts": 3, "on": _SDK_ON, "backoff": _SDK_BACKOFF,
+                                                      "retry_after": "honor"}},
+}
+
+
+def tenacity_client(attempts: int = 3, multiplier: float = 0.5, max_wait: float = 8.0) -> dict[str, Any]:
+    """``@retry(stop=stop_after_attempt(attempts), wait=wait_random_exponential(multiplier, max=max_wait))``
+    around a call with the SDK's own retries off: full jitter U(0, multiplier * 2**(a-1)), capped; any
+    error retried; Retry-After ignored (tenacity never reads headers)."""
+    return {"retry": {"max_attempts": attempts, "on": _SDK_ON,
+                      "backoff": {"kind": "exponential", "base": multiplier, "multiplier": 2, "cap": max_wait,
+                                  "jitter": "full"},
+                      "retry_after": "ignore"}}
+
+
+def reference_client(name: str):
+    """The client preset ``name`` if llmsim has it, else the reference dict of that name, else a file."""
+    from ..config.presets import CLIENT_PRESETS, resolve_client
+
+    if name in CLIENT_PRESETS:
+        return resolve_client(name)
+    if name in REFERENCE_CLIENTS:
+        return resolve_client(REFERENCE_CLIENTS[name], source=f"reference client {name}")
+    aliases = {"openai-sdk": "openai-python", "anthropic-sdk": "anthropic-python"}
+    if name in aliases:
+        return resolve_client(REFERENCE_CLIENTS[aliases[name]], source=f"reference client {aliases[name]}")
+    return resolve_client(name)
+
+
+def _scenario(name: str, provider: dict) -> dict:
+    base = {"name": "p", "model": "gpt-4o-mini", "capacity": {"slots": 512}, "abort_notice": "100ms",
+            "latency": {"ttft": "50ms", "tokens_per_s": 200}}
+    return {"name": name, "horizon": "1h", "warmup": 0, "seed": 7,
+            "workload": {"arrivals": {"rate": "1/s"}, "output_tokens": {"dist": "fixed", "value": 20},
+                         "max_tokens": 64},
+            "providers": [{**base, **provider}]}
+
+
+#: small scenarios for fidelity runs (a name here works wherever ``--scenario`` is accepted)
+FIDELITY_SCENARIOS: dict[str, dict[str, Any]] = {
+    "always-fail": _scenario("always-fail", {"errors": {"server_error_rate": 1.0, "status": 500}}),
+    "flaky": _scenario("flaky", {"errors": {"server_error_rate": 0.5, "status": 500}}),
+    # 1 request per second, bucket of 1: concurrent calls get 429 with an exact Retry-After
+    "rate-limited": _scenario("rate-limited", {"rate_limits": {"rpm": 60, "window": "1s"}}),
+}
+
+
+def fidelity_scenario(spec):
+    """A Scenario from a FIDELITY_SCENARIOS name, a packaged scenario name, a file or a dict."""
+    from ..config.loading import load_scenario
+
+    if isinstance(spec, str) and spec in FIDELITY_SCENARIOS:
+        return load_scenario(FIDELITY_SCENARIOS[spec])
+    return load_scenario(spec)
