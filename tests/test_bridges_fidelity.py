@@ -78,7 +78,7 @@ def test_tenacity_wrapped_call():
         row = rep.table.loc[f"gap before attempt {k + 1}"]
         assert row.ks < 0.2, row
         assert abs(row.abs_diff) < 4 * row.real_se + 0.01, row  # wide spread: compare in standard errors
-        assert rep.real.gaps(k).max() <= hi + 0.05
+        assert rep.real.gaps(k).max() <= hi + 0.1  # client overhead on a loaded 2-core box
     assert not math.isnan(rep.table.loc["time to give up", "ks"])
 
 
