@@ -21,7 +21,9 @@ from .scenario import Scenario
 __all__ = ["load_scenario", "validate_scenario", "packaged_scenarios", "format_validation_error", "read_yaml"]
 
 DEFAULT_SCENARIO = "tuesday"
-_TAGS = {"fixed", "exponential", "lognormal", "gamma", "empirical"}
+_TAGS = {"fixed", "exponential", "lognormal", "gamma", "empirical",  # union tags pydantic puts in paths
+         "aws", "grpc", "finagle", "envoy", "ratio", "litellm", "token_bucket", "concurrency", "aimd", "sre",
+         "aws_adaptive"}
 _TYPE_NAMES = {"float", "int", "str", "bool"}
 _FIELD = re.compile(r"^[a-z_][a-z0-9_]*$")
 

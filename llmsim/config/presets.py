@@ -55,10 +55,12 @@ CLIENT_PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "aws-standard": (
         "botocore standard mode (botocore/retries/standard.py, quota.py): 3 attempts, U(0,1)*min(2^(a-1), 20 s), "
-        "retry quota 500 tokens (cost 5, timeout 10, refunds), Retry-After clamped to backoff + 5 s (2026 SDKs)",
+        "retry quota 500 tokens (cost 5, timeout 10, refunds); Retry-After not read (the public default; "
+        "the 2026 behaviour behind botocore's NEW_RETRIES_ENABLED clamps it to [t, t + 5 s]: "
+        "retry_after: {clamp: 5s})",
         {"retry": {"max_attempts": 3, "on": _SDK_STATUSES,
                    "backoff": {"kind": "exponential", "base": "1s", "multiplier": 2, "cap": "20s", "jitter": "full"},
-                   "retry_after": {"clamp": "5s"}, "budget": {"kind": "aws"}}},
+                   "retry_after": "ignore", "budget": {"kind": "aws"}}},
     ),
     "aws-adaptive": (
         "botocore adaptive mode (botocore/retries/adaptive.py): standard mode plus a client-side token bucket "
@@ -66,7 +68,7 @@ CLIENT_PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         {"limiter": {"kind": "aws_adaptive"},
          "retry": {"max_attempts": 3, "on": _SDK_STATUSES,
                    "backoff": {"kind": "exponential", "base": "1s", "multiplier": 2, "cap": "20s", "jitter": "full"},
-                   "retry_after": {"clamp": "5s"}, "budget": {"kind": "aws"}}},
+                   "retry_after": "ignore", "budget": {"kind": "aws"}}},
     ),
     "resilience4j": (
         "resilience4j defaults (CircuitBreakerConfig.java, RetryConfig.java): Retry maxAttempts 3, fixed 500 ms; "

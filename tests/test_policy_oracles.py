@@ -1,0 +1,177 @@
+"""The policy library against the real libraries it mirrors, used as oracles.
+
+tenacity's wait strategies, openai-python's ``_calculate_retry_timeout`` / ``_should_retry`` and
+botocore's standard-mode backoff and retry quota are called with the same uniform draws as ours.
+"""
+
+from __future__ import annotations
+
+import math
+import random as _random
+
+import numpy as np
+import pytest
+
+from llmsim.config.presets import resolve_client
+from llmsim.policies import hints
+from llmsim.policies.backoff import Backoff, from_config
+from llmsim.policies.budgets import AwsRetryQuota
+
+tenacity = pytest.importorskip("tenacity")
+U = np.random.default_rng(2026).random(200).tolist()
+
+
+class _Fixed:
+    """Stands in for the ``random`` module: uniform(a, b) and random() return the next scripted draw."""
+
+    def __init__(self, draws):
+        self.draws = list(draws)
+
+    def random(self):
+        return self.draws.pop(0)
+
+    def uniform(self, a, b):
+        return a + (b - a) * self.draws.pop(0)
+
+
+def _state(attempt: int):
+    rs = tenacity.RetryCallState(None, None, (), {})
+    rs.attempt_number = attempt
+    return rs
+
+
+@pytest.mark.parametrize("multiplier,cap,minimum", [(1, 60, 0), (0.5, 8, 0), (2, 100, 3)])
+def test_tenacity_wait_exponential(multiplier, cap, minimum):
+    w = tenacity.wait_exponential(multiplier=multiplier, max=cap, min=minimum)
+    ours = Backoff(base=multiplier, cap=cap, min=minimum, jitter="none")
+    for a in range(1, 12):
+        assert ours.delay(a - 1, 0.0, None) == pytest.approx(w(_state(a)))
+
+
+def test_tenacity_wait_random_exponential(monkeypatch):
+    w = tenacity.wait_random_exponential(multiplier=1, max=60)
+    ours = from_config(resolve_client("tenacity-exponential").retry.backoff)
+    for a, u in zip(range(1, 10), U):
+        monkeypatch.setattr(tenacity.wait, "random", _Fixed([u]))
+        assert ours.delay(a - 1, u, None) == pytest.approx(w(_state(a)))
+
+
+def test_tenacity_wait_exponential_jitter(monkeypatch):
+    w = tenacity.wait_exponential_jitter(initial=1, max=30, exp_base=2, jitter=1)
+    ours = Backoff(base=1, cap=30, jitter=("additive", 1.0))
+    for a, u in zip(range(1, 10), U):
+        monkeypatch.setattr(tenacity.wait, "random", _Fixed([u]))
+        assert ours.delay(a - 1, u, None) == pytest.approx(w(_state(a)))
+
+
+def test_openai_sdk_retry_timeout(monkeypatch):
+    openai = pytest.importorskip("openai")
+    import httpx
+    from openai import _base_client
+    from openai._models import FinalRequestOptions
+
+    client = openai.OpenAI(api_key="x", max_retries=2, base_url="http://127.0.0.1:9")
+    options = FinalRequestOptions(method="post", url="/chat/completions")
+    retry = resolve_client("openai-sdk").retry
+    backoff, hint = from_config(retry.backoff), hints.from_config(retry.retry_after)
+    for n, u in zip(range(2), U):
+        for header in (None, "30", "0", "119", "200"):
+            headers = httpx.Headers({"retry-after": header} if header is not None else {})
+            monkeypatch.setattr(_base_client, "random", lambda u=u: u)
+            sdk = client._calculate_retry_timeout(2 - n, options, headers)
+            ra = float(header) if header is not None else float("nan")
+            assert hint.delay(backoff.delay(n, u, None), ra) == pytest.approx(sdk), (n, header)
+    # above 120 s the SDK does not retry at all: so does the preset
+    response = httpx.Response(429, headers={"retry-after": "200"}, request=httpx.Request("POST", "http://x"))
+    assert client._should_retry(response) is False
+    assert retry.give_up_retry_after_over == 120
+
+
+def test_botocore_standard_backoff():
+    standard = pytest.importorskip("botocore.retries.standard")
+    ours = from_config(resolve_client("aws-standard").retry.backoff)
+    for attempt, u in zip(range(1, 12), U):
+        boto = standard.ExponentialBackoff(max_backoff=20, random=lambda u=u: u)
+        ctx = standard.RetryContext(attempt_number=attempt)
+        assert ours.delay(attempt - 1, u, None) == pytest.approx(boto.delay_amount(ctx))
+
+
+def test_botocore_retry_quota_sequence():
+    """A random sequence of failures (some timeouts), retries and successes: botocore's
+    RetryQuotaChecker and ours agree on every decision and on the capacity left."""
+    standard = pytest.importorskip("botocore.retries.standard")
+    quota_mod = pytest.importorskip("botocore.retries.quota")
+    from botocore.exceptions import ReadTimeoutError
+
+    boto_quota = quota_mod.RetryQuota()
+    checker = standard.RetryQuotaChecker(boto_quota)
+    ours = AwsRetryQuota()
+    rng = _random.Random(7)
+
+    class Resp:
+        def __init__(self, status):
+            self.status_code = status
+
+    for _ in range(3000):
+        ctx = standard.RetryContext(attempt_number=1, request_context={})
+        retried = False
+        # a request fails a few times (each failure asks for a retry), then succeeds or gives up
+        for _ in range(rng.choice([0, 0, 1, 2, 3])):
+            timeout = rng.random() < 0.3
+            ctx.caught_exception = ReadTimeoutError(endpoint_url="x") if timeout else None
+            boto_ok = checker.acquire_retry_quota(ctx)
+            our_ok = ours.allow(0.0, "timeout" if timeout else "server_error")
+            assert boto_ok == our_ok
+            if not boto_ok:
+                break
+            retried = True
+        if rng.random() < 0.8:
+            checker.release_retry_quota(ctx.request_context, Resp(200))
+            ours.on_success(0.0, retried)
+        assert boto_quota.available_capacity == ours.level
+
+
+def test_aws_quota_with_p_one_allows_100_retries_then_one_per_five_successes():
+    q = AwsRetryQuota()
+    retries = sum(q.allow(0.0, "server_error") for _ in range(1000))
+    assert retries == 100 and q.level == 0
+    allowed = []
+    for _ in range(50):
+        for _ in range(5):
+            q.on_success(0.0, retried=False)  # a success without retry refunds 1
+        allowed.append(q.allow(0.0, "server_error"))
+        allowed.append(q.allow(0.0, "server_error"))
+    assert sum(allowed) == 50  # exactly one retry per five successes
+
+
+def test_polly_decorrelated_jitter_v2_shape():
+    """Polly's v2 jitter: mean delay of retry n grows like base * 2**n / 1.4 * (a constant), stays >= 0."""
+    b = Backoff(base=1.0, cap=1e9, jitter="polly-v2")
+    rng = np.random.default_rng(0)
+    means = []
+    for n in range(5):
+        ds = []
+        for _ in range(4000):
+            prev = None
+            for k in range(n + 1):
+                d, prev = b.step(k, rng.random(), prev)
+            ds.append(d)
+        ds = np.array(ds)
+        assert ds.min() >= 0
+        means.append(ds.mean())
+    ratios = np.array(means[2:]) / np.array(means[1:-1])
+    assert np.all(np.abs(ratios - 2.0) < 0.25)  # exponential growth, base 2
+    # the first delay's median is close to the median first delay ``base`` (Polly's design goal)
+    first = [b.step(0, u, None)[0] for u in np.random.default_rng(1).random(20000)]
+    assert 0.6 < np.median(first) < 1.4
+
+
+@pytest.mark.parametrize("jitter,lo,hi,mean", [
+    ("full", 0, 1, 0.5), ("equal", 0.5, 1, 0.75), (("multiplicative", 0.75, 1.0), 0.75, 1, 0.875),
+    (("multiplicative", 0.0, 0.75), 0.0, 0.75, 0.375), (("additive", 0.5), 1, 1.5, 1.25),
+])
+def test_jitter_distributions_match_their_formulas(jitter, lo, hi, mean):
+    b = Backoff(base=1.0, cap=100.0, jitter=jitter)
+    d = np.array([b.delay(0, u, None) for u in np.random.default_rng(3).random(50_000)])
+    assert d.min() >= lo - 1e-12 and d.max() <= hi + 1e-12
+    assert abs(d.mean() - mean) < 4 * d.std() / math.sqrt(len(d))
