@@ -33,8 +33,8 @@ def _sdk_backoff_gaps(rep):
     for k, base in ((1, 0.5), (2, 1.0)):
         real = rep.real.gaps(k)
         assert len(real) == N
-        # every real wait lies in the formula's range (plus client overhead: up to 100 ms on a loaded 2-core box)
-        assert real.min() >= 0.75 * base - 0.005 and real.max() <= base + 0.1, (k, real.min(), real.max())
+        # every real wait lies in the formula's range (plus client overhead: up to 150 ms on a loaded 2-core box)
+        assert real.min() >= 0.75 * base - 0.005 and real.max() <= base + 0.15, (k, real.min(), real.max())
         row = rep.table.loc[f"gap before attempt {k + 1}"]
         assert abs(row.rel_diff) < 0.05, row
         assert row.ks < 0.2, row

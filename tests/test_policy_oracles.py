@@ -87,6 +87,26 @@ def test_openai_sdk_retry_timeout(monkeypatch):
     assert retry.give_up_retry_after_over == 120
 
 
+def test_anthropic_sdk_retry_timeout(monkeypatch):
+    anthropic = pytest.importorskip("anthropic")
+    import httpx
+
+    from anthropic import _base_client
+    from anthropic._models import FinalRequestOptions
+
+    client = anthropic.Anthropic(api_key="x", max_retries=2, base_url="http://127.0.0.1:9")
+    options = FinalRequestOptions(method="post", url="/v1/messages")
+    retry = resolve_client("anthropic-sdk").retry
+    backoff, hint = from_config(retry.backoff), hints.from_config(retry.retry_after)
+    for n, u in zip(range(2), U):
+        for header in (None, "30", "0", "200"):
+            headers = httpx.Headers({"retry-after": header} if header is not None else {})
+            monkeypatch.setattr(_base_client, "random", lambda u=u: u)
+            sdk = client._calculate_retry_timeout(2 - n, options, headers)
+            ra = float(header) if header is not None else float("nan")
+            assert hint.delay(backoff.delay(n, u, None), ra) == pytest.approx(sdk), (n, header)
+
+
 def test_botocore_standard_backoff():
     standard = pytest.importorskip("botocore.retries.standard")
     ours = from_config(resolve_client("aws-standard").retry.backoff)

@@ -38,12 +38,13 @@ CLIENT_PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
                    "retry_after": {"window": [0, "120s"]}, "give_up_retry_after_over": "120s"}},
     ),
     "anthropic-sdk": (
-        "anthropic-sdk-python defaults (same generated base client): max_retries 2, timeout 600 s, retry "
-        "408/409/429/5xx (529 included)/timeouts, wait min(0.5*2^n, 8)*(1-0.25u), Retry-After honoured in (0, 60] s",
+        "anthropic-sdk-python 2.x defaults (src/anthropic/_base_client.py): max_retries 2, timeout 600 s, retry "
+        "408/409/429/5xx (529 included)/timeouts, wait min(0.5*2^n, 8)*(1-0.25u), any positive Retry-After "
+        "honoured as given",
         {"retry": {"max_attempts": 3, "on": _SDK_STATUSES, "timeout": "600s",
                    "backoff": {"kind": "exponential", "base": "500ms", "multiplier": 2, "cap": "8s",
                                "jitter": {"multiplicative": [0.75, 1.0]}},
-                   "retry_after": {"window": [0, "60s"]}}},
+                   "retry_after": "honor"}},
     ),
     "tenacity-exponential": (
         "tenacity as in the OpenAI cookbook: @retry(wait=wait_random_exponential(multiplier=1, max=60), "

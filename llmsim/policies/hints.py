@@ -25,7 +25,7 @@ class RetryAfterPolicy:
 
     def delay(self, backoff: float, retry_after: float) -> float:
         ra = retry_after
-        if ra != ra or self.mode == "ignore":  # no hint (NaN)
+        if ra != ra or ra <= 0 or self.mode == "ignore":  # no usable hint (NaN, or not positive)
             return backoff
         m = self.mode
         if m == "honor":
