@@ -13,22 +13,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..config.presets import CLIENT_PRESETS
+
 __all__ = ["REFERENCE_CLIENTS", "reference_client", "tenacity_client", "FIDELITY_SCENARIOS", "fidelity_scenario"]
 
 _SDK_ON = ["rate_limited", "overloaded", "server_error", "timeout"]
 _SDK_BACKOFF = {"kind": "exponential", "base": 0.5, "multiplier": 2, "cap": 8,
                 "jitter": {"multiplicative": [0.75, 1.0]}}
 
-#: name -> client config: the defaults of the real library (openai-python v3 and anthropic-sdk-python 2.x
-#: read from their _base_client.py / _constants.py)
+#: name of the real client library -> the llmsim preset that mirrors its defaults (openai-python v3 and
+#: anthropic-sdk-python 2.x, read from their _base_client.py / _constants.py); fidelity runs check them
 REFERENCE_CLIENTS: dict[str, dict[str, Any]] = {
-    # max_retries 2; retry 408/409/429/>=500/timeouts; Retry-After (retry-after-ms first) honoured in
-    # (0, 120] s, over 120 s no retry; else min(0.5 * 2**n, 8) * (1 - 0.25 u); timeout 600 s
-    "openai-python": {"timeout": "600s", "retry": {"max_attempts": 3, "on": _SDK_ON, "backoff": _SDK_BACKOFF,
-                                                   "retry_after": {"max": "120s"}, "give_up_retry_after_over": "120s"}},
-    # same generated client; anthropic 2.x honours any positive Retry-After (no upper window)
-    "anthropic-python": {"timeout": "600s", "retry": {"max_attempts": 3, "on": _SDK_ON, "backoff": _SDK_BACKOFF,
-                                                      "retry_after": "honor"}},
+    "openai-python": CLIENT_PRESETS["openai-sdk"][1],
+    "anthropic-python": CLIENT_PRESETS["anthropic-sdk"][1],
 }
 
 

@@ -338,9 +338,9 @@ def _import(cfg: dict, model: str | None, slots: int) -> LiteLLMImport:
     retry = {"max_attempts": int(_num(num_retries, "num_retries")) + 1, "on": list(_RETRY_ON),
              "backoff": {"kind": "exponential", "base": 0.5, "multiplier": 2, "cap": 8,
                          "min": _num(min_wait, "retry_after"), "jitter": {"multiplicative": [0.0, 0.75]}},
-             "retry_after": {"max": 60.0}, "instant_if_alternative": True}
-    note("(router)", "approximated", "Retry-After: LiteLLM honours hints in (0, 60] s and uses its backoff above; "
-                                     "llmsim honours hints up to 60 s")
+             "retry_after": {"window": [0.0, 60.0]}, "instant_if_alternative": True}
+    note("(router)", "approximated", "Retry-After: honoured in (0, 60] s, else the backoff; LiteLLM takes "
+                                     "max(hint, backoff) above 60 s")
     client: dict[str, Any] = {}
     if timeout is not None:
         client["timeout"] = _num(timeout, "timeout")
@@ -351,7 +351,8 @@ def _import(cfg: dict, model: str | None, slots: int) -> LiteLLMImport:
     if inner > 0:
         sdk = {"max_attempts": inner + 1, "on": list(_RETRY_ON),
                "backoff": {"kind": "exponential", "base": 0.5, "multiplier": 2, "cap": 8,
-                           "jitter": {"multiplicative": [0.75, 1.0]}}, "retry_after": {"max": 60.0}}
+                           "jitter": {"multiplicative": [0.75, 1.0]}}, "retry_after": {"window": [0.0, 120.0]},
+               "give_up_retry_after_over": 120.0}
         if "timeout" in client:
             sdk["timeout"] = client.pop("timeout")
         client["layers"] = [{"retry": retry}, {"route": route}, {"retry": sdk}]
