@@ -90,7 +90,6 @@ def test_openai_sdk_retry_timeout(monkeypatch):
 def test_anthropic_sdk_retry_timeout(monkeypatch):
     anthropic = pytest.importorskip("anthropic")
     import httpx
-
     from anthropic import _base_client
     from anthropic._models import FinalRequestOptions
 
