@@ -400,3 +400,61 @@ def test_metastable_collapse_with_retries_and_recovery_with_a_budget():
     # a retry budget (10 % of requests, as the SRE book recommends) restores recovery
     budget = {"kind": "ratio", "ratio": 0.1, "window": "60s"}
     assert all(recovered(metastable(3, d, s, budget)) for d in (8, 20) for s in seeds)
+
+
+# -- classifier: statuses, x-should-retry, non-retryable classes, context windows --------------------
+def classifier_scenario(provider: dict, client) -> llmsim.Scenario:
+    data = tiny_scenario(horizon="5m")
+    data["providers"] = [{"name": "small", "capacity": {"slots": 50}, **provider},
+                         {"name": "large", "capacity": {"slots": 50}, "context_window": 200_000}]
+    data["workload"]["input_tokens"] = {"dist": "lognormal", "median": 3000, "p95": 20000}
+    data["client"] = client
+    return llmsim.Scenario.model_validate(data)
+
+
+def test_context_window_outcome_and_fallback_chain():
+    sc = classifier_scenario({"context_window": 8192}, {"retry": {"max_attempts": 3},
+                             "route": {"order": ["small", "large"], "failover_on": [],
+                                       "fallbacks": [{"on": ["context_window"], "to": ["large"]}]}})
+    res = llmsim.simulate(sc)
+    att, req = res.attempts, res.requests
+    too_big = req.loc[req["input_tokens"] + sc.workload.max_tokens > 8192, "request_id"]
+    cw = att[att["outcome"] == "context_window"]
+    assert len(too_big) > 0 and set(cw["request_id"]) == set(too_big)
+    assert (cw["status"] == 400).all() and (cw["cost"] == 0).all()
+    # each too-large request went on to the large-context provider and succeeded there
+    assert (req.set_index("request_id").loc[too_big, "outcome"] == "ok").all()
+    assert (att[att["request_id"].isin(too_big) & (att["outcome"] == "ok")]["provider"] == "large").all()
+    # without a fallback, a context-window error is final (not retried)
+    res2 = llmsim.simulate(sc.with_overrides({"client.route.fallbacks": []}))
+    assert (res2.requests.set_index("request_id").loc[too_big, "attempts"] == 1).all()
+
+
+def test_quota_exhausted_is_not_retried_even_by_sdks_that_retry_429():
+    sc = classifier_scenario({"spend_cap": 0.01, "pricing": {"input_per_mtok": 1.0, "output_per_mtok": 4.0}},
+                             "openai-sdk")
+    res = llmsim.simulate(sc)
+    att = res.attempts
+    q = att[att["outcome"] == "quota_exhausted"]
+    assert len(q) > 0 and (q["status"] == 429).all() and q["retry_after"].isna().all()
+    # a quota_exhausted attempt is always the last of its request (openai-sdk retries other 429s)
+    last = att.groupby("request_id").tail(1)
+    assert set(q.index) <= set(last.index)
+    spent = att.loc[att["provider"] == "small", "cost"].sum()
+    assert spent >= 0.01 and spent < 0.01 + att["cost"].max() * 60  # stops soon after the cap
+
+
+def test_statuses_and_x_should_retry():
+    # retry by HTTP status: 529 listed, outcome list empty
+    cfg = {"retry": {"max_attempts": 3, "on": [], "statuses": [529], "backoff": {"base": "10ms", "jitter": "none"}}}
+    _, att = run_scripted(cfg, {"p": [("overloaded", 0), ("ok", 1)]})
+    assert att["outcome"].astype(str).tolist() == ["overloaded", "ok"]
+    # the server says do not retry: an SDK that respects x-should-retry stops at once
+    no = classifier_scenario({"errors": {"server_error_rate": 1.0}, "should_retry": False}, "openai-sdk")
+    assert (llmsim.simulate(no).requests["attempts"] == 1).all()
+    yes = classifier_scenario({"errors": {"server_error_rate": 1.0}, "should_retry": True},
+                              {"preset": "openai-sdk"})
+    assert (llmsim.simulate(yes).requests["attempts"] == 3).all()
+    # and one that ignores the header (tenacity) retries anyway
+    ignore = classifier_scenario({"errors": {"server_error_rate": 1.0}, "should_retry": False}, "tenacity-exponential")
+    assert (llmsim.simulate(ignore.with_overrides({"horizon": "1m"})).requests["attempts"] == 6).all()

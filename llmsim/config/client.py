@@ -149,7 +149,10 @@ Budget = Annotated[Union[AwsQuota, GrpcThrottle, FinagleBudget, EnvoyBudget, Rat
 class Retry(Config):
     """Retry failed calls whose outcome is in ``on``, up to ``max_attempts`` calls in all.
 
-    ``timeout`` bounds each inner call (an SDK's per-attempt timeout); ``stop_after_delay`` stops once
+    ``statuses`` also retries attempts whose HTTP status is listed (e.g. [408, 409, 429, 500]);
+    ``respect_should_retry`` obeys the provider's ``x-should-retry`` header when it sends one (the
+    OpenAI and Anthropic SDKs do); ``context_window`` and ``quota_exhausted`` are not retried unless
+    listed. ``timeout`` bounds each inner call (an SDK's per-attempt timeout); ``stop_after_delay`` stops once
     that long has passed since the first call, checked after a call (tenacity, may overshoot);
     ``stop_before_delay`` stops when the next sleep would end past it; ``give_up_retry_after_over``
     refuses to retry when the server asks for a longer wait (OpenAI SDK v3: 120 s);
@@ -164,6 +167,8 @@ class Retry(Config):
     stop_after_delay: Optional[PositiveDuration] = None
     stop_before_delay: Optional[PositiveDuration] = None
     give_up_retry_after_over: Optional[Duration] = None
+    statuses: list[Annotated[int, Field(ge=100, le=599)]] = Field(default_factory=list)
+    respect_should_retry: bool = False
     instant_if_alternative: bool = False
     budget: Optional[Budget] = None
 

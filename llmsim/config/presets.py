@@ -32,7 +32,8 @@ CLIENT_PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         "openai-python v3 defaults (src/openai/_base_client.py, _constants.py): max_retries 2, timeout 600 s, "
         "retry 408/409/429/5xx/timeouts, wait min(0.5*2^n, 8)*(1-0.25u), Retry-After honoured in (0, 120] s, "
         "no retry above 120 s",
-        {"retry": {"max_attempts": 3, "on": _SDK_STATUSES, "timeout": "600s",
+        {"retry": {"max_attempts": 3, "on": _SDK_STATUSES, "timeout": "600s", "respect_should_retry": True,
+                   "statuses": [408, 409, 429, 500, 502, 503, 504, 529],
                    "backoff": {"kind": "exponential", "base": "500ms", "multiplier": 2, "cap": "8s",
                                "jitter": {"multiplicative": [0.75, 1.0]}},
                    "retry_after": {"window": [0, "120s"]}, "give_up_retry_after_over": "120s"}},
@@ -41,7 +42,8 @@ CLIENT_PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         "anthropic-sdk-python 2.x defaults (src/anthropic/_base_client.py): max_retries 2, timeout 600 s, retry "
         "408/409/429/5xx (529 included)/timeouts, wait min(0.5*2^n, 8)*(1-0.25u), any positive Retry-After "
         "honoured as given",
-        {"retry": {"max_attempts": 3, "on": _SDK_STATUSES, "timeout": "600s",
+        {"retry": {"max_attempts": 3, "on": _SDK_STATUSES, "timeout": "600s", "respect_should_retry": True,
+                   "statuses": [408, 409, 429, 500, 502, 503, 504, 529],
                    "backoff": {"kind": "exponential", "base": "500ms", "multiplier": 2, "cap": "8s",
                                "jitter": {"multiplicative": [0.75, 1.0]}},
                    "retry_after": "honor"}},

@@ -119,6 +119,9 @@ class Provider(Config):
     incident_model: Optional[IncidentModelConfig] = None  # random incidents drawn per run (llmsim.traces.incidents)
     pricing: Pricing = Field(default_factory=Pricing)
     abort_notice: Union[Duration, Literal["never"]] = 1.0
+    context_window: Optional[Annotated[int, Field(ge=1)]] = None  # input + max_tokens above it -> 400
+    spend_cap: Optional[Annotated[float, Field(ge=0)]] = None  # USD billed before 429 insufficient_quota
+    should_retry: Optional[bool] = None  # the x-should-retry header on errors (None: not sent)
     quality: Optional[Quality] = None  # [agents] output contract: invalid answers (200 OK) over time
 
     @model_validator(mode="after")

@@ -143,6 +143,8 @@ class RetryLayer:
         self.ctx = ctx
         self.max_attempts = cfg.max_attempts
         self.on = frozenset(cfg.on)
+        self.statuses = frozenset(cfg.statuses)
+        self.respect_hint = cfg.respect_should_retry
         self.backoff = backoffs.from_config(cfg.backoff)
         self.hint = hints.from_config(cfg.retry_after)
         self.timeout = INF if cfg.timeout is None else cfg.timeout
@@ -193,7 +195,10 @@ class RetryLayer:
                 b.on_success(now, f.n > 1)
             elif outcome in self.on:
                 b.on_failure(now)
-        if outcome == "ok" or outcome == "deadline" or outcome not in self.on or f.n >= self.max_attempts:
+        retryable = outcome in self.on or (att.status in self.statuses and outcome != "ok")
+        if self.respect_hint and att.should_retry is not None:
+            retryable = att.should_retry  # x-should-retry: the server decides
+        if outcome == "ok" or outcome == "deadline" or not retryable or f.n >= self.max_attempts:
             self._finish(f, att)
             return
         if f.group is not None and f.group.cancelled:

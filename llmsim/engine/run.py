@@ -86,7 +86,7 @@ def run_model(scenario: Scenario, seed: int, arrivals: ExplicitArrivals | None =
     if wl.sessions or client.guard is not None:
         meter = make_meter(client.guard)
         for s in stations:
-            s.meter = meter
+            s.add_meter(meter)
     sizes = RequestChunks(streams, wl.input_tokens.sampler(), wl.output_tokens.sampler(), wl.max_tokens,
                           wl.cached_input_share)
     n_prov = len(stations)

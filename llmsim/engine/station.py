@@ -26,7 +26,7 @@ class Attempt:
 
     __slots__ = ("req", "k", "pk", "sent", "cut", "cut_outcome", "started", "first", "end", "outcome",
                  "status", "retry_after", "state", "drop_at", "row", "station", "cb", "up", "permit", "group",
-                 "plan", "end_at", "release_at")
+                 "plan", "end_at", "release_at", "should_retry")
 
     def __init__(self, req, k: int, pk: int, sent: float, cut: float, cut_outcome: str, station=None, cb=None,
                  up=None, permit=None, group=None):
@@ -53,6 +53,7 @@ class Attempt:
         self.plan = None
         self.end_at = INF
         self.release_at = INF
+        self.should_retry = None  # the provider's x-should-retry header, when it sends one
 
 
 class Station:
@@ -74,6 +75,13 @@ class Station:
         self.notice = model.abort_notice
         self.breaker = None  # set by the client wiring
         self.meter = None  # [agents] callback(now, cost, tokens, req) on every bill (spend guards, sessions)
+        cfg = model.cfg
+        self.context_window = cfg.context_window
+        self.spend_cap = cfg.spend_cap
+        self.should_retry = cfg.should_retry
+        self.spent = 0.0
+        if self.spend_cap is not None:
+            self.add_meter(self._count_spend)
         self.quality = model.quality  # [agents] invalid-answer rate schedule, or None
         self._overflow = streams.rng("provider-overflow", model.index)
         for t, eff in model.capacity_changes():
@@ -84,10 +92,31 @@ class Station:
             recorder.event(inc.start + inc.duration, "incident_end", model.name, inc.name)
 
     # -- entry point ----------------------------------------------------------------------------
+    def add_meter(self, meter) -> None:
+        """Also call ``meter(now, cost, tokens, req)`` on every bill."""
+        old = self.meter
+        if old is None:
+            self.meter = meter
+        else:
+            def both(now, cost, tokens, req):
+                old(now, cost, tokens, req)
+                meter(now, cost, tokens, req)
+            self.meter = both
+
+    def _count_spend(self, now, cost, tokens, req) -> None:
+        self.spent += cost
+
     def submit(self, att: Attempt) -> None:
         """Send an attempt now; ``att.cb(att)`` is called when it ends for the client (maybe at once)."""
         now = self.env.now
         req = att.req
+        if self.context_window is not None and req.inp + self.max_tokens > self.context_window:
+            self._end_unserved(att, now, "context_window", 400, NAN)
+            return
+        if self.spend_cap is not None and self.spent >= self.spend_cap:
+            att.should_retry = False  # insufficient_quota: not retryable, whatever the status says
+            self._end_unserved(att, now, "quota_exhausted", 429, NAN)
+            return
         limits = self.model.limits
         if limits is not None:
             wait = limits.admit(now, req.inp, req.cached, self.max_tokens, req.out)
@@ -98,6 +127,7 @@ class Station:
             self._start(att, now)
             return
         if self.limit is not None and self.live_queue >= self.limit:
+            att.should_retry = self.should_retry
             self._end_unserved(att, now, "overloaded", self.model.overload_status, NAN)
             return
         self.queue.append(att)
@@ -151,6 +181,7 @@ class Station:
         att.end = now
         if plan.error:
             att.outcome, att.status = "server_error", self.model.error_status
+            att.should_retry = self.should_retry
             billed_out = 0
         else:
             att.outcome, att.status = "ok", 200
@@ -284,6 +315,7 @@ class Station:
         if queue_drop <= att.cut:
             att.state = DROPPED
             self.live_queue -= 1
+            att.should_retry = self.should_retry
             self._end_unserved(att, now, "overloaded", self.model.overload_status, NAN)
         else:
             att.state = ABANDONED
