@@ -458,3 +458,54 @@ def test_statuses_and_x_should_retry():
     # and one that ignores the header (tenacity) retries anyway
     ignore = classifier_scenario({"errors": {"server_error_rate": 1.0}, "should_retry": False}, "tenacity-exponential")
     assert (llmsim.simulate(ignore.with_overrides({"horizon": "1m"})).requests["attempts"] == 6).all()
+
+
+# -- regressions found in review --------------------------------------------------------------------
+@pytest.mark.parametrize("notice", ["never", "1s", "0s"])
+def test_cancelled_hedges_never_leak_slots(notice):
+    import simpy
+
+    from llmsim.config import Provider
+    from llmsim.engine.client import Request
+    from llmsim.engine.provider_model import ProviderModel
+    from llmsim.engine.recorder import Recorder
+    from llmsim.engine.run import ChunkDraws
+    from llmsim.engine.station import Attempt, Station
+    from llmsim.engine.streams import Streams
+
+    env = simpy.Environment()
+    streams = Streams(1)
+    rec = Recorder(["p"])
+    model = ProviderModel(Provider.model_validate({"name": "p", "capacity": {"slots": 4}, "abort_notice": notice,
+                                                   "latency": {"service": {"dist": "fixed", "value": 10.0}}}), 0)
+    st = Station(env, model, rec, streams, 100)
+    chunk = ChunkDraws(0, streams, 1)
+    atts = []
+    for i in range(8):  # 4 in service (2 of them past their cut), 4 queued
+        req = Request(i, 0.0, 10, 0, 10, chunk, i, 1)
+        cut = 5.0 if i % 2 else 100.0
+        a = Attempt(req, 0, 0, 0.0, cut, "timeout", st, lambda a: None)
+        st.submit(a)
+        atts.append(a)
+    env.run(until=1.0)
+    for a in atts:
+        st.cancel(a)
+    env.run()
+    assert st.busy == 0 and st.live_queue == 0
+
+
+def test_single_provider_router_honours_retry_after():
+    cfg = resolve_client("litellm-router")
+    _, att = run_scripted(cfg, {"p": [("rate_limited", 0, 20.0), ("ok", 1)]})
+    assert att["sent"].tolist() == [0.0, 20.0]
+
+
+def test_preset_overrides_merge_deeply_everywhere():
+    sc = llmsim.load_scenario(tiny_scenario(client={"preset": "openai-sdk", "retry": {"max_attempts": 5}}))
+    assert sc.client.retry.max_attempts == 5 and sc.client.retry.timeout == 600  # the rest of the preset stays
+    assert resolve_client({"preset": "openai-sdk", "deadline": "30s"}).deadline == 30
+    sc2 = llmsim.load_scenario(tiny_scenario()).with_overrides({"client": "openai-sdk",
+                                                                "client.retry.max_attempts": 4})
+    assert sc2.client.retry.max_attempts == 4 and sc2.client.retry.give_up_retry_after_over == 120
+    with pytest.raises(ScenarioError, match="layers"):
+        llmsim.load_scenario(tiny_scenario(client={"preset": "envoy", "timeout": "1s"}))

@@ -134,6 +134,7 @@ def test_botocore_retry_quota_sequence():
     for _ in range(3000):
         ctx = standard.RetryContext(attempt_number=1, request_context={})
         retried = False
+        taken = 0
         # a request fails a few times (each failure asks for a retry), then succeeds or gives up
         for _ in range(rng.choice([0, 0, 1, 2, 3])):
             timeout = rng.random() < 0.3
@@ -144,9 +145,10 @@ def test_botocore_retry_quota_sequence():
             if not boto_ok:
                 break
             retried = True
+            taken = ours.taken
         if rng.random() < 0.8:
             checker.release_retry_quota(ctx.request_context, Resp(200))
-            ours.on_success(0.0, retried)
+            ours.on_success(0.0, retried, taken)
         assert boto_quota.available_capacity == ours.level
 
 

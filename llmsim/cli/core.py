@@ -117,8 +117,10 @@ def presets() -> None:
     out.print(table)
     table = Table("client preset", "mirrors", title="Client presets (client: NAME, --client X=NAME)",
                   title_justify="left")
+    from rich.markup import escape
+
     for name, about in client_presets().items():
-        table.add_row(name, about)
+        table.add_row(name, escape(about))
     out.print(table)
 
 

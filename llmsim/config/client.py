@@ -377,9 +377,10 @@ class Client(Config):
     @model_validator(mode="after")
     def _one_form(self):
         if self.layers is not None:
-            flat = [n for n in ("retry", "route", "hedge", "limiter") if getattr(self, n) is not None]
+            flat = [n for n in ("retry", "route", "hedge", "limiter", "timeout") if getattr(self, n) is not None]
             if flat:
-                raise ValueError(f"give either 'layers' or the flat {', '.join(flat)}, not both")
+                raise ValueError(f"give either 'layers' or the flat {', '.join(flat)}, not both (with layers, "
+                                 "put a timeout in a retry layer or add a {timeout: ...} layer)")
         return self
 
     def stack(self) -> list[Layer]:

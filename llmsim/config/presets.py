@@ -68,10 +68,13 @@ CLIENT_PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     "aws-adaptive": (
         "botocore adaptive mode (botocore/retries/adaptive.py): standard mode plus a client-side token bucket "
         "switched on by the first throttle, rate following CUBIC (beta 0.7, scale 0.4)",
-        {"limiter": {"kind": "aws_adaptive"},
-         "retry": {"max_attempts": 3, "on": _SDK_STATUSES,
-                   "backoff": {"kind": "exponential", "base": "1s", "multiplier": 2, "cap": "20s", "jitter": "full"},
-                   "retry_after": "ignore", "budget": {"kind": "aws"}}},
+        {"layers": [  # the token bucket is consulted before every attempt, retries included
+            {"retry": {"max_attempts": 3, "on": _SDK_STATUSES,
+                       "backoff": {"kind": "exponential", "base": "1s", "multiplier": 2, "cap": "20s",
+                                   "jitter": "full"},
+                       "retry_after": "ignore", "budget": {"kind": "aws"}}},
+            {"limiter": {"kind": "aws_adaptive"}},
+        ]},
     ),
     "resilience4j": (
         "resilience4j defaults (CircuitBreakerConfig.java, RetryConfig.java): Retry maxAttempts 3, fixed 500 ms; "
@@ -150,6 +153,27 @@ CLIENT_PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
 _ALIASES = {"no-retries": "no-retry", "naive-retry": "naive"}
 
 
+def deep_merge(base: dict, over: dict) -> dict:
+    """``over`` on top of ``base``, merging nested mappings (so a preset keeps what an override omits)."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def expand_preset(value: Any) -> Any:
+    """``"openai-sdk"`` or ``{preset: openai-sdk, deadline: 30s, retry: {max_attempts: 5}}`` -> the
+    preset's client data with the overrides merged in; anything else unchanged."""
+    if isinstance(value, str):
+        value = {"preset": value}
+    if isinstance(value, dict) and "preset" in value:
+        name = _ALIASES.get(value["preset"], value["preset"])
+        if name not in CLIENT_PRESETS:
+            raise ValueError(f"no client preset named {value['preset']!r} (presets: {', '.join(CLIENT_PRESETS)})")
+        return deep_merge(CLIENT_PRESETS[name][1], {k: v for k, v in value.items() if k != "preset"})
+    return value
+
+
 def client_presets() -> dict[str, str]:
     """Preset name -> description."""
     return {name: about for name, (about, _) in CLIENT_PRESETS.items()}
@@ -175,8 +199,11 @@ def resolve_client(spec: Any, source: str | None = None) -> Client:
         source = source or str(spec)
         if isinstance(data, dict) and "client" in data and "providers" in data:
             data = data["client"]
-    elif isinstance(spec, dict) and set(spec) == {"preset"}:
-        return resolve_client(spec["preset"], source)
+    elif isinstance(spec, dict) and "preset" in spec:
+        try:
+            data = expand_preset(spec)
+        except ValueError as exc:
+            raise ScenarioError("client.preset", str(exc), source) from None
     else:
         data = spec
     if not isinstance(data, dict):

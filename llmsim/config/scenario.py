@@ -44,18 +44,9 @@ class Scenario(Config):
     @classmethod
     def _client_preset(cls, value):
         """``client: openai-sdk`` or ``client: {preset: openai-sdk, deadline: 30s}`` (preset + overrides)."""
-        from .presets import _ALIASES, CLIENT_PRESETS
+        from .presets import expand_preset
 
-        if isinstance(value, str):
-            value = {"preset": value}
-        if isinstance(value, dict) and "preset" in value:
-            name = _ALIASES.get(value["preset"], value["preset"])
-            if name not in CLIENT_PRESETS:
-                raise ValueError(f"no client preset named {value['preset']!r} (presets: {', '.join(CLIENT_PRESETS)})")
-            merged = dict(CLIENT_PRESETS[name][1])
-            merged.update({k: v for k, v in value.items() if k != "preset"})
-            return merged
-        return value
+        return expand_preset(value)
 
     @model_validator(mode="after")
     def _cross_references(self):
@@ -88,10 +79,13 @@ class Scenario(Config):
         Raises ScenarioError naming the path when a path does not exist or a value is invalid."""
         from ..errors import ScenarioError
         from .loading import validate_scenario
+        from .presets import expand_preset
 
         data = self.model_dump(mode="json")
         for path, value in overrides.items():
             try:
+                if path == "client":
+                    value = expand_preset(value)  # so later paths can go into the preset's settings
                 set_dotted(data, path, value)
             except KeyError as exc:
                 raise ScenarioError(path, str(exc.args[0])) from None

@@ -131,7 +131,7 @@ class Leaf:
 
 # -- retry -----------------------------------------------------------------------------------------
 class _RetryFrame:
-    __slots__ = ("req", "station", "cut", "kind", "group", "done", "n", "first", "prev", "retried")
+    __slots__ = ("req", "station", "cut", "kind", "group", "done", "n", "first", "prev", "retried", "taken")
 
 
 class RetryLayer:
@@ -161,6 +161,7 @@ class RetryLayer:
         f.first = now = self.ctx.env._now
         f.prev = None
         f.retried = False
+        f.taken = 0
         if self.budget is not None:
             self.budget.on_request(now)
         self._go(f)
@@ -192,7 +193,7 @@ class RetryLayer:
                 b.retry_done(now)
                 f.retried = False
             if outcome == "ok":
-                b.on_success(now, f.n > 1)
+                b.on_success(now, f.n > 1, f.taken)
             elif outcome in self.on:
                 b.on_failure(now)
         retryable = outcome in self.on or (att.status in self.statuses and outcome != "ok")
@@ -225,6 +226,7 @@ class RetryLayer:
                 self._finish(f, att)
                 return
             f.retried = True
+            f.taken = getattr(b, "taken", 0)
         Timeout(self.ctx.env, delay, f).callbacks.append(self._wake)
 
     def _wake(self, ev) -> None:
@@ -342,8 +344,12 @@ class RouteLayer:
         f.done(att)
 
     def peek(self, req, now):
-        i = self._choose(req, now) if self.router.strategy == "fallback" else -1
-        return self.stations[i] if i >= 0 else None
+        """The provider the next call will go to, when that is already decided (None: it is not)."""
+        if self.router.strategy == "fallback":
+            i = self._choose(req, now)
+            return self.stations[i] if i >= 0 else None
+        healthy = [s for i, s in enumerate(self.stations) if self.healthy(i, now)]
+        return healthy[0] if len(healthy) == 1 else None
 
     def has_alternative(self, req, now, station) -> bool:
         return any(s is not station and self.healthy(i, now) for i, s in enumerate(self.stations))
@@ -645,7 +651,9 @@ class ClientPipeline:
         for rid in sorted(self.open):
             req = self.open.pop(rid)
             att = req.current
-            if att is not None and att.end != att.end:
-                self.rec.attempt(req.rid, att.k, req.last_index, att.sent, att.started, NAN, now, "timeout", 0, NAN,
-                                 0, 0, 0.0)
+            in_flight = att.group.inflight if att is not None and att.group is not None else [att]
+            for a in in_flight:
+                if a is not None and a.end != a.end:  # still in flight: one row each
+                    self.rec.attempt(req.rid, a.k, a.station.index if a.station is not None else -1, a.sent,
+                                     a.started, NAN, now, "timeout", 0, NAN, 0, 0, 0.0)
             self.rec.request(req.rid, req.arrival, now, "timeout", req.k, req.last_index, NAN, req.inp, req.out)

@@ -277,6 +277,7 @@ class Station:
         if state not in (IN_SERVICE, ABANDONED) or att.plan is None:
             return
         plan = att.plan
+        completes = state == IN_SERVICE  # _on_complete is scheduled (else the abandon path was)
         att.state = CANCELLED
         release = min(att.end_at, now + self.notice)
         att.release_at = release
@@ -290,7 +291,7 @@ class Station:
             self.rec.cached(att.row, req.cached)
         if self.meter is not None:
             self.meter(now, cost, req.inp + generated, req)
-        if release < att.end_at:
+        if release < att.end_at or not completes:  # else _on_complete releases the slot at end_at
             Timeout(self.env, release - now).callbacks.append(self._release_cb)
 
     def _invalid(self, att: Attempt) -> bool:

@@ -109,7 +109,7 @@ class CircuitBreaker:
         """The result of a call made with ``permit`` (``duration``: how long it took, for slow calls)."""
         if permit != self.epoch:
             return
-        slow = duration >= self.slow_duration
+        slow = duration > self.slow_duration  # resilience4j: slower than the threshold
         if self.state == CLOSED:
             if self.kind == "consecutive":
                 self._consec = self._consec + 1 if failed else 0

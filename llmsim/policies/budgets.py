@@ -20,7 +20,7 @@ class _Budget:
     def on_request(self, now: float) -> None:
         pass
 
-    def on_success(self, now: float, retried: bool) -> None:
+    def on_success(self, now: float, retried: bool, taken: int = 0) -> None:
         pass
 
     def on_failure(self, now: float) -> None:
@@ -41,18 +41,19 @@ class AwsRetryQuota(_Budget):
         self.retry_cost = retry_cost
         self.timeout_cost = timeout_cost
         self.increment = no_retry_increment
-        self.last_cost = retry_cost
+        self.taken = 0  # what the last allowed retry took (the caller keeps it with its request)
 
     def allow(self, now: float, outcome: str) -> bool:
         cost = self.timeout_cost if outcome in ("timeout", "deadline") else self.retry_cost
         if cost > self.level:
             return False
         self.level -= cost
-        self.last_cost = cost
+        self.taken = cost
         return True
 
-    def on_success(self, now: float, retried: bool) -> None:
-        self.level = min(self.capacity, self.level + (self.last_cost if retried else self.increment))
+    def on_success(self, now: float, retried: bool, taken: int = 0) -> None:
+        """``taken``: what this request's last retry took from the quota (botocore keeps it per request)."""
+        self.level = min(self.capacity, self.level + (taken if retried else self.increment))
 
 
 class GrpcThrottle(_Budget):
@@ -67,7 +68,7 @@ class GrpcThrottle(_Budget):
     def allow(self, now: float, outcome: str) -> bool:
         return self.tokens > self.max_tokens / 2
 
-    def on_success(self, now: float, retried: bool) -> None:
+    def on_success(self, now: float, retried: bool, taken: int = 0) -> None:
         self.tokens = min(self.max_tokens, self.tokens + self.ratio)
 
     def on_failure(self, now: float) -> None:
