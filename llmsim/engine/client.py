@@ -129,12 +129,27 @@ class Leaf:
         return False
 
 
+class _Wrapper:
+    """A layer over ``inner``: what the layers above ask about routing or cancelling goes down."""
+
+    inner = None
+
+    def peek(self, req, now):
+        return self.inner.peek(req, now)
+
+    def has_alternative(self, req, now, station) -> bool:
+        return self.inner.has_alternative(req, now, station)
+
+    def cancel(self, att) -> None:
+        self.inner.cancel(att)
+
+
 # -- retry -----------------------------------------------------------------------------------------
 class _RetryFrame:
     __slots__ = ("req", "station", "cut", "kind", "group", "done", "n", "first", "prev", "retried", "taken")
 
 
-class RetryLayer:
+class RetryLayer(_Wrapper):
     """Retries failed calls of the layer below: classifier, backoff with jitter, Retry-After policy,
     stop conditions, per-call timeout, retry budget."""
 
@@ -235,22 +250,13 @@ class RetryLayer:
             return
         self._go(f)
 
-    def peek(self, req, now):
-        return self.inner.peek(req, now)
-
-    def has_alternative(self, req, now, station) -> bool:
-        return self.inner.has_alternative(req, now, station)
-
-    def cancel(self, att) -> None:
-        self.inner.cancel(att)
-
 
 # -- routing ---------------------------------------------------------------------------------------
 class _RouteFrame:
     __slots__ = ("req", "i", "cut", "kind", "group", "done", "chain", "sent")
 
 
-class RouteLayer:
+class RouteLayer(_Wrapper):
     """Chooses the provider of each call (strategy, health = breaker + cooldown/ejection), tracks
     what routing strategies need, moves the fallback position, and follows fallback chains."""
 
@@ -354,9 +360,6 @@ class RouteLayer:
     def has_alternative(self, req, now, station) -> bool:
         return any(s is not station and self.healthy(i, now) for i, s in enumerate(self.stations))
 
-    def cancel(self, att) -> None:
-        self.inner.cancel(att)
-
 
 # -- hedging ---------------------------------------------------------------------------------------
 class HedgeGroup:
@@ -364,7 +367,7 @@ class HedgeGroup:
                  "last")
 
 
-class HedgeLayer:
+class HedgeLayer(_Wrapper):
     """Polly-style hedging: up to max_hedged extra calls, ``delay`` apart (0: all at once; None: only
     after a failure); the first good answer wins and the calls still in flight are cancelled."""
 
@@ -414,22 +417,13 @@ class HedgeLayer:
             g.finished = True
             g.done(att)
 
-    def peek(self, req, now):
-        return self.inner.peek(req, now)
-
-    def has_alternative(self, req, now, station) -> bool:
-        return self.inner.has_alternative(req, now, station)
-
-    def cancel(self, att) -> None:
-        self.inner.cancel(att)
-
 
 # -- limiters and timeouts -------------------------------------------------------------------------
 class _LimitFrame:
     __slots__ = ("req", "station", "cut", "kind", "group", "done", "start", "waiting")
 
 
-class LimiterLayer:
+class LimiterLayer(_Wrapper):
     """Client-side limiter before the layers below: go, wait (token bucket, concurrency queue), or
     reject locally (outcome ``rejected``)."""
 
@@ -483,21 +477,12 @@ class LimiterLayer:
             self._go(nxt)
         f.done(att)
 
-    def peek(self, req, now):
-        return self.inner.peek(req, now)
-
-    def has_alternative(self, req, now, station) -> bool:
-        return self.inner.has_alternative(req, now, station)
-
-    def cancel(self, att) -> None:
-        self.inner.cancel(att)
-
 
 class _ValidationFrame:
     __slots__ = ("req", "station", "cut", "kind", "group", "done")
 
 
-class ValidationLayer:
+class ValidationLayer(_Wrapper):
     """Checks every delivered answer against the output contract (outcome ``invalid`` = 200 but
     broken): retry on the same provider, fall back to the next, or accept (llmsim.engine.guards)."""
 
@@ -526,17 +511,8 @@ class ValidationLayer:
                 return
         f.done(att)
 
-    def peek(self, req, now):
-        return self.inner.peek(req, now)
 
-    def has_alternative(self, req, now, station) -> bool:
-        return self.inner.has_alternative(req, now, station)
-
-    def cancel(self, att) -> None:
-        self.inner.cancel(att)
-
-
-class TimeoutLayer:
+class TimeoutLayer(_Wrapper):
     """Gives up on everything below after ``timeout`` (e.g. a router's timeout around an SDK)."""
 
     def __init__(self, timeout: float, inner, ctx: _Ctx):
@@ -549,15 +525,6 @@ class TimeoutLayer:
         if t < cut:
             cut, kind = t, "timeout"
         self.inner.call(req, station, cut, kind, group, done)
-
-    def peek(self, req, now):
-        return self.inner.peek(req, now)
-
-    def has_alternative(self, req, now, station) -> bool:
-        return self.inner.has_alternative(req, now, station)
-
-    def cancel(self, att) -> None:
-        self.inner.cancel(att)
 
 
 # -- the pipeline ----------------------------------------------------------------------------------
