@@ -27,7 +27,8 @@ def test_two_groups_fallbacks_cooldowns_import_and_run():
     assert c.route.strategy == "weighted" and c.route.order == ["gpt-4o-0", "gpt-4o-1"]
     assert c.route.weights == [120, 60]
     assert (c.route.ejection.cooldown_time, c.route.ejection.allowed_fails) == (30, 2)
-    assert c.route.fallbacks[0].to == ["claude-sonnet-0"]
+    assert c.route.fallbacks[0].on == ["context_window"] and c.route.fallbacks[0].to == ["claude-sonnet-0"]
+    assert c.route.fallbacks[1].to == ["claude-sonnet-0"]
     res = llmsim.simulate(sc.with_overrides({"horizon": "2m"}), seed=1)
     assert len(res.requests) > 100
     assert set(res.attempts["provider"].astype(str)) >= {"gpt-4o-0", "gpt-4o-1"}
@@ -38,7 +39,7 @@ def test_unknown_key_is_reported_not_dropped():
     imp = import_litellm(FIXTURE)
     assert [n.path for n in imp.unknown()] == ["router_settings.magic_autoscale"]
     notes = {n.path: n.status for n in imp.notes}
-    assert notes["router_settings.context_window_fallbacks"] == "ignored"  # known, explained
+    assert notes["router_settings.context_window_fallbacks"] == "mapped"
     assert notes["general_settings"] == "ignored"
     assert notes["router_settings.num_retries"] == "mapped"
     # every key of the file appears in the report
@@ -89,3 +90,21 @@ def test_cli_fidelity_bad_input():
     assert r.exit_code == 2 and "unknown workload" in r.output
     r = CliRunner().invoke(app, ["fidelity"])
     assert r.exit_code == 2
+
+
+def test_context_window_fallbacks_send_long_prompts_to_the_larger_model():
+    cfg = yaml.safe_load(FIXTURE.read_text())
+    for dep in cfg["model_list"]:
+        if dep["model_name"] == "gpt-4o":
+            dep.setdefault("model_info", {})["max_input_tokens"] = 4000
+    imp = import_litellm(cfg)
+    sc = llmsim.load_scenario(imp.scenario).with_overrides({
+        "horizon": "2m", "workload.input_tokens": {"dist": "lognormal", "median": 2000, "p95": 12000},
+        "workload.max_tokens": 512})
+    res = llmsim.simulate(sc, seed=2)
+    att = res.attempts
+    cw = att[att["outcome"] == "context_window"]
+    assert len(cw) > 0 and set(cw["provider"].astype(str)) <= {"gpt-4o-0", "gpt-4o-1"}
+    # each of those requests went on to claude-sonnet-0 in the same call
+    after = att[att["request_id"].isin(cw["request_id"]) & (att["outcome"] != "context_window")]
+    assert set(after["provider"].astype(str)) <= {"claude-sonnet-0", "none"}

@@ -59,7 +59,6 @@ _PARAMS_IGNORED = {
     "extra_headers", "temperature", "max_tokens", "stream_timeout", "api_type", "litellm_credential_name",
 }
 _ROUTER_IGNORED = {
-    "context_window_fallbacks": "llmsim does not model context windows: these fallbacks never trigger",
     "content_policy_fallbacks": "llmsim does not model content filtering: these fallbacks never trigger",
     "redis_host": "shared state across proxies: one simulated client holds all state",
     "redis_port": "shared state across proxies", "redis_password": "shared state across proxies",
@@ -80,7 +79,7 @@ _ROUTER_IGNORED = {
 _SETTINGS_IGNORED = {
     "drop_params", "set_verbose", "success_callback", "failure_callback", "callbacks", "cache", "cache_params",
     "json_logs", "turn_off_message_logging", "telemetry", "service_callback", "modify_params", "default_team_settings",
-    "max_budget", "budget_duration", "redact_user_api_key_info", "context_window_fallbacks", "log_raw_request_response",
+    "max_budget", "budget_duration", "redact_user_api_key_info", "log_raw_request_response",
 }
 
 
@@ -235,6 +234,9 @@ def _import(cfg: dict, model: str | None, slots: int) -> LiteLLMImport:
             elif k == "cache_read_input_token_cost":
                 prov.setdefault("pricing", {})["cached_input_per_mtok"] = _num(v, kp) * 1e6
                 note(kp, "mapped", f"providers.{name}.pricing.cached_input_per_mtok")
+            elif k == "max_input_tokens":
+                prov["context_window"] = int(_num(v, kp))
+                note(kp, "mapped", f"providers.{name}.context_window (input + max_tokens above it -> 400)")
             else:
                 note(kp, "ignored", "model metadata: no effect on simulated traffic")
         if limits:
@@ -287,6 +289,11 @@ def _import(cfg: dict, model: str | None, slots: int) -> LiteLLMImport:
     fallbacks = _fallbacks(fb, where) if where else {}
     if where:
         note(where, "mapped", "client.route.fallbacks (deployments of the fallback groups, in order)")
+    cwf, cw_where = setting("context_window_fallbacks", [])
+    cw_fallbacks = _fallbacks(cwf, cw_where) if cw_where else {}
+    if cw_where:
+        note(cw_where, "mapped", "client.route.fallbacks on context_window (needs model_info.max_input_tokens "
+                                 "on the deployments to trigger)")
     dfb, where = setting("default_fallbacks", None)
     if where:
         note(where, "mapped", "client.route.fallbacks when the group has no specific fallbacks")
@@ -294,7 +301,8 @@ def _import(cfg: dict, model: str | None, slots: int) -> LiteLLMImport:
             fallbacks[primary] = [str(x) for x in dfb]
 
     known_router = {"num_retries", "retry_after", "timeout", "request_timeout", "allowed_fails", "cooldown_time",
-                    "disable_cooldowns", "routing_strategy", "fallbacks", "default_fallbacks"}
+                    "disable_cooldowns", "routing_strategy", "fallbacks", "default_fallbacks",
+                    "context_window_fallbacks"}
     for k in router:
         if k in known_router:
             continue
@@ -333,8 +341,11 @@ def _import(cfg: dict, model: str | None, slots: int) -> LiteLLMImport:
     if not disable:
         route["ejection"] = {"kind": "litellm", "cooldown_time": _num(cooldown, "cooldown_time"),
                              "allowed_fails": int(_num(allowed_fails, "allowed_fails"))}
+    cw_chain = [d for g in cw_fallbacks.get(primary, []) if g in groups for d in groups[g]]
+    if cw_chain:
+        route["fallbacks"] = [{"on": ["context_window"], "to": cw_chain}]
     if chain:
-        route["fallbacks"] = [{"on": list(_RETRY_ON), "to": chain}]
+        route.setdefault("fallbacks", []).append({"on": list(_RETRY_ON), "to": chain})
     retry = {"max_attempts": int(_num(num_retries, "num_retries")) + 1, "on": list(_RETRY_ON),
              "backoff": {"kind": "exponential", "base": 0.5, "multiplier": 2, "cap": 8,
                          "min": _num(min_wait, "retry_after"), "jitter": {"multiplicative": [0.0, 0.75]}},
