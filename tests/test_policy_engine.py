@@ -509,3 +509,21 @@ def test_preset_overrides_merge_deeply_everywhere():
     assert sc2.client.retry.max_attempts == 4 and sc2.client.retry.give_up_retry_after_over == 120
     with pytest.raises(ScenarioError, match="layers"):
         llmsim.load_scenario(tiny_scenario(client={"preset": "envoy", "timeout": "1s"}))
+
+
+def test_envoy_budget_settles_when_hedges_are_cancelled():
+    from llmsim.engine import client as engine_client
+
+    budgets = []
+    original = engine_client.RetryLayer.__init__
+
+    def spy(self, *a, **k):
+        original(self, *a, **k)
+        budgets.append(self.budget)
+    engine_client.RetryLayer.__init__ = spy
+    try:
+        sc = hedged_scenario(2, 0.3).with_overrides({"client.retry.budget": {"kind": "envoy"}})
+        llmsim.simulate(sc)
+    finally:
+        engine_client.RetryLayer.__init__ = original
+    assert budgets and all(b.active == 0 and b.retries == 0 for b in budgets)

@@ -118,9 +118,15 @@ class Leaf:
         up(att)
 
     def cancel(self, att: Attempt) -> None:
+        """Cancel an attempt in flight (a hedge that lost); the layers of its branch then see it end
+        as ``cancelled``, so they settle what they hold (budgets, limiter permits, calls in flight)."""
         att.station.cancel(att)
         if att.permit is not None:
             self.breaker_of[att.station.index].record(att.end, att.permit, False, 0.0)
+        up = att.up
+        att.up = None
+        if up is not None:
+            up(att)
 
     def peek(self, req, now):
         return self.default
@@ -218,6 +224,7 @@ class RetryLayer(_Wrapper):
             self._finish(f, att)
             return
         if f.group is not None and f.group.cancelled:
+            self._drop(f)
             return
         ra = att.retry_after
         if ra == ra and ra > self.give_up_over:
@@ -247,8 +254,18 @@ class RetryLayer(_Wrapper):
     def _wake(self, ev) -> None:
         f = ev._value
         if f.group is not None and f.group.cancelled:
+            if f.retried and self.budget is not None:
+                self.budget.retry_done(self.ctx.env._now)  # the allowed retry is never sent
+                f.retried = False
+            self._drop(f)
             return
         self._go(f)
+
+    def _drop(self, f: _RetryFrame) -> None:
+        """A hedge that lost: stop quietly (nobody waits for the result), but settle the budget."""
+        b = self.budget
+        if b is not None and hasattr(b, "request_done"):
+            b.request_done()
 
 
 # -- routing ---------------------------------------------------------------------------------------
