@@ -96,6 +96,9 @@ class Runner:
         """Records of ``tasks`` (finished ones read back, the others computed), in the order given."""
         tasks = list(tasks)
         todo = [t for t in tasks if t.key not in self.records]
+        beyond = self.progress.done + len(tasks) - self.progress.total
+        if beyond > 0:  # more runs than planned (tune's last rounds): grow the bar, never overflow it
+            self.progress.add_total(beyond)
         self.progress.advance(len(tasks) - len(todo))
         if todo:
             executor = self._get_executor(len(todo))  # a bad executor or scheduler fails before any file is written
