@@ -527,3 +527,47 @@ def test_envoy_budget_settles_when_hedges_are_cancelled():
     finally:
         engine_client.RetryLayer.__init__ = original
     assert budgets and all(b.active == 0 and b.retries == 0 for b in budgets)
+
+
+def test_limiter_below_a_hedge_sends_nothing_after_the_hedge_is_won():
+    data = tiny_scenario(horizon="1m")
+    data["workload"]["arrivals"] = {"rate": "3/s"}
+    data["providers"][0].update(capacity={"slots": 50}, latency={"ttft": {"dist": "lognormal", "median": 0.3,
+                                                                         "p95": 3.0}, "tokens_per_s": 100})
+    for limiter in ({"kind": "concurrency", "limit": 2, "queue": 100}, {"kind": "token_bucket", "rpm": 120}):
+        data["client"] = {"layers": [{"hedge": {"max_hedged": 2, "delay": "200ms"}}, {"limiter": limiter},
+                                     {"retry": {"max_attempts": 1}}]}
+        res = llmsim.simulate(data)
+        req = res.requests.set_index("request_id")
+        att = res.attempts
+        late = att["sent"].to_numpy() > req.loc[att["request_id"], "end"].to_numpy() + 1e-9
+        assert not late.any(), limiter
+        rows = att.groupby("request_id").size().reindex(req.index, fill_value=0)
+        assert (rows == req["attempts"]).all(), limiter
+
+
+def test_an_attempt_that_runs_to_its_end_bills_every_output_token():
+    data = tiny_scenario(horizon="5m")
+    data["workload"]["output_tokens"] = {"dist": "fixed", "value": 200}
+    data["providers"][0].update(capacity={"slots": 100}, abort_notice="never",
+                                latency={"ttft": "300ms", "tokens_per_s": 77})
+    data["client"] = {"retry": {"max_attempts": 2, "timeout": "1s"}}
+    att = llmsim.simulate(data).attempts
+    cut = att[(att["outcome"] == "timeout") & att["started"].notna()]
+    assert len(cut) > 0 and (cut["billed_output_tokens"] == 200).all()
+
+
+def test_validation_fallback_follows_the_route_order():
+    data = tiny_scenario(horizon="1m")
+    data["providers"] = [{"name": n, "capacity": {"slots": 20}} for n in ("a", "b", "c")]
+    data["providers"][2]["quality"] = {"invalid_rate": 1.0}
+    data["client"] = {"route": {"order": ["c", "a"]}, "validation": {"on_invalid": "fallback", "max_attempts": 3}}
+    res = llmsim.simulate(data)
+    assert (res.requests["outcome"] == "ok").all()
+    assert set(res.requests["provider"].astype(str)) == {"a"}
+
+
+def test_hedges_stay_delay_apart_after_an_early_failure():
+    cfg = {"hedge": {"max_hedged": 2, "delay": "1s"}}
+    _, att = run_scripted(cfg, {"p": [("server_error", 0.2), ("ok", 5.0), ("ok", 5.0)]})
+    assert att["sent"].tolist() == [0.0, 0.2, 1.2]

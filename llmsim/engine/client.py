@@ -131,6 +131,9 @@ class Leaf:
     def peek(self, req, now):
         return self.default
 
+    def advance(self, req) -> None:
+        pass  # a single provider: nowhere to move on to
+
     def has_alternative(self, req, now, station) -> bool:
         return False
 
@@ -148,6 +151,9 @@ class _Wrapper:
 
     def cancel(self, att) -> None:
         self.inner.cancel(att)
+
+    def advance(self, req) -> None:
+        self.inner.advance(req)
 
 
 # -- retry -----------------------------------------------------------------------------------------
@@ -351,7 +357,7 @@ class RouteLayer(_Wrapper):
         outcome = att.outcome
         if i >= 0:
             self.router.done(i, outcome, now - f.sent)
-            if self.ejection is not None:
+            if self.ejection is not None and outcome != "cancelled":
                 self.ejection.record(now, i, outcome, att.retry_after)
             if outcome in self.failover_on:
                 f.req.pos = (i + 1) % len(self.stations)
@@ -376,6 +382,10 @@ class RouteLayer(_Wrapper):
 
     def has_alternative(self, req, now, station) -> bool:
         return any(s is not station and self.healthy(i, now) for i, s in enumerate(self.stations))
+
+    def advance(self, req) -> None:
+        """The next call starts from the provider after the one used last (fallback order)."""
+        req.pos = (req.pos + 1) % len(self.stations)
 
 
 # -- hedging ---------------------------------------------------------------------------------------
@@ -407,12 +417,13 @@ class HedgeLayer(_Wrapper):
         g.launched += 1
         g.pending += 1
         if g.launched < self.total and self.delay is not None:
-            Timeout(self.ctx.env, self.delay, g).callbacks.append(self._timer)
+            # the next hedge goes ``delay`` after this launch, unless a failure launched it earlier
+            Timeout(self.ctx.env, self.delay, (g, g.launched)).callbacks.append(self._timer)
         self.inner.call(g.req, g.station, g.cut, g.kind, g, lambda att, g=g: self._done(g, att))
 
     def _timer(self, ev) -> None:
-        g = ev._value
-        if not g.finished and g.launched < self.total and self.ctx.env.now < g.cut:
+        g, launched = ev._value
+        if g.launched == launched and not g.finished and g.launched < self.total and self.ctx.env.now < g.cut:
             self._launch(g)
 
     def _done(self, g: HedgeGroup, att: Attempt) -> None:
@@ -478,9 +489,13 @@ class LimiterLayer(_Wrapper):
             f.waiting = False
             self.queue.remove(f)
             self.limiter.give_up_waiting()
-            self.ctx.reject(f.req, -1, f.done)
+            if f.group is None or not f.group.cancelled:
+                self.ctx.reject(f.req, -1, f.done)
 
     def _go(self, f: _LimitFrame) -> None:
+        if f.group is not None and f.group.cancelled:  # a hedge already won: hand the permit back
+            self.limiter.release(self.ctx.env._now, "cancelled", 0.0)
+            return
         f.start = self.ctx.env.now
         self.inner.call(f.req, f.station, f.cut, f.kind, f.group, lambda att, f=f: self._done(f, att))
 
@@ -491,7 +506,7 @@ class LimiterLayer(_Wrapper):
         while admit is not None and self.queue and admit():
             nxt = self.queue.pop(0)
             nxt.waiting = False
-            self._go(nxt)
+            self._go(nxt)  # (a waiter whose hedge was won returns the permit at once)
         f.done(att)
 
 
@@ -522,8 +537,8 @@ class ValidationLayer(_Wrapper):
         if outcome == "ok" or outcome == "invalid":
             step = self.contract.check(att.end, f.req, outcome)
             if step is not None and att.end + self.contract.delay < f.cut:
-                if step != "retry" and f.req.last_index >= 0:
-                    f.req.pos = (f.req.last_index + 1) % self.n  # fall back to the next provider
+                if step != "retry":
+                    self.inner.advance(f.req)  # fall back to the next provider of the route
                 Timeout(self.ctx.env, self.contract.delay, f).callbacks.append(lambda ev: self._go(ev._value))
                 return
         f.done(att)
@@ -624,8 +639,8 @@ class ClientPipeline:
         req.current = None  # no reference cycle left for the garbage collector
         delivered = att.outcome == "ok" or att.outcome == "invalid"  # invalid: delivered, contract broken
         ttft = att.first - req.arrival if delivered else NAN
-        self.rec.request(req.rid, req.arrival, self.env._now, att.outcome, req.k, req.last_index, ttft, req.inp,
-                         req.out)
+        provider = att.station.index if att.station is not None else req.last_index  # the deciding attempt's
+        self.rec.request(req.rid, req.arrival, self.env._now, att.outcome, req.k, provider, ttft, req.inp, req.out)
         if self.on_end is not None:
             self.on_end(req, att.outcome)
 

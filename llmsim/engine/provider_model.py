@@ -170,6 +170,8 @@ class ProviderModel:
         """Output tokens produced ``elapsed`` seconds after service started."""
         if plan.error or elapsed <= plan.ttft:
             return 0
+        if elapsed + 1e-9 >= plan.duration:
+            return output_tokens  # ran to its end ((start + d) - start can fall an ulp short of d)
         if plan.speed == INF:
             return output_tokens if elapsed >= plan.duration else 0
         return min(output_tokens, int((elapsed - plan.ttft) * plan.speed))
