@@ -21,6 +21,7 @@ from pydantic import Field, model_validator
 from ..schedule import Schedule
 from .base import Config, Duration, Rate
 from .distributions import Distribution, DistributionOrDuration
+from .schedules import check_increasing, rate_schedule
 
 __all__ = ["SessionStarts", "Agent", "SessionGroup"]
 
@@ -40,17 +41,11 @@ class SessionStarts(Config):
         if sum(x is not None for x in (self.rate, self.schedule, self.at)) != 1:
             raise ValueError("give exactly one of 'rate', 'schedule' or 'at'")
         if self.schedule is not None:
-            from .workload import check_increasing  # workload imports this module
-
             check_increasing(self.schedule)
         return self
 
     def rate_schedule(self) -> Schedule:
-        if self.rate is not None:
-            return Schedule.constant(self.rate)
-        from .workload import schedule_from_pairs
-
-        return schedule_from_pairs(self.schedule)
+        return rate_schedule(self.rate, self.schedule)
 
 
 class Agent(Config):

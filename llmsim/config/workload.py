@@ -13,26 +13,10 @@ from pydantic import Field, model_validator
 from ..schedule import Schedule
 from .base import Config, Duration, Rate
 from .distributions import DistributionOrDuration
+from .schedules import check_increasing, rate_schedule, schedule_from_pairs
 from .sessions import SessionGroup  # [agents] closed-loop sessions
 
 __all__ = ["Arrivals", "TraceReplay", "Workload", "schedule_from_pairs"]
-
-
-def schedule_from_pairs(pairs) -> Schedule:
-    """A Schedule from validated [time, value] pairs."""
-    times = tuple(float(t) for t, _ in pairs)
-    values = tuple(float(v) for _, v in pairs)
-    return Schedule(times, values)
-
-
-def check_increasing(pairs) -> None:
-    """Raise ValueError unless schedule times strictly increase."""
-    for i in range(1, len(pairs)):
-        if pairs[i][0] <= pairs[i - 1][0]:
-            raise ValueError(
-                f"schedule times must increase: entry {i} at {pairs[i][0]:g}s is not after "
-                f"entry {i - 1} at {pairs[i - 1][0]:g}s"
-            )
 
 
 class Arrivals(Config):
@@ -51,9 +35,7 @@ class Arrivals(Config):
         return self
 
     def rate_schedule(self) -> Schedule:
-        if self.rate is not None:
-            return Schedule.constant(self.rate)
-        return schedule_from_pairs(self.schedule)
+        return rate_schedule(self.rate, self.schedule)
 
 
 class TraceReplay(Config):
