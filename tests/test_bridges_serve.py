@@ -193,7 +193,10 @@ def test_1000_abrupt_disconnects_leak_no_slot():
         frame = srv.log.frame()
     assert (st["busy"], st["queued"], st["slots"]) == (0, 0, 40)  # capacity back to full
     assert r.status_code == 200
-    assert len(frame) == 1001
+    # every request the server read is recorded (the 1,000 aborted ones and the last); a client that
+    # aborts within microseconds can close before aiohttp hands the request to the handler, so a few
+    # may never become attempts
+    assert 1001 - 10 <= len(frame) <= 1001
     assert (frame["outcome"] == "timeout").sum() >= 900  # most left before their answer ended
 
 
