@@ -106,54 +106,80 @@ def test_anthropic_sdk_retry_timeout(monkeypatch):
             assert hint.delay(backoff.delay(n, u, None), ra) == pytest.approx(sdk), (n, header)
 
 
+class _Detector:
+    """botocore's throttling detector, answering what the test says."""
+
+    throttle = False
+
+    def is_throttling_error_from_context(self, context):
+        return self.throttle
+
+
+class _Response:
+    def __init__(self, status, headers=None):
+        self.status_code = status
+        self.headers = headers or {}
+
+
+def _aws_preset(standard) -> str:
+    """The preset mirroring the installed botocore: 2026 retries (always on since 1.44.8) or legacy."""
+    return "aws-standard" if getattr(standard, "NEW_RETRIES_ENABLED", True) else "aws-standard-legacy"
+
+
 def test_botocore_standard_backoff():
     standard = pytest.importorskip("botocore.retries.standard")
-    ours = from_config(resolve_client("aws-standard").retry.backoff)
-    for attempt, u in zip(range(1, 12), U):
-        boto = standard.ExponentialBackoff(max_backoff=20, random=lambda u=u: u)
-        ctx = standard.RetryContext(attempt_number=attempt)
-        assert ours.delay(attempt - 1, u, None) == pytest.approx(boto.delay_amount(ctx))
+    retry = resolve_client(_aws_preset(standard)).retry
+    hint = hints.from_config(retry.retry_after)
+    detector = _Detector()
+    for throttle in (False, True):
+        detector.throttle = throttle
+        ours = from_config(retry.backoff_for.get("rate_limited", retry.backoff) if throttle else retry.backoff)
+        for attempt, u in zip(range(1, 12), U):
+            boto = standard.ExponentialBackoff(max_backoff=20, random=lambda u=u: u, throttling_detector=detector)
+            for header in (None, "3000", "40000"):  # x-amz-retry-after, milliseconds
+                resp = _Response(429 if throttle else 500, {"x-amz-retry-after": header} if header else {})
+                ctx = standard.RetryContext(attempt_number=attempt, http_response=resp)
+                ra = int(header) / 1000 if header else float("nan")
+                assert hint.delay(ours.delay(attempt - 1, u, None), ra) == pytest.approx(boto.delay_amount(ctx))
 
 
 def test_botocore_retry_quota_sequence():
-    """A random sequence of failures (some timeouts), retries and successes: botocore's
+    """A random sequence of failures (throttles, timeouts, errors), retries and successes: botocore's
     RetryQuotaChecker and ours agree on every decision and on the capacity left."""
     standard = pytest.importorskip("botocore.retries.standard")
     quota_mod = pytest.importorskip("botocore.retries.quota")
     from botocore.exceptions import ReadTimeoutError
 
+    from llmsim.policies.budgets import from_config as budget_from_config
+
+    detector = _Detector()
     boto_quota = quota_mod.RetryQuota()
-    checker = standard.RetryQuotaChecker(boto_quota)
-    ours = AwsRetryQuota()
+    checker = standard.RetryQuotaChecker(boto_quota, throttling_detector=detector)
+    ours = budget_from_config(resolve_client(_aws_preset(standard)).retry.budget)
     rng = _random.Random(7)
-
-    class Resp:
-        def __init__(self, status):
-            self.status_code = status
-
     for _ in range(3000):
         ctx = standard.RetryContext(attempt_number=1, request_context={})
         retried = False
         taken = 0
         # a request fails a few times (each failure asks for a retry), then succeeds or gives up
         for _ in range(rng.choice([0, 0, 1, 2, 3])):
-            timeout = rng.random() < 0.3
-            ctx.caught_exception = ReadTimeoutError(endpoint_url="x") if timeout else None
+            kind = rng.choice(["rate_limited", "timeout", "server_error"])
+            detector.throttle = kind == "rate_limited"
+            ctx.caught_exception = ReadTimeoutError(endpoint_url="x") if kind == "timeout" else None
             boto_ok = checker.acquire_retry_quota(ctx)
-            our_ok = ours.allow(0.0, "timeout" if timeout else "server_error")
-            assert boto_ok == our_ok
+            assert boto_ok == ours.allow(0.0, kind)
             if not boto_ok:
                 break
             retried = True
             taken = ours.taken
         if rng.random() < 0.8:
-            checker.release_retry_quota(ctx.request_context, Resp(200))
+            checker.release_retry_quota(ctx.request_context, _Response(200))
             ours.on_success(0.0, retried, taken)
         assert boto_quota.available_capacity == ours.level
 
 
 def test_aws_quota_with_p_one_allows_100_retries_then_one_per_five_successes():
-    q = AwsRetryQuota()
+    q = AwsRetryQuota()  # the issue's reference quota: 500 tokens, a retry costs 5
     retries = sum(q.allow(0.0, "server_error") for _ in range(1000))
     assert retries == 100 and q.level == 0
     allowed = []

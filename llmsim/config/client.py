@@ -106,6 +106,7 @@ class AwsQuota(Config):
     capacity: Annotated[int, Field(ge=1)] = 500
     retry_cost: Annotated[int, Field(ge=1)] = 5
     timeout_cost: Annotated[int, Field(ge=1)] = 10
+    throttling_cost: Optional[Annotated[int, Field(ge=1)]] = None  # after a 429 (botocore 2026: 5, else 14)
     no_retry_increment: Annotated[int, Field(ge=0)] = 1
 
 
@@ -149,7 +150,8 @@ Budget = Annotated[Union[AwsQuota, GrpcThrottle, FinagleBudget, EnvoyBudget, Rat
 class Retry(Config):
     """Retry failed calls whose outcome is in ``on``, up to ``max_attempts`` calls in all.
 
-    ``statuses`` also retries attempts whose HTTP status is listed (e.g. [408, 409, 429, 500]);
+    ``backoff_for`` gives a different backoff after some outcomes (botocore: 1 s base after a
+    throttle, 50 ms otherwise). ``statuses`` also retries attempts whose HTTP status is listed (e.g. [408, 409, 429, 500]);
     ``respect_should_retry`` obeys the provider's ``x-should-retry`` header when it sends one (the
     OpenAI and Anthropic SDKs do); ``context_window`` and ``quota_exhausted`` are not retried unless
     listed. ``timeout`` bounds each inner call (an SDK's per-attempt timeout); ``stop_after_delay`` stops once
@@ -162,6 +164,7 @@ class Retry(Config):
     max_attempts: Annotated[int, Field(ge=1, le=100)] = 3
     on: list[Outcome] = Field(default_factory=lambda: list(RETRYABLE_DEFAULT))
     backoff: Backoff = Field(default_factory=Backoff)
+    backoff_for: dict[Outcome, Backoff] = Field(default_factory=dict)
     retry_after: RetryAfter = "honor"
     timeout: Optional[PositiveDuration] = None
     stop_after_delay: Optional[PositiveDuration] = None

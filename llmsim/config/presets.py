@@ -57,22 +57,37 @@ CLIENT_PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
                    "retry_after": "ignore"}},
     ),
     "aws-standard": (
-        "botocore standard mode (botocore/retries/standard.py, quota.py): 3 attempts, U(0,1)*min(2^(a-1), 20 s), "
-        "retry quota 500 tokens (cost 5, timeout 10, refunds); Retry-After not read (the public default; "
-        "the 2026 behaviour behind botocore's NEW_RETRIES_ENABLED clamps it to [t, t + 5 s]: "
-        "retry_after: {clamp: 5s})",
+        "botocore standard mode as released in 2026 (botocore/retries/standard.py, quota.py): 3 attempts, "
+        "U(0,1)*min(base*2^(a-1), 20 s) with base 1 s after a throttle (429) and 50 ms otherwise, Retry-After "
+        "raised to at most backoff + 5 s, retry quota 500 tokens (a retry costs 5 after a throttle, 14 "
+        "otherwise; refunds on success)",
+        {"retry": {"max_attempts": 3, "on": _SDK_STATUSES,
+                   "backoff": {"kind": "exponential", "base": "50ms", "multiplier": 2, "cap": "20s",
+                               "jitter": "full"},
+                   "backoff_for": {"rate_limited": {"kind": "exponential", "base": "1s", "multiplier": 2,
+                                                    "cap": "20s", "jitter": "full"}},
+                   "retry_after": {"clamp": "5s"},
+                   "budget": {"kind": "aws", "retry_cost": 14, "timeout_cost": 14, "throttling_cost": 5}}},
+    ),
+    "aws-standard-legacy": (
+        "botocore standard mode before 2026: 3 attempts, U(0,1)*min(2^(a-1), 20 s), retry quota 500 tokens "
+        "(cost 5, after a timeout 10, refunds), Retry-After not read",
         {"retry": {"max_attempts": 3, "on": _SDK_STATUSES,
                    "backoff": {"kind": "exponential", "base": "1s", "multiplier": 2, "cap": "20s", "jitter": "full"},
                    "retry_after": "ignore", "budget": {"kind": "aws"}}},
     ),
     "aws-adaptive": (
         "botocore adaptive mode (botocore/retries/adaptive.py): standard mode plus a client-side token bucket "
-        "switched on by the first throttle, rate following CUBIC (beta 0.7, scale 0.4)",
-        {"layers": [  # the token bucket is consulted before every attempt, retries included
+        "switched on by the first throttle, rate following CUBIC (beta 0.7, scale 0.4), consulted before "
+        "every attempt",
+        {"layers": [
             {"retry": {"max_attempts": 3, "on": _SDK_STATUSES,
-                       "backoff": {"kind": "exponential", "base": "1s", "multiplier": 2, "cap": "20s",
+                       "backoff": {"kind": "exponential", "base": "50ms", "multiplier": 2, "cap": "20s",
                                    "jitter": "full"},
-                       "retry_after": "ignore", "budget": {"kind": "aws"}}},
+                       "backoff_for": {"rate_limited": {"kind": "exponential", "base": "1s", "multiplier": 2,
+                                                        "cap": "20s", "jitter": "full"}},
+                       "retry_after": {"clamp": "5s"},
+                       "budget": {"kind": "aws", "retry_cost": 14, "timeout_cost": 14, "throttling_cost": 5}}},
             {"limiter": {"kind": "aws_adaptive"}},
         ]},
     ),

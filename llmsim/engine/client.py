@@ -173,6 +173,7 @@ class RetryLayer(_Wrapper):
         self.statuses = frozenset(cfg.statuses)
         self.respect_hint = cfg.respect_should_retry
         self.backoff = backoffs.from_config(cfg.backoff)
+        self.backoff_for = {k: backoffs.from_config(v) for k, v in cfg.backoff_for.items()}
         self.hint = hints.from_config(cfg.retry_after)
         self.timeout = INF if cfg.timeout is None else cfg.timeout
         self.stop_after = INF if cfg.stop_after_delay is None else cfg.stop_after_delay
@@ -239,7 +240,8 @@ class RetryLayer(_Wrapper):
         if now - f.first >= self.stop_after:
             self._finish(f, att)
             return
-        delay, f.prev = self.backoff.step(f.n - 1, self.ctx.jitter.next(), f.prev)
+        backoff = self.backoff_for.get(outcome, self.backoff) if self.backoff_for else self.backoff
+        delay, f.prev = backoff.step(f.n - 1, self.ctx.jitter.next(), f.prev)
         station = att.station
         nxt = self.inner.peek(f.req, now) if f.station is None else f.station
         if ra == ra and station is not None and nxt is station:

@@ -35,8 +35,10 @@ class AwsRetryQuota(_Budget):
     (10 after a timeout); an empty quota means no retry; a success without retry refunds 1, a success
     after a retry refunds the cost of that retry."""
 
-    def __init__(self, capacity: int = 500, retry_cost: int = 5, timeout_cost: int = 10, no_retry_increment: int = 1):
+    def __init__(self, capacity: int = 500, retry_cost: int = 5, timeout_cost: int = 10, no_retry_increment: int = 1,
+                 throttling_cost: int | None = None):
         self.capacity = capacity
+        self.throttling_cost = throttling_cost
         self.level = capacity
         self.retry_cost = retry_cost
         self.timeout_cost = timeout_cost
@@ -44,7 +46,10 @@ class AwsRetryQuota(_Budget):
         self.taken = 0  # what the last allowed retry took (the caller keeps it with its request)
 
     def allow(self, now: float, outcome: str) -> bool:
-        cost = self.timeout_cost if outcome in ("timeout", "deadline") else self.retry_cost
+        if self.throttling_cost is not None and outcome == "rate_limited":
+            cost = self.throttling_cost
+        else:
+            cost = self.timeout_cost if outcome in ("timeout", "deadline") else self.retry_cost
         if cost > self.level:
             return False
         self.level -= cost
@@ -151,7 +156,8 @@ def from_config(cfg):
     """Build from a budget config (see config.client)."""
     kind = cfg.kind
     if kind == "aws":
-        return AwsRetryQuota(cfg.capacity, cfg.retry_cost, cfg.timeout_cost, cfg.no_retry_increment)
+        return AwsRetryQuota(cfg.capacity, cfg.retry_cost, cfg.timeout_cost, cfg.no_retry_increment,
+                             cfg.throttling_cost)
     if kind == "grpc":
         return GrpcThrottle(cfg.max_tokens, cfg.token_ratio)
     if kind == "finagle":
