@@ -151,7 +151,8 @@ class Retry(Config):
     """Retry failed calls whose outcome is in ``on``, up to ``max_attempts`` calls in all.
 
     ``backoff_for`` gives a different backoff after some outcomes (botocore: 1 s base after a
-    throttle, 50 ms otherwise). ``statuses`` also retries attempts whose HTTP status is listed (e.g. [408, 409, 429, 500]);
+    throttle, 50 ms otherwise). ``statuses`` also retries attempts whose HTTP status is listed
+    (e.g. [408, 409, 429, 500]);
     ``respect_should_retry`` obeys the provider's ``x-should-retry`` header when it sends one (the
     OpenAI and Anthropic SDKs do); ``context_window`` and ``quota_exhausted`` are not retried unless
     listed. ``timeout`` bounds each inner call (an SDK's per-attempt timeout); ``stop_after_delay`` stops once
