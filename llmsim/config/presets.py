@@ -26,6 +26,16 @@ __all__ = ["CLIENT_PRESETS", "resolve_client", "client_presets"]
 
 _SDK_STATUSES = ["rate_limited", "overloaded", "server_error", "timeout"]  # 408/409/429/>=500 and timeouts
 
+#: botocore standard-mode retries as released in 2026 (shared by aws-standard and aws-adaptive)
+_AWS_RETRY: dict[str, Any] = {
+    "max_attempts": 3, "on": _SDK_STATUSES,
+    "backoff": {"kind": "exponential", "base": "50ms", "multiplier": 2, "cap": "20s", "jitter": "full"},
+    "backoff_for": {"rate_limited": {"kind": "exponential", "base": "1s", "multiplier": 2, "cap": "20s",
+                                     "jitter": "full"}},
+    "retry_after": {"clamp": "5s"},
+    "budget": {"kind": "aws", "retry_cost": 14, "timeout_cost": 14, "throttling_cost": 5},
+}
+
 #: name -> (description citing the source, client config as plain data)
 CLIENT_PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     "openai-sdk": (
@@ -61,13 +71,7 @@ CLIENT_PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         "U(0,1)*min(base*2^(a-1), 20 s) with base 1 s after a throttle (429) and 50 ms otherwise, Retry-After "
         "raised to at most backoff + 5 s, retry quota 500 tokens (a retry costs 5 after a throttle, 14 "
         "otherwise; refunds on success)",
-        {"retry": {"max_attempts": 3, "on": _SDK_STATUSES,
-                   "backoff": {"kind": "exponential", "base": "50ms", "multiplier": 2, "cap": "20s",
-                               "jitter": "full"},
-                   "backoff_for": {"rate_limited": {"kind": "exponential", "base": "1s", "multiplier": 2,
-                                                    "cap": "20s", "jitter": "full"}},
-                   "retry_after": {"clamp": "5s"},
-                   "budget": {"kind": "aws", "retry_cost": 14, "timeout_cost": 14, "throttling_cost": 5}}},
+        {"retry": _AWS_RETRY},
     ),
     "aws-standard-legacy": (
         "botocore standard mode before 2026: 3 attempts, U(0,1)*min(2^(a-1), 20 s), retry quota 500 tokens "
@@ -81,13 +85,7 @@ CLIENT_PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         "switched on by the first throttle, rate following CUBIC (beta 0.7, scale 0.4), consulted before "
         "every attempt",
         {"layers": [
-            {"retry": {"max_attempts": 3, "on": _SDK_STATUSES,
-                       "backoff": {"kind": "exponential", "base": "50ms", "multiplier": 2, "cap": "20s",
-                                   "jitter": "full"},
-                       "backoff_for": {"rate_limited": {"kind": "exponential", "base": "1s", "multiplier": 2,
-                                                        "cap": "20s", "jitter": "full"}},
-                       "retry_after": {"clamp": "5s"},
-                       "budget": {"kind": "aws", "retry_cost": 14, "timeout_cost": 14, "throttling_cost": 5}}},
+            {"retry": _AWS_RETRY},
             {"limiter": {"kind": "aws_adaptive"}},
         ]},
     ),
