@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-__all__ = ["Outcome", "OUTCOMES", "FAILURES_SENT", "LOCAL_OUTCOMES"]
+__all__ = ["Outcome", "OUTCOMES", "LOCAL_OUTCOMES"]
 
 Outcome = Literal[
     "ok", "rate_limited", "overloaded", "server_error", "timeout", "invalid", "rejected", "spend_blocked", "deadline",
@@ -15,5 +15,3 @@ Outcome = Literal[
 OUTCOMES: tuple[str, ...] = Outcome.__args__
 #: outcomes decided by the client without sending anything to a provider
 LOCAL_OUTCOMES = frozenset({"rejected", "spend_blocked"})
-#: failed outcomes of attempts that reached a provider
-FAILURES_SENT = frozenset({"rate_limited", "overloaded", "server_error", "timeout", "invalid", "deadline"})

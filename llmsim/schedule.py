@@ -31,16 +31,6 @@ class Schedule:
         i = bisect_right(self.times, t) - 1
         return self.values[i] if i >= 0 else self.before
 
-    def changes_after(self, t: float) -> list[float]:
-        """Change points strictly after t (where the value may differ)."""
-        return [x for x in self.times if x > t]
-
-    def mean_over(self, t0: float, t1: float) -> float:
-        """Time-average of the schedule on [t0, t1]."""
-        if t1 <= t0:
-            return self.at(t0)
-        return self.integral(t0, t1) / (t1 - t0)
-
     def integral(self, t0: float, t1: float) -> float:
         """Integral of the value over [t0, t1]."""
         edges = [t0] + [x for x in self.times if t0 < x < t1] + [t1]

@@ -7,27 +7,27 @@ import math
 import numpy as np
 import pytest
 
-from llmsim.policies.backoff import ExponentialBackoff
+from llmsim.policies.backoff import Backoff
 from llmsim.policies.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
 from llmsim.testing import run_scripted
 
 
 # -- backoff (Brooker's formulas) ----------------------------------------------------------------
 def test_exponential_no_jitter_caps():
-    b = ExponentialBackoff(base=0.5, cap=8.0, jitter="none")
+    b = Backoff(base=0.5, cap=8.0, jitter="none")
     assert [b.delay(n, 0.9, None) for n in range(7)] == [0.5, 1, 2, 4, 8, 8, 8]
 
 
 @pytest.mark.parametrize("u", [0.0, 0.25, 0.999])
 def test_full_and_equal_jitter(u):
-    full = ExponentialBackoff(base=1, cap=100, jitter="full")
-    equal = ExponentialBackoff(base=1, cap=100, jitter="equal")
+    full = Backoff(base=1, cap=100, jitter="full")
+    equal = Backoff(base=1, cap=100, jitter="equal")
     assert full.delay(3, u, None) == pytest.approx(u * 8)
     assert equal.delay(3, u, None) == pytest.approx(4 + u * 4)
 
 
 def test_decorrelated_jitter_range_and_cap():
-    b = ExponentialBackoff(base=1, cap=10, jitter="decorrelated")
+    b = Backoff(base=1, cap=10, jitter="decorrelated")
     assert b.delay(0, 0.0, None) == 1  # U(base, 3*base) at u=0
     assert b.delay(0, 0.5, None) == pytest.approx(2.0)
     assert b.delay(5, 0.999, 9.0) == 10  # capped
@@ -42,7 +42,7 @@ def test_decorrelated_jitter_range_and_cap():
 
 
 def test_full_jitter_mean_is_half_expo():
-    b = ExponentialBackoff(base=0.5, cap=8, jitter="full")
+    b = Backoff(base=0.5, cap=8, jitter="full")
     u = np.random.default_rng(2).random(200_000)
     d = np.array([b.delay(2, x, None) for x in u[:20_000]])
     assert d.mean() == pytest.approx(1.0, abs=4 * d.std() / math.sqrt(len(d)))

@@ -64,6 +64,22 @@ def test_tenacity_wait_exponential_jitter(monkeypatch):
         assert ours.delay(a - 1, u, None) == pytest.approx(w(_state(a)))
 
 
+def _sdk_delays_match_preset(monkeypatch, base_client, client, options, preset, headers):
+    """The SDK's own _calculate_retry_timeout and the preset give the same wait, draw for draw."""
+    import httpx
+
+    retry = resolve_client(preset).retry
+    backoff, hint = from_config(retry.backoff), hints.from_config(retry.retry_after)
+    for n, u in zip(range(2), U):
+        for header in headers:
+            monkeypatch.setattr(base_client, "random", lambda u=u: u)
+            sdk = client._calculate_retry_timeout(2 - n, options, httpx.Headers(
+                {"retry-after": header} if header is not None else {}))
+            ra = float(header) if header is not None else float("nan")
+            assert hint.delay(backoff.delay(n, u, None), ra) == pytest.approx(sdk), (n, header)
+    return retry
+
+
 def test_openai_sdk_retry_timeout(monkeypatch):
     openai = pytest.importorskip("openai")
     import httpx
@@ -72,15 +88,8 @@ def test_openai_sdk_retry_timeout(monkeypatch):
 
     client = openai.OpenAI(api_key="x", max_retries=2, base_url="http://127.0.0.1:9")
     options = FinalRequestOptions(method="post", url="/chat/completions")
-    retry = resolve_client("openai-sdk").retry
-    backoff, hint = from_config(retry.backoff), hints.from_config(retry.retry_after)
-    for n, u in zip(range(2), U):
-        for header in (None, "30", "0", "119", "200"):
-            headers = httpx.Headers({"retry-after": header} if header is not None else {})
-            monkeypatch.setattr(_base_client, "random", lambda u=u: u)
-            sdk = client._calculate_retry_timeout(2 - n, options, headers)
-            ra = float(header) if header is not None else float("nan")
-            assert hint.delay(backoff.delay(n, u, None), ra) == pytest.approx(sdk), (n, header)
+    retry = _sdk_delays_match_preset(monkeypatch, _base_client, client, options, "openai-sdk",
+                                     (None, "30", "0", "119", "200"))
     # above 120 s the SDK does not retry at all: so does the preset
     response = httpx.Response(429, headers={"retry-after": "200"}, request=httpx.Request("POST", "http://x"))
     assert client._should_retry(response) is False
@@ -89,21 +98,12 @@ def test_openai_sdk_retry_timeout(monkeypatch):
 
 def test_anthropic_sdk_retry_timeout(monkeypatch):
     anthropic = pytest.importorskip("anthropic")
-    import httpx
     from anthropic import _base_client
     from anthropic._models import FinalRequestOptions
 
     client = anthropic.Anthropic(api_key="x", max_retries=2, base_url="http://127.0.0.1:9")
     options = FinalRequestOptions(method="post", url="/v1/messages")
-    retry = resolve_client("anthropic-sdk").retry
-    backoff, hint = from_config(retry.backoff), hints.from_config(retry.retry_after)
-    for n, u in zip(range(2), U):
-        for header in (None, "30", "0", "200"):
-            headers = httpx.Headers({"retry-after": header} if header is not None else {})
-            monkeypatch.setattr(_base_client, "random", lambda u=u: u)
-            sdk = client._calculate_retry_timeout(2 - n, options, headers)
-            ra = float(header) if header is not None else float("nan")
-            assert hint.delay(backoff.delay(n, u, None), ra) == pytest.approx(sdk), (n, header)
+    _sdk_delays_match_preset(monkeypatch, _base_client, client, options, "anthropic-sdk", (None, "30", "0", "200"))
 
 
 class _Detector:

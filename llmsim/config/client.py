@@ -405,12 +405,3 @@ class Client(Config):
         else:
             out.append(RouteLayer.model_construct(route=None))
         return out
-
-    def route_names(self) -> list[str]:
-        """Every provider name any route in the stack refers to."""
-        names = []
-        for layer in self.stack():
-            if isinstance(layer, RouteLayer) and layer.route is not None:
-                names += [n for n in layer.route.order if n != "*"] + [n for fb in layer.route.fallbacks for n in fb.to]
-                names += list((layer.route.usage_limits or {}).keys())
-        return names

@@ -17,7 +17,7 @@ from pydantic import Field, field_validator
 
 from ..schedule import Schedule
 from .base import Config, Duration
-from .workload import check_increasing
+from .schedules import check_increasing
 
 __all__ = ["Quality", "ContractMonitor", "Validation"]
 

@@ -36,27 +36,27 @@ _AWS_RETRY: dict[str, Any] = {
     "budget": {"kind": "aws", "retry_cost": 14, "timeout_cost": 14, "throttling_cost": 5},
 }
 
+#: the retry loop both LLM SDKs share (the same generated base client): they differ only in Retry-After
+_STAINLESS_RETRY: dict[str, Any] = {
+    "max_attempts": 3, "on": _SDK_STATUSES, "timeout": "600s", "respect_should_retry": True,
+    "statuses": [408, 409, 429, 500, 502, 503, 504, 529],
+    "backoff": {"kind": "exponential", "base": "500ms", "multiplier": 2, "cap": "8s",
+                "jitter": {"multiplicative": [0.75, 1.0]}},
+}
+
 #: name -> (description citing the source, client config as plain data)
 CLIENT_PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     "openai-sdk": (
         "openai-python v3 defaults (src/openai/_base_client.py, _constants.py): max_retries 2, timeout 600 s, "
         "retry 408/409/429/5xx/timeouts, wait min(0.5*2^n, 8)*(1-0.25u), Retry-After honoured in (0, 120] s, "
         "no retry above 120 s",
-        {"retry": {"max_attempts": 3, "on": _SDK_STATUSES, "timeout": "600s", "respect_should_retry": True,
-                   "statuses": [408, 409, 429, 500, 502, 503, 504, 529],
-                   "backoff": {"kind": "exponential", "base": "500ms", "multiplier": 2, "cap": "8s",
-                               "jitter": {"multiplicative": [0.75, 1.0]}},
-                   "retry_after": {"window": [0, "120s"]}, "give_up_retry_after_over": "120s"}},
+        {"retry": {**_STAINLESS_RETRY, "retry_after": {"window": [0, "120s"]}, "give_up_retry_after_over": "120s"}},
     ),
     "anthropic-sdk": (
         "anthropic-sdk-python 2.x defaults (src/anthropic/_base_client.py): max_retries 2, timeout 600 s, retry "
         "408/409/429/5xx (529 included)/timeouts, wait min(0.5*2^n, 8)*(1-0.25u), any positive Retry-After "
         "honoured as given",
-        {"retry": {"max_attempts": 3, "on": _SDK_STATUSES, "timeout": "600s", "respect_should_retry": True,
-                   "statuses": [408, 409, 429, 500, 502, 503, 504, 529],
-                   "backoff": {"kind": "exponential", "base": "500ms", "multiplier": 2, "cap": "8s",
-                               "jitter": {"multiplicative": [0.75, 1.0]}},
-                   "retry_after": "honor"}},
+        {"retry": {**_STAINLESS_RETRY, "retry_after": "honor"}},
     ),
     "tenacity-exponential": (
         "tenacity as in the OpenAI cookbook: @retry(wait=wait_random_exponential(multiplier=1, max=60), "

@@ -16,7 +16,7 @@ from .base import Config, Duration
 from .contracts import Quality  # [agents]
 from .distributions import Distribution, DistributionOrDuration
 from .incident_model import IncidentModelConfig
-from .workload import check_increasing, schedule_from_pairs
+from .schedules import check_increasing, schedule_from_pairs
 
 __all__ = ["Capacity", "Queue", "RateLimits", "Latency", "Errors", "Incident", "Pricing", "Provider"]
 

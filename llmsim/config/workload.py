@@ -13,10 +13,10 @@ from pydantic import Field, model_validator
 from ..schedule import Schedule
 from .base import Config, Duration, Rate
 from .distributions import DistributionOrDuration
-from .schedules import check_increasing, rate_schedule, schedule_from_pairs
+from .schedules import check_increasing, rate_schedule
 from .sessions import SessionGroup  # [agents] closed-loop sessions
 
-__all__ = ["Arrivals", "TraceReplay", "Workload", "schedule_from_pairs"]
+__all__ = ["Arrivals", "TraceReplay", "Workload"]
 
 
 class Arrivals(Config):

@@ -4,7 +4,7 @@ The same model can answer a simulated attempt or, later, a live HTTP call: it is
 the request, and says what happens.
 
 >>> from llmsim.config import Provider
->>> m = ProviderModel.from_config(Provider.model_validate(
+>>> m = ProviderModel(Provider.model_validate(
 ...     {"name": "p", "capacity": {"slots": 10, "contention": [[0, 0.2], [60, 0.5]]},
 ...      "pricing": {"input_per_mtok": 2.5, "output_per_mtok": 10}}), index=0)
 >>> m.effective_slots(0.0), m.effective_slots(61.0)
@@ -115,10 +115,6 @@ class ProviderModel:
         self.price_out = pr.output_per_mtok * keep / 1e6
         # [agents] output contract: share of 200 answers that are invalid, over time (None: never)
         self.quality = None if cfg.quality is None else cfg.quality.schedule()
-
-    @classmethod
-    def from_config(cls, cfg: Provider, index: int) -> ProviderModel:
-        return cls(cfg, index)
 
     # -- capacity -------------------------------------------------------------------------------
     def effective_slots(self, t: float) -> int:

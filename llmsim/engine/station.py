@@ -190,12 +190,9 @@ class Station:
             if self.quality is not None and self._invalid(att):  # [agents] 200 OK, contract broken
                 att.outcome = "invalid"
         cost = self.model.cost(req.inp, req.cached, billed_out)
-        if self.meter is not None:  # [agents]
-            self.meter(now, cost, req.inp + billed_out, req)
         att.row = self.rec.attempt(req.rid, att.k, self.index, att.sent, att.started, att.first, now, att.outcome,
                                    att.status, NAN, req.inp, billed_out, cost)
-        if req.cached:  # [agents]
-            self.rec.cached(att.row, req.cached)
+        self._billed(att, now, cost, billed_out)
         self._release()
         att.cb(att)
 
@@ -209,10 +206,7 @@ class Station:
         att.outcome = att.cut_outcome
         att.row = self.rec.attempt(req.rid, att.k, self.index, att.sent, att.started, att.first, now, att.outcome,
                                    0, NAN, req.inp, generated, cost)
-        if req.cached:  # [agents]
-            self.rec.cached(att.row, req.cached)
-        if self.meter is not None:  # [agents]
-            self.meter(now, cost, req.inp + generated, req)
+        self._billed(att, now, cost, generated)
         if release <= now:
             self._release()
         elif release < INF:
@@ -252,11 +246,16 @@ class Station:
         generated = self.model.generated_tokens(plan, req.out, release - now)
         cost = self.model.cost(req.inp, req.cached, generated)
         self.rec.settle(att.row, req.inp, generated, cost)
-        if req.cached:  # [agents]
-            self.rec.cached(att.row, req.cached)
-        if self.meter is not None:  # [agents]
-            self.meter(now, cost, req.inp + generated, req)
+        self._billed(att, now, cost, generated)
         Timeout(self.env, release - now).callbacks.append(self._release_cb)
+
+    def _billed(self, att: Attempt, now: float, cost: float, output_tokens: int) -> None:
+        """What goes with every bill: cached input in the attempts table, and the spend meter."""
+        req = att.req
+        if req.cached:
+            self.rec.cached(att.row, req.cached)
+        if self.meter is not None:
+            self.meter(now, cost, req.inp + output_tokens, req)
 
     def cancel(self, att: Attempt) -> None:
         """The client cancels an attempt in flight now (a hedge that lost): the provider notices after
@@ -287,10 +286,7 @@ class Station:
         att.row = self.rec.attempt(req.rid, att.k, self.index, att.sent, att.started,
                                    first if not plan.error and first <= now else NAN, now, "cancelled", 0, NAN,
                                    req.inp, generated, cost)
-        if req.cached:
-            self.rec.cached(att.row, req.cached)
-        if self.meter is not None:
-            self.meter(now, cost, req.inp + generated, req)
+        self._billed(att, now, cost, generated)
         if release < att.end_at or not completes:  # else _on_complete releases the slot at end_at
             Timeout(self.env, release - now).callbacks.append(self._release_cb)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["Backoff", "ExponentialBackoff", "from_config", "polly_v2_delay"]
+__all__ = ["Backoff", "from_config", "polly_v2_delay"]
 
 _RP_SCALING = 1 / 1.4  # Polly's DecorrelatedJitterBackoffV2 constants
 _P_FACTOR = 4.0
@@ -81,21 +81,14 @@ class Backoff:
                 return self.expo(n) * (j[2] - (j[2] - j[1]) * u)  # in (lo, hi], as the OpenAI SDK
         raise ValueError(f"unknown jitter {j!r}")
 
-
-ExponentialBackoff = Backoff  # the name used before the policy library grew
-
-
-def _step(self, n: int, u: float, prev):
-    """(delay, state to pass as ``prev`` next time): the state is the previous delay, except for
-    polly-v2 where it is the previous value of Polly's formula (0 before the first retry)."""
-    if self.jitter == "polly-v2":
-        d, formula = polly_v2_delay(n, u, 0.0 if prev is None else prev, self.base)
-        return min(self.cap, max(0.0, d)), formula
-    d = self.delay(n, u, prev)
-    return d, d
-
-
-Backoff.step = _step
+    def step(self, n: int, u: float, prev):
+        """(delay, state to pass as ``prev`` next time): the state is the previous delay, except for
+        polly-v2 where it is the previous value of Polly's formula (0 before the first retry)."""
+        if self.jitter == "polly-v2":
+            d, formula = polly_v2_delay(n, u, 0.0 if prev is None else prev, self.base)
+            return min(self.cap, max(0.0, d)), formula
+        d = self.delay(n, u, prev)
+        return d, d
 
 
 def from_config(cfg) -> Backoff:

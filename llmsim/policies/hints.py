@@ -40,9 +40,6 @@ class RetryAfterPolicy:
             return ra if ra > backoff else backoff
         raise ValueError(f"unknown Retry-After mode {m!r}")
 
-    def applies(self) -> bool:
-        return self.mode != "ignore"
-
 
 def from_config(cfg) -> RetryAfterPolicy:
     if isinstance(cfg, str):
