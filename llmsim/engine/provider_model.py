@@ -169,5 +169,6 @@ class ProviderModel:
         if elapsed + 1e-9 >= plan.duration:
             return output_tokens  # ran to its end ((start + d) - start can fall an ulp short of d)
         if plan.speed == INF:
-            return output_tokens if elapsed >= plan.duration else 0
-        return min(output_tokens, int((elapsed - plan.ttft) * plan.speed))
+            return 0
+        # whole tokens made; the epsilon keeps (t + a) - t an ulp below a from losing a token
+        return min(output_tokens, int((elapsed - plan.ttft) * plan.speed + 1e-9))

@@ -1,0 +1,136 @@
+"""The provider model's decisions, one rule at a time (pure objects and small engine runs)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import llmsim
+from llmsim.config import Provider
+from llmsim.engine.buckets import RateLimiterSet
+from llmsim.engine.provider_model import ProviderModel
+
+from conftest import tiny_scenario
+
+
+def model(**over) -> ProviderModel:
+    return ProviderModel(Provider.model_validate({"name": "p", "capacity": {"slots": 10}, **over}), 0)
+
+
+# -- rate limits -------------------------------------------------------------------------------------
+def test_admission_counts_max_tokens_or_actual_output():
+    strict = RateLimiterSet(tpm=1000, admission="max_tokens")
+    assert strict.admit(0.0, 100, 0, 500, 50) == 0.0  # 600 of 1000
+    assert strict.admit(0.0, 100, 0, 500, 50) > 0.0  # another 600 does not fit
+    lenient = RateLimiterSet(tpm=1000, admission="actual")
+    assert [lenient.admit(0.0, 100, 0, 500, 50) for _ in range(6)] == [0.0] * 6  # 150 each
+    assert lenient.admit(0.0, 100, 0, 500, 50) > 0.0
+
+
+def test_retry_after_is_the_exact_refill_time():
+    r = RateLimiterSet(rpm=60)  # 1 token per second, 60 in the bucket
+    for _ in range(60):
+        assert r.admit(0.0, 1, 0, 1, 1) == 0.0
+    wait = r.admit(0.0, 1, 0, 1, 1)
+    assert wait == pytest.approx(1.0)
+    assert r.admit(wait - 1e-6, 1, 0, 1, 1) > 0.0 and r.admit(wait, 1, 0, 1, 1) == 0.0
+
+
+def test_itpm_counts_uncached_input_and_otpm_the_output():
+    r = RateLimiterSet(itpm=1000, otpm=300)
+    assert r.admit(0.0, 1500, 1000, 100, 100) == 0.0  # only 500 uncached input tokens count
+    assert r.admit(0.0, 500, 0, 100, 100) == 0.0  # itpm now full (1000), otpm 200
+    assert r.admit(0.0, 1, 0, 100, 100) > 0.0  # itpm has no room left
+    o = RateLimiterSet(otpm=300)
+    assert [o.admit(0.0, 1, 0, 100, 10) for _ in range(3)] == [0.0] * 3
+    assert o.admit(0.0, 1, 0, 100, 10) == pytest.approx(100 / (300 / 60))  # 100 tokens at 5/s
+
+
+def test_refused_attempts_count_against_rpm_when_configured():
+    free = RateLimiterSet(rpm=2)
+    counted = RateLimiterSet(rpm=2, count_refused=True)
+    for r in (free, counted):
+        r.admit(0.0, 1, 0, 1, 1)
+        r.admit(0.0, 1, 0, 1, 1)
+    # 10 s later a third of a token has come back: both refuse, but only the counting one charges
+    # the refusal, so its bucket is emptier afterwards
+    assert free.admit(10.0, 1, 0, 1, 1) > 0.0 and counted.admit(10.0, 1, 0, 1, 1) > 0.0
+    assert counted.rpm.level_at(10.0) < free.rpm.level_at(10.0)
+
+
+def test_bucket_window_sets_the_burst():
+    r = RateLimiterSet(rpm=600, window=1.0)  # Azure-style: 600 RPM enforced as 10 per second
+    assert sum(r.admit(0.0, 1, 0, 1, 1) == 0.0 for _ in range(20)) == 10
+
+
+# -- latency, errors, incidents, capacity --------------------------------------------------------------
+def test_latency_is_ttft_plus_tokens_over_a_speed_slowed_by_load():
+    m = model(latency={"ttft": "500ms", "tokens_per_s": 100, "load_slowdown": 3.0})
+    idle = m.plan(0.0, 0.5, 0.99, 200, busy=1, eff=10)
+    full = m.plan(0.0, 0.5, 0.99, 200, busy=10, eff=10)
+    assert idle.speed == pytest.approx(100 / (1 + 2 * 0.1)) and idle.duration == pytest.approx(0.5 + 200 / idle.speed)
+    assert full.speed == pytest.approx(100 / 3)
+
+
+def test_server_errors_fail_at_ttft_and_bill_input_only():
+    m = model(errors={"server_error_rate": 0.3}, pricing={"input_per_mtok": 1, "output_per_mtok": 4})
+    assert m.plan(0.0, 0.4, 0.29, 100, 1, 10).error and not m.plan(0.0, 0.4, 0.31, 100, 1, 10).error
+    p = m.plan(0.0, 0.4, 0.1, 100, 1, 10)
+    assert p.duration == p.ttft == 0.4 and m.generated_tokens(p, 100, 10.0) == 0
+
+
+def test_incidents_change_errors_latency_and_capacity_while_they_last():
+    m = model(capacity={"slots": 10, "contention": [[0, 0.2]]},
+              incidents=[{"start": 100, "duration": 50, "server_error_rate": 0.5, "capacity": 0.5,
+                          "extra_latency": "2s", "slowdown": 2.0}])
+    assert m.effective_slots(99) == 8 and m.effective_slots(100) == 4 and m.effective_slots(150) == 8
+    assert m.error_schedule.at(120) == 0.5 and m.error_schedule.at(160) == 0.0
+    during = m.plan(120.0, 0.5, 0.9, 100, 1, 4)
+    after = m.plan(160.0, 0.5, 0.9, 100, 1, 8)
+    assert during.ttft == pytest.approx((0.5 + 2.0) * 2) and after.ttft == pytest.approx(0.5)
+    assert during.speed == pytest.approx(after.speed / 2)
+
+
+def test_capacity_drop_lets_work_in_progress_finish():
+    data = tiny_scenario(horizon="2m")
+    data["workload"]["arrivals"] = {"rate": "20/s"}
+    data["providers"][0].update(capacity={"slots": 10, "contention": [[0, 0.0], [60, 0.9]]},
+                                latency={"service": {"dist": "fixed", "value": 5.0}})
+    att = llmsim.simulate(data).attempts
+    started = att[att["started"].notna()]
+    # in service at 60 s when capacity fell from 10 to 1: they all complete normally
+    running = started[(started["started"] < 60) & (started["started"] + 5 > 60)]
+    assert len(running) == 10 and (running["outcome"] == "ok").all()
+    # afterwards at most one at a time (new starts wait until busy falls below 1)
+    later = started[started["started"] >= 65].sort_values("started")
+    assert (later["started"].diff().dropna() >= 5 - 1e-9).all()
+
+
+def test_abandoned_work_is_billed_until_the_provider_notices():
+    base = tiny_scenario(horizon="3m")
+    base["workload"]["output_tokens"] = {"dist": "fixed", "value": 1000}
+    base["workload"]["max_tokens"] = 1000
+    base["client"] = {"timeout": "5s"}
+    out = {}
+    for notice in ("0s", "2s", "never"):
+        data = {**base, "providers": [{**base["providers"][0], "capacity": {"slots": 100}, "abort_notice": notice,
+                                        "latency": {"ttft": "500ms", "tokens_per_s": 10}}]}
+        att = llmsim.simulate(data).attempts
+        out[notice] = att.loc[att["outcome"] == "timeout", "billed_output_tokens"]
+    # tokens made from the first token (0.5 s) to the notice, at 10 tokens/s
+    assert (out["0s"] == math.floor((5 - 0.5) * 10)).all()
+    assert (out["2s"] == math.floor((5 + 2 - 0.5) * 10)).all()
+    assert (out["never"] == 1000).all()  # never noticed: the whole answer is made and billed
+
+
+def test_queue_limit_and_timeout_answer_overloaded_with_the_configured_status():
+    data = tiny_scenario(horizon="1m")
+    data["workload"]["arrivals"] = {"rate": "10/s"}
+    data["providers"][0].update(capacity={"slots": 1}, queue={"limit": 3, "timeout": "2s", "status": 503},
+                                latency={"service": {"dist": "fixed", "value": 1.0}})
+    att = llmsim.simulate(data).attempts
+    over = att[att["outcome"] == "overloaded"]
+    assert len(over) > 0 and (over["status"] == 503).all() and (over["cost"] == 0).all()
+    waited = (att["started"] - att["sent"]).dropna()
+    assert waited.max() <= 2.0 + 1e-9  # nobody is served after waiting past the queue timeout
