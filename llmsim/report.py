@@ -157,3 +157,50 @@ def write_report(source: Result | str | Path, path: str | Path | None = None, *,
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(report_html(res, title=title, charts=charts), encoding="utf-8")
     return target
+
+
+def _frame_table(df, numeric_metrics: bool = True) -> str:
+    """A DataFrame as an escaped HTML table (metric cells formatted like the terminal tables)."""
+    header = tuple(str(c) for c in df.columns)
+    rows = []
+    for _, r in df.iterrows():
+        cells = []
+        for c, v in r.items():
+            if isinstance(v, float):
+                metric = str(c).removesuffix("_mean").removesuffix("_ci")
+                cells.append(fmt_metric(metric, v))
+            else:
+                cells.append(str(v))
+        rows.append(tuple(cells))
+    return _table(rows, header, numeric=set(range(len(header))) if numeric_metrics else frozenset())
+
+
+def experiment_report_html(result, *, title: str | None = None) -> str:
+    """The report page of a sweep (``SweepResult``) or a comparison (``CompareResult``): its summary
+    table and charts (sweep: the cost / p95 frontier and, with two or more parameters, a heatmap;
+    comparison: the forest plot of paired differences)."""
+    from .plots import forest_plot, pareto_frontier, sweep_heatmap
+    from .plots._prep import param_columns
+
+    if hasattr(result, "clients"):  # a comparison
+        title = title or f"llmsim comparison: {', '.join(result.clients)}"
+        body = (f"<h1>{_esc(title)}</h1>\n<p>Paired differences against {_esc(result.baseline)}, same workload "
+                f"and provider draws for every client.</p>\n"
+                + _frame_table(result.differences()[["metric", "client", "diff", "ci", "verdict"]], False))
+        return charts_page([("Paired differences (95 % CI)", forest_plot(result))], title, body)
+    title = title or "llmsim sweep"
+    table = result.table
+    params = param_columns(table)
+    charts = [("Cost against p95 latency (the frontier is filled)", pareto_frontier(table))]
+    if len(params) >= 2:
+        charts.append((f"p95 latency by {params[0]} and {params[1]}", sweep_heatmap(table, params[0], params[1])))
+    body = f"<h1>{_esc(title)}</h1>\n" + _frame_table(result.summary().reset_index())
+    return charts_page(charts, title, body)
+
+
+def write_experiment_report(result, path: str | Path, *, title: str | None = None) -> Path:
+    """Write ``experiment_report_html`` to ``path`` (one offline HTML file)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(experiment_report_html(result, title=title), encoding="utf-8")
+    return target

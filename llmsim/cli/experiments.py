@@ -35,6 +35,7 @@ _OUT = typer.Option(None, "--out", "-o", help="Folder for the runs (written as t
 _RESUME = typer.Option(False, "--resume", help="Continue the experiment in --out, skipping finished runs.")
 _METRIC = typer.Option([], "--metric", "-m", help="Metric to print (repeatable; default: a useful few).")
 _NO_PROGRESS = typer.Option(False, "--no-progress", help="No progress bar.")
+_REPORT = typer.Option(None, "--report", help="Also write an offline HTML report (table and charts) to this file.")
 
 
 def _value_list(path: str, text: str, flag: str) -> list:
@@ -169,7 +170,7 @@ def sweep(
     replications: Optional[int] = _REPS, seed: Optional[int] = _SEED, set_: list[str] = _SET,
     workers: Optional[int] = _WORKERS, scheduler: Optional[str] = _SCHED, dask_local: bool = _DASK_LOCAL,
     out_dir: Optional[Path] = _OUT, resume: bool = _RESUME, metric: list[str] = _METRIC,
-    no_progress: bool = _NO_PROGRESS,
+    no_progress: bool = _NO_PROGRESS, report: Optional[Path] = _REPORT,
 ) -> None:
     """Run a scenario over a grid (or samples) of parameter values, replicated, in parallel."""
     from ..experiments import sweep as run_sweep
@@ -197,6 +198,7 @@ def sweep(
                   highlight=False)
     if out_dir is not None:
         out.print(f"saved to {out_dir} (table.parquet, summary.csv)")
+    _write_report(sw, report)
 
 
 def _compare_tables(cmp, metrics: list[str]) -> tuple[Table, Table]:
@@ -248,7 +250,7 @@ def compare(
     replications: Optional[int] = _REPS, seed: Optional[int] = _SEED, set_: list[str] = _SET,
     workers: Optional[int] = _WORKERS, scheduler: Optional[str] = _SCHED, dask_local: bool = _DASK_LOCAL,
     out_dir: Optional[Path] = _OUT, resume: bool = _RESUME, metric: list[str] = _METRIC,
-    no_progress: bool = _NO_PROGRESS,
+    no_progress: bool = _NO_PROGRESS, report: Optional[Path] = _REPORT,
 ) -> None:
     """Compare client policies on the same traffic (common random numbers): who wins, by how much, how sure."""
     from ..config.presets import resolve_client
@@ -278,6 +280,14 @@ def compare(
         out.print(table)
     if out_dir is not None:
         out.print(f"saved to {out_dir} (table.parquet, summary.csv, differences.csv, winners.csv)")
+    _write_report(cmp, report)
+
+
+def _write_report(result, path: Optional[Path]) -> None:
+    if path is not None:
+        from ..report import write_experiment_report
+
+        out.print(f"report written to {write_experiment_report(result, path)}")
 
 
 @app.command()
