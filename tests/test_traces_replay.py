@@ -18,7 +18,8 @@ def _ample(trace_block: dict, horizon: float) -> llmsim.Scenario:
         "providers": [{"name": "p", "capacity": {"slots": 10**6}}]})
 
 
-@pytest.mark.parametrize("name", ["AzureLLMInferenceTrace_code_2023.csv", "mooncake_synthetic_trace.jsonl"])
+@pytest.mark.parametrize("name", ["AzureLLMInferenceTrace_code_2023.csv", "mooncake_synthetic_trace.jsonl",
+                                  "burstgpt1_first400_slice.csv", "burstgpt3_first400_slice.csv"])
 def test_exact_replay_from_yaml_config(shared_dir, name):
     path = shared_dir / "traces" / name
     tr = load_trace(path)

@@ -101,8 +101,8 @@ class ExplicitArrivals:
     def from_arrays(cls, times, input_tokens, output_tokens, cached_tokens=None) -> ExplicitArrivals:
         t = np.asarray(times, dtype=float)
         order = np.argsort(t, kind="stable")
-        inp = np.maximum(1, np.asarray(input_tokens, dtype=np.int64))[order]
-        out = np.maximum(1, np.asarray(output_tokens, dtype=np.int64))[order]
+        inp = np.maximum(0, np.asarray(input_tokens, dtype=np.int64))[order]  # 0: a recorded failure, kept
+        out = np.maximum(0, np.asarray(output_tokens, dtype=np.int64))[order]
         cached = None if cached_tokens is None else np.asarray(cached_tokens, dtype=np.int64)[order]
         if len(t) and (not np.all(np.isfinite(t)) or t.min() < 0):
             raise ValueError("arrival times must be finite and >= 0")
