@@ -108,3 +108,17 @@ def test_context_window_fallbacks_send_long_prompts_to_the_larger_model():
     # each of those requests went on to claude-sonnet-0 in the same call
     after = att[att["request_id"].isin(cw["request_id"]) & (att["outcome"] != "context_window")]
     assert set(after["provider"].astype(str)) <= {"claude-sonnet-0", "none"}
+
+
+def test_client_litellm_in_a_scenario(tmp_path):
+    imp = import_litellm(FIXTURE)
+    data = {**imp.scenario, "client": {"litellm": str(FIXTURE), "deadline": "60s"}, "horizon": "2m"}
+    sc = llmsim.load_scenario(data)
+    assert sc.client.route == llmsim.load_scenario(imp.scenario).client.route and sc.client.deadline == 60
+    assert len(llmsim.simulate(sc, seed=1).requests) > 100
+    # providers the LiteLLM config routes to must exist in the scenario: one clear line otherwise
+    other = {**data, "providers": [{"name": "p", "capacity": {"slots": 4}}]}
+    with pytest.raises(ScenarioError, match="no provider named 'gpt-4o-0'"):
+        llmsim.load_scenario(other)
+    with pytest.raises(ScenarioError, match="client"):
+        llmsim.load_scenario({**data, "client": {"litellm": str(tmp_path / "missing.yaml")}})

@@ -176,7 +176,14 @@ def deep_merge(base: dict, over: dict) -> dict:
 
 def expand_preset(value: Any) -> Any:
     """``"openai-sdk"`` or ``{preset: openai-sdk, deadline: 30s, retry: {max_attempts: 5}}`` -> the
-    preset's client data with the overrides merged in; anything else unchanged."""
+    preset's client data with the overrides merged in; ``{litellm: router.yaml, model: gpt-4o}`` -> the
+    client stack of that LiteLLM config (its deployments must be the scenario's providers, named as
+    ``llmsim import litellm`` names them); anything else unchanged."""
+    if isinstance(value, dict) and "litellm" in value:
+        from ..importers.litellm import import_litellm
+
+        imported = import_litellm(value["litellm"], model=value.get("model")).client
+        return deep_merge(imported, {k: v for k, v in value.items() if k not in ("litellm", "model")})
     if isinstance(value, str):
         value = {"preset": value}
     if isinstance(value, dict) and "preset" in value:
@@ -212,7 +219,7 @@ def resolve_client(spec: Any, source: str | None = None) -> Client:
         source = source or str(spec)
         if isinstance(data, dict) and "client" in data and "providers" in data:
             data = data["client"]
-    elif isinstance(spec, dict) and "preset" in spec:
+    elif isinstance(spec, dict) and ("preset" in spec or "litellm" in spec):
         try:
             data = expand_preset(spec)
         except ValueError as exc:
