@@ -20,6 +20,7 @@ import altair as alt
 import yaml
 
 from . import __version__
+from .atomic import atomic_write_text
 from .plots import amplification, breaker_timeline, latency_cdf, over_time, spend
 from .plots.export import chart_spec, javascript_bundle
 from .report_text import fmt_metric
@@ -153,10 +154,8 @@ def write_report(source: Result | str | Path, path: str | Path | None = None, *,
         if folder is None:
             raise ValueError("give the path of the HTML file to write")
         path = folder / "report.html"
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(report_html(res, title=title, charts=charts), encoding="utf-8")
-    return target
+    atomic_write_text(path, report_html(res, title=title, charts=charts))
+    return Path(path)
 
 
 def _frame_table(df, numeric_metrics: bool = True) -> str:
@@ -200,7 +199,5 @@ def experiment_report_html(result, *, title: str | None = None) -> str:
 
 def write_experiment_report(result, path: str | Path, *, title: str | None = None) -> Path:
     """Write ``experiment_report_html`` to ``path`` (one offline HTML file)."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(experiment_report_html(result, title=title), encoding="utf-8")
-    return target
+    atomic_write_text(path, experiment_report_html(result, title=title))
+    return Path(path)

@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 import yaml
 
+from ..atomic import atomic_write_text
 from ..errors import ScenarioError
 from .app import app, err, fail
 
@@ -44,7 +45,7 @@ def litellm(
     data = imp.client if client_only else imp.scenario
     text = yaml.safe_dump(data, sort_keys=False)
     if out_file is not None:
-        out_file.write_text(text, encoding="utf-8")
+        atomic_write_text(out_file, text)
         err.print(f"wrote {out_file}" + (f" ({len(unknown)} unknown key(s) reported above)" if unknown else ""),
                   highlight=False)
     else:

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Optional
 
 import typer
 import yaml
 
+from ..atomic import atomic_write_text
 from ..errors import ScenarioError
 from ..units import UnitError, parse_duration
 from .app import app, fail, out
@@ -65,20 +64,6 @@ def _clean(obj):
     return obj
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 @trace_app.command("inspect")
 def inspect_cmd(trace: str = typer.Argument(..., help="Trace file."), fmt: Optional[str] = _FORMAT,
                 mapping: list[str] = _MAP, time_unit: Optional[str] = _UNIT,
@@ -98,7 +83,7 @@ def inspect_cmd(trace: str = typer.Argument(..., help="Trace file."), fmt: Optio
     except ScenarioError as exc:
         fail(str(exc))
     if html is not None:
-        _write_atomic(html, render_html(_clean(st), trace))
+        atomic_write_text(html, render_html(_clean(st), trace))
     if as_json:
         sys.stdout.write(json.dumps(_clean(st), indent=2, default=str) + "\n")
         return
@@ -232,9 +217,9 @@ def fit_cmd(trace: str = typer.Argument(..., help="Trace file."),
     except (ScenarioError, ValueError) as exc:
         fail(str(exc))
     text = "# " + sc_dict["description"] + "\n" + yaml.safe_dump(sc_dict, sort_keys=False, width=120)
-    _write_atomic(out_file, text)
+    atomic_write_text(out_file, text)
     if report is not None:
-        _write_atomic(report, json.dumps(_clean({"fit": rep, "calibration": cal}), indent=2, default=float))
+        atomic_write_text(report, json.dumps(_clean({"fit": rep, "calibration": cal}), indent=2, default=float))
     out.print(f"wrote {out_file}: {rep['workload']['logical_requests']:,} logical requests, "
               f"{rep['workload']['bins']} rate bins of {rep['workload']['bin_s']:g} s")
     if rep["not_fitted"]:

@@ -13,13 +13,12 @@ atomically), and the final tables. ``resume`` reads back the finished runs of th
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from ..atomic import atomic_write, atomic_write_text  # noqa: F401  (atomic_write_text: used by callers)
 from ..errors import ScenarioError
 
 __all__ = ["RunStore", "atomic_write_text", "atomic_write_parquet", "MANIFEST", "canonical"]
@@ -32,32 +31,12 @@ def canonical(obj: Any) -> Any:
     return json.loads(json.dumps(obj, sort_keys=True, default=str))
 
 
-def _atomic(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write a text file so readers see the old content or the new, never half of it."""
-    _atomic(Path(path), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-
-
 def atomic_write_parquet(path: Path, df: pd.DataFrame) -> None:
-    _atomic(Path(path), lambda tmp: df.to_parquet(tmp, index=False))
+    atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False))
 
 
 def atomic_write_csv(path: Path, df: pd.DataFrame) -> None:
-    _atomic(Path(path), lambda tmp: df.to_csv(tmp, index=False))
+    atomic_write(path, lambda tmp: df.to_csv(tmp, index=False))
 
 
 class RunStore:

@@ -16,13 +16,12 @@ saves it as Parquet, CSV or JSONL by the file's suffix, atomically.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 import threading
 from pathlib import Path
 
 import pandas as pd
 
+from ..atomic import atomic_write
 from ..traces.schema import arrow_schema, conform
 
 __all__ = ["AttemptLog"]
@@ -96,11 +95,9 @@ class AttemptLog:
         """Write the canonical table (.parquet, .csv or .jsonl); returns the number of rows."""
         df = self.frame()
         target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        os.close(fd)
-        try:
-            suffix = target.suffix.lower()
+        suffix = target.suffix.lower()
+
+        def write(tmp: str) -> None:
             if suffix == ".parquet":
                 import pyarrow as pa
                 import pyarrow.parquet as pq
@@ -109,9 +106,6 @@ class AttemptLog:
                 df.to_csv(tmp, index=False)
             else:
                 df.to_json(tmp, orient="records", lines=True)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+
+        atomic_write(target, write)
         return len(df)

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from ..atomic import atomic_write
 
 __all__ = ["SAMPLE_SCENARIO", "SAMPLE_ORIGIN", "sample_path", "make_sample_trace", "write_samples", "to_litellm",
            "to_otel"]
@@ -150,18 +150,6 @@ def to_otel(tr: pd.DataFrame) -> dict:
                                                "spans": spans}]}]}
 
 
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        os.remove(tmp)
-        raise
-
-
 def write_samples(out: str | Path) -> dict[str, int]:
     """Write the four sample files into ``out``; returns rows per file."""
     from .load import convert
@@ -170,11 +158,11 @@ def write_samples(out: str | Path) -> dict[str, int]:
     out.mkdir(parents=True, exist_ok=True)
     tr = make_sample_trace()
     csv_path = out / FILES["csv"]
-    _atomic_write(csv_path, lambda p: tr.to_csv(p, index=False, float_format="%.9g"))
+    atomic_write(csv_path, lambda p: tr.to_csv(p, index=False, float_format="%.9g"))
     convert(csv_path, out / FILES["parquet"])
-    _atomic_write(out / FILES["litellm"], lambda p: Path(p).write_text(
+    atomic_write(out / FILES["litellm"], lambda p: Path(p).write_text(
         "".join(json.dumps(r) + "\n" for r in to_litellm(tr)), encoding="utf-8"))
-    _atomic_write(out / FILES["otel"], lambda p: Path(p).write_text(json.dumps(to_otel(tr)), encoding="utf-8"))
+    atomic_write(out / FILES["otel"], lambda p: Path(p).write_text(json.dumps(to_otel(tr)), encoding="utf-8"))
     return {name: len(tr) for name in FILES}
 
 
