@@ -225,3 +225,14 @@ def test_tune_finds_the_known_optimum():
     assert res.table["replication"].max() + 1 == res.best["replications"] and len(res.table) <= 40
     infeasible = res.candidates[res.candidates["client.retry.max_attempts"] < target]
     assert not infeasible["feasible"].any()
+
+
+def test_library_rejects_unknown_metrics_and_resume_without_a_folder():
+    sc = llmsim.Scenario.model_validate(tiny_scenario(horizon="1m"))
+    space = {"client.timeout": [1, 5]}
+    with pytest.raises(llmsim.ScenarioError, match="did you mean 'cost_total'"):
+        llmsim.tune(sc, space=space, objective="costt", budget=8, workers=1, progress=False)
+    with pytest.raises(llmsim.ScenarioError, match="constraints.latncy_p95"):
+        llmsim.tune(sc, space=space, constraints={"latncy_p95": "<= 10s"}, budget=8, workers=1, progress=False)
+    with pytest.raises(llmsim.ScenarioError, match="nothing to resume"):
+        llmsim.sweep(sc, grid=space, resume=True, workers=1, progress=False)

@@ -54,6 +54,8 @@ class RunStore:
     def check(self, resume: bool) -> None:
         """Refuse an output folder holding another experiment, or any experiment when not resuming."""
         if self.root is None:
+            if resume:
+                raise ScenarioError("resume", "there is nothing to resume without an output folder (out=...)")
             return
         if self.root.exists() and not self.root.is_dir():
             raise ScenarioError("out", f"{self.root} exists and is not a folder")

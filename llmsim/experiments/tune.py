@@ -12,6 +12,7 @@ gets twice as many, and so on until one is left or the budget of runs is spent.
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import json
 import math
@@ -128,6 +129,14 @@ def tune(scenario: Any, space: Mapping[str, Any], objective: str = "cost_total",
     if eta < 2 or min_replications < 1:
         raise ScenarioError("eta", "eta must be >= 2 and min_replications >= 1")
     cons = [Constraint.parse(m, spec) for m, spec in (constraints or {}).items()]
+    if measure is None:  # the summary metrics are known: a misspelt name would make every mean NaN
+        from ..results import SUMMARY_METRICS
+
+        for where, name in [("objective", objective)] + [(f"constraints.{c.metric}", c.metric) for c in cons]:
+            if name not in SUMMARY_METRICS:
+                close = difflib.get_close_matches(name, SUMMARY_METRICS, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise ScenarioError(where, f"unknown metric '{name}'{hint}")
     sign = (1 if maximize else -1) if maximize is not None else (direction(objective) or -1)
     if budget < 2 * min_replications:
         raise ScenarioError("budget", f"must allow at least two candidates: >= {2 * min_replications} runs")
