@@ -182,6 +182,11 @@ def test_step_cap_and_daily_budget_bound_the_runaway_and_report():
     rep = spend_report(capped)
     assert rep["onset"] == 3600.0 and rep["time_to_detect"] >= 600.0  # not before the delay
     assert rep["runaway_steps"] == 50
+    # the alert fires once the rolling 30-minute spend reaches 2/h x 0.5 h = 1 USD, so at least that much,
+    # less what was already spent in the 30 minutes before the onset, is billed before detection
+    att = capped.attempts
+    pre = att.loc[(att["end"] >= rep["onset"] - 1800) & (att["end"] < rep["onset"]), "cost"].sum()
+    assert 1.0 - pre - 1e-9 <= rep["spend_before_detection"] <= att["cost"].sum()
     avoided = cost_avoided(capped, base)
     assert avoided["cost_avoided"] > 0.9 * spend_report(base)["runaway_cost"] - rep["runaway_cost"]
     budget = llmsim.simulate(runaway_world({"spend": {"budgets": [{"window": "1h", "limit": 1.0}]}}))
