@@ -15,7 +15,7 @@ from ..config.guards import SpendGuards
 from ..policies.spend import SpendGuard
 from ..policies.validation import ContractMonitor, next_step
 
-__all__ = ["GuardHook", "ContractHook", "build_hooks", "make_meter"]
+__all__ = ["GuardHook", "ContractHook", "build_hooks"]
 
 
 class GuardHook:
@@ -37,7 +37,12 @@ class GuardHook:
         return True
 
     def bill(self, now: float, cost: float, tokens: int, req) -> None:
-        if self.policy.bill(now, cost, tokens, req.session):
+        """The stations' bill callback: the session's running totals (for its caps), then the guards."""
+        s = req.session
+        if s is not None:
+            s.tokens += tokens
+            s.cost += cost
+        if self.policy.bill(now, cost, tokens, s):
             Timeout(self.env, self.delay).callbacks.append(self._fire)
 
     def _fire(self, ev) -> None:
@@ -76,15 +81,3 @@ def build_hooks(env, cfg: Client, recorder) -> tuple[GuardHook | None, ContractH
     validation = getattr(cfg, "validation", None)
     return (None if spend is None else GuardHook(env, spend, recorder),
             None if validation is None else ContractHook(env, validation, recorder))
-
-
-def make_meter(guard: GuardHook | None):
-    """The stations' bill callback: adds to the session's tokens and cost, then tells the guard."""
-    def meter(now: float, cost: float, tokens: int, req) -> None:
-        s = req.session
-        if s is not None:
-            s.tokens += tokens
-            s.cost += cost
-        if guard is not None:
-            guard.bill(now, cost, tokens, req)
-    return meter

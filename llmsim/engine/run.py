@@ -11,7 +11,6 @@ from ..config.scenario import Scenario
 from ..traces.incidents import with_drawn_incidents
 from .arrivals import CHUNK, ExplicitArrivals, RequestChunks, iter_arrival_times
 from .client import ClientPipeline, Request
-from .guards import make_meter  # [agents]
 from .provider_model import DRAW_COLUMNS, ProviderModel
 from .recorder import Recorder
 from .sessions import SessionDriver  # [agents]
@@ -78,15 +77,14 @@ def run_model(scenario: Scenario, seed: int, arrivals: ExplicitArrivals | None =
               for i, p in enumerate(scenario.providers)]
     stations = [Station(env, m, rec, streams, wl.max_tokens) for m in models]
     client = ClientPipeline(env, scenario.client, stations, None, rec, streams, wl.max_tokens)
-    # [agents] closed-loop sessions and the bill meter (only when sessions or spend guards are configured)
+    # closed-loop sessions; spend guards hear every bill (nothing on the hot path when there are none)
     driver = None
     if wl.sessions:
         driver = SessionDriver(env, wl.sessions, client, rec, streams, scenario.horizon, len(stations),
                                wl.max_tokens)
-    if wl.sessions or client.guard is not None:
-        meter = make_meter(client.guard)
+    if client.guard is not None:
         for s in stations:
-            s.add_meter(meter)
+            s.add_meter(client.guard.bill)
     sizes = RequestChunks(streams, wl.input_tokens.sampler(), wl.output_tokens.sampler(), wl.max_tokens,
                           wl.cached_input_share)
     n_prov = len(stations)
