@@ -35,7 +35,6 @@ def fidelity(
 ) -> None:
     """Run a real client against `llmsim serve`, simulate the same requests with a client policy, compare."""
     from ..fidelity import run_fidelity
-    from ..fidelity.clients import tenacity_client
     from ..fidelity.workloads import WORKLOADS
 
     if bool(command) == (workload is not None):
@@ -50,7 +49,7 @@ def fidelity(
             preset = reference
     if preset is None:
         fail("--preset: name the client policy to compare with (e.g. openai-python)")
-    client = tenacity_client() if preset == "tenacity" else preset
+    client = preset
     try:
         with err.status("running the real client, then simulating...", spinner="dots"):
             rep = run_fidelity(scenario, client, workload=work, command=command or None, provider=provider,

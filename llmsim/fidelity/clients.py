@@ -13,13 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..config.presets import CLIENT_PRESETS
+from ..config.presets import _SDK_STATUSES, CLIENT_PRESETS, expand_preset, resolve_client
 
 __all__ = ["REFERENCE_CLIENTS", "reference_client", "tenacity_client", "FIDELITY_SCENARIOS", "fidelity_scenario"]
-
-_SDK_ON = ["rate_limited", "overloaded", "server_error", "timeout"]
-_SDK_BACKOFF = {"kind": "exponential", "base": 0.5, "multiplier": 2, "cap": 8,
-                "jitter": {"multiplicative": [0.75, 1.0]}}
 
 #: name of the real client library -> the llmsim preset that mirrors its defaults (openai-python v3 and
 #: anthropic-sdk-python 2.x, read from their _base_client.py / _constants.py); fidelity runs check them
@@ -33,23 +29,17 @@ def tenacity_client(attempts: int = 3, multiplier: float = 0.5, max_wait: float 
     """``@retry(stop=stop_after_attempt(attempts), wait=wait_random_exponential(multiplier, max=max_wait))``
     around a call with the SDK's own retries off: full jitter U(0, multiplier * 2**(a-1)), capped; any
     error retried; Retry-After ignored (tenacity never reads headers)."""
-    return {"retry": {"max_attempts": attempts, "on": _SDK_ON,
-                      "backoff": {"kind": "exponential", "base": multiplier, "multiplier": 2, "cap": max_wait,
-                                  "jitter": "full"},
-                      "retry_after": "ignore"}}
+    return expand_preset({"preset": "tenacity-exponential",
+                          "retry": {"max_attempts": attempts, "on": list(_SDK_STATUSES),
+                                    "backoff": {"base": multiplier, "cap": max_wait}}})
 
 
 def reference_client(name: str):
-    """The client preset ``name`` if llmsim has it, else the reference dict of that name, else a file."""
-    from ..config.presets import CLIENT_PRESETS, resolve_client
-
-    if name in CLIENT_PRESETS:
-        return resolve_client(name)
+    """A client preset, a real library's name (openai-python, anthropic-python, tenacity), or a file."""
+    if name == "tenacity":
+        return resolve_client(tenacity_client(), source="reference client tenacity")
     if name in REFERENCE_CLIENTS:
         return resolve_client(REFERENCE_CLIENTS[name], source=f"reference client {name}")
-    aliases = {"openai-sdk": "openai-python", "anthropic-sdk": "anthropic-python"}
-    if name in aliases:
-        return resolve_client(REFERENCE_CLIENTS[aliases[name]], source=f"reference client {aliases[name]}")
     return resolve_client(name)
 
 
