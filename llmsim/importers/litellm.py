@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..config.presets import _SDK_STATUSES, CLIENT_PRESETS, deep_merge
 from ..errors import ScenarioError
 
 __all__ = ["import_litellm", "LiteLLMImport", "ImportNote", "STRATEGIES"]
@@ -41,7 +42,7 @@ STRATEGIES = {
     "latency-based-routing": "lowest_latency",
     "cost-based-routing": "lowest_cost",
 }
-_RETRY_ON = ["rate_limited", "overloaded", "server_error", "timeout"]
+_RETRY_ON = _SDK_STATUSES
 _DEFAULT_SLOTS = 32
 
 # keys LiteLLM knows that have no counterpart in llmsim, with the reason (reported as "ignored")
@@ -346,10 +347,10 @@ def _import(cfg: dict, model: str | None, slots: int) -> LiteLLMImport:
         route["fallbacks"] = [{"on": ["context_window"], "to": cw_chain}]
     if chain:
         route.setdefault("fallbacks", []).append({"on": list(_RETRY_ON), "to": chain})
-    retry = {"max_attempts": int(_num(num_retries, "num_retries")) + 1, "on": list(_RETRY_ON),
-             "backoff": {"kind": "exponential", "base": 0.5, "multiplier": 2, "cap": 8,
-                         "min": _num(min_wait, "retry_after"), "jitter": {"multiplicative": [0.0, 0.75]}},
-             "retry_after": {"window": [0.0, 60.0]}, "instant_if_alternative": True}
+    # the litellm-router preset's router retry, with this config's num_retries and retry_after
+    retry = deep_merge(CLIENT_PRESETS["litellm-router"][1]["layers"][0]["retry"],
+                       {"max_attempts": int(_num(num_retries, "num_retries")) + 1,
+                        "backoff": {"min": _num(min_wait, "retry_after")}})
     note("(router)", "approximated", "Retry-After: honoured in (0, 60] s, else the backoff; LiteLLM takes "
                                      "max(hint, backoff) above 60 s")
     client: dict[str, Any] = {}
@@ -360,10 +361,8 @@ def _import(cfg: dict, model: str | None, slots: int) -> LiteLLMImport:
             else max(timeouts.values())
     inner = max((sdk_retries.get(n, 0) for n in order), default=0)
     if inner > 0:
-        sdk = {"max_attempts": inner + 1, "on": list(_RETRY_ON),
-               "backoff": {"kind": "exponential", "base": 0.5, "multiplier": 2, "cap": 8,
-                           "jitter": {"multiplicative": [0.75, 1.0]}}, "retry_after": {"window": [0.0, 120.0]},
-               "give_up_retry_after_over": 120.0}
+        # the SDK inside each deployment: the openai-sdk preset's retry with this config's max_retries
+        sdk = deep_merge(CLIENT_PRESETS["openai-sdk"][1]["retry"], {"max_attempts": inner + 1})
         if "timeout" in client:
             sdk["timeout"] = client.pop("timeout")
         client["layers"] = [{"retry": retry}, {"route": route}, {"retry": sdk}]
