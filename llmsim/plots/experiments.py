@@ -29,10 +29,10 @@ from . import _prep as P
 
 __all__ = ["sweep_heatmap", "pareto_frontier", "forest_plot", "HIGHER_IS_BETTER", "COMPARISON_COLUMNS"]
 
-#: metrics where a larger value is better (all others but NO_DIRECTION: smaller is better)
-HIGHER_IS_BETTER = frozenset({"success_rate", "goodput"})
-#: metrics fixed by the workload, neither better nor worse when they move
-NO_DIRECTION = frozenset({"requests"})
+# which way is better: one definition, shared with the comparisons' verdicts
+from ..experiments.stats import HIGHER_IS_BETTER  # noqa: E402
+from ..experiments.stats import NEUTRAL as NO_DIRECTION  # noqa: E402
+
 COMPARISON_COLUMNS = ("metric", "client", "baseline", "diff_mean", "ci_low", "ci_high")
 
 
