@@ -187,10 +187,7 @@ def run_points(base: Scenario, points: Sequence[Point], params: Sequence[str], *
         runner.run(tasks)
         records = runner.records
     table, metrics = build_table(points, records, replications, params)
-    result = SweepResult(table, list(params), metrics, store.manifest, computed=runner.computed)
-    if out is not None:
-        result.save(out)
-    return result
+    return SweepResult(table, list(params), metrics, store.manifest, computed=runner.computed)
 
 
 def sweep(scenario: Any, grid: Mapping[str, Sequence[Any]] | None = None, samples: Mapping[str, Any] | None = None,
@@ -216,6 +213,9 @@ def sweep(scenario: Any, grid: Mapping[str, Sequence[Any]] | None = None, sample
         points = [Point(i, {**g.params, **s.params}, {**g.overrides, **s.overrides})
                   for i, (g, s) in enumerate((g, s) for g in points for s in drawn)]
     params = list(points[0].params)
-    return run_points(base, points, params, kind="sweep", replications=replications, seed=seed, workers=workers,
-                      executor=executor, scheduler=scheduler, out=out, resume=resume, progress=progress,
-                      measure=measure)
+    result = run_points(base, points, params, kind="sweep", replications=replications, seed=seed,
+                        workers=workers, executor=executor, scheduler=scheduler, out=out, resume=resume,
+                        progress=progress, measure=measure)
+    if out is not None:
+        result.save(out)  # the final tables, once (the caller of run_points decides what to save)
+    return result

@@ -24,14 +24,12 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from ..experiments.stats import HIGHER_IS_BETTER  # which way is better: one definition
+from ..experiments.stats import NEUTRAL as NO_DIRECTION
 from ..results import SUMMARY_METRICS, Result
 from . import _prep as P
 
 __all__ = ["sweep_heatmap", "pareto_frontier", "forest_plot", "HIGHER_IS_BETTER", "COMPARISON_COLUMNS"]
-
-# which way is better: one definition, shared with the comparisons' verdicts
-from ..experiments.stats import HIGHER_IS_BETTER  # noqa: E402
-from ..experiments.stats import NEUTRAL as NO_DIRECTION  # noqa: E402
 
 COMPARISON_COLUMNS = ("metric", "client", "baseline", "diff_mean", "ci_low", "ci_high")
 
