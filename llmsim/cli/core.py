@@ -59,15 +59,16 @@ def run(
         return
     out.print(summary_table(summary, f"{sc.name} (seed {res.seed}): {len(res.requests):,} requests, "
                                      f"warm-up {sc.warmup:g}s excluded"))
+    ts = None
     if sc.horizon >= 2 * 3600:
         freq = "1h" if sc.horizon <= 48 * 3600 else "1d"
-        out.print(period_table(res.timeseries(freq), f"By {freq[1:] if freq != '1h' else 'hour'} (time 0 = start)"))
+        ts = res.timeseries(freq)
+        out.print(period_table(ts, f"By {freq[1:] if freq != '1h' else 'hour'} (time 0 = start)"))
     elif sc.horizon >= 20 * 60:
         out.print(period_table(res.timeseries("10min"), "By 10 minutes"))
     for kind, rep in stories.items():  # [agents]
         out.print(_story_table(kind, rep, fmt_report_value))
-    if "spend" in stories and sc.horizon >= 2 * 3600:  # [agents] where the money went, by period
-        ts = res.timeseries("1d" if sc.horizon > 48 * 3600 else "1h")
+    if "spend" in stories and ts is not None:  # [agents] where the money went, by the same periods
         out.print(_cost_table(ts[ts.index < sc.horizon]))
     if out_dir is not None:
         out.print(f"saved to {out_dir}")
