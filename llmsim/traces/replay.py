@@ -24,6 +24,7 @@ deterministic and the same for every client policy.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,8 +150,18 @@ def replay_file(path: str | Path, options: ReplayOptions | None = None, seed: in
                 horizon: float | None = None, format: str | None = None, mapping: dict | None = None,
                 time_unit: str | None = None) -> tuple[ExplicitArrivals, dict]:
     """Like ``replay_arrivals`` but reads the file chunk by chunk, keeping only the replay columns
-    (a few million rows fit in little memory)."""
-    parts = [df[REPLAY_COLUMNS] for df in iter_trace(path, format, mapping, time_unit)]
-    lean = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
-    del parts
-    return replay_arrivals(lean, options, seed, horizon)
+    (a few million rows fit in little memory). The lean table of the last files read is kept, so the
+    seeds, policies and sweep points of one experiment parse the file once."""
+    p = Path(path)
+    st = p.stat()
+    key = (str(p.resolve()), st.st_mtime_ns, st.st_size, format,
+           None if mapping is None else tuple(sorted(mapping.items())), time_unit)
+    return replay_arrivals(_lean_trace(key), options, seed, horizon)
+
+
+@functools.lru_cache(maxsize=2)
+def _lean_trace(key: tuple) -> pd.DataFrame:
+    path, _, _, format, mapping, time_unit = key
+    parts = [df[REPLAY_COLUMNS] for df in iter_trace(path, format, None if mapping is None else dict(mapping),
+                                                       time_unit)]
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
