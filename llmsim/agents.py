@@ -24,7 +24,7 @@ import pandas as pd
 from .results import Result
 
 __all__ = ["sessions_table", "spend_report", "cost_avoided", "contract_report", "validation_retry_cost",
-           "recompute_cost", "billing_residual", "cumulative_cost", "expected_cost", "story_reports"]
+           "recompute_cost", "billing_residual", "expected_cost", "story_reports"]
 
 NAN = float("nan")
 
@@ -63,13 +63,6 @@ def sessions_table(res: Result) -> pd.DataFrame:
     out["cost"] = g["cost"].sum().reindex(out.index, fill_value=0.0)
     out["tokens"] = g["tokens"].sum().reindex(out.index, fill_value=0).astype(np.int64)
     return out.reset_index()
-
-
-def cumulative_cost(res: Result, mask=None) -> pd.Series:
-    """Spend billed so far at each attempt end (index: time, sorted), optionally of a subset of attempts."""
-    att = res.attempts if mask is None else res.attempts[mask]
-    s = pd.Series(att["cost"].to_numpy(), index=att["end"].to_numpy()).sort_index()
-    return s.cumsum()
 
 
 def spend_report(res: Result, onset: float | None = None) -> pd.Series:

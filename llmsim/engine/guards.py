@@ -23,7 +23,6 @@ class GuardHook:
 
     def __init__(self, env, cfg: SpendGuards, recorder):
         self.env = env
-        self.rec = recorder
         self.policy = SpendGuard(cfg, on_event=recorder.event)
         self.delay = cfg.alert.delay if cfg.alert is not None else 0.0
 
