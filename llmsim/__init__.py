@@ -7,12 +7,12 @@
 True
 """
 
-from .config import Scenario, load_scenario, packaged_scenarios
-from .errors import ScenarioError
-from .experiments import CompareResult, SweepResult, TuneResult, compare, sweep, tune
-from .results import SUMMARY_METRICS, Result
-from .simulate import simulate
-from .traces import TraceError, load_trace
+from llmsim.config import Scenario, load_scenario, packaged_scenarios
+from llmsim.core.errors import ScenarioError
+from llmsim.experiments import CompareResult, SweepResult, TuneResult, compare, sweep, tune
+from llmsim.results import SUMMARY_METRICS, Result
+from llmsim.simulate import simulate
+from llmsim.traces import TraceError, load_trace
 
 __version__ = "0.1.0"
 

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config.scenario import Scenario
-from .outcomes import LOCAL_OUTCOMES
-from .units import parse_duration
+from llmsim.config.scenario import Scenario
+from llmsim.core.outcomes import LOCAL_OUTCOMES
+from llmsim.core.units import parse_duration
 
 __all__ = ["Result", "SUMMARY_METRICS", "summarize"]
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .config.loading import load_scenario
-from .config.scenario import Scenario
-from .engine.arrivals import ExplicitArrivals
-from .engine.run import run_model
-from .results import Result
+from llmsim.config.loading import load_scenario
+from llmsim.config.scenario import Scenario
+from llmsim.engine.arrivals import ExplicitArrivals
+from llmsim.engine.simulation import run_model
+from llmsim.results import Result
 
 __all__ = ["simulate"]
 
@@ -28,7 +28,7 @@ def simulate(scenario: Scenario | dict | str | Path, seed: int | None = None,
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     seed = sc.seed if seed is None else int(seed)
     if arrivals is None and sc.workload.trace is not None:
-        from .traces.replay import replay_file
+        from llmsim.traces.replay import replay_file
 
         tr = sc.workload.trace
         arrivals, _ = replay_file(tr.path, tr.options(), seed, sc.horizon, tr.format, tr.mapping, tr.time_unit)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import llmsim
-from llmsim.agents import (
+from llmsim.analysis.spend_contracts import (
     billing_residual,
     contract_report,
     cost_avoided,
@@ -96,7 +96,7 @@ def test_cost_without_failures_matches_the_arithmetic():
     res = llmsim.simulate(sc)
     req = res.requests
     assert (req["outcome"] == "ok").all()
-    from llmsim.distributions import LogNormal
+    from llmsim.core.samplers import LogNormal
     per_req = (LogNormal(800, 3000).mean * 3.0 + 200 * 15.0) / 1e6
     n = len(req)
     sd = req["cost"].std()
@@ -318,7 +318,7 @@ def test_tiny_scenario_unaffected_columns():
 
 
 def test_baseline_week_of_agent_traffic_costs_what_the_arithmetic_predicts():
-    from llmsim.agents import expected_cost
+    from llmsim.analysis.spend_contracts import expected_cost
 
     sc = llmsim.load_scenario("runaway-agents")
     normal = sc.with_overrides({"workload.sessions": [sc.workload.sessions[0].model_dump(mode="json")]})

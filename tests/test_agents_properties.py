@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import llmsim
-from llmsim.agents import recompute_cost, sessions_table
+from llmsim.analysis.spend_contracts import recompute_cost, sessions_table
 
 
 @st.composite

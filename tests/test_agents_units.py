@@ -8,9 +8,9 @@ import pytest
 
 import llmsim
 from llmsim.config.guards import SpendGuards
+from llmsim.engine.scripted import run_scripted
 from llmsim.policies.spend import SessionSpend, SpendGuard
 from llmsim.policies.validation import ContractMonitor, expected_attempts, next_step
-from llmsim.testing import run_scripted
 
 from conftest import tiny_scenario
 

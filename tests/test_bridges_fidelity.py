@@ -1,6 +1,6 @@
 """Fidelity: real SDK clients against llmsim serve vs the equivalent simulated client policy.
 
-The client configs come from llmsim.fidelity.clients (the libraries' defaults as llmsim config); the
+The client configs come from llmsim.bridges.fidelity.clients (the libraries' defaults as llmsim config); the
 same checks hold for the presets of the same name once they exist (``reference_client`` prefers them).
 """
 
@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from llmsim.fidelity import (
+from llmsim.bridges.fidelity import (
     REFERENCE_CLIENTS,
     anthropic_sdk,
     openai_sdk,

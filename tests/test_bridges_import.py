@@ -9,9 +9,9 @@ import yaml
 from typer.testing import CliRunner
 
 import llmsim
+from llmsim.bridges.importers import import_litellm
 from llmsim.cli import app
-from llmsim.errors import ScenarioError
-from llmsim.importers import import_litellm
+from llmsim.core.errors import ScenarioError
 
 FIXTURE = Path(__file__).parent / "fixtures" / "litellm_router.yaml"
 

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 import llmsim
-from llmsim.serve import ServerThread
+from llmsim.bridges.serve import ServerThread
 
 openai = pytest.importorskip("openai")
 anthropic = pytest.importorskip("anthropic")

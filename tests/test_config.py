@@ -8,8 +8,8 @@ import pytest
 
 import llmsim
 from llmsim.config.loading import read_yaml
-from llmsim.errors import ScenarioError
-from llmsim.units import UnitError, parse_duration, parse_rate
+from llmsim.core.errors import ScenarioError
+from llmsim.core.units import UnitError, parse_duration, parse_rate
 
 from conftest import tiny_scenario
 
@@ -135,7 +135,7 @@ def test_distribution_means_are_analytic():
     import numpy as np
     from pydantic import TypeAdapter
 
-    from llmsim.config.distributions import Distribution
+    from llmsim.config.distribution_specs import Distribution
     ta = TypeAdapter(Distribution)
     rng = np.random.default_rng(0)
     for spec in [{"dist": "fixed", "value": 3}, {"dist": "exponential", "mean": 2},

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 import llmsim
 from llmsim.cli import app
-from llmsim.report import experiment_report_html
+from llmsim.viz.report import experiment_report_html
 
 from conftest import tiny_scenario
 

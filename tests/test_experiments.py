@@ -12,8 +12,8 @@ from scipy import stats as sps
 import llmsim
 from llmsim.experiments import ExperimentInterrupted, SweepResult
 from llmsim.experiments.design import sample_points
-from llmsim.experiments.runner import simulate_summary
 from llmsim.experiments.stats import mean_ci
+from llmsim.experiments.task_runner import simulate_summary
 
 from conftest import tiny_scenario
 

@@ -11,8 +11,8 @@ import pytest
 import vl_convert
 
 import llmsim
-from llmsim import plots
-from llmsim.plots import _prep as P
+from llmsim.viz import plots
+from llmsim.viz.plots import _prep as P
 
 from conftest import tiny_scenario
 
@@ -44,7 +44,7 @@ def quiet() -> llmsim.Result:
 
 def compiles(chart) -> dict:
     """The Vega spec Vega-Lite compiles the chart to (what a browser would draw): schema-valid is not enough."""
-    from llmsim.plots.export import vegalite_version
+    from llmsim.viz.plots.export import vegalite_version
 
     return vl_convert.vegalite_to_vega(chart.to_dict(), vl_version=vegalite_version())
 
@@ -345,7 +345,7 @@ def test_save_chart_png_svg_json_html(tmp_path, quiet):
 def test_readme_image_command_writes_an_image(tmp_path):
     import yaml
 
-    from llmsim.plots.__main__ import main
+    from llmsim.viz.plots.__main__ import main
 
     scenario = tmp_path / "s.yaml"
     scenario.write_text(yaml.safe_dump(stormy(horizon="2m")))

@@ -1,10 +1,10 @@
 """rate_calibration draws the recorded and simulated rate of a real calibration report."""
 
 import llmsim
-from llmsim.plots.calibration import rate_calibration
 from llmsim.traces.calibrate import calibration_report
 from llmsim.traces.fit import fit_scenario
 from llmsim.traces.samples import sample_path
+from llmsim.viz.plots.calibration_charts import rate_calibration
 
 
 def test_rate_calibration_from_a_fitted_sample_trace():

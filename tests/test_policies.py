@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
+from llmsim.engine.scripted import run_scripted
 from llmsim.policies.backoff import Backoff
 from llmsim.policies.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
-from llmsim.testing import run_scripted
 
 
 # -- backoff (Brooker's formulas) ----------------------------------------------------------------

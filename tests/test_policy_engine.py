@@ -10,13 +10,13 @@ import pytest
 
 import llmsim
 from llmsim.config.presets import CLIENT_PRESETS, resolve_client
-from llmsim.errors import ScenarioError
+from llmsim.core.errors import ScenarioError
+from llmsim.engine.scripted import run_scripted
 from llmsim.policies.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
 from llmsim.policies.budgets import EnvoyBudget, FinagleBudget, GrpcThrottle, RatioBudget
 from llmsim.policies.ejection import EnvoyOutlier, LiteLLMCooldown
 from llmsim.policies.limiters import AimdLimiter, AwsAdaptive, ConcurrencyLimiter, SreThrottle, TokenBucketLimiter
 from llmsim.policies.routing import Router
-from llmsim.testing import run_scripted
 
 from conftest import tiny_scenario
 
@@ -466,12 +466,12 @@ def test_cancelled_hedges_never_leak_slots(notice):
     import simpy
 
     from llmsim.config import Provider
-    from llmsim.engine.client import Request
-    from llmsim.engine.provider_model import ProviderModel
+    from llmsim.core.streams import Streams
+    from llmsim.engine.pipeline import Request
     from llmsim.engine.recorder import Recorder
-    from llmsim.engine.run import ChunkDraws
+    from llmsim.engine.simulation import ChunkDraws
     from llmsim.engine.station import Attempt, Station
-    from llmsim.engine.streams import Streams
+    from llmsim.provider.model import ProviderModel
 
     env = simpy.Environment()
     streams = Streams(1)
@@ -512,7 +512,7 @@ def test_preset_overrides_merge_deeply_everywhere():
 
 
 def test_envoy_budget_settles_when_hedges_are_cancelled():
-    from llmsim.engine import client as engine_client
+    from llmsim.engine import pipeline as engine_client
 
     budgets = []
     original = engine_client.RetryLayer.__init__

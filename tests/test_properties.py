@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import llmsim
-from llmsim.outcomes import LOCAL_OUTCOMES
+from llmsim.core.outcomes import LOCAL_OUTCOMES
 
 jitters = st.sampled_from(["none", "full", "equal", "decorrelated"])
 

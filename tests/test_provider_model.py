@@ -8,8 +8,8 @@ import pytest
 
 import llmsim
 from llmsim.config import Provider
-from llmsim.engine.buckets import RateLimiterSet
-from llmsim.engine.provider_model import ProviderModel
+from llmsim.provider.buckets import RateLimiterSet
+from llmsim.provider.model import ProviderModel
 
 from conftest import tiny_scenario
 

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 import llmsim
 from llmsim.cli import app
-from llmsim.report import write_report
+from llmsim.viz.report import write_report
 
 from conftest import tiny_scenario
 
@@ -108,7 +108,7 @@ def test_report_fetches_nothing(default_report):
 
 
 def test_report_shows_scenario_and_summary(default_run, default_report):
-    from llmsim.report_text import fmt_metric
+    from llmsim.viz.text_tables import fmt_metric
 
     page = default_report.read_text(encoding="utf-8")
     parsed = parse(page)

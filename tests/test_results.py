@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import llmsim
-from llmsim.outcomes import OUTCOMES
+from llmsim.core.outcomes import OUTCOMES
 
 from conftest import tiny_scenario
 

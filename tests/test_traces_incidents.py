@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import llmsim
-from llmsim.traces.incidents import MONTH_S, PRESETS, draw_incidents, fit_incident_model
+from llmsim.provider.incidents import MONTH_S, PRESETS, draw_incidents, fit_incident_model
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))

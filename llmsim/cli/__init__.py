@@ -5,14 +5,14 @@ Each command group lives in its own module and registers itself on ``app`` when 
 
 from __future__ import annotations
 
-from . import core  # noqa: F401  (registers run, schema, validate, presets, version)
-from . import experiments as _experiments  # noqa: F401  (registers sweep, compare, tune)
-from . import fidelity as _fidelity  # noqa: F401  (registers fidelity)
-from . import importers as _importers  # noqa: F401  (registers import litellm)
-from . import report as _report  # noqa: F401  (registers report)
-from . import serve as _serve  # noqa: F401  (registers serve)
-from . import trace as _trace  # noqa: F401  (registers the trace sub-app)
-from .app import app
+from llmsim.cli import experiment_cmds as _experiments  # noqa: F401  (registers sweep, compare, tune)
+from llmsim.cli import fidelity_cmd as _fidelity  # noqa: F401  (registers fidelity)
+from llmsim.cli import import_cmd as _importers  # noqa: F401  (registers import litellm)
+from llmsim.cli import report_cmd as _report  # noqa: F401  (registers report)
+from llmsim.cli import run_cmds as core  # noqa: F401  (registers run, schema, validate, presets, version)
+from llmsim.cli import serve_cmd as _serve  # noqa: F401  (registers serve)
+from llmsim.cli import trace_cmds as _trace  # noqa: F401  (registers the trace sub-app)
+from llmsim.cli.app import app
 
 __all__ = ["app", "main"]
 

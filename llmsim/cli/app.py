@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from ..config.loading import read_yaml
-from ..errors import ScenarioError
+from llmsim.config.loading import read_yaml
+from llmsim.core.errors import ScenarioError
 
 __all__ = ["app", "out", "err", "fail", "parse_sets"]
 

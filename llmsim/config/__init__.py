@@ -1,11 +1,11 @@
 """Validated, serialisable scenario configuration (pure data, pydantic v2)."""
 
-from .client import Backoff, CircuitBreaker, Client, Retry, RetryAfterMax, Route
-from .distributions import Distribution
-from .loading import DEFAULT_SCENARIO, load_scenario, packaged_scenarios, validate_scenario
-from .provider import Capacity, Errors, Incident, Latency, Pricing, Provider, Queue, RateLimits
-from .scenario import Scenario
-from .workload import Arrivals, Workload
+from llmsim.config.client import Backoff, CircuitBreaker, Client, Retry, RetryAfterMax, Route
+from llmsim.config.distribution_specs import Distribution
+from llmsim.config.loading import DEFAULT_SCENARIO, load_scenario, packaged_scenarios, validate_scenario
+from llmsim.config.provider import Capacity, Errors, Incident, Latency, Pricing, Provider, Queue, RateLimits
+from llmsim.config.scenario import Scenario
+from llmsim.config.workload import Arrivals, Workload
 
 __all__ = [
     "Arrivals", "Backoff", "Capacity", "CircuitBreaker", "Client", "DEFAULT_SCENARIO", "Distribution", "Errors",

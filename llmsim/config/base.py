@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
 
-from ..units import UnitError, parse_duration, parse_rate
+from llmsim.core.units import UnitError, parse_duration, parse_rate
 
 __all__ = ["Config", "Duration", "Rate", "Quantity"]
 

@@ -17,10 +17,10 @@ from typing import Annotated, Literal, Optional, Union
 
 from pydantic import Field, model_validator
 
-from ..outcomes import Outcome
-from .base import Config, Duration
-from .contracts import Validation  # [agents]
-from .guards import SpendGuards  # [agents]
+from llmsim.config.base import Config, Duration
+from llmsim.config.contracts import Validation
+from llmsim.config.guards import SpendGuards
+from llmsim.core.outcomes import Outcome
 
 __all__ = [
     "Backoff", "AdditiveJitter", "MultiplicativeJitter", "RetryAfterMax", "RetryAfterWindow", "RetryAfterClamp",

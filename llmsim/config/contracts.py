@@ -15,9 +15,9 @@ from typing import Annotated, Literal, Optional
 
 from pydantic import Field, field_validator
 
-from ..schedule import Schedule
-from .base import Config, Duration
-from .schedules import check_increasing
+from llmsim.config.base import Config, Duration
+from llmsim.config.schedule_pairs import check_increasing
+from llmsim.core.schedule import Schedule
 
 __all__ = ["Quality", "ContractMonitor", "Validation"]
 

@@ -15,7 +15,7 @@ from typing import Annotated, Literal, Optional
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from .base import Config, Duration, Rate
+from llmsim.config.base import Config, Duration, Rate
 
 __all__ = ["SessionCaps", "Budget", "SpendAlert", "SpendGuards"]
 

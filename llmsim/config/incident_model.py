@@ -14,8 +14,8 @@ from typing import Annotated, Optional
 
 from pydantic import Field, model_validator
 
-from ..distributions import Z95
-from .base import Config, Duration
+from llmsim.config.base import Config, Duration
+from llmsim.core.samplers import Z95
 
 __all__ = ["IncidentModelConfig", "IncidentDuration"]
 
@@ -28,7 +28,7 @@ class IncidentDuration(Config):
 
 
 class IncidentModelConfig(Config):
-    """Random incidents (see llmsim.traces.incidents): a named ``preset`` (openai-api-2024,
+    """Random incidents (see llmsim.provider.incidents): a named ``preset`` (openai-api-2024,
     anthropic-api-2024, character-ai-2024) or explicit ``rate_per_month`` and ``duration``; optional
     ``impact_shares`` (classes 0..3) and ``latency_share``; ``rate_factor`` scales the rate."""
 
@@ -41,7 +41,7 @@ class IncidentModelConfig(Config):
 
     @model_validator(mode="after")
     def _check(self):
-        from ..traces.incidents import PRESETS
+        from llmsim.provider.incidents import PRESETS
 
         if self.preset is not None and self.preset not in PRESETS:
             raise ValueError(f"unknown incident preset '{self.preset}' (known: {', '.join(PRESETS)})")
@@ -54,8 +54,8 @@ class IncidentModelConfig(Config):
         return self
 
     def model(self):
-        """The llmsim.traces.incidents.IncidentModel this config describes."""
-        from ..traces.incidents import PRESETS, IncidentModel
+        """The llmsim.provider.incidents.IncidentModel this config describes."""
+        from llmsim.provider.incidents import PRESETS, IncidentModel
 
         base = PRESETS[self.preset] if self.preset else IncidentModel("custom", 0.0, 1.0, 1.0, (0, 1, 0, 0), 0.0)
         fields = {}

@@ -15,8 +15,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from ..errors import ScenarioError
-from .scenario import Scenario
+from llmsim.config.scenario import Scenario
+from llmsim.core.errors import ScenarioError
 
 __all__ = ["load_scenario", "validate_scenario", "packaged_scenarios", "format_validation_error", "read_yaml"]
 

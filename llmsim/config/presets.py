@@ -19,8 +19,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..errors import ScenarioError
-from .client import Client
+from llmsim.config.client import Client
+from llmsim.core.errors import ScenarioError
 
 __all__ = ["CLIENT_PRESETS", "resolve_client", "client_presets"]
 
@@ -180,7 +180,7 @@ def expand_preset(value: Any) -> Any:
     client stack of that LiteLLM config (its deployments must be the scenario's providers, named as
     ``llmsim import litellm`` names them); anything else unchanged."""
     if isinstance(value, dict) and "litellm" in value:
-        from ..importers.litellm import import_litellm
+        from llmsim.bridges.importers.litellm_router import import_litellm
 
         imported = import_litellm(value["litellm"], model=value.get("model")).client
         return deep_merge(imported, {k: v for k, v in value.items() if k not in ("litellm", "model")})
@@ -202,7 +202,7 @@ def client_presets() -> dict[str, str]:
 def resolve_client(spec: Any, source: str | None = None) -> Client:
     """A Client from a Client, a dict, a preset name, or a YAML file (a client block, or a scenario whose
     ``client`` block is used). Bad input raises ScenarioError naming the field."""
-    from .loading import format_validation_error, read_yaml
+    from llmsim.config.loading import format_validation_error, read_yaml
 
     if isinstance(spec, Client):
         return spec

@@ -11,12 +11,12 @@ from typing import Annotated, Literal, Optional, Union
 
 from pydantic import Field, field_validator, model_validator
 
-from ..schedule import Schedule
-from .base import Config, Duration
-from .contracts import Quality  # [agents]
-from .distributions import Distribution, DistributionOrDuration
-from .incident_model import IncidentModelConfig
-from .schedules import check_increasing, schedule_from_pairs
+from llmsim.config.base import Config, Duration
+from llmsim.config.contracts import Quality
+from llmsim.config.distribution_specs import Distribution, DistributionOrDuration
+from llmsim.config.incident_model import IncidentModelConfig
+from llmsim.config.schedule_pairs import check_increasing, schedule_from_pairs
+from llmsim.core.schedule import Schedule
 
 __all__ = ["Capacity", "Queue", "RateLimits", "Latency", "Errors", "Incident", "Pricing", "Provider"]
 
@@ -116,7 +116,7 @@ class Provider(Config):
     latency: Latency = Field(default_factory=Latency)
     errors: Errors = Field(default_factory=Errors)
     incidents: list[Incident] = Field(default_factory=list)
-    incident_model: Optional[IncidentModelConfig] = None  # random incidents drawn per run (llmsim.traces.incidents)
+    incident_model: Optional[IncidentModelConfig] = None  # random incidents drawn per run (llmsim.provider.incidents)
     pricing: Pricing = Field(default_factory=Pricing)
     abort_notice: Union[Duration, Literal["never"]] = 1.0
     context_window: Optional[Annotated[int, Field(ge=1)]] = None  # input + max_tokens above it -> 400

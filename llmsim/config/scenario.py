@@ -17,10 +17,10 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from .base import Config, Duration
-from .client import Client
-from .provider import Provider
-from .workload import Workload
+from llmsim.config.base import Config, Duration
+from llmsim.config.client import Client
+from llmsim.config.provider import Provider
+from llmsim.config.workload import Workload
 
 __all__ = ["Scenario"]
 
@@ -44,7 +44,7 @@ class Scenario(Config):
     @classmethod
     def _client_preset(cls, value):
         """``client: openai-sdk`` or ``client: {preset: openai-sdk, deadline: 30s}`` (preset + overrides)."""
-        from .presets import expand_preset
+        from llmsim.config.presets import expand_preset
 
         return expand_preset(value)
 
@@ -77,9 +77,9 @@ class Scenario(Config):
 
         List items are addressed by index or, for providers, by name: ``providers.primary.capacity.slots``.
         Raises ScenarioError naming the path when a path does not exist or a value is invalid."""
-        from ..errors import ScenarioError
-        from .loading import validate_scenario
-        from .presets import expand_preset
+        from llmsim.config.loading import validate_scenario
+        from llmsim.config.presets import expand_preset
+        from llmsim.core.errors import ScenarioError
 
         data = self.model_dump(mode="json")
         for path, value in overrides.items():
@@ -94,7 +94,7 @@ class Scenario(Config):
 
 def _route_references(client) -> list[tuple[str, str]]:
     """(field path, provider name) of every provider a route of the client names."""
-    from .client import RouteLayer
+    from llmsim.config.client import RouteLayer
 
     routes = []
     if client.route is not None:

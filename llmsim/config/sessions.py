@@ -18,10 +18,10 @@ from typing import Annotated, Literal, Optional
 
 from pydantic import Field, model_validator
 
-from ..schedule import Schedule
-from .base import Config, Duration, Rate
-from .distributions import Distribution, DistributionOrDuration
-from .schedules import check_increasing, rate_schedule
+from llmsim.config.base import Config, Duration, Rate
+from llmsim.config.distribution_specs import Distribution, DistributionOrDuration
+from llmsim.config.schedule_pairs import check_increasing, rate_schedule
+from llmsim.core.schedule import Schedule
 
 __all__ = ["SessionStarts", "Agent", "SessionGroup"]
 

@@ -10,11 +10,11 @@ from typing import Annotated, Literal, Optional
 
 from pydantic import Field, model_validator
 
-from ..schedule import Schedule
-from .base import Config, Duration, Rate
-from .distributions import DistributionOrDuration
-from .schedules import check_increasing, rate_schedule
-from .sessions import SessionGroup  # [agents] closed-loop sessions
+from llmsim.config.base import Config, Duration, Rate
+from llmsim.config.distribution_specs import DistributionOrDuration
+from llmsim.config.schedule_pairs import check_increasing, rate_schedule
+from llmsim.config.sessions import SessionGroup
+from llmsim.core.schedule import Schedule
 
 __all__ = ["Arrivals", "TraceReplay", "Workload"]
 
@@ -65,7 +65,7 @@ class TraceReplay(Config):
 
     def options(self):
         """The replay options as llmsim.traces.replay.ReplayOptions."""
-        from ..traces.replay import ReplayOptions
+        from llmsim.traces.replay import ReplayOptions
 
         return ReplayOptions(window=self.window, time_scale=self.time_scale, rate_multiplier=self.rate_multiplier,
                              copy_shift=self.copy_shift, loop=self.loop, first_attempts=self.first_attempts)

@@ -4,7 +4,7 @@ Chunk c holds requests [c * CHUNK, (c + 1) * CHUNK); its sizes come from a strea
 request's sizes depend only on the seed and its index.
 
 >>> import numpy as np
->>> from llmsim.schedule import Schedule
+>>> from llmsim.core.schedule import Schedule
 >>> t = arrival_times(Schedule.constant(10.0), horizon=100.0, rng=np.random.default_rng(1))
 >>> 800 < len(t) < 1200
 True
@@ -18,9 +18,9 @@ from typing import Optional
 
 import numpy as np
 
-from ..distributions import Sampler
-from ..schedule import Schedule
-from .streams import Streams
+from llmsim.core.samplers import Sampler
+from llmsim.core.schedule import Schedule
+from llmsim.core.streams import Streams
 
 __all__ = ["CHUNK", "arrival_times", "RequestChunks", "ExplicitArrivals"]
 

@@ -10,7 +10,7 @@ from array import array
 import numpy as np
 import pandas as pd
 
-from ..outcomes import OUTCOMES
+from llmsim.core.outcomes import OUTCOMES
 
 __all__ = ["Recorder", "OUTCOME_CODE"]
 

@@ -10,9 +10,9 @@ from collections import deque
 
 from simpy.events import Timeout
 
-from .provider_model import DRAW_COLUMNS, ProviderModel
-from .recorder import Recorder
-from .streams import Streams
+from llmsim.core.streams import Streams
+from llmsim.engine.recorder import Recorder
+from llmsim.provider.model import DRAW_COLUMNS, ProviderModel
 
 __all__ = ["Attempt", "Station"]
 

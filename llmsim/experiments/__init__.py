@@ -4,11 +4,11 @@ random numbers, paired differences) and ``tune`` (cheapest policy meeting an SLO
 >>> from llmsim.experiments import sweep, compare, tune
 """
 
-from .compare import CompareResult, compare
-from .design import replication_seed
-from .runner import ExperimentInterrupted
-from .sweep import SweepResult, sweep
-from .tune import TuneResult, tune
+from llmsim.experiments.compare import CompareResult, compare
+from llmsim.experiments.design import replication_seed
+from llmsim.experiments.sweep import SweepResult, sweep
+from llmsim.experiments.task_runner import ExperimentInterrupted
+from llmsim.experiments.tune import TuneResult, tune
 
 __all__ = ["sweep", "SweepResult", "compare", "CompareResult", "tune", "TuneResult", "ExperimentInterrupted",
            "replication_seed"]

@@ -17,13 +17,13 @@ from typing import Any
 
 import pandas as pd
 
-from ..config.presets import resolve_client
-from ..errors import ScenarioError
-from .design import Point
-from .progress import ProgressSpec
-from .stats import direction, mean_ci, paired_diff, welch_ci
-from .store import atomic_write_csv
-from .sweep import SweepResult, as_scenario, run_points
+from llmsim.config.presets import resolve_client
+from llmsim.core.errors import ScenarioError
+from llmsim.experiments.design import Point
+from llmsim.experiments.progress import ProgressSpec
+from llmsim.experiments.stats import direction, mean_ci, paired_diff, welch_ci
+from llmsim.experiments.store import atomic_write_csv
+from llmsim.experiments.sweep import SweepResult, as_scenario, run_points
 
 __all__ = ["compare", "CompareResult"]
 

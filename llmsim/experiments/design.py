@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ScenarioError
+from llmsim.core.errors import ScenarioError
 
 __all__ = ["Point", "grid_points", "sample_points", "replication_seed", "Range", "parse_range", "column_value"]
 

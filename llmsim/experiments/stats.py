@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ScenarioError
-from ..units import UnitError, parse_duration
+from llmsim.core.errors import ScenarioError
+from llmsim.core.units import UnitError, parse_duration
 
 __all__ = ["mean_ci", "paired_diff", "welch_ci", "direction", "Constraint", "HIGHER_IS_BETTER", "NEUTRAL"]
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..atomic import atomic_write, atomic_write_text  # noqa: F401  (atomic_write_text: used by callers)
-from ..errors import ScenarioError
+from llmsim.core.atomic import atomic_write, atomic_write_text  # noqa: F401  (atomic_write_text: used by callers)
+from llmsim.core.errors import ScenarioError
 
 __all__ = ["RunStore", "atomic_write_text", "atomic_write_parquet", "MANIFEST", "canonical"]
 

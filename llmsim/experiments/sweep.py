@@ -21,15 +21,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..config.loading import load_scenario
-from ..config.scenario import Scenario
-from ..errors import ScenarioError
-from ..results import SUMMARY_METRICS
-from .design import Point, column_value, grid_points, replication_seed, sample_points
-from .progress import ProgressSpec
-from .runner import Runner, Task, simulate_summary
-from .stats import mean_ci
-from .store import MANIFEST, RunStore, atomic_write_csv, atomic_write_parquet, atomic_write_text
+from llmsim.config.loading import load_scenario
+from llmsim.config.scenario import Scenario
+from llmsim.core.errors import ScenarioError
+from llmsim.experiments.design import Point, column_value, grid_points, replication_seed, sample_points
+from llmsim.experiments.progress import ProgressSpec
+from llmsim.experiments.stats import mean_ci
+from llmsim.experiments.store import MANIFEST, RunStore, atomic_write_csv, atomic_write_parquet, atomic_write_text
+from llmsim.experiments.task_runner import Runner, Task, simulate_summary
+from llmsim.results import SUMMARY_METRICS
 
 __all__ = ["sweep", "SweepResult", "run_points", "build_table", "check_points", "as_scenario"]
 

@@ -24,13 +24,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import ScenarioError
-from .design import Point, column_value, grid_points, parse_range, replication_seed, sample_points
-from .progress import ProgressSpec
-from .runner import Runner, Task, simulate_summary
-from .stats import Constraint, direction, mean_ci
-from .store import RunStore, atomic_write_csv, atomic_write_text, canonical
-from .sweep import SweepResult, _measure_name, as_scenario, build_table, check_points
+from llmsim.core.errors import ScenarioError
+from llmsim.experiments.design import Point, column_value, grid_points, parse_range, replication_seed, sample_points
+from llmsim.experiments.progress import ProgressSpec
+from llmsim.experiments.stats import Constraint, direction, mean_ci
+from llmsim.experiments.store import RunStore, atomic_write_csv, atomic_write_text, canonical
+from llmsim.experiments.sweep import SweepResult, _measure_name, as_scenario, build_table, check_points
+from llmsim.experiments.task_runner import Runner, Task, simulate_summary
 
 __all__ = ["tune", "TuneResult", "halving_cost"]
 
@@ -130,7 +130,7 @@ def tune(scenario: Any, space: Mapping[str, Any], objective: str = "cost_total",
         raise ScenarioError("eta", "eta must be >= 2 and min_replications >= 1")
     cons = [Constraint.parse(m, spec) for m, spec in (constraints or {}).items()]
     if measure is None:  # the summary metrics are known: a misspelt name would make every mean NaN
-        from ..results import SUMMARY_METRICS
+        from llmsim.results import SUMMARY_METRICS
 
         for where, name in [("objective", objective)] + [(f"constraints.{c.metric}", c.metric) for c in cons]:
             if name not in SUMMARY_METRICS:

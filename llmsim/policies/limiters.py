@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections import deque
 
-from ..engine.buckets import TokenBucket
+from llmsim.provider.buckets import TokenBucket
 
 __all__ = ["TokenBucketLimiter", "ConcurrencyLimiter", "AimdLimiter", "SreThrottle", "AwsAdaptive", "from_config"]
 

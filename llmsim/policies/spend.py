@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from ..config.guards import SpendGuards
+from llmsim.config.guards import SpendGuards
 
 __all__ = ["SpendGuard", "SessionSpend"]
 

@@ -7,9 +7,9 @@ incident model and counterfactuals.
 'csv'
 """
 
-from .adapters import FORMATS
-from .errors import TraceError
-from .load import convert, iter_trace, load_trace
-from .schema import COLUMNS, REQUIRED, missing_counts
+from llmsim.traces.adapters import FORMATS
+from llmsim.traces.errors import TraceError
+from llmsim.traces.load import convert, iter_trace, load_trace
+from llmsim.traces.schema import COLUMNS, REQUIRED, missing_counts
 
 __all__ = ["COLUMNS", "FORMATS", "REQUIRED", "TraceError", "convert", "iter_trace", "load_trace", "missing_counts"]

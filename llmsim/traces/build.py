@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .errors import TraceError
-from .schema import COLUMNS, REQUIRED, TRACE_OUTCOMES, conform
+from llmsim.traces.errors import TraceError
+from llmsim.traces.schema import COLUMNS, REQUIRED, TRACE_OUTCOMES, conform
 
 __all__ = ["Context", "Chunk", "parse_times", "to_ns"]
 

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .replay import first_attempts
-from .stats import rate_curve
+from llmsim.traces.replay import first_attempts
+from llmsim.traces.trace_stats import rate_curve
 
 __all__ = ["calibration_report", "rate_comparison", "ks"]
 

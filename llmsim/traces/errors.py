@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from ..errors import ScenarioError
+from llmsim.core.errors import ScenarioError
 
 __all__ = ["TraceError"]
 

@@ -27,8 +27,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from .replay import first_attempts
-from .stats import rate_curve
+from llmsim.traces.replay import first_attempts
+from llmsim.traces.trace_stats import rate_curve
 
 __all__ = ["fit_scenario", "fit_tokens", "concurrency_peak"]
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..outcomes import LOCAL_OUTCOMES
-from .schema import conform
+from llmsim.core.outcomes import LOCAL_OUTCOMES
+from llmsim.traces.schema import conform
 
 __all__ = ["trace_from_result"]
 

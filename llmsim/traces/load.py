@@ -24,11 +24,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .adapters import detect, get_adapter
-from .build import Context
-from .errors import TraceError
-from .readers import CHUNK_ROWS, sniff
-from .schema import arrow_schema, empty_trace, missing_counts
+from llmsim.traces.adapters import detect, get_adapter
+from llmsim.traces.build import Context
+from llmsim.traces.errors import TraceError
+from llmsim.traces.readers import CHUNK_ROWS, sniff
+from llmsim.traces.schema import arrow_schema, empty_trace, missing_counts
 
 __all__ = ["load_trace", "iter_trace", "convert", "TraceReader"]
 

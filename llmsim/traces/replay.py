@@ -33,9 +33,9 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from ..engine.arrivals import ExplicitArrivals
-from ..engine.streams import Streams
-from .load import iter_trace
+from llmsim.core.streams import Streams
+from llmsim.engine.arrivals import ExplicitArrivals
+from llmsim.traces.load import iter_trace
 
 __all__ = ["ReplayOptions", "replay_arrivals", "replay_file", "first_attempts", "REPLAY_COLUMNS"]
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..atomic import atomic_write
+from llmsim.core.atomic import atomic_write
 
 __all__ = ["SAMPLE_SCENARIO", "SAMPLE_ORIGIN", "sample_path", "make_sample_trace", "write_samples", "to_litellm",
            "to_otel"]
@@ -60,8 +60,7 @@ def sample_path(kind: str = "csv", root: str | Path | None = None) -> str:
 def make_sample_trace() -> pd.DataFrame:
     """The canonical sample trace (simulated; deterministic)."""
     import llmsim
-
-    from .from_result import trace_from_result
+    from llmsim.traces.from_result import trace_from_result
 
     tr = trace_from_result(llmsim.simulate(llmsim.Scenario.model_validate(SAMPLE_SCENARIO)))
     tr["session_id"] = ("s" + (tr["logical_request_id"].astype(int) // 5).astype(str)).astype("string")
@@ -152,7 +151,7 @@ def to_otel(tr: pd.DataFrame) -> dict:
 
 def write_samples(out: str | Path) -> dict[str, int]:
     """Write the four sample files into ``out``; returns rows per file."""
-    from .load import convert
+    from llmsim.traces.load import convert
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -9,17 +9,17 @@ formats are tried before the generic canonical ones.
 
 from __future__ import annotations
 
-from ..errors import TraceError
-from ..readers import Head
-from .azure import AZURE
-from .base import Adapter
-from .burstgpt import BURSTGPT
-from .generic import GENERIC_CSV, GENERIC_JSONL, GENERIC_PARQUET
-from .helicone import HELICONE
-from .langfuse import LANGFUSE
-from .litellm import LITELLM
-from .mooncake import MOONCAKE
-from .otel import OTEL
+from llmsim.traces.adapters.azure import AZURE
+from llmsim.traces.adapters.burstgpt import BURSTGPT
+from llmsim.traces.adapters.common import Adapter
+from llmsim.traces.adapters.generic import GENERIC_CSV, GENERIC_JSONL, GENERIC_PARQUET
+from llmsim.traces.adapters.helicone import HELICONE
+from llmsim.traces.adapters.langfuse import LANGFUSE
+from llmsim.traces.adapters.litellm import LITELLM
+from llmsim.traces.adapters.mooncake import MOONCAKE
+from llmsim.traces.adapters.otel import OTEL
+from llmsim.traces.errors import TraceError
+from llmsim.traces.readers import Head
 
 __all__ = ["ADAPTERS", "FORMATS", "Adapter", "detect", "get_adapter"]
 

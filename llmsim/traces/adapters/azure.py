@@ -3,8 +3,8 @@ and 2024 layout (timestamps with a UTC offset); columns TIMESTAMP, ContextTokens
 
 from __future__ import annotations
 
-from .base import Adapter
-from .generic import _generic_read
+from llmsim.traces.adapters.common import Adapter
+from llmsim.traces.adapters.generic import _generic_read
 
 __all__ = ["AZURE"]
 

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from ..build import Chunk, Context
-from ..readers import CHUNK_ROWS, Head
-from .base import Adapter, require_columns
-from .generic import raw_chunks
+from llmsim.traces.adapters.common import Adapter, require_columns
+from llmsim.traces.adapters.generic import raw_chunks
+from llmsim.traces.build import Chunk, Context
+from llmsim.traces.readers import CHUNK_ROWS, Head
 
 __all__ = ["BURSTGPT"]
 

@@ -12,11 +12,11 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from ..build import Chunk, Context, parse_times
-from ..errors import TraceError
-from ..readers import CHUNK_ROWS, Head, iter_csv, iter_jsonl, iter_parquet
-from ..schema import COLUMNS
-from .base import Adapter, require_columns
+from llmsim.traces.adapters.common import Adapter, require_columns
+from llmsim.traces.build import Chunk, Context, parse_times
+from llmsim.traces.errors import TraceError
+from llmsim.traces.readers import CHUNK_ROWS, Head, iter_csv, iter_jsonl, iter_parquet
+from llmsim.traces.schema import COLUMNS
 
 __all__ = ["GENERIC_CSV", "GENERIC_JSONL", "GENERIC_PARQUET", "raw_chunks"]
 

@@ -16,10 +16,10 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from ..build import Chunk, Context, parse_times, to_ns
-from ..errors import TraceError
-from ..readers import Head, iter_jsonl, read_json_doc
-from .base import Adapter, fill_failed_tokens, get_path, outcome_from_status
+from llmsim.traces.adapters.common import Adapter, fill_failed_tokens, get_path, outcome_from_status
+from llmsim.traces.build import Chunk, Context, parse_times, to_ns
+from llmsim.traces.errors import TraceError
+from llmsim.traces.readers import Head, iter_jsonl, read_json_doc
 
 __all__ = ["LANGFUSE"]
 

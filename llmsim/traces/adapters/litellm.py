@@ -16,10 +16,10 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from ..build import Context
-from ..errors import TraceError
-from ..readers import Head, iter_jsonl
-from .base import Adapter, fill_failed_tokens, get_path, outcome_from_status, sorted_frame
+from llmsim.traces.adapters.common import Adapter, fill_failed_tokens, get_path, outcome_from_status, sorted_frame
+from llmsim.traces.build import Context
+from llmsim.traces.errors import TraceError
+from llmsim.traces.readers import Head, iter_jsonl
 
 __all__ = ["LITELLM"]
 

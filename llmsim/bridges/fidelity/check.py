@@ -1,0 +1,142 @@
+"""Run a real client against the live server, then simulate the same workload with a client policy.
+
+``run_fidelity(scenario, client, workload=...)`` (a Python callable ``workload(base_url)``) or
+``command=[...]`` (a program run with OPENAI_BASE_URL / ANTHROPIC_BASE_URL / LLMSIM_URL pointing at
+the server). The simulation replays the first attempt of every logical request the server saw, at
+the same times since server start, ``replications`` times with different seeds, and pools them.
+
+>>> import pandas as pd, llmsim
+>>> from llmsim.bridges.fidelity.clients import FIDELITY_SCENARIOS
+>>> tr = pd.DataFrame({"arrival_s": [0.1, 0.1], "input_tokens": [5, 5], "output_tokens": [0, 0],
+...                    "logical_request_id": ["a", "b"]})
+>>> sim = simulate_like(llmsim.load_scenario(FIDELITY_SCENARIOS["always-fail"]), tr,
+...                     {"retry": {"max_attempts": 2, "backoff": {"base": 0.5, "jitter": "none"}}}, replications=2)
+>>> sim.requests["attempts"].tolist(), sim.gaps(1).round(6).tolist()
+([2, 2, 2, 2], [0.5, 0.5, 0.5, 0.5])
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from llmsim.bridges.fidelity.observe import Behaviour, behaviour_from_result, behaviour_from_trace, pool
+from llmsim.bridges.fidelity.table import fidelity_table, format_table
+from llmsim.config.presets import resolve_client
+from llmsim.config.scenario import Scenario
+from llmsim.core.errors import ScenarioError
+
+__all__ = ["FidelityReport", "run_fidelity", "simulate_like"]
+
+
+@dataclass
+class FidelityReport:
+    """The comparison table plus both sides' raw behaviour and the recorded trace."""
+
+    table: pd.DataFrame
+    real: Behaviour
+    sim: Behaviour
+    trace: pd.DataFrame
+    label: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        text = format_table(self.table, self.label)
+        return text + "".join(f"\nnote: {n}" for n in self.notes)
+
+    def failures(self, mean_tol: float = 0.05, ks_max: float = 0.2, abs_tol: float = 0.02,
+                 z: float = 3.0) -> list[str]:
+        """Metrics whose means differ by more than ``mean_tol`` (relative), ``abs_tol`` (seconds) and
+        ``z`` standard errors of the real mean (so few or noisy samples do not fail by chance), or whose
+        KS statistic (allowing ``tol`` seconds of overhead, see fidelity_table) exceeds ``ks_max``."""
+        bad = []
+        for name, r in self.table.iterrows():
+            d = abs(r.abs_diff)
+            significant = not (r.real_se == r.real_se) or d > z * r.real_se
+            relative = r.rel_diff != r.rel_diff or abs(r.rel_diff) > mean_tol
+            if relative and significant and d > abs_tol:
+                bad.append(f"{name}: mean {r.real_mean:.4g} real vs {r.sim_mean:.4g} simulated")
+            if r.ks_tol == r.ks_tol and r.ks_tol > ks_max:
+                bad.append(f"{name}: KS {r.ks_tol:.3f} > {ks_max}")
+        return bad
+
+
+def _sim_scenario(scenario: Scenario, client, provider: str | None, horizon: float) -> Scenario:
+    data = scenario.model_dump(mode="json")
+    provs = data["providers"]
+    name = provider or provs[0]["name"]
+    data["providers"] = [p for p in provs if p["name"] == name] + [p for p in provs if p["name"] != name]
+    data["client"] = resolve_client(client).model_dump(mode="json", exclude_none=True)
+    data["horizon"] = max(horizon, 1.0)
+    data["warmup"] = 0
+    return Scenario.model_validate(data)
+
+
+def simulate_like(scenario: Scenario, trace: pd.DataFrame, client, provider: str | None = None,
+                  replications: int = 20, seed: int = 0) -> Behaviour:
+    """Simulate the logical requests of ``trace`` (first attempts, same times) under ``client``."""
+    from llmsim.simulate import simulate
+    from llmsim.traces.replay import ReplayOptions, replay_arrivals
+
+    if not len(trace):
+        raise ScenarioError("", "the real client sent no request to the server")
+    t0 = float(trace["arrival_s"].min())
+    horizon = float(trace["arrival_s"].max()) + 1.0
+    sc = _sim_scenario(scenario, client, provider, horizon)
+    tr = trace.copy()
+    if "logical_request_id" in tr:
+        tr["logical_request_id"] = tr["logical_request_id"].astype(object)
+    runs = []
+    for r in range(replications):
+        arr, _ = replay_arrivals(tr, ReplayOptions(), seed + r, None)
+        arr = dataclasses.replace(arr, times=arr.times + t0)  # same time since server start
+        res = simulate(sc, seed + r, arrivals=arr)
+        runs.append(behaviour_from_result(res, offset=r * 10_000_000))
+    return pool(runs)
+
+
+def run_fidelity(scenario, client, workload=None, command: list[str] | None = None, provider: str | None = None,
+                 replications: int = 20, seed: int = 0, timeout: float = 900.0, label: str = "",
+                 tol: float = 0.02, in_child: bool = True) -> FidelityReport:
+    """Run ``workload(base_url)`` or ``command`` against a live server for ``scenario``, then compare
+    with ``client`` (preset name, dict, Client or file) simulated on the same requests. Built-in
+    workloads run in a child process unless ``in_child`` is false."""
+    from llmsim.bridges.fidelity.clients import fidelity_scenario, reference_client
+    from llmsim.bridges.serve import ServerThread
+
+    sc = scenario if isinstance(scenario, Scenario) else fidelity_scenario(scenario)
+    cl = reference_client(client) if isinstance(client, str) else resolve_client(client)
+    if (workload is None) == (command is None):
+        raise ScenarioError("", "give exactly one of a workload callable or a command to run")
+    notes = []
+    with ServerThread(sc, provider, seed=seed) as srv:
+        if workload is not None and getattr(workload, "spec", None) and in_child:
+            from llmsim.bridges.fidelity.workloads import run_in_child
+            run_in_child(workload, srv.url, timeout)
+        elif workload is not None:
+            workload(srv.url)
+        else:
+            env = {**os.environ, "OPENAI_BASE_URL": srv.url + "/v1", "ANTHROPIC_BASE_URL": srv.url,
+                   "LLMSIM_URL": srv.url}
+            env.setdefault("OPENAI_API_KEY", "llmsim")
+            env.setdefault("ANTHROPIC_API_KEY", "llmsim")
+            try:
+                proc = subprocess.run(command, env=env, timeout=timeout)
+            except FileNotFoundError:
+                raise ScenarioError("command", f"cannot run {command[0]!r}: no such program") from None
+            except subprocess.TimeoutExpired:
+                raise ScenarioError("command", f"{' '.join(command)} ran longer than {timeout:g}s") from None
+            if proc.returncode != 0:
+                notes.append(f"the command exited with status {proc.returncode}")
+        trace = srv.log.frame()
+    real = behaviour_from_trace(trace)
+    if real.untagged:
+        notes.append(f"{real.untagged} attempts carried no request id (header x-llmsim-request-id, OpenAI 'user' "
+                     "or Anthropic metadata.user_id): each was counted as its own request")
+    sim = simulate_like(sc, trace, cl, provider, replications, seed + 1000)
+    title = label or getattr(workload, "label", None) or " ".join(command or [])
+    return FidelityReport(fidelity_table(real, sim, tol), real, sim, trace, title, notes)

@@ -1,0 +1,223 @@
+"""The live HTTP server: OpenAI Chat Completions and Anthropic Messages answered by the provider model.
+
+``LiveServer(scenario)`` builds an aiohttp application around one ``LiveProvider`` per scenario
+provider (time 0 = server start). A request goes to the provider whose ``model`` or ``name`` equals
+the request's ``model``, else to the default provider (``provider=`` or the first one).
+
+Attempts of one logical request are grouped by the ``x-llmsim-request-id`` header, else the body's
+``user`` (OpenAI) / ``metadata.user_id`` (Anthropic), else ``Idempotency-Key``; the attempt number
+is the SDKs' ``x-stainless-retry-count`` header when present.
+
+>>> import llmsim
+>>> sc = llmsim.load_scenario("tuesday")
+>>> LiveServer(sc).default
+'shared-gpt'
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+
+from aiohttp import web
+
+from llmsim.bridges.serve import anthropic_api, openai_api
+from llmsim.bridges.serve.protocol import BadRequest, Call, binding_limit, limit_state
+from llmsim.bridges.serve.record import AttemptLog
+from llmsim.bridges.serve.runtime import LiveProvider, Refused
+from llmsim.config.scenario import Scenario
+from llmsim.core.errors import ScenarioError
+from llmsim.provider.model import ProviderModel
+
+__all__ = ["LiveServer"]
+
+INF = float("inf")
+NAN = float("nan")
+APIS = {"openai": openai_api, "anthropic": anthropic_api}
+
+
+class LiveServer:
+    """The provider models of a scenario behind HTTP endpoints, with an attempt log."""
+
+    def __init__(self, scenario: Scenario, provider: str | None = None, seed: int | None = None):
+        names = [p.name for p in scenario.providers]
+        if provider is not None and provider not in names:
+            raise ScenarioError("--provider", f"no provider named '{provider}' (providers: {', '.join(names)})")
+        self.scenario = scenario
+        self.default = provider or names[0]
+        self.seed = scenario.seed if seed is None else seed
+        self.log = AttemptLog()
+        self.providers: dict[str, LiveProvider] = {}
+        self._by_model: dict[str, str] = {}
+        for p in scenario.providers:
+            self._by_model.setdefault(p.name, p.name)
+            if p.model:
+                self._by_model.setdefault(p.model, p.name)
+
+    def start_clock(self) -> None:
+        """Time 0 for every provider (called when the server starts listening)."""
+        out = self.scenario.workload.output_tokens.sampler()
+        self.providers = {p.name: LiveProvider(ProviderModel(p, i), self.seed, out)
+                          for i, p in enumerate(self.scenario.providers)}
+        self.t0 = time.monotonic()
+        for rt in self.providers.values():
+            rt.t0 = self.t0
+
+    def now(self) -> float:
+        """Seconds since the server started."""
+        return time.monotonic() - self.t0
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=32 * 1024 * 1024)
+        app.router.add_post("/v1/chat/completions", self.handle_openai)
+        app.router.add_post("/chat/completions", self.handle_openai)
+        app.router.add_post("/v1/messages", self.handle_anthropic)
+        app.router.add_get("/llmsim/status", self.status)
+        app.router.add_get("/health", self.status)
+        return app
+
+    async def handle_openai(self, request: web.Request) -> web.StreamResponse:
+        return await self.handle(request, "openai")
+
+    async def handle_anthropic(self, request: web.Request) -> web.StreamResponse:
+        return await self.handle(request, "anthropic")
+
+    def provider_for(self, model: str) -> LiveProvider:
+        return self.providers[self._by_model.get(model, self.default)]
+
+    async def status(self, request: web.Request) -> web.Response:
+        return web.json_response({"providers": [p.stats() for p in self.providers.values()],
+                                  "attempts": len(self.log)})
+
+    # -- the attempt ----------------------------------------------------------------------------
+    async def handle(self, request: web.Request, api_name: str) -> web.StreamResponse:
+        api = APIS[api_name]
+        rid = api.new_response_id()
+        sent = self.now()
+        base_headers = {"x-request-id": rid} if api_name == "openai" else {"request-id": rid}
+        try:
+            raw = await request.read()
+            try:
+                body = json.loads(raw)
+            except (ValueError, UnicodeDecodeError):
+                raise BadRequest(api.BAD_JSON) from None
+            call = api.parse(body)
+        except BadRequest as e:
+            return web.json_response(api.error_body(400, e.message, param=e.param, code=e.code), status=e.status,
+                                     headers=base_headers)
+        call.request_key = request.headers.get("x-llmsim-request-id") or call.request_key \
+            or request.headers.get("idempotency-key")
+        rt = self.provider_for(call.model)
+        model = rt.model
+        key = call.request_key or rid
+        hdr = request.headers.get("x-stainless-retry-count")
+        attempt = int(hdr) if hdr and hdr.isdigit() else self.log.next_attempt(key)
+        row = {"sent": sent, "key": key, "attempt": attempt, "api": api_name, "model": call.model,
+               "provider": rt.name, "stream": call.stream, "input_tokens": call.input_tokens, "first": NAN,
+               "retry_after": NAN, "output_tokens": 0, "cost": 0.0}
+        out = rt.output_tokens(call.max_tokens)
+        ticket = None
+        try:
+            ticket = rt.open(call.input_tokens, 0, call.max_tokens, out)
+            await ticket.started()
+            plan = ticket.plan
+            await _sleep_until(rt, ticket.start + plan.ttft)
+            if plan.error:
+                ticket.finish()
+                return self._error(request, api, row, rt, model.error_status, "server_error", base_headers)
+            if call.stream:
+                return await self._stream(request, api, call, rid, row, rt, ticket, out, base_headers)
+            await _sleep_until(rt, ticket.start + plan.duration)
+            ticket.finish()
+            row["first"] = ticket.start + plan.ttft
+            self._log(row, rt.now(), "ok", 200, ticket=ticket)
+            return web.json_response(api.ok_body(call, rid, out, ticket.cost), headers={
+                **base_headers, **self._limit_headers(api, rt)})
+        except Refused as r:
+            if r.outcome == "rate_limited":
+                return self._rate_limited(request, api, row, rt, call, r.retry_after, base_headers)
+            return self._error(request, api, row, rt, r.status, r.outcome, base_headers)
+        except (asyncio.CancelledError, ConnectionResetError):
+            # the client went away: an abandoned attempt (the provider notices abort_notice later)
+            if ticket is not None and ticket.state not in (2, 4):  # not DONE / DROPPED
+                ticket.abandon()
+                if row.get("logged") is None:
+                    self._log(row, rt.now(), "timeout", 0, ticket=ticket)
+            raise
+
+    async def _stream(self, request, api, call: Call, rid, row, rt: LiveProvider, ticket, out, base_headers):
+        plan = ticket.plan
+        resp = web.StreamResponse(status=200, headers={
+            **base_headers, **self._limit_headers(api, rt), "content-type": "text/event-stream; charset=utf-8",
+            "cache-control": "no-cache"})
+        await resp.prepare(request)
+        created = int(time.time())
+        row["first"] = rt.now()
+        first_at = ticket.start + plan.ttft
+        speed = plan.speed
+        if api is openai_api:
+            def event(i):
+                return openai_api.chunks(call, rid, created, i)
+            head = b""
+        else:
+            def event(i):
+                return anthropic_api.token_event(i)
+            head = anthropic_api.start_events(call, rid)
+        i = 0
+        if speed == INF:
+            await _sleep_until(rt, ticket.start + plan.duration)
+            await resp.write(head + b"".join(event(j) for j in range(out)))
+            i = out
+        while i < out:
+            due = out if speed == INF else min(out, int((rt.now() - first_at) * speed) + 1)
+            due = max(due, i + 1)
+            data = head + b"".join(event(j) for j in range(i, due))
+            head = b""
+            await resp.write(data)
+            i = due
+            if i < out:
+                await _sleep_until(rt, first_at + i / speed)
+        await _sleep_until(rt, ticket.start + plan.duration)
+        ticket.finish()
+        tail = openai_api.final_chunks(call, rid, created, out, ticket.cost) if api is openai_api \
+            else anthropic_api.final_events(call, out, ticket.cost)
+        await resp.write(tail)
+        self._log(row, rt.now(), "ok", 200, ticket=ticket)
+        await resp.write_eof()
+        return resp
+
+    # -- answers --------------------------------------------------------------------------------
+    def _log(self, row: dict, end: float, outcome: str, status: int, ticket=None, error_type=None) -> None:
+        row.update(end=end, outcome=outcome, status=status, ticket=ticket, error_type=error_type, logged=True)
+        self.log.add(**row)
+
+    def _limit_headers(self, api, rt: LiveProvider) -> dict:
+        return api.limit_headers(limit_state(rt.model, rt.now()))
+
+    def _error(self, request, api, row, rt, status: int, outcome: str, base_headers) -> web.Response:
+        body = api.error_body(status, model=row["model"])
+        self._log(row, rt.now(), outcome, status, error_type=_etype(body))
+        return web.json_response(body, status=status, headers={**base_headers, **self._limit_headers(api, rt)})
+
+    def _rate_limited(self, request, api, row, rt, call, wait: float, base_headers) -> web.Response:
+        what = binding_limit(rt.model, rt.now(), call)
+        body = api.error_body(429, model=call.model, what=what, wait=wait)
+        headers = {**base_headers, **self._limit_headers(api, rt)}
+        if math.isfinite(wait):  # larger than the bucket: no wait helps, so no hint
+            headers["retry-after"] = str(max(1, math.ceil(wait)))
+            headers["retry-after-ms"] = str(max(1, math.ceil(wait * 1000)))
+            row["retry_after"] = math.ceil(wait * 1000) / 1000
+        self._log(row, rt.now(), "rate_limited", 429, error_type=_etype(body))
+        return web.json_response(body, status=429, headers=headers)
+
+
+def _etype(body: dict) -> str:
+    return body["error"]["type"]
+
+
+async def _sleep_until(rt: LiveProvider, t: float) -> None:
+    delay = t - rt.now()
+    if delay > 0:
+        await asyncio.sleep(delay)

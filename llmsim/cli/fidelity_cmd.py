@@ -1,0 +1,79 @@
+"""``llmsim fidelity``: does a client preset behave like the real library? Run both and compare."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from llmsim.cli.app import app, err, fail, out
+from llmsim.core.errors import ScenarioError
+
+
+@app.command(context_settings={"allow_extra_args": False})
+def fidelity(
+    command: Optional[list[str]] = typer.Argument(None, help="Program to run against the server (after --); it "
+                                                             "gets OPENAI_BASE_URL, ANTHROPIC_BASE_URL, LLMSIM_URL."),
+    preset: Optional[str] = typer.Option(None, "--preset", help="Client policy to simulate: a preset name, a "
+                                                              "reference client (openai-python, anthropic-python) "
+                                                              "or a client YAML file."),
+    workload: Optional[str] = typer.Option(None, "--workload", help="Built-in real client instead of a command: "
+                                                                  "openai, anthropic or tenacity."),
+    scenario: str = typer.Option("always-fail", "--scenario", help="Provider scenario served: always-fail, flaky, "
+                                                                  "rate-limited, a packaged name or a YAML file."),
+    provider: Optional[str] = typer.Option(None, "--provider", help="Provider answering the calls."),
+    requests: int = typer.Option(100, "--requests", min=1, help="Logical requests of a built-in workload."),
+    replications: int = typer.Option(20, "--replications", min=1, help="Simulated runs pooled."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the server and the simulations."),
+    as_json: bool = typer.Option(False, "--json", help="Print the table as JSON."),
+    check: bool = typer.Option(False, "--check", help="Exit 1 if a mean differs by > 5 % (and > 3 "
+                                                    "standard errors) or a KS statistic is > 0.2."),
+) -> None:
+    """Run a real client against `llmsim serve`, simulate the same requests with a client policy, compare."""
+    from llmsim.bridges.fidelity import run_fidelity
+    from llmsim.bridges.fidelity.workloads import WORKLOADS
+
+    if bool(command) == (workload is not None):
+        fail("give either --workload NAME or a command after --, not both or neither")
+    if workload is not None and workload not in WORKLOADS:
+        fail(f"--workload: unknown workload '{workload}' (known: {', '.join(WORKLOADS)})")
+    work = None
+    if workload is not None:
+        factory, reference = WORKLOADS[workload]
+        work = factory(requests=requests)
+        if preset is None:
+            preset = reference
+    if preset is None:
+        fail("--preset: name the client policy to compare with (e.g. openai-python)")
+    client = preset
+    try:
+        with err.status("running the real client, then simulating...", spinner="dots"):
+            rep = run_fidelity(scenario, client, workload=work, command=command or None, provider=provider,
+                               replications=replications, seed=seed, label=preset)
+    except ScenarioError as exc:
+        fail(str(exc))
+    if as_json:
+        table = rep.table.reset_index().to_dict(orient="records")
+        clean = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in table]
+        sys.stdout.write(json.dumps({"preset": preset, "rows": clean, "notes": rep.notes,
+                                     "failures": rep.failures()}, indent=2) + "\n")
+    else:
+        t = Table(title=f"fidelity: real client vs {preset} (simulated x{replications})")
+        for c in ("metric", "n real", "n sim", "real", "sim", "diff", "KS", "KS±tol"):
+            t.add_column(c, justify="left" if c == "metric" else "right", no_wrap=c == "metric")
+        for name, r in rep.table.iterrows():
+            def f(v, fmt="{:.4g}"):
+                return "" if v != v else fmt.format(v)
+            t.add_row(name, str(int(r.real_n)), str(int(r.sim_n)), f(r.real_mean), f(r.sim_mean),
+                      f(100 * r.rel_diff, "{:+.1f}%"), f(r.ks, "{:.3f}"), f(r.ks_tol, "{:.3f}"))
+        out.print(t)
+        for n in rep.notes:
+            err.print(f"note: {n}", highlight=False)
+    if check and rep.failures():
+        for f_ in rep.failures():
+            err.print(f"mismatch: {f_}", highlight=False)
+        raise typer.Exit(1)

@@ -1,0 +1,54 @@
+"""``llmsim serve``: answer real OpenAI / Anthropic clients from a scenario's provider model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from llmsim.cli.app import app, err, fail, parse_sets
+from llmsim.config.loading import DEFAULT_SCENARIO, load_scenario
+from llmsim.core.errors import ScenarioError
+
+_RECORD_SUFFIXES = (".parquet", ".csv", ".jsonl")
+
+
+@app.command()
+def serve(
+    scenario: Optional[str] = typer.Argument(None, help="Scenario YAML file or packaged scenario name "
+                                                        f"(default: {DEFAULT_SCENARIO})."),
+    provider: Optional[str] = typer.Option(None, "--provider", help="Provider answering requests whose model "
+                                                                   "matches no provider (default: the first)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (loopback unless you say otherwise)."),
+    port: int = typer.Option(8000, "--port", help="TCP port (0 = any free port)."),
+    record: Optional[Path] = typer.Option(None, "--record", help="Write every attempt, on exit, to this canonical "
+                                                                 "trace file (.parquet, .csv or .jsonl)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (default: the scenario's)."),
+    set_: list[str] = typer.Option([], "--set", help="Override a scenario value: PATH=VALUE."),
+) -> None:
+    """Serve POST /v1/chat/completions and /v1/messages from the provider model (Ctrl-C stops)."""
+    from llmsim.bridges.serve import LiveServer, run_forever
+
+    if not 0 <= port <= 65535:
+        fail(f"--port: {port} is not a TCP port (0-65535)")
+    if record is not None and record.suffix.lower() not in _RECORD_SUFFIXES:
+        fail(f"--record: {record} must end in {', '.join(_RECORD_SUFFIXES)}")
+    try:
+        sc = load_scenario(scenario or DEFAULT_SCENARIO, parse_sets(set_))
+        server = LiveServer(sc, provider, seed)
+    except ScenarioError as exc:
+        fail(str(exc))
+
+    def ready(h, p):
+        err.print(f"llmsim serve: {sc.name} on http://{h}:{p} (OpenAI: /v1/chat/completions, Anthropic: "
+                  f"/v1/messages, status: /llmsim/status); default provider {server.default}; Ctrl-C stops",
+                  highlight=False, soft_wrap=True)
+
+    try:
+        run_forever(server, host, port, record, on_ready=ready)
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    if record is not None:
+        err.print(f"recorded {len(server.log)} attempts to {record}", highlight=False)
+    raise typer.Exit(0)

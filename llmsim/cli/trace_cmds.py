@@ -1,0 +1,236 @@
+"""``llmsim trace inspect|convert|replay|fit TRACE``: recorded traces from the command line.
+
+Bad input (unreadable trace, unknown format, bad option) prints one line naming file, row and
+column, exits with code 2, and writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+import yaml
+
+from llmsim.cli.app import app, fail, out
+from llmsim.core.atomic import atomic_write_text
+from llmsim.core.errors import ScenarioError
+from llmsim.core.units import UnitError, parse_duration
+
+__all__ = ["trace_app"]
+
+trace_app = typer.Typer(no_args_is_help=True, help="Recorded traces: inspect, convert, replay, fit.")
+app.add_typer(trace_app, name="trace")
+
+_FORMAT = typer.Option(None, "--format", "-f", help="Trace format (default: detected from the content): "
+                       "azure, burstgpt, mooncake, otel, litellm, langfuse, helicone, csv, jsonl, parquet.")
+_MAP = typer.Option([], "--map", help="For csv/jsonl/parquet: CANONICAL=SOURCE column, e.g. arrival_s=ts.")
+_UNIT = typer.Option(None, "--time-unit", help="Unit of a numeric time column: s, ms, us, ns (or datetime).")
+
+
+def _mapping(items: list[str]) -> dict | None:
+    m = {}
+    for it in items:
+        if "=" not in it:
+            raise ScenarioError("--map", f"expects CANONICAL=SOURCE, got {it!r}")
+        k, v = it.split("=", 1)
+        m[k.strip()] = v.strip()
+    return m or None
+
+
+def _seconds(text: str, what: str) -> float:
+    try:
+        return parse_duration(text)
+    except UnitError as exc:
+        raise ScenarioError(what, str(exc)) from None
+
+
+def _load(trace: str, fmt, mapping, unit):
+    from llmsim.traces import load_trace
+
+    return load_trace(trace, fmt, _mapping(mapping), unit)
+
+
+def _clean(obj):
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+@trace_app.command("inspect")
+def inspect_cmd(trace: str = typer.Argument(..., help="Trace file."), fmt: Optional[str] = _FORMAT,
+                mapping: list[str] = _MAP, time_unit: Optional[str] = _UNIT,
+                bin_: Optional[str] = typer.Option(None, "--bin", help="Rate bin width, e.g. 1min (default: auto)."),
+                as_json: bool = typer.Option(False, "--json", help="Print the statistics as JSON."),
+                html: Optional[Path] = typer.Option(None, "--html", help="Also write an HTML page with a rate chart.")):
+    """Span, rate over time, token distributions, outcome mix, retries, missing fields."""
+    from rich.table import Table
+
+    from llmsim.traces.trace_stats import describe
+    from llmsim.viz.trace_page import render_html
+
+    try:
+        df = _load(trace, fmt, mapping, time_unit)
+        st = describe(df, _seconds(bin_, "--bin") if bin_ else None)
+        st["missing"] = df.attrs.get("missing", {})
+    except ScenarioError as exc:
+        fail(str(exc))
+    if html is not None:
+        atomic_write_text(html, render_html(_clean(st), trace))
+    if as_json:
+        sys.stdout.write(json.dumps(_clean(st), indent=2, default=str) + "\n")
+        return
+    a = df.attrs
+    out.print(f"[bold]{trace}[/]: format {a['format']}, {st['rows']:,} rows over {st['span_s']:.6g} s"
+              + (f" from {a['origin']}" if a.get("origin") else "")
+              + (f", {a['skipped']} non-attempt records skipped" if a.get("skipped") else ""))
+    out.print(f"rate: mean {st['rate_mean_per_s']:.4g}/s, peak {st['rate_peak_per_s']:.4g}/s "
+              f"per {st['bin_s']:g} s bin, "
+              f"inter-arrival CV {st['interarrival_cv']:.3g}")
+    tab = Table("column", "mean", "p50", "p90", "p99", "max")
+    for col in ("input_tokens", "output_tokens", "latency_s", "ttft_s"):
+        q = st.get(col)
+        if q:
+            tab.add_row(col, *(f"{q[k]:.4g}" for k in ("mean", "p50", "p90", "p99", "max")))
+    out.print(tab)
+    if "outcomes" in st:
+        out.print("outcomes: " + ", ".join(f"{k} {v:,}" for k, v in st["outcomes"].items()))
+    if "attempts_per_logical_request" in st:
+        out.print(f"logical requests: {st['logical_requests']:,}, attempts per logical request "
+                  f"{st['attempts_per_logical_request']:.3f}, retries histogram {st['retries_histogram']}")
+    missing = {k: v for k, v in st["missing"].items() if v}
+    if missing:
+        out.print("null (not recorded): " + ", ".join(f"{k} {v:,}" for k, v in missing.items()))
+    for note in a.get("notes", []):
+        out.print(f"note: {note}")
+    if html is not None:
+        out.print(f"wrote {html}")
+
+
+@trace_app.command("convert")
+def convert_cmd(trace: str = typer.Argument(..., help="Trace file."), fmt: Optional[str] = _FORMAT,
+                mapping: list[str] = _MAP, time_unit: Optional[str] = _UNIT,
+                out_file: Path = typer.Option(..., "--out", "-o", help="Canonical Parquet file to write.")):
+    """Convert a trace to the canonical schema (Parquet), streaming; nothing is written on error."""
+    from llmsim.traces import convert
+
+    try:
+        attrs = convert(trace, out_file, fmt, _mapping(mapping), time_unit)
+    except ScenarioError as exc:
+        fail(str(exc))
+    out.print(f"wrote {out_file}: {attrs['rows']:,} rows from {attrs['format']}")
+
+
+@trace_app.command("replay")
+def replay_cmd(trace: str = typer.Argument(..., help="Trace file."),
+               scenario: str = typer.Option("tuesday", "--scenario", "-s", help="Scenario (providers, client)."),
+               client: list[str] = typer.Option([], "--client", "-c", help="Client policy: preset, YAML file or "
+                                                "NAME=preset/file; repeat to compare (same seed)."),
+               fmt: Optional[str] = _FORMAT, mapping: list[str] = _MAP, time_unit: Optional[str] = _UNIT,
+               window: Optional[str] = typer.Option(None, "--window", help="START,END after the first arrival, "
+                                                    "e.g. 2h,3h."),
+               worst: Optional[str] = typer.Option(None, "--worst", help="Replay the window of this width with "
+                                                   "the most failed attempts (or most requests)."),
+               time_scale: float = typer.Option(1.0, "--time-scale", help="Multiply time offsets (0.5 = 2x rate)."),
+               rate_multiplier: float = typer.Option(1.0, "--rate-multiplier", help="Thin (<1) or superpose (>1)."),
+               loop: bool = typer.Option(False, "--loop", help="Repeat the window until the horizon."),
+               horizon: Optional[str] = typer.Option(None, "--horizon", help="Run length (default: the window)."),
+               seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (default: the scenario's)."),
+               as_json: bool = typer.Option(False, "--json", help="Print the table as JSON.")):
+    """Replay a trace's arrivals and sizes against a scenario's providers under one or more client policies."""
+    import llmsim
+    from llmsim.experiments.counterfactual import COUNTERFACTUAL_METRICS, counterfactual, worst_window
+    from llmsim.traces.replay import ReplayOptions
+
+    try:
+        df = _load(trace, fmt, mapping, time_unit)
+        sc = llmsim.load_scenario(scenario)
+        if window and worst:
+            raise ScenarioError("--window", "give --window or --worst, not both")
+        win = None
+        if window:
+            parts = window.split(",")
+            if len(parts) != 2:
+                raise ScenarioError("--window", f"expects START,END, got {window!r}")
+            win = (_seconds(parts[0], "--window"), _seconds(parts[1], "--window"))
+        elif worst:
+            by = "failures" if "outcome" in df and df["outcome"].notna().any() else "requests"
+            win = worst_window(df, _seconds(worst, "--worst"), by)
+        span = float(df["arrival_s"].max() - df["arrival_s"].min())
+        if win is None:
+            win = (0.0, math.nextafter(span, math.inf))
+        run_h = _seconds(horizon, "--horizon") if horizon else (win[1] - win[0]) * time_scale
+        opts = ReplayOptions(window=win, time_scale=time_scale, rate_multiplier=rate_multiplier, loop=loop)
+        sc = sc.with_overrides({"horizon": max(run_h, 1e-6), "warmup": 0})
+        clients = {}
+        for c in client or ["scenario"]:
+            name, spec = c.split("=", 1) if "=" in c else (c, c)
+            clients[name] = sc.client if spec == "scenario" else spec
+        seed = sc.seed if seed is None else seed
+        tab = counterfactual(sc, df, clients, seed=seed, options=opts)
+    except (ScenarioError, ValueError) as exc:
+        fail(str(exc))
+    info = tab.attrs["replay"]
+    if as_json:
+        data = {"window": list(win), "seed": seed, "replay": info,
+                "policies": _clean(tab[COUNTERFACTUAL_METRICS].to_dict(orient="index"))}
+        sys.stdout.write(json.dumps(data, indent=2, default=float) + "\n")
+        return
+    from rich.table import Table
+
+    out.print(f"replayed {info['requests']:,} requests ({info['logical_requests']:,} logical of {info['rows']:,} "
+              f"rows) from window {win[0]:g}-{win[1]:g} s, seed {seed}, same arrivals for every policy")
+    t = Table("metric", *tab.index)
+    for m in COUNTERFACTUAL_METRICS:
+        t.add_row(m, *(f"{v:.4g}" for v in tab[m]))
+    out.print(t)
+
+
+@trace_app.command("fit")
+def fit_cmd(trace: str = typer.Argument(..., help="Trace file."),
+            out_file: Path = typer.Option(..., "--out", "-o", help="Scenario YAML to write."),
+            fmt: Optional[str] = _FORMAT, mapping: list[str] = _MAP, time_unit: Optional[str] = _UNIT,
+            bin_: str = typer.Option("1min", "--bin", help="Width of the piecewise arrival rate."),
+            tokens: str = typer.Option("empirical", "--tokens", help="empirical (quantiles) or lognormal."),
+            seed: int = typer.Option(0, "--seed", help="Seed of the calibration run and the scenario."),
+            check: bool = typer.Option(True, "--check/--no-check", help="Simulate the fitted scenario and compare."),
+            report: Optional[Path] = typer.Option(None, "--report", help="Write fit + calibration report (JSON).")):
+    """Fit workload (and provider, where recorded) to a trace; write a scenario that runs."""
+    import llmsim
+    from llmsim.traces.calibrate import calibration_report
+    from llmsim.traces.fit import fit_scenario
+
+    try:
+        df = _load(trace, fmt, mapping, time_unit)
+        sc_dict, rep = fit_scenario(df, _seconds(bin_, "--bin"), tokens, name=Path(out_file).stem, seed=seed)
+        sc = llmsim.Scenario.model_validate(sc_dict)
+        cal = calibration_report(df, llmsim.simulate(sc, seed=seed), _seconds(bin_, "--bin")) if check else None
+    except (ScenarioError, ValueError) as exc:
+        fail(str(exc))
+    text = "# " + sc_dict["description"] + "\n" + yaml.safe_dump(sc_dict, sort_keys=False, width=120)
+    atomic_write_text(out_file, text)
+    if report is not None:
+        atomic_write_text(report, json.dumps(_clean({"fit": rep, "calibration": cal}), indent=2, default=float))
+    out.print(f"wrote {out_file}: {rep['workload']['logical_requests']:,} logical requests, "
+              f"{rep['workload']['bins']} rate bins of {rep['workload']['bin_s']:g} s")
+    if rep["not_fitted"]:
+        out.print("not fitted (not in the trace): " + "; ".join(rep["not_fitted"]))
+    if cal is not None:
+        r = cal["rate"]
+        line = (f"calibration (seed {seed}): KS input {cal['ks_input_tokens']:.4f}, output "
+                f"{cal['ks_output_tokens']:.4f}; rate curve rel. L1 {r['rel_l1']:.3f}, chi2 {r['chi2']:.1f} "
+                f"on {r['chi2_df']} bins (p {r['chi2_p']:.3g})")
+        for k in ("ks_latency_s", "ks_ttft_s"):
+            if k in cal:
+                line += f"; {k} {cal[k]:.3f}"
+        out.print(line)
+        if "outcome_shares" in cal:
+            out.print("outcome shares recorded/simulated: " + ", ".join(
+                f"{k} {v['recorded']:.3f}/{v['simulated']:.3f}" for k, v in cal["outcome_shares"].items()))

@@ -1,0 +1,33 @@
+"""Piecewise-constant schedules written as [[start, value], ...] pairs in scenario files.
+
+>>> rate_schedule(None, [(0.0, 4.0), (1800.0, 12.0)]).at(1900.0)
+12.0
+>>> rate_schedule(3.0, None).at(1e6)
+3.0
+"""
+
+from __future__ import annotations
+
+from llmsim.core.schedule import Schedule
+
+__all__ = ["check_increasing", "schedule_from_pairs", "rate_schedule"]
+
+
+def check_increasing(pairs) -> None:
+    """Raise ValueError unless schedule times strictly increase."""
+    for i in range(1, len(pairs)):
+        if pairs[i][0] <= pairs[i - 1][0]:
+            raise ValueError(
+                f"schedule times must increase: entry {i} at {pairs[i][0]:g}s is not after "
+                f"entry {i - 1} at {pairs[i - 1][0]:g}s"
+            )
+
+
+def schedule_from_pairs(pairs) -> Schedule:
+    """A Schedule from validated [time, value] pairs."""
+    return Schedule(tuple(float(t) for t, _ in pairs), tuple(float(v) for _, v in pairs))
+
+
+def rate_schedule(rate, schedule) -> Schedule:
+    """A constant ``rate`` or the piecewise ``schedule`` (exactly one is given)."""
+    return Schedule.constant(rate) if rate is not None else schedule_from_pairs(schedule)

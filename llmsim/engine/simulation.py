@@ -1,0 +1,123 @@
+"""Build the SimPy model from a Scenario and run it: ``simulate(scenario, seed) -> Result``."""
+
+from __future__ import annotations
+
+import math
+
+import simpy
+from simpy.events import Timeout
+
+from llmsim.config.scenario import Scenario
+from llmsim.core.streams import Streams
+from llmsim.engine.arrivals import CHUNK, ExplicitArrivals, RequestChunks, iter_arrival_times
+from llmsim.engine.pipeline import ClientPipeline, Request
+from llmsim.engine.recorder import Recorder
+from llmsim.engine.session_driver import SessionDriver
+from llmsim.engine.station import Station
+from llmsim.provider.incidents import with_drawn_incidents
+from llmsim.provider.model import DRAW_COLUMNS, ProviderModel
+
+__all__ = ["run_model", "ChunkDraws", "exact_delay"]
+
+
+def exact_delay(now: float, t: float) -> float:
+    """A delay d with now + d >= t in floating point: the event fires at t (rarely one ulp after),
+    never before the recorded arrival time.
+
+    >>> now, t = 0.1, 0.3
+    >>> now + exact_delay(now, t) == t
+    True
+    """
+    d = t - now
+    if now + d < t:
+        d += math.ulp(t)
+    return d
+
+
+class ChunkDraws:
+    """Provider draws for one chunk of requests, made lazily per provider from a stream keyed by
+    (provider, chunk): request i's draws on a provider depend only on the seed and i."""
+
+    __slots__ = ("chunk", "streams", "tables", "qtables")
+
+    def __init__(self, chunk: int, streams: Streams, n_providers: int):
+        self.chunk = chunk
+        self.streams = streams
+        self.tables = [None] * n_providers
+        self.qtables = None  # [agents] output-contract uniforms, made on first use
+
+    def table(self, station: Station):
+        t = self.tables[station.index]
+        if t is None:
+            t = self.tables[station.index] = station.model.draw_table(
+                self.streams.rng("provider", station.index, self.chunk), CHUNK)
+        return t
+
+    def quality_table(self, station: Station):
+        """[agents] U[0,1) per (request, attempt on this provider): is a 200 answer invalid?"""
+        if self.qtables is None:
+            self.qtables = [None] * len(self.tables)
+        t = self.qtables[station.index]
+        if t is None:
+            t = self.qtables[station.index] = self.streams.rng("quality", station.index, self.chunk).random(
+                (CHUNK, DRAW_COLUMNS))
+        return t
+
+
+def run_model(scenario: Scenario, seed: int, arrivals: ExplicitArrivals | None = None):
+    """Run one simulation; returns (requests, attempts, events) DataFrames. No I/O.
+
+    ``arrivals`` replaces the scenario's Poisson arrivals and size distributions (trace replay)."""
+    env = simpy.Environment()
+    streams = Streams(seed)
+    names = [p.name for p in scenario.providers]
+    rec = Recorder(names)
+    wl = scenario.workload
+    models = [ProviderModel(with_drawn_incidents(p, i, streams, scenario.horizon), i)
+              for i, p in enumerate(scenario.providers)]
+    stations = [Station(env, m, rec, streams, wl.max_tokens) for m in models]
+    client = ClientPipeline(env, scenario.client, stations, None, rec, streams, wl.max_tokens)
+    # closed-loop sessions; spend guards hear every bill (nothing on the hot path when there are none)
+    driver = None
+    if wl.sessions:
+        driver = SessionDriver(env, wl.sessions, client, rec, streams, scenario.horizon, len(stations),
+                               wl.max_tokens)
+    if client.guard is not None:
+        for s in stations:
+            s.add_meter(client.guard.bill)
+    sizes = RequestChunks(streams, wl.input_tokens.sampler(), wl.output_tokens.sampler(), wl.max_tokens,
+                          wl.cached_input_share)
+    n_prov = len(stations)
+
+    if arrivals is not None:
+        batches = arrivals.batches()
+
+        def sizes_of(c):
+            return arrivals.sizes(c, wl.max_tokens)
+    elif wl.arrivals is not None:
+        batches = iter_arrival_times(wl.arrivals.rate_schedule(), scenario.horizon, streams.rng("arrivals"))
+        sizes_of = sizes.sizes
+    else:  # [agents] sessions only: no open-loop arrivals
+        batches, sizes_of = (), sizes.sizes
+
+    def source():
+        rid = 0
+        chunk = None
+        inp = cached = out = None
+        for batch in batches:
+            for t in batch.tolist():
+                row = rid % CHUNK
+                if row == 0:
+                    c = rid // CHUNK
+                    chunk = ChunkDraws(c, streams, n_prov)
+                    inp, cached, out = sizes_of(c)
+                yield Timeout(env, exact_delay(env.now, t))
+                client.start(Request(rid, t, inp[row], cached[row], out[row], chunk, row, n_prov))
+                rid += 1
+
+    env.process(source())
+    env.run(until=scenario.horizon + scenario.drain)
+    if driver is not None:  # [agents]
+        driver.close()
+    client.close_open()
+    return rec.tables()

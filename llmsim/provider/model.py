@@ -1,0 +1,174 @@
+"""The provider's decisions as plain objects (no SimPy): admission, capacity, latency, errors, billing.
+
+The same model can answer a simulated attempt or, later, a live HTTP call: it is given the time and
+the request, and says what happens.
+
+>>> from llmsim.config import Provider
+>>> m = ProviderModel(Provider.model_validate(
+...     {"name": "p", "capacity": {"slots": 10, "contention": [[0, 0.2], [60, 0.5]]},
+...      "pricing": {"input_per_mtok": 2.5, "output_per_mtok": 10}}), index=0)
+>>> m.effective_slots(0.0), m.effective_slots(61.0)
+(8, 5)
+>>> m.cost(1000, 0, 500)
+0.0075
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from llmsim.config.provider import Provider
+from llmsim.core.schedule import Schedule
+from llmsim.provider.buckets import RateLimiterSet
+
+__all__ = ["ProviderModel", "DRAW_COLUMNS", "Plan"]
+
+#: attempts of one request on one provider whose draws are keyed by (request, attempt); later ones
+#: draw from a sequential overflow stream
+DRAW_COLUMNS = 4
+INF = float("inf")
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What the provider will do with an attempt that starts service now."""
+
+    ttft: float  # seconds from start to first token (or to the error)
+    duration: float  # seconds from start to the last byte (== ttft for an error)
+    speed: float  # output tokens per second after the first token
+    error: bool
+
+
+class ProviderModel:
+    """Time-varying capacity, error rate and latency of one provider, plus its rate limits and prices."""
+
+    def __init__(self, cfg: Provider, index: int):
+        self.cfg = cfg
+        self.name = cfg.name
+        self.index = index
+        self.slots = cfg.capacity.slots
+        contention = cfg.capacity.contention_schedule()
+        incidents = cfg.incidents
+        points = sorted({0.0, *contention.times, *(i.start for i in incidents),
+                         *(i.start + i.duration for i in incidents)})
+
+        def during(t):
+            return [i for i in incidents if i.start <= t < i.start + i.duration]
+
+        def eff(t):
+            mult = 1.0
+            for inc in during(t):
+                if inc.capacity is not None:
+                    mult = min(mult, inc.capacity)
+            return float(math.floor(self.slots * (1.0 - contention.at(t)) * mult + 1e-9))
+
+        def err(t):
+            rate = cfg.errors.server_error_rate
+            for inc in during(t):
+                if inc.server_error_rate is not None:
+                    rate = max(rate, inc.server_error_rate)
+            return rate
+
+        def extra(t):
+            return sum(inc.extra_latency or 0.0 for inc in during(t))
+
+        def slow(t):
+            factor = 1.0
+            for inc in during(t):
+                factor *= inc.slowdown or 1.0
+            return factor
+
+        self.capacity_schedule = Schedule(tuple(points), tuple(eff(t) for t in points))
+        self.error_schedule = Schedule(tuple(points), tuple(err(t) for t in points))
+        self.extra_latency_schedule = Schedule(tuple(points), tuple(extra(t) for t in points))
+        self._constant_errors = len(set(self.error_schedule.values)) == 1
+        self._error_rate = self.error_schedule.values[0]
+        self.slowdown_schedule = Schedule(tuple(points), tuple(slow(t) for t in points))
+        self._no_extra = not any(self.extra_latency_schedule.values) and all(
+            v == 1.0 for v in self.slowdown_schedule.values)
+
+        lat = cfg.latency
+        self.service_mode = lat.service is not None
+        self.service_sampler = lat.service.sampler() if lat.service is not None else None
+        self.ttft_sampler = lat.ttft.sampler()
+        self.tokens_per_s = lat.tokens_per_s
+        self.slow_extra = lat.load_slowdown - 1.0
+        self.error_status = cfg.errors.status
+        self.overload_status = cfg.queue.status
+        self.queue_limit = cfg.queue.limit
+        self.queue_timeout = INF if cfg.queue.timeout is None else cfg.queue.timeout
+        self.abort_notice = INF if cfg.abort_notice == "never" else float(cfg.abort_notice)
+
+        rl = cfg.rate_limits
+        self.limits = None if rl is None else RateLimiterSet(
+            rl.rpm, rl.tpm, rl.itpm, rl.otpm, window=rl.window, admission=rl.admission,
+            count_refused=rl.count_refused)
+
+        pr = cfg.pricing
+        keep = 1.0 - pr.discount  # [agents] batch/flex discount on every price
+        self.price_in = pr.input_per_mtok * keep / 1e6
+        self.price_cached = (pr.input_per_mtok if pr.cached_input_per_mtok is None
+                             else pr.cached_input_per_mtok) * keep / 1e6
+        self.price_out = pr.output_per_mtok * keep / 1e6
+        # [agents] output contract: share of 200 answers that are invalid, over time (None: never)
+        self.quality = None if cfg.quality is None else cfg.quality.schedule()
+
+    # -- capacity -------------------------------------------------------------------------------
+    def effective_slots(self, t: float) -> int:
+        return int(self.capacity_schedule.at(t))
+
+    def capacity_changes(self) -> list[tuple[float, int]]:
+        """(time, effective slots) at every point where capacity may change, after time 0."""
+        s = self.capacity_schedule
+        return [(t, int(v)) for t, v in zip(s.times, s.values) if t > 0]
+
+    # -- admission ------------------------------------------------------------------------------
+    def admit(self, now: float, input_tokens: int, cached_tokens: int, max_tokens: int, output_tokens: int) -> float:
+        """0.0 if the rate limits admit the attempt (and charge it), else the exact Retry-After in seconds."""
+        if self.limits is None:
+            return 0.0
+        return self.limits.admit(now, input_tokens, cached_tokens, max_tokens, output_tokens)
+
+    # -- service --------------------------------------------------------------------------------
+    def draw_table(self, rng: np.random.Generator, n: int, cols: int = DRAW_COLUMNS):
+        """Per-(request, attempt) draws: (first-token-or-service seconds, error uniform), (n, cols) arrays."""
+        if self.service_mode:
+            first = self.service_sampler.sample(rng, (n, cols))
+        else:
+            first = self.ttft_sampler.sample(rng, (n, cols))
+        return first, rng.random((n, cols))
+
+    def plan(self, now: float, first_draw: float, error_u: float, output_tokens: int, busy: int, eff: int) -> Plan:
+        """The attempt's timing given its draws and the load at the start (``busy`` includes itself)."""
+        err_rate = self._error_rate if self._constant_errors else self.error_schedule.at(now)
+        error = error_u < err_rate
+        slow = 1.0 if self._no_extra else self.slowdown_schedule.at(now)
+        if self.service_mode:
+            d = first_draw * slow
+            return Plan(d, d, INF, error)
+        ttft = first_draw if self._no_extra else (first_draw + self.extra_latency_schedule.at(now)) * slow
+        if error:
+            return Plan(ttft, ttft, 0.0, True)
+        load = 1.0 if busy >= eff else busy / eff
+        speed = self.tokens_per_s / (1.0 + self.slow_extra * load) / slow
+        return Plan(ttft, ttft + output_tokens / speed, speed, False)
+
+    # -- billing --------------------------------------------------------------------------------
+    def cost(self, input_tokens: int, cached_tokens: int, output_tokens: int) -> float:
+        return (input_tokens - cached_tokens) * self.price_in + cached_tokens * self.price_cached \
+            + output_tokens * self.price_out
+
+    @staticmethod
+    def generated_tokens(plan: Plan, output_tokens: int, elapsed: float) -> int:
+        """Output tokens produced ``elapsed`` seconds after service started."""
+        if plan.error or elapsed <= plan.ttft:
+            return 0
+        if elapsed + 1e-9 >= plan.duration:
+            return output_tokens  # ran to its end ((start + d) - start can fall an ulp short of d)
+        if plan.speed == INF:
+            return 0
+        # whole tokens made; the epsilon keeps (t + a) - t an ulp below a from losing a token
+        return min(output_tokens, int((elapsed - plan.ttft) * plan.speed + 1e-9))

@@ -1,0 +1,209 @@
+"""Charts of many runs: sweep heatmaps, the cost vs tail-latency Pareto frontier, and paired-comparison
+forest plots. They take plain DataFrames (or objects with a ``.table`` DataFrame, as ``llmsim.sweep``
+returns), so they work with any source that has the documented columns:
+
+- sweep table: one row per (point, replication): parameter columns (e.g. ``client.retry.max_attempts``),
+  summary-metric columns (``latency_p95``, ``cost_total``, ... see ``llmsim.SUMMARY_METRICS``) and
+  ``replication``. Columns that are not metrics nor ``replication``/``seed``/``point`` count as parameters.
+- comparison: one row per (metric, client): ``metric``, ``client``, ``baseline``, ``diff_mean`` (client
+  minus baseline), ``ci_low``, ``ci_high`` (a confidence interval of that difference). The result of
+  ``llmsim.compare`` works too: its ``differences()`` (``diff`` and ``ci`` half-width) is read directly.
+
+>>> import pandas as pd
+>>> table = pd.DataFrame({"a": [1, 1, 2, 2], "b": [5, 6, 5, 6], "replication": 0,
+...                       "latency_p95": [1.0, 2.0, 3.0, 4.0], "cost_total": [4.0, 3.0, 2.0, 1.0]})
+>>> sweep_heatmap(table, x="a", y="b").to_dict()["layer"][0]["mark"]["type"]
+'rect'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from llmsim.experiments.stats import HIGHER_IS_BETTER
+from llmsim.experiments.stats import NEUTRAL as NO_DIRECTION
+from llmsim.results import SUMMARY_METRICS, Result
+from llmsim.viz.plots import _prep as P
+
+__all__ = ["sweep_heatmap", "pareto_frontier", "forest_plot", "HIGHER_IS_BETTER", "COMPARISON_COLUMNS"]
+
+COMPARISON_COLUMNS = ("metric", "client", "baseline", "diff_mean", "ci_low", "ci_high")
+
+
+def _sort_labels(values: pd.Series) -> list[str]:
+    uniq = list(dict.fromkeys(values.tolist()))
+    try:
+        uniq = sorted(uniq)
+    except TypeError:
+        pass
+    return [str(v) for v in uniq]
+
+
+def _f(name: str) -> str:
+    """A column name as a Vega-Lite field: dots and brackets escaped (``client.timeout`` is not nested)."""
+    return name.replace("\\", "\\\\").replace(".", "\\.").replace("[", "\\[").replace("]", "\\]")
+
+
+def _short(col: str) -> str:
+    return col.rsplit(".", 1)[-1]
+
+
+def sweep_heatmap(sweep, x: str, y: str, metric: str = "latency_p95", *, facet: str | None = None,
+                  params: list[str] | None = None, fmt: str = ".3g") -> alt.LayerChart | alt.FacetChart:
+    """Mean of ``metric`` over replications for each (``x``, ``y``) pair of sweep parameters, as a
+    coloured grid with the values written in the cells (darker = worse). Other parameters must be
+    constant, or named in ``facet`` (one small grid per value).
+    """
+    table = P.table_of(sweep)
+    params = list(params) if params is not None else P.param_columns(table)
+    keys = [x, y] + ([facet] if facet else [])
+    for k in keys:
+        if k not in table.columns:
+            raise ValueError(f"no column {k!r} in the sweep table (parameters: {', '.join(params) or 'none'})")
+    if metric not in table.columns:
+        raise ValueError(f"no metric column {metric!r} in the sweep table")
+    varying = [p for p in params if p not in keys and p in table.columns
+               and table[p].map(P._hashable).nunique(dropna=False) > 1]
+    if varying:
+        raise ValueError(f"the sweep also varies {', '.join(map(repr, varying))}: pass facet=..., or filter the table")
+    means = P.point_means(table, keys, [metric])
+    for k in keys:
+        means[k] = means[k].astype(str)
+    lo, hi = means[metric].min(), means[metric].max()
+    higher_better = metric in HIGHER_IS_BETTER
+    bad = (means[metric] < (lo + hi) / 2) if higher_better else (means[metric] > (lo + hi) / 2)
+    means["label_color"] = np.where(bad, "white", "black")
+    enc = dict(x=alt.X(field=_f(x), type="ordinal", title=x, sort=_sort_labels(table[x].map(P._hashable)),
+                       axis=alt.Axis(labelAngle=0)),
+               y=alt.Y(field=_f(y), type="ordinal", title=y, sort=_sort_labels(table[y].map(P._hashable))))
+    rect = alt.Chart().mark_rect().encode(
+        **enc, color=alt.Color(field=_f(metric), type="quantitative", title=metric,
+                               scale=alt.Scale(scheme="orangered", reverse=higher_better)),
+        tooltip=[alt.Tooltip(field=_f(x), type="nominal", title=x), alt.Tooltip(field=_f(y), type="nominal", title=y),
+                 alt.Tooltip(field=_f(metric), type="quantitative", format=fmt, title=metric),
+                 alt.Tooltip("n:Q", title="replications")])
+    text = alt.Chart().mark_text(fontSize=11).encode(
+        **enc, text=alt.Text(field=_f(metric), type="quantitative", format=fmt),
+        color=alt.condition("datum.label_color == 'white'", alt.value("white"), alt.value("black")))
+    chart = alt.layer(rect, text, data=means).properties(width=alt.Step(64), height=alt.Step(32))
+    if facet:
+        return chart.facet(column=alt.Column(field=_f(facet), type="nominal", title=facet)).properties(
+            title=f"{metric} (mean)")
+    return chart.properties(title=f"{metric} (mean over replications)")
+
+
+def _points_from(source, params: list[str] | None, x: str, y: str) -> pd.DataFrame:
+    items = source.values() if isinstance(source, Mapping) else source
+    is_runs = isinstance(source, (Mapping, Sequence)) and not isinstance(source, (str, pd.DataFrame))
+    if isinstance(source, Result) or (is_runs and source and all(isinstance(v, Result) for v in items)):
+        runs = P.named_results(source)
+        rows = [{"label": name, **res.summary().to_dict()} for name, res in runs.items()]
+        return pd.DataFrame(rows).assign(n=1)
+    table = P.table_of(source)
+    for c in (x, y):
+        if c not in table.columns:
+            raise ValueError(f"no column {c!r} in the table (columns: {', '.join(map(str, table.columns))})")
+    params = [p for p in (params if params is not None else P.param_columns(table)) if p not in (x, y)]
+    pts = P.point_means(table, params, [x, y])
+    values = zip(*(pts[p].tolist() for p in params), strict=True) if params else [()] * len(pts)
+    pts["label"] = [", ".join(f"{_short(p)}={v}" for p, v in zip(params, vals, strict=True)) or "all"
+                    for vals in values]
+    return pts
+
+
+def pareto_frontier(source, x: str = "cost_total", y: str = "latency_p95", *, params: list[str] | None = None,
+                    labels: bool = True) -> alt.LayerChart:
+    """Every sweep point (mean over replications) by ``x`` against ``y``, both to minimise; the points no
+    other point beats on both are the frontier (filled, joined by a staircase). ``source``: a sweep table
+    (or SweepResult / tune result with ``.table``), or Results as a list or dict ``{name: Result}``.
+
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"k": [1, 2, 3], "cost_total": [1.0, 2.0, 3.0], "latency_p95": [3.0, 1.0, 2.0]})
+    >>> rows = pareto_frontier(t).to_dict()["datasets"]
+    >>> sorted({r["label"] for rs in rows.values() for r in rs if r.get("frontier") == "frontier"})
+    ['k=1', 'k=2']
+    """
+    pts = _points_from(source, params, x, y)
+    pts["frontier"] = np.where(P.frontier_mask(pts, x, y), "frontier", "dominated")
+    front = pts[pts["frontier"] == "frontier"].sort_values([x, y])
+    tooltip = [alt.Tooltip("label:N", title="point"),
+               alt.Tooltip(field=_f(x), type="quantitative", format=".4g", title=x),
+               alt.Tooltip(field=_f(y), type="quantitative", format=".4g", title=y),
+               alt.Tooltip("n:Q", title="replications")]
+    enc = dict(x=alt.X(field=_f(x), type="quantitative", title=f"{x} (mean)", scale=alt.Scale(zero=False)),
+               y=alt.Y(field=_f(y), type="quantitative", title=f"{y} (mean)", scale=alt.Scale(zero=False)))
+    stairs = alt.Chart(front).mark_line(interpolate="step-after", color="#1565c0").encode(**enc)
+    dots = alt.Chart(pts).mark_point(size=70).encode(
+        **enc, tooltip=tooltip,
+        color=alt.Color("frontier:N", title=None, scale=alt.Scale(domain=["frontier", "dominated"],
+                                                                  range=["#1565c0", "#9e9e9e"])),
+        fill=alt.Fill("frontier:N", scale=alt.Scale(domain=["frontier", "dominated"], range=["#1565c0", "white"]),
+                      legend=None))
+    layers = [stairs, dots]
+    if labels and len(front) <= 30:
+        layers.append(alt.Chart(front).mark_text(align="left", dx=7, dy=-7, fontSize=10).encode(**enc, text="label:N"))
+    return alt.layer(*layers).properties(width=480, height=320, title=f"Pareto frontier: {x} vs {y}")
+
+
+def _comparison_table(comparison) -> pd.DataFrame:
+    """The documented comparison columns from a DataFrame or from ``llmsim.compare``'s result."""
+    if callable(getattr(comparison, "differences", None)):
+        diffs = comparison.differences()
+        diff, half = diffs["diff"], diffs["ci"]
+        df = diffs.assign(diff_mean=diff, ci_low=diff - half, ci_high=diff + half,
+                          baseline=str(getattr(comparison, "baseline", "baseline")))
+        return df.dropna(subset=["diff_mean"])
+    if not isinstance(comparison, pd.DataFrame):
+        raise TypeError(f"expected a comparison DataFrame or llmsim.compare's result, got {type(comparison).__name__}")
+    return comparison
+
+
+def forest_plot(comparison, metrics: Sequence[str] | None = None) -> alt.FacetChart:
+    """Paired differences (client minus baseline) with confidence intervals, one panel per metric.
+    Green: the interval excludes 0 on the better side; red: on the worse side; grey: no clear difference.
+
+    >>> import pandas as pd
+    >>> cmp = pd.DataFrame({"metric": ["latency_p95", "cost_total"], "client": "sdk", "baseline": "naive",
+    ...                     "diff_mean": [-1.5, 0.2], "ci_low": [-2.0, -0.1], "ci_high": [-1.0, 0.5]})
+    >>> spec = forest_plot(cmp).to_dict()
+    >>> sorted(r["verdict"] for rs in spec["datasets"].values() for r in rs)
+    ['better', 'no clear difference']
+    """
+    df = _comparison_table(comparison)
+    missing = [c for c in COMPARISON_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"comparison table lacks column(s) {', '.join(missing)} "
+                         f"(needs {', '.join(COMPARISON_COLUMNS)})")
+    df = df[list(COMPARISON_COLUMNS)].copy()
+    if metrics is not None:
+        df = df[df["metric"].isin(list(metrics))]
+    if df.empty:
+        raise ValueError("nothing to plot: no rows for those metrics")
+    up = df["metric"].isin(HIGHER_IS_BETTER)
+    neutral = df["metric"].isin(NO_DIRECTION)
+    above, below = df["ci_low"] > 0, df["ci_high"] < 0
+    better = ~neutral & ((up & above) | (~up & below))
+    worse = ~neutral & ((up & below) | (~up & above))
+    differs = neutral & (above | below)
+    df["verdict"] = np.select([better, worse, differs], ["better", "worse", "differs"], "no clear difference")
+    df["pair"] = df["client"].astype(str) + " vs " + df["baseline"].astype(str)
+    order = [m for m in SUMMARY_METRICS if m in set(df["metric"])] + sorted(set(df["metric"]) - set(SUMMARY_METRICS))
+    y = alt.Y("pair:N", title=None)
+    color = alt.Color("verdict:N", title=None,
+                      scale=alt.Scale(domain=["better", "worse", "differs", "no clear difference"],
+                                      range=["#2e7d32", "#c62828", "#1565c0", "#757575"]))
+    zero = alt.Chart().mark_rule(color="#999", strokeDash=[3, 3]).encode(x=alt.datum(0))
+    bars = alt.Chart().mark_rule(strokeWidth=2).encode(x=alt.X("ci_low:Q", title="difference (client - baseline)"),
+                                                       x2="ci_high:Q", y=y, color=color)
+    dots = alt.Chart().mark_point(filled=True, size=60).encode(
+        x="diff_mean:Q", y=y, color=color,
+        tooltip=[alt.Tooltip("metric:N"), alt.Tooltip("pair:N"), alt.Tooltip("diff_mean:Q", format=".4g"),
+                 alt.Tooltip("ci_low:Q", format=".4g"), alt.Tooltip("ci_high:Q", format=".4g"),
+                 alt.Tooltip("verdict:N")])
+    return alt.layer(zero, bars, dots, data=df).properties(width=360, height=alt.Step(22)).facet(
+        row=alt.Row("metric:N", title=None, sort=order, header=alt.Header(labelAngle=0, labelAlign="left")),
+    ).resolve_scale(x="independent").properties(title="Paired differences with confidence intervals")

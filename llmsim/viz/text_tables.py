@@ -1,0 +1,71 @@
+"""Human formatting of summary metrics and time series for terminals (rich tables).
+
+>>> fmt_metric("latency_p95", 22.5), fmt_metric("success_rate", 0.9485), fmt_metric("cost_total", 45.69)
+('22.5s', '94.85%', '$45.69')
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+from rich.table import Table
+
+from llmsim.core.units import format_duration
+
+__all__ = ["fmt_metric", "summary_table", "period_table"]
+
+_SECONDS = {"latency_p50", "latency_p95", "latency_p99", "latency_mean", "ttft_p50", "ttft_p95"}
+_SHARES = {"success_rate", "rate_limited_share", "overloaded_share", "timeout_share", "server_error_share",
+           "rejected_share"}
+_MONEY = {"cost_total", "wasted_cost", "cost_per_success"}
+_COUNTS = {"requests", "breaker_opens", "invalid_delivered"}
+
+
+def fmt_metric(name: str, value: float) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if name in _SECONDS:
+        return f"{value * 1000:.0f}ms" if value < 1 else f"{value:.3g}s"
+    if name in _SHARES:
+        return f"{value * 100:.2f}%"
+    if name in _MONEY:
+        return f"${value:,.2f}" if value >= 0.01 else f"${value:.6f}"
+    if name in _COUNTS:
+        return f"{value:,.0f}"
+    if name == "goodput":
+        return f"{value:.3g}/s"
+    return f"{value:.4g}"
+
+
+def summary_table(summary: pd.Series, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in summary.items():
+        table.add_row(str(name), fmt_metric(str(name), float(value)))
+    return table
+
+
+def _count(x: float) -> str:
+    return f"{x / 1000:.1f}k" if x >= 10_000 else f"{x:,.0f}"
+
+
+def period_table(ts: pd.DataFrame, title: str) -> Table:
+    """One row per period of a ``Result.timeseries``: the day as it unfolded (shares are of attempts)."""
+    table = Table(title=title, title_justify="left")
+    for col in ("from", "reqs", "ok", "p50", "p95", "tries", "429", "529", "t/o", "slots"):
+        table.add_column(col, justify="right")
+    cap_cols = [c for c in ts.columns if c.startswith("capacity_")]
+    for t, row in ts.iterrows():
+        if row["requests"] == 0:
+            continue
+        sent = max(1, row["attempts"])
+        slots = "/".join(f"{row[c]:.0f}" for c in cap_cols)
+        table.add_row(
+            format_duration(float(t)) if t else "0s", _count(row["requests"]), f"{row['success_rate']:.1%}",
+            fmt_metric("latency_p50", row["latency_p50"]), fmt_metric("latency_p95", row["latency_p95"]),
+            _count(row["attempts"]), f"{row['attempts_rate_limited'] / sent:.1%}",
+            f"{row['attempts_overloaded'] / sent:.1%}", f"{row['attempts_timeout'] / sent:.1%}", slots,
+        )
+    return table
