@@ -8,14 +8,13 @@ True
 """
 
 from llmsim.config import Scenario, load_scenario, packaged_scenarios
-from llmsim.core.errors import ScenarioError
+from llmsim.core.errors import InputError, ScenarioError, TraceError
+from llmsim.core.version import __version__
 from llmsim.experiments import CompareResult, SweepResult, TuneResult, compare, sweep, tune
 from llmsim.results import SUMMARY_METRICS, Result
 from llmsim.simulate import simulate
-from llmsim.traces import TraceError, load_trace
+from llmsim.traces import load_trace
 
-__version__ = "0.1.0"
-
-__all__ = ["CompareResult", "Result", "SUMMARY_METRICS", "Scenario", "ScenarioError", "SweepResult", "TraceError",
-           "TuneResult", "compare", "load_scenario", "load_trace", "packaged_scenarios", "simulate", "sweep", "tune",
-           "__version__"]
+__all__ = ["CompareResult", "InputError", "Result", "SUMMARY_METRICS", "Scenario", "ScenarioError", "SweepResult",
+           "TraceError", "TuneResult", "compare", "load_scenario", "load_trace", "packaged_scenarios", "simulate",
+           "sweep", "tune", "__version__"]

@@ -6,7 +6,7 @@ import typer
 from rich.console import Console
 
 from llmsim.config.loading import read_yaml
-from llmsim.core.errors import ScenarioError
+from llmsim.core.errors import InputError
 
 __all__ = ["app", "out", "err", "fail", "parse_sets"]
 
@@ -28,7 +28,7 @@ def parse_sets(sets: list[str]) -> dict:
     overrides = {}
     for item in sets:
         if "=" not in item:
-            raise ScenarioError("", f"--set expects PATH=VALUE, got {item!r}")
+            raise InputError("", f"--set expects PATH=VALUE, got {item!r}")
         path, value = item.split("=", 1)
         overrides[path.strip()] = read_yaml(value, f"--set {path.strip()}")
     return overrides

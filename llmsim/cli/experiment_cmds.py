@@ -12,7 +12,7 @@ from rich.table import Table
 
 from llmsim.cli.app import app, err, fail, out, parse_sets
 from llmsim.config.loading import load_scenario, read_yaml
-from llmsim.core.errors import ScenarioError
+from llmsim.core.errors import InputError
 from llmsim.results import SUMMARY_METRICS
 from llmsim.viz.text_tables import fmt_metric
 
@@ -43,21 +43,21 @@ def _value_list(path: str, text: str, flag: str) -> list:
     if text.startswith("["):
         values = read_yaml(text, f"{flag} {path}")
         if not isinstance(values, list):
-            raise ScenarioError(path, f"{flag} expects a list like [a, b], got {text!r}")
+            raise InputError(path, f"{flag} expects a list like [a, b], got {text!r}")
     else:
         values = [read_yaml(v.strip(), f"{flag} {path}") for v in text.split(",")]
     if not values or any(v == "" for v in values):
-        raise ScenarioError(path, f"{flag} expects PATH=V1,V2,..., got {path}={text}")
+        raise InputError(path, f"{flag} expects PATH=V1,V2,..., got {path}={text}")
     return values
 
 
 def _split(item: str, flag: str) -> tuple[str, str]:
     if "=" not in item:
-        raise ScenarioError("", f"{flag} expects PATH=VALUES, got {item!r}")
+        raise InputError("", f"{flag} expects PATH=VALUES, got {item!r}")
     path, value = item.split("=", 1)
     path = path.strip()
     if not path or not value.strip():
-        raise ScenarioError(path, f"{flag} expects PATH=VALUES, got {item!r}")
+        raise InputError(path, f"{flag} expects PATH=VALUES, got {item!r}")
     return path, value
 
 
@@ -67,7 +67,7 @@ def _parse_params(items: list[str], flag: str, ranges: bool) -> dict[str, Any]:
     for item in items:
         path, value = _split(item, flag)
         if path in space:
-            raise ScenarioError(path, f"given twice with {flag}")
+            raise InputError(path, f"given twice with {flag}")
         space[path] = value.strip() if ranges and _RANGE.match(value) else _value_list(path, value, flag)
     return space
 
@@ -75,21 +75,21 @@ def _parse_params(items: list[str], flag: str, ranges: bool) -> dict[str, Any]:
 def _check_metrics(names: list[str], flag: str = "--metric") -> list[str]:
     for m in names:
         if m not in SUMMARY_METRICS:
-            raise ScenarioError("", f"{flag}: unknown metric {m!r} (metrics: {', '.join(SUMMARY_METRICS)})")
+            raise InputError("", f"{flag}: unknown metric {m!r} (metrics: {', '.join(SUMMARY_METRICS)})")
     return names
 
 
 def _executor_args(workers: Optional[int], scheduler: Optional[str], dask_local: bool) -> dict:
     if scheduler and dask_local:
-        raise ScenarioError("", "give --scheduler or --dask-local, not both")
+        raise InputError("", "give --scheduler or --dask-local, not both")
     if workers is not None and workers < 1:
-        raise ScenarioError("workers", f"must be >= 1, got {workers}")
+        raise InputError("workers", f"must be >= 1, got {workers}")
     return {"workers": workers, "scheduler": scheduler, "executor": "dask" if (scheduler or dask_local) else None}
 
 
 def _check_out(out_dir: Optional[Path], resume: bool) -> None:
     if resume and out_dir is None:
-        raise ScenarioError("", "--resume needs --out DIR (the folder of the experiment to continue)")
+        raise InputError("", "--resume needs --out DIR (the folder of the experiment to continue)")
 
 
 def _short(path: str) -> str:
@@ -126,7 +126,7 @@ def _run(fn, **kwargs):
 
     try:
         return fn(**kwargs)
-    except ScenarioError as exc:
+    except InputError as exc:
         fail(str(exc))
     except ExperimentInterrupted as exc:
         err.print(f"[yellow]{exc}[/]", highlight=False)
@@ -183,11 +183,11 @@ def sweep(
             path, value = _split(item, "--sample")
             ranges[path] = value.strip()
         if not space and not ranges:
-            raise ScenarioError("", "give at least one --grid PATH=V1,V2,... (or --sample PATH=LO:HI)")
+            raise InputError("", "give at least one --grid PATH=V1,V2,... (or --sample PATH=LO:HI)")
         metrics = _check_metrics(metric) or _SWEEP_METRICS
         _check_out(out_dir, resume)
         kwargs = _executor_args(workers, scheduler, dask_local)
-    except ScenarioError as exc:
+    except InputError as exc:
         fail(str(exc))
     sw = _run(run_sweep, scenario=sc, grid=space or None, samples=ranges or None, n_samples=samples, method=method,
               replications=replications or 1, seed=seed, out=out_dir, resume=resume,
@@ -263,16 +263,16 @@ def compare(
             name, spec = item.split("=", 1) if "=" in item else (item, item)
             name, spec = name.strip(), spec.strip()
             if not name or not spec:
-                raise ScenarioError("", f"--client expects NAME=FILE_OR_PRESET, got {item!r}")
+                raise InputError("", f"--client expects NAME=FILE_OR_PRESET, got {item!r}")
             if name in clients:
-                raise ScenarioError("", f"--client: the name {name!r} is given twice")
+                raise InputError("", f"--client: the name {name!r} is given twice")
             clients[name] = resolve_client(spec, source=f"--client {name}")
         if len(clients) < 2:
-            raise ScenarioError("", "give at least two --client NAME=FILE_OR_PRESET")
+            raise InputError("", "give at least two --client NAME=FILE_OR_PRESET")
         metrics = _check_metrics(metric) or _COMPARE_METRICS
         _check_out(out_dir, resume)
         kwargs = _executor_args(workers, scheduler, dask_local)
-    except ScenarioError as exc:
+    except InputError as exc:
         fail(str(exc))
     cmp = _run(run_compare, scenario=sc, clients=clients, baseline=baseline, replications=replications or 10,
                seed=seed, out=out_dir, resume=resume, progress=not no_progress, **kwargs)
@@ -311,18 +311,18 @@ def tune(
         sc = load_scenario(scenario, parse_sets(set_))
         space = _parse_params(param, "--param", ranges=True)
         if not space:
-            raise ScenarioError("", "give at least one --param PATH=V1,V2,... or PATH=LO:HI")
+            raise InputError("", "give at least one --param PATH=V1,V2,... or PATH=LO:HI")
         _check_metrics([objective], "--objective")
         cons = {}
         for item in constraint:
             m = _CONSTRAINT.match(item)
             if not m:
-                raise ScenarioError("", f"--constraint expects METRIC<=BOUND or METRIC>=BOUND, got {item!r}")
+                raise InputError("", f"--constraint expects METRIC<=BOUND or METRIC>=BOUND, got {item!r}")
             _check_metrics([m.group(1)], "--constraint")
             cons[m.group(1)] = f"{m.group(2)} {m.group(3)}"
         _check_out(out_dir, resume)
         kwargs = _executor_args(workers, scheduler, dask_local)
-    except ScenarioError as exc:
+    except InputError as exc:
         fail(str(exc))
     res = _run(run_tune, scenario=sc, space=space, objective=objective, constraints=cons, budget=budget, seed=seed,
                out=out_dir, resume=resume, progress=not no_progress, **kwargs)

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from llmsim.cli.app import app, err, fail, out
-from llmsim.core.errors import ScenarioError
+from llmsim.core.errors import InputError
 
 
 @app.command(context_settings={"allow_extra_args": False})
@@ -54,7 +54,7 @@ def fidelity(
         with err.status("running the real client, then simulating...", spinner="dots"):
             rep = run_fidelity(scenario, client, workload=work, command=command or None, provider=provider,
                                replications=replications, seed=seed, label=preset)
-    except ScenarioError as exc:
+    except InputError as exc:
         fail(str(exc))
     if as_json:
         table = rep.table.reset_index().to_dict(orient="records")

@@ -11,7 +11,7 @@ import yaml
 
 from llmsim.cli.app import app, err, fail
 from llmsim.core.atomic import atomic_write_text
-from llmsim.core.errors import ScenarioError
+from llmsim.core.errors import InputError
 
 import_app = typer.Typer(no_args_is_help=True, help="Turn other tools' configs into llmsim scenarios.")
 app.add_typer(import_app, name="import")
@@ -34,7 +34,7 @@ def litellm(
     try:
         imp = import_litellm(config, model=model, slots=slots)
         load_scenario(imp.scenario)  # what we write must load
-    except ScenarioError as exc:
+    except InputError as exc:
         fail(str(exc))
     for n in imp.notes:
         if not quiet or n.status in ("unknown", "approximated"):

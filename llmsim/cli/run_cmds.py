@@ -10,11 +10,11 @@ from typing import Optional
 
 import typer
 
-from llmsim import __version__
 from llmsim.cli.app import app, err, fail, out, parse_sets
 from llmsim.config.loading import DEFAULT_SCENARIO, load_scenario, packaged_scenarios
 from llmsim.config.scenario import Scenario
-from llmsim.core.errors import ScenarioError
+from llmsim.core.errors import InputError
+from llmsim.core.version import __version__
 
 
 def _load(source: Optional[str], sets: list[str]) -> Scenario:
@@ -37,7 +37,7 @@ def run(
 
     try:
         sc = _load(scenario, set_)
-    except ScenarioError as exc:
+    except InputError as exc:
         fail(str(exc))
     with err.status(f"simulating {sc.name} ({sc.horizon / 3600:.3g} h)...", spinner="dots"):
         res = simulate(sc, seed)
@@ -100,7 +100,7 @@ def validate(files: list[str] = typer.Argument(..., help="Scenario files or pack
     for f in files:
         try:
             sc = load_scenario(f)
-        except ScenarioError as exc:
+        except InputError as exc:
             fail(str(exc))
         out.print(f"ok: {f} ({sc.name}: {len(sc.providers)} provider(s), horizon {sc.horizon:g}s)")
 

@@ -9,7 +9,7 @@ import typer
 
 from llmsim.cli.app import app, err, fail, parse_sets
 from llmsim.config.loading import DEFAULT_SCENARIO, load_scenario
-from llmsim.core.errors import ScenarioError
+from llmsim.core.errors import InputError
 
 _RECORD_SUFFIXES = (".parquet", ".csv", ".jsonl")
 
@@ -37,7 +37,7 @@ def serve(
     try:
         sc = load_scenario(scenario or DEFAULT_SCENARIO, parse_sets(set_))
         server = LiveServer(sc, provider, seed)
-    except ScenarioError as exc:
+    except InputError as exc:
         fail(str(exc))
 
     def ready(h, p):

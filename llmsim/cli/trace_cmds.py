@@ -17,7 +17,7 @@ import yaml
 
 from llmsim.cli.app import app, fail, out
 from llmsim.core.atomic import atomic_write_text
-from llmsim.core.errors import ScenarioError
+from llmsim.core.errors import InputError
 from llmsim.core.units import UnitError, parse_duration
 
 __all__ = ["trace_app"]
@@ -35,7 +35,7 @@ def _mapping(items: list[str]) -> dict | None:
     m = {}
     for it in items:
         if "=" not in it:
-            raise ScenarioError("--map", f"expects CANONICAL=SOURCE, got {it!r}")
+            raise InputError("--map", f"expects CANONICAL=SOURCE, got {it!r}")
         k, v = it.split("=", 1)
         m[k.strip()] = v.strip()
     return m or None
@@ -45,7 +45,7 @@ def _seconds(text: str, what: str) -> float:
     try:
         return parse_duration(text)
     except UnitError as exc:
-        raise ScenarioError(what, str(exc)) from None
+        raise InputError(what, str(exc)) from None
 
 
 def _load(trace: str, fmt, mapping, unit):
@@ -80,7 +80,7 @@ def inspect_cmd(trace: str = typer.Argument(..., help="Trace file."), fmt: Optio
         df = _load(trace, fmt, mapping, time_unit)
         st = describe(df, _seconds(bin_, "--bin") if bin_ else None)
         st["missing"] = df.attrs.get("missing", {})
-    except ScenarioError as exc:
+    except InputError as exc:
         fail(str(exc))
     if html is not None:
         atomic_write_text(html, render_html(_clean(st), trace))
@@ -123,7 +123,7 @@ def convert_cmd(trace: str = typer.Argument(..., help="Trace file."), fmt: Optio
 
     try:
         attrs = convert(trace, out_file, fmt, _mapping(mapping), time_unit)
-    except ScenarioError as exc:
+    except InputError as exc:
         fail(str(exc))
     out.print(f"wrote {out_file}: {attrs['rows']:,} rows from {attrs['format']}")
 
@@ -153,12 +153,12 @@ def replay_cmd(trace: str = typer.Argument(..., help="Trace file."),
         df = _load(trace, fmt, mapping, time_unit)
         sc = llmsim.load_scenario(scenario)
         if window and worst:
-            raise ScenarioError("--window", "give --window or --worst, not both")
+            raise InputError("--window", "give --window or --worst, not both")
         win = None
         if window:
             parts = window.split(",")
             if len(parts) != 2:
-                raise ScenarioError("--window", f"expects START,END, got {window!r}")
+                raise InputError("--window", f"expects START,END, got {window!r}")
             win = (_seconds(parts[0], "--window"), _seconds(parts[1], "--window"))
         elif worst:
             by = "failures" if "outcome" in df and df["outcome"].notna().any() else "requests"
@@ -175,7 +175,7 @@ def replay_cmd(trace: str = typer.Argument(..., help="Trace file."),
             clients[name] = sc.client if spec == "scenario" else spec
         seed = sc.seed if seed is None else seed
         tab = counterfactual(sc, df, clients, seed=seed, options=opts)
-    except (ScenarioError, ValueError) as exc:
+    except (InputError, ValueError) as exc:
         fail(str(exc))
     info = tab.attrs["replay"]
     if as_json:
@@ -212,7 +212,7 @@ def fit_cmd(trace: str = typer.Argument(..., help="Trace file."),
         sc_dict, rep = fit_scenario(df, _seconds(bin_, "--bin"), tokens, name=Path(out_file).stem, seed=seed)
         sc = llmsim.Scenario.model_validate(sc_dict)
         cal = calibration_report(df, llmsim.simulate(sc, seed=seed), _seconds(bin_, "--bin")) if check else None
-    except (ScenarioError, ValueError) as exc:
+    except (InputError, ValueError) as exc:
         fail(str(exc))
     text = "# " + sc_dict["description"] + "\n" + yaml.safe_dump(sc_dict, sort_keys=False, width=120)
     atomic_write_text(out_file, text)

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from llmsim.config.presets import resolve_client
-from llmsim.core.errors import ScenarioError
+from llmsim.core.errors import InputError
 from llmsim.experiments.design import Point
 from llmsim.experiments.progress import ProgressSpec
 from llmsim.experiments.stats import direction, mean_ci, paired_diff, welch_ci
@@ -118,7 +118,7 @@ class CompareResult:
     def load(cls, path: str | Path) -> CompareResult:
         sw = SweepResult.load(path)
         if sw.meta.get("kind") != "compare":
-            raise ScenarioError("", f"{path} holds a {sw.meta.get('kind')}, not a compare")
+            raise InputError("", f"{path} holds a {sw.meta.get('kind')}, not a compare")
         return cls(sw, list(sw.meta["clients"]), sw.meta["baseline"])
 
 
@@ -135,17 +135,17 @@ def compare(scenario: Any, clients: Mapping[str, Any] | Sequence[str], replicati
     if not isinstance(clients, Mapping):
         clients = {str(c): c for c in clients}
     if len(clients) < 2:
-        raise ScenarioError("clients", "compare needs at least two clients (name -> preset, file or settings)")
+        raise InputError("clients", "compare needs at least two clients (name -> preset, file or settings)")
     resolved = {}
     for name, spec in clients.items():
         try:
             resolved[str(name)] = resolve_client(spec)
-        except ScenarioError as exc:
-            raise ScenarioError(exc.path, exc.reason, exc.source or f"client {name}", exc.more) from None
+        except InputError as exc:
+            raise InputError(exc.path, exc.reason, exc.source or f"client {name}", exc.more) from None
     names = list(resolved)
     baseline = names[0] if baseline is None else baseline
     if baseline not in resolved:
-        raise ScenarioError("baseline", f"no client named {baseline!r} (clients: {', '.join(names)})")
+        raise InputError("baseline", f"no client named {baseline!r} (clients: {', '.join(names)})")
     points = [Point(i, {"client": n}, {"client": resolved[n].model_dump(mode="json")}) for i, n in enumerate(names)]
     sw = run_points(base, points, ["client"], kind="compare", replications=replications, seed=seed, workers=workers,
                     executor=executor, scheduler=scheduler, out=out, resume=resume, progress=progress,

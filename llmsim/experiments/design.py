@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from llmsim.core.errors import ScenarioError
+from llmsim.core.errors import InputError
 
 __all__ = ["Point", "grid_points", "sample_points", "replication_seed", "Range", "parse_range", "column_value"]
 
@@ -66,12 +66,12 @@ def parse_range(path: str, spec: Any) -> Range:
     if isinstance(spec, str) and ":" in spec:
         parts = spec.split(":")
         if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] not in ("log", "int", "log-int")):
-            raise ScenarioError(path, f"a range is LOW:HIGH[:log|int], got {spec!r}")
+            raise InputError(path, f"a range is LOW:HIGH[:log|int], got {spec!r}")
         lo_s, hi_s = parts[0], parts[1]
         try:
             lo, hi = float(lo_s), float(hi_s)
         except ValueError:
-            raise ScenarioError(path, f"range bounds must be numbers, got {spec!r}") from None
+            raise InputError(path, f"range bounds must be numbers, got {spec!r}") from None
         integer = _is_int_text(lo_s) and _is_int_text(hi_s)
         if len(parts) == 3:
             log = "log" in parts[2]
@@ -79,21 +79,21 @@ def parse_range(path: str, spec: Any) -> Range:
     elif isinstance(spec, Mapping):
         unknown = set(spec) - {"low", "high", "log", "int"}
         if unknown or "low" not in spec or "high" not in spec:
-            raise ScenarioError(path, "a range mapping has keys low, high and optionally log, int")
+            raise InputError(path, "a range mapping has keys low, high and optionally log, int")
         lo, hi, log = spec["low"], spec["high"], bool(spec.get("log", False))
         integer = spec.get("int")
     elif isinstance(spec, (tuple, list)) and len(spec) == 2:
         lo, hi = spec
     else:
-        raise ScenarioError(path, f"expected a range (low, high), got {spec!r}")
+        raise InputError(path, f"expected a range (low, high), got {spec!r}")
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lo, hi)):
-        raise ScenarioError(path, f"range bounds must be numbers, got {lo!r} and {hi!r}")
+        raise InputError(path, f"range bounds must be numbers, got {lo!r} and {hi!r}")
     if integer is None:
         integer = isinstance(lo, int) and isinstance(hi, int)
     if not lo < hi:
-        raise ScenarioError(path, f"range low must be below high, got {lo} and {hi}")
+        raise InputError(path, f"range low must be below high, got {lo} and {hi}")
     if log and lo <= 0:
-        raise ScenarioError(path, "a log range needs low > 0")
+        raise InputError(path, "a log range needs low > 0")
     return Range(float(lo), float(hi), log, bool(integer))
 
 
@@ -107,7 +107,7 @@ def grid_points(grid: Mapping[str, Sequence[Any]]) -> list[Point]:
     for p in paths:
         values = grid[p]
         if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) == 0:
-            raise ScenarioError(p, "grid values must be a non-empty list")
+            raise InputError(p, "grid values must be a non-empty list")
     combos = itertools.product(*(list(grid[p]) for p in paths))
     return [Point(i, dict(zip(paths, c, strict=True)), dict(zip(paths, c, strict=True))) for i, c in enumerate(combos)]
 
@@ -116,7 +116,7 @@ def sample_points(space: Mapping[str, Any], n: int, method: str = "lhs", seed: i
     """``n`` points over ``space`` (path -> range, or a list of choices): ``lhs`` (Latin hypercube, scipy.stats.qmc)
     or ``random`` (uniform), reproducible from ``seed``."""
     if n < 1:
-        raise ScenarioError("samples", f"must be >= 1, got {n}")
+        raise InputError("samples", f"must be >= 1, got {n}")
     paths = list(space)
     dims = [_dimension(p, space[p]) for p in paths]
     if method == "lhs":
@@ -126,7 +126,7 @@ def sample_points(space: Mapping[str, Any], n: int, method: str = "lhs", seed: i
     elif method == "random":
         u = np.random.default_rng(seed).random((n, len(paths)))
     else:
-        raise ScenarioError("method", f"unknown sampling method {method!r} (use lhs or random)")
+        raise InputError("method", f"unknown sampling method {method!r} (use lhs or random)")
     points = []
     for i in range(n):
         params = {}
@@ -142,7 +142,7 @@ def _dimension(path: str, spec: Any) -> Range | list:
         return parse_range(path, spec)
     if isinstance(spec, list) and spec:
         return list(spec)
-    raise ScenarioError(path, f"expected a range (low, high) or a non-empty list of choices, got {spec!r}")
+    raise InputError(path, f"expected a range (low, high) or a non-empty list of choices, got {spec!r}")
 
 
 def replication_seed(root: int, replication: int) -> int:

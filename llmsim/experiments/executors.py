@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, as_completed, wait
 from typing import Any
 
-from llmsim.core.errors import ScenarioError
+from llmsim.core.errors import InputError
 
 __all__ = ["make_executor", "SerialExecutor", "ProcessExecutor", "DaskExecutor", "default_workers"]
 
@@ -123,7 +123,7 @@ class DaskExecutor(_Base):
         try:
             from distributed import Client, LocalCluster
         except ImportError:  # pragma: no cover - dask is a dependency
-            raise ScenarioError("executor", "Dask is not installed: pip install 'dask[distributed]'") from None
+            raise InputError("executor", "Dask is not installed: pip install 'dask[distributed]'") from None
         self._cluster = None
         self._own_client = client is None
         if client is not None:
@@ -132,7 +132,7 @@ class DaskExecutor(_Base):
             try:
                 self.client = Client(scheduler, timeout="10s")
             except (OSError, TimeoutError, ValueError) as exc:
-                raise ScenarioError("scheduler", f"cannot connect to {scheduler}: {exc}") from None
+                raise InputError("scheduler", f"cannot connect to {scheduler}: {exc}") from None
         else:
             self._cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1,
                                          processes=True, dashboard_address=None, silence_logs=logging.ERROR)
@@ -162,14 +162,14 @@ def make_executor(executor: Any = None, workers: int | None = None, scheduler: s
     "processes"; "dask"), a ``scheduler`` address (implies Dask), or a ``distributed.Client``.
     ``workers`` defaults to the cores available, capped at ``tasks``."""
     if workers is not None and workers < 1:
-        raise ScenarioError("workers", f"must be >= 1, got {workers}")
+        raise InputError("workers", f"must be >= 1, got {workers}")
     if executor is not None and not isinstance(executor, str):
         if type(executor).__name__ == "Client" and hasattr(executor, "scheduler_info"):
             return DaskExecutor(client=executor)
-        raise ScenarioError("executor", f"expected a name or a distributed.Client, got {type(executor).__name__}")
+        raise InputError("executor", f"expected a name or a distributed.Client, got {type(executor).__name__}")
     name = (executor or ("dask" if scheduler else "auto")).lower()
     if scheduler and name != "dask":
-        raise ScenarioError("scheduler", f"a scheduler address needs the dask executor, not {name!r}")
+        raise InputError("scheduler", f"a scheduler address needs the dask executor, not {name!r}")
     n = workers or default_workers()
     if name == "dask":
         return DaskExecutor(scheduler=scheduler, workers=n)
@@ -179,4 +179,4 @@ def make_executor(executor: Any = None, workers: int | None = None, scheduler: s
         return SerialExecutor()
     if name in ("auto", "processes"):
         return ProcessExecutor(n)
-    raise ScenarioError("executor", f"unknown executor {executor!r} (use serial, processes or dask)")
+    raise InputError("executor", f"unknown executor {executor!r} (use serial, processes or dask)")

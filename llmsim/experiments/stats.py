@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from llmsim.core.errors import ScenarioError
+from llmsim.core.errors import InputError
 from llmsim.core.units import UnitError, parse_duration
 
 __all__ = ["mean_ci", "paired_diff", "welch_ci", "direction", "Constraint", "HIGHER_IS_BETTER", "NEUTRAL"]
@@ -107,10 +107,10 @@ class Constraint:
     @classmethod
     def parse(cls, metric: str, spec: str | float | int) -> Constraint:
         if isinstance(spec, (int, float)) and not isinstance(spec, bool):
-            raise ScenarioError(f"constraints.{metric}", "give an operator and a bound, e.g. '<= 10s'")
+            raise InputError(f"constraints.{metric}", "give an operator and a bound, e.g. '<= 10s'")
         m = _CONSTRAINT.match(str(spec))
         if not m or m.group(1) in (None, "=="):
-            raise ScenarioError(f"constraints.{metric}", f"expected '<= BOUND' or '>= BOUND', got {spec!r}")
+            raise InputError(f"constraints.{metric}", f"expected '<= BOUND' or '>= BOUND', got {spec!r}")
         text = m.group(2)
         try:
             bound = float(text[:-1]) / 100 if text.endswith("%") else float(text)
@@ -118,7 +118,7 @@ class Constraint:
             try:
                 bound = parse_duration(text)
             except UnitError:
-                raise ScenarioError(f"constraints.{metric}", f"cannot read the bound {text!r}") from None
+                raise InputError(f"constraints.{metric}", f"cannot read the bound {text!r}") from None
         return cls(metric, m.group(1), bound)
 
     @property

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from llmsim.core.atomic import atomic_write, atomic_write_text  # noqa: F401  (atomic_write_text: used by callers)
-from llmsim.core.errors import ScenarioError
+from llmsim.core.errors import InputError
 
 __all__ = ["RunStore", "atomic_write_text", "atomic_write_parquet", "MANIFEST", "canonical"]
 
@@ -55,25 +55,25 @@ class RunStore:
         """Refuse an output folder holding another experiment, or any experiment when not resuming."""
         if self.root is None:
             if resume:
-                raise ScenarioError("resume", "there is nothing to resume without an output folder (out=...)")
+                raise InputError("resume", "there is nothing to resume without an output folder (out=...)")
             return
         if self.root.exists() and not self.root.is_dir():
-            raise ScenarioError("out", f"{self.root} exists and is not a folder")
+            raise InputError("out", f"{self.root} exists and is not a folder")
         path = self.root / MANIFEST
         if not path.is_file():
             if self.root.is_dir() and any(self.root.iterdir()) and not resume:
-                raise ScenarioError("out", f"{self.root} is not empty; choose another folder")
+                raise InputError("out", f"{self.root} is not empty; choose another folder")
             return
         if not resume:
-            raise ScenarioError("out", f"{self.root} already holds an experiment; use --resume (resume=True) "
+            raise InputError("out", f"{self.root} already holds an experiment; use --resume (resume=True) "
                                        "to continue it, or choose another folder")
         try:
             old = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise ScenarioError("out", f"cannot read {path}: {exc}") from None
+            raise InputError("out", f"cannot read {path}: {exc}") from None
         if old != self.manifest:
             diff = sorted(k for k in set(old) | set(self.manifest) if old.get(k) != self.manifest.get(k))
-            raise ScenarioError("out", f"{self.root} holds a different experiment (differs in: {', '.join(diff)}); "
+            raise InputError("out", f"{self.root} holds a different experiment (differs in: {', '.join(diff)}); "
                                        "resume needs the same scenario, parameters, replications and seed")
 
     def prepare(self, resume: bool) -> None:

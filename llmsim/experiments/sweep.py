@@ -23,7 +23,7 @@ import pandas as pd
 
 from llmsim.config.loading import load_scenario
 from llmsim.config.scenario import Scenario
-from llmsim.core.errors import ScenarioError
+from llmsim.core.errors import InputError
 from llmsim.experiments.design import Point, column_value, grid_points, replication_seed, sample_points
 from llmsim.experiments.progress import ProgressSpec
 from llmsim.experiments.stats import mean_ci
@@ -53,9 +53,9 @@ def check_points(base: Scenario, points: Sequence[Point]) -> None:
                 seen.add(key)
                 try:
                     base.with_overrides({path: value})
-                except ScenarioError as exc:
+                except InputError as exc:
                     where = None if exc.path == path else path  # name the parameter as the user gave it
-                    raise ScenarioError(exc.path, exc.reason, where, exc.more) from None
+                    raise InputError(exc.path, exc.reason, where, exc.more) from None
 
 
 @dataclass
@@ -172,7 +172,7 @@ def run_points(base: Scenario, points: Sequence[Point], params: Sequence[str], *
                ) -> SweepResult:
     """Run every point ``replications`` times (paired seeds: replication r uses the same seed at every point)."""
     if not isinstance(replications, (int, np.integer)) or replications < 1:
-        raise ScenarioError("replications", f"must be an integer >= 1, got {replications!r}")
+        raise InputError("replications", f"must be an integer >= 1, got {replications!r}")
     root = base.seed if seed is None else int(seed)
     check_points(base, points)
     seeds = [replication_seed(root, r) for r in range(replications)]
@@ -206,7 +206,7 @@ def sweep(scenario: Any, grid: Mapping[str, Sequence[Any]] | None = None, sample
     the default ``simulate(...).summary()`` (it must be picklable for process or Dask workers)."""
     base = as_scenario(scenario)
     if not grid and not samples:
-        raise ScenarioError("grid", "give a grid (path -> values) or samples (path -> range)")
+        raise InputError("grid", "give a grid (path -> values) or samples (path -> range)")
     points = grid_points(grid) if grid else [Point(0, {}, {})]
     if samples:
         drawn = sample_points(samples, n_samples, method, seed=base.seed if seed is None else int(seed))

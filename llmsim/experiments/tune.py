@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from llmsim.core.errors import ScenarioError
+from llmsim.core.errors import InputError
 from llmsim.experiments.design import Point, column_value, grid_points, parse_range, replication_seed, sample_points
 from llmsim.experiments.progress import ProgressSpec
 from llmsim.experiments.stats import Constraint, direction, mean_ci
@@ -125,9 +125,9 @@ def tune(scenario: Any, space: Mapping[str, Any], objective: str = "cost_total",
     Latin hypercube. Replication r uses the same seed for every candidate (paired comparisons)."""
     base = as_scenario(scenario)
     if not space:
-        raise ScenarioError("space", "give at least one parameter: path -> values or (low, high)")
+        raise InputError("space", "give at least one parameter: path -> values or (low, high)")
     if eta < 2 or min_replications < 1:
-        raise ScenarioError("eta", "eta must be >= 2 and min_replications >= 1")
+        raise InputError("eta", "eta must be >= 2 and min_replications >= 1")
     cons = [Constraint.parse(m, spec) for m, spec in (constraints or {}).items()]
     if measure is None:  # the summary metrics are known: a misspelt name would make every mean NaN
         from llmsim.results import SUMMARY_METRICS
@@ -136,10 +136,10 @@ def tune(scenario: Any, space: Mapping[str, Any], objective: str = "cost_total",
             if name not in SUMMARY_METRICS:
                 close = difflib.get_close_matches(name, SUMMARY_METRICS, n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
-                raise ScenarioError(where, f"unknown metric '{name}'{hint}")
+                raise InputError(where, f"unknown metric '{name}'{hint}")
     sign = (1 if maximize else -1) if maximize is not None else (direction(objective) or -1)
     if budget < 2 * min_replications:
-        raise ScenarioError("budget", f"must allow at least two candidates: >= {2 * min_replications} runs")
+        raise InputError("budget", f"must allow at least two candidates: >= {2 * min_replications} runs")
     n = candidates
     if n is None:
         n = 2

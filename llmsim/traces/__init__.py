@@ -7,8 +7,8 @@ incident model and counterfactuals.
 'csv'
 """
 
+from llmsim.core.errors import TraceError
 from llmsim.traces.adapters import FORMATS
-from llmsim.traces.errors import TraceError
 from llmsim.traces.load import convert, iter_trace, load_trace
 from llmsim.traces.schema import COLUMNS, REQUIRED, missing_counts
 

@@ -15,7 +15,7 @@ chunks (``Context`` carries the state from one chunk to the next).
 ...           "output_tokens": (pd.Series(["1", "2"]), "out")})
 Traceback (most recent call last):
 ...
-llmsim.traces.errors.TraceError: t.csv: row 4 (line 5), column 't': not a number ('x')
+llmsim.core.errors.TraceError: t.csv: row 4 (line 5), column 't': not a number ('x')
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from llmsim.traces.errors import TraceError
+from llmsim.core.errors import TraceError
 from llmsim.traces.schema import COLUMNS, REQUIRED, TRACE_OUTCOMES, conform
 
 __all__ = ["Context", "Chunk", "parse_times", "to_ns"]

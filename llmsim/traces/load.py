@@ -24,9 +24,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from llmsim.core.errors import TraceError
 from llmsim.traces.adapters import detect, get_adapter
 from llmsim.traces.build import Context
-from llmsim.traces.errors import TraceError
 from llmsim.traces.readers import CHUNK_ROWS, sniff
 from llmsim.traces.schema import arrow_schema, empty_trace, missing_counts
 
@@ -72,7 +72,7 @@ def load_trace(path: str | Path, format: str | None = None, mapping: dict | None
     """The canonical trace table of a file. ``format=None`` detects it from the content.
 
     ``mapping`` ({canonical: source column}) and ``time_unit`` (s, ms, us, ns, datetime) apply to the
-    generic csv/jsonl/parquet formats. Raises TraceError (a ScenarioError) naming file, row, column."""
+    generic csv/jsonl/parquet formats. Raises TraceError (an InputError) naming file, row, column."""
     reader = TraceReader(path, format, mapping, time_unit, chunksize)
     parts = list(reader.chunks())
     df = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True) if parts else empty_trace()

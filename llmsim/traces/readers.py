@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
-from llmsim.traces.errors import TraceError
+from llmsim.core.errors import TraceError
 
 __all__ = ["Head", "sniff", "iter_csv", "iter_jsonl", "iter_parquet", "read_json_doc", "CHUNK_ROWS"]
 

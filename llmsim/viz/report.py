@@ -19,8 +19,8 @@ from pathlib import Path
 import altair as alt
 import yaml
 
-from llmsim import __version__
 from llmsim.core.atomic import atomic_write_text
+from llmsim.core.version import __version__
 from llmsim.results import Result
 from llmsim.viz.plots import amplification, breaker_timeline, latency_cdf, over_time, spend
 from llmsim.viz.plots.export import chart_spec, javascript_bundle

@@ -28,7 +28,7 @@ from llmsim.bridges.fidelity.observe import Behaviour, behaviour_from_result, be
 from llmsim.bridges.fidelity.table import fidelity_table, format_table
 from llmsim.config.presets import resolve_client
 from llmsim.config.scenario import Scenario
-from llmsim.core.errors import ScenarioError
+from llmsim.core.errors import InputError
 
 __all__ = ["FidelityReport", "run_fidelity", "simulate_like"]
 
@@ -83,7 +83,7 @@ def simulate_like(scenario: Scenario, trace: pd.DataFrame, client, provider: str
     from llmsim.traces.replay import ReplayOptions, replay_arrivals
 
     if not len(trace):
-        raise ScenarioError("", "the real client sent no request to the server")
+        raise InputError("", "the real client sent no request to the server")
     t0 = float(trace["arrival_s"].min())
     horizon = float(trace["arrival_s"].max()) + 1.0
     sc = _sim_scenario(scenario, client, provider, horizon)
@@ -111,7 +111,7 @@ def run_fidelity(scenario, client, workload=None, command: list[str] | None = No
     sc = scenario if isinstance(scenario, Scenario) else fidelity_scenario(scenario)
     cl = reference_client(client) if isinstance(client, str) else resolve_client(client)
     if (workload is None) == (command is None):
-        raise ScenarioError("", "give exactly one of a workload callable or a command to run")
+        raise InputError("", "give exactly one of a workload callable or a command to run")
     notes = []
     with ServerThread(sc, provider, seed=seed) as srv:
         if workload is not None and getattr(workload, "spec", None) and in_child:
@@ -127,9 +127,9 @@ def run_fidelity(scenario, client, workload=None, command: list[str] | None = No
             try:
                 proc = subprocess.run(command, env=env, timeout=timeout)
             except FileNotFoundError:
-                raise ScenarioError("command", f"cannot run {command[0]!r}: no such program") from None
+                raise InputError("command", f"cannot run {command[0]!r}: no such program") from None
             except subprocess.TimeoutExpired:
-                raise ScenarioError("command", f"{' '.join(command)} ran longer than {timeout:g}s") from None
+                raise InputError("command", f"{' '.join(command)} ran longer than {timeout:g}s") from None
             if proc.returncode != 0:
                 notes.append(f"the command exited with status {proc.returncode}")
         trace = srv.log.frame()

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from llmsim.config.presets import _SDK_STATUSES, CLIENT_PRESETS, deep_merge
-from llmsim.core.errors import ScenarioError
+from llmsim.core.errors import InputError
 
 __all__ = ["import_litellm", "LiteLLMImport", "ImportNote", "STRATEGIES"]
 
@@ -123,17 +123,17 @@ def _num(v, path: str) -> float:
     try:
         return float(v)
     except (TypeError, ValueError):
-        raise ScenarioError(path, f"expected a number, got {v!r}") from None
+        raise InputError(path, f"expected a number, got {v!r}") from None
 
 
 def _fallbacks(value, path: str) -> dict[str, list[str]]:
     """LiteLLM fallbacks: [{"group": ["fb1", "fb2"]}, ...] -> {group: [...]}."""
     if not isinstance(value, list):
-        raise ScenarioError(path, "expected a list of {model_group: [fallback groups]}")
+        raise InputError(path, "expected a list of {model_group: [fallback groups]}")
     out: dict[str, list[str]] = {}
     for i, item in enumerate(value):
         if not isinstance(item, dict):
-            raise ScenarioError(f"{path}[{i}]", "expected {model_group: [fallback groups]}")
+            raise InputError(f"{path}[{i}]", "expected {model_group: [fallback groups]}")
         for k, v in item.items():
             out.setdefault(str(k), []).extend([str(x) for x in (v if isinstance(v, list) else [v])])
     return out
@@ -148,15 +148,15 @@ def import_litellm(config: dict | str | Path, model: str | None = None, slots: i
         source = str(config)
         path = Path(config)
         if not path.is_file():
-            raise ScenarioError("", "no such file", source=source)
+            raise InputError("", "no such file", source=source)
         config = read_yaml(path.read_text(encoding="utf-8"), source)
         if not isinstance(config, dict):
-            raise ScenarioError("", "a LiteLLM config is a mapping with model_list", source=source)
+            raise InputError("", "a LiteLLM config is a mapping with model_list", source=source)
     try:
         return _import(config, model, slots)
-    except ScenarioError as e:
+    except InputError as e:
         if source and not e.source:
-            raise ScenarioError(e.path, e.reason, source) from None
+            raise InputError(e.path, e.reason, source) from None
         raise
 
 
@@ -175,11 +175,11 @@ def _import(cfg: dict, model: str | None, slots: int) -> LiteLLMImport:
             note(key, "unknown", "not a LiteLLM config section llmsim knows")
     deployments = cfg.get("model_list")
     if not isinstance(deployments, list) or not deployments:
-        raise ScenarioError("model_list", "expected a non-empty list of deployments")
+        raise InputError("model_list", "expected a non-empty list of deployments")
     router = cfg.get("router_settings") or {}
     settings = cfg.get("litellm_settings") or {}
     if not isinstance(router, dict) or not isinstance(settings, dict):
-        raise ScenarioError("router_settings", "expected a mapping")
+        raise InputError("router_settings", "expected a mapping")
 
     # -- deployments -> providers ---------------------------------------------------------------
     groups: dict[str, list[str]] = {}
@@ -187,10 +187,10 @@ def _import(cfg: dict, model: str | None, slots: int) -> LiteLLMImport:
     for i, dep in enumerate(deployments):
         p = f"model_list[{i}]"
         if not isinstance(dep, dict) or "model_name" not in dep:
-            raise ScenarioError(f"{p}.model_name", "every deployment needs a model_name")
+            raise InputError(f"{p}.model_name", "every deployment needs a model_name")
         params = dep.get("litellm_params") or {}
         if not isinstance(params, dict) or "model" not in params:
-            raise ScenarioError(f"{p}.litellm_params.model", "every deployment needs litellm_params.model")
+            raise InputError(f"{p}.litellm_params.model", "every deployment needs litellm_params.model")
         for k in dep:
             if k not in ("model_name", "litellm_params", "model_info"):
                 note(f"{p}.{k}", "unknown", "not a deployment field")
@@ -251,7 +251,7 @@ def _import(cfg: dict, model: str | None, slots: int) -> LiteLLMImport:
 
     primary = model if model is not None else str(deployments[0]["model_name"])
     if primary not in groups:
-        raise ScenarioError("--model", f"no model group '{primary}' (groups: {', '.join(groups)})")
+        raise InputError("--model", f"no model group '{primary}' (groups: {', '.join(groups)})")
 
     # -- router settings -> client --------------------------------------------------------------
     def setting(key, default=None):
@@ -282,7 +282,7 @@ def _import(cfg: dict, model: str | None, slots: int) -> LiteLLMImport:
         note(w3, "mapped", "no ejection" if disable else "cooldowns on")
     strategy, where = setting("routing_strategy", "simple-shuffle")
     if strategy not in STRATEGIES:
-        raise ScenarioError(where or "router_settings.routing_strategy",
+        raise InputError(where or "router_settings.routing_strategy",
                             f"unknown routing_strategy '{strategy}' (known: {', '.join(STRATEGIES)})")
     if where:
         note(where, "mapped", f"client.route.strategy = {STRATEGIES[strategy]}")

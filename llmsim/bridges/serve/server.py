@@ -28,7 +28,7 @@ from llmsim.bridges.serve.protocol import BadRequest, Call, binding_limit, limit
 from llmsim.bridges.serve.record import AttemptLog
 from llmsim.bridges.serve.runtime import LiveProvider, Refused
 from llmsim.config.scenario import Scenario
-from llmsim.core.errors import ScenarioError
+from llmsim.core.errors import InputError
 from llmsim.provider.model import ProviderModel
 
 __all__ = ["LiveServer"]
@@ -44,7 +44,7 @@ class LiveServer:
     def __init__(self, scenario: Scenario, provider: str | None = None, seed: int | None = None):
         names = [p.name for p in scenario.providers]
         if provider is not None and provider not in names:
-            raise ScenarioError("--provider", f"no provider named '{provider}' (providers: {', '.join(names)})")
+            raise InputError("--provider", f"no provider named '{provider}' (providers: {', '.join(names)})")
         self.scenario = scenario
         self.default = provider or names[0]
         self.seed = scenario.seed if seed is None else seed

@@ -9,6 +9,7 @@ formats are tried before the generic canonical ones.
 
 from __future__ import annotations
 
+from llmsim.core.errors import TraceError
 from llmsim.traces.adapters.azure import AZURE
 from llmsim.traces.adapters.burstgpt import BURSTGPT
 from llmsim.traces.adapters.common import Adapter
@@ -18,7 +19,6 @@ from llmsim.traces.adapters.langfuse import LANGFUSE
 from llmsim.traces.adapters.litellm import LITELLM
 from llmsim.traces.adapters.mooncake import MOONCAKE
 from llmsim.traces.adapters.otel import OTEL
-from llmsim.traces.errors import TraceError
 from llmsim.traces.readers import Head
 
 __all__ = ["ADAPTERS", "FORMATS", "Adapter", "detect", "get_adapter"]

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from llmsim.core.errors import TraceError
 from llmsim.traces.build import Chunk, Context
-from llmsim.traces.errors import TraceError
 from llmsim.traces.readers import Head
 
 __all__ = ["Adapter", "outcome_from_status", "require_columns", "fill_failed_tokens", "sorted_frame", "get_path"]

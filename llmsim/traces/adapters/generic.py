@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
+from llmsim.core.errors import TraceError
 from llmsim.traces.adapters.common import Adapter, require_columns
 from llmsim.traces.build import Chunk, Context, parse_times
-from llmsim.traces.errors import TraceError
 from llmsim.traces.readers import CHUNK_ROWS, Head, iter_csv, iter_jsonl, iter_parquet
 from llmsim.traces.schema import COLUMNS
 

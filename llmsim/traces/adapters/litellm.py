@@ -16,9 +16,9 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
+from llmsim.core.errors import TraceError
 from llmsim.traces.adapters.common import Adapter, fill_failed_tokens, get_path, outcome_from_status, sorted_frame
 from llmsim.traces.build import Context
-from llmsim.traces.errors import TraceError
 from llmsim.traces.readers import Head, iter_jsonl
 
 __all__ = ["LITELLM"]

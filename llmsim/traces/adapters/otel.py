@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from llmsim.core.errors import TraceError
 from llmsim.traces.adapters.common import Adapter, fill_failed_tokens, outcome_from_status, sorted_frame
 from llmsim.traces.build import Context
-from llmsim.traces.errors import TraceError
 from llmsim.traces.readers import Head, read_json_doc
 
 __all__ = ["OTEL", "otlp_attributes"]

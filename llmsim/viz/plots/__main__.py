@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from llmsim.config.loading import DEFAULT_SCENARIO, load_scenario
-from llmsim.core.errors import ScenarioError
+from llmsim.core.errors import InputError
 from llmsim.simulate import simulate
 from llmsim.viz.plots.export import save_chart
 from llmsim.viz.plots.run_charts import over_time
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         sc = load_scenario(args.scenario)
-    except ScenarioError as exc:
+    except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     res = simulate(sc, args.seed)
