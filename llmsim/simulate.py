@@ -15,6 +15,7 @@ from llmsim.config.scenario import Scenario
 from llmsim.engine.arrivals import ExplicitArrivals
 from llmsim.engine.simulation import run_model
 from llmsim.results import Result
+from llmsim.traces.replay import replay_file
 
 __all__ = ["simulate"]
 
@@ -28,8 +29,6 @@ def simulate(scenario: Scenario | dict | str | Path, seed: int | None = None,
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     seed = sc.seed if seed is None else int(seed)
     if arrivals is None and sc.workload.trace is not None:
-        from llmsim.traces.replay import replay_file
-
         tr = sc.workload.trace
         arrivals, _ = replay_file(tr.path, tr.options(), seed, sc.horizon, tr.format, tr.mapping, tr.time_unit)
     requests, attempts, events = run_model(sc, seed, arrivals)

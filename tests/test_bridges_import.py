@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 import llmsim
 from llmsim.bridges.importers import import_litellm
 from llmsim.cli import app
-from llmsim.core.errors import ScenarioError
+from llmsim.core.errors import InputError, ScenarioError
 
 FIXTURE = Path(__file__).parent / "fixtures" / "litellm_router.yaml"
 
@@ -62,12 +62,12 @@ def test_other_strategies_and_sdk_retries_nest():
 
 
 def test_bad_configs_one_line_errors():
-    with pytest.raises(ScenarioError, match="model_list"):
+    with pytest.raises(InputError, match="model_list"):
         import_litellm({"router_settings": {}})
-    with pytest.raises(ScenarioError, match="routing_strategy"):
+    with pytest.raises(InputError, match="routing_strategy"):
         import_litellm({"model_list": [{"model_name": "m", "litellm_params": {"model": "x"}}],
                         "router_settings": {"routing_strategy": "psychic"}})
-    with pytest.raises(ScenarioError, match="no model group 'zz'"):
+    with pytest.raises(InputError, match="no model group 'zz'"):
         import_litellm(FIXTURE, model="zz")
 
 

@@ -123,9 +123,9 @@ def test_interrupt_with_worker_processes_keeps_finished_runs(tmp_path):
 def test_output_folder_guards(tmp_path):
     out = tmp_path / "s"
     llmsim.sweep(small(), grid={"client.retry.max_attempts": [1]}, workers=1, out=out)
-    with pytest.raises(llmsim.ScenarioError, match="already holds"):
+    with pytest.raises(llmsim.InputError, match="already holds"):
         llmsim.sweep(small(), grid={"client.retry.max_attempts": [1]}, workers=1, out=out)
-    with pytest.raises(llmsim.ScenarioError, match="different experiment"):
+    with pytest.raises(llmsim.InputError, match="different experiment"):
         llmsim.sweep(small(), grid={"client.retry.max_attempts": [2]}, workers=1, out=out, resume=True)
 
 
@@ -146,7 +146,7 @@ def test_bad_input_names_the_field_and_writes_nothing(tmp_path):
              ({"client.retry.max_attempts": [1, 0]}, "client.retry.max_attempts"),
              ({"client.retry.max_attempts": 3}, "client.retry.max_attempts")]
     for grid, path in cases:
-        with pytest.raises(llmsim.ScenarioError) as info:
+        with pytest.raises(llmsim.InputError) as info:
             llmsim.sweep(small(), grid=grid, workers=1, out=out)
         assert path in str(info.value) and "\n" not in str(info.value)
     assert not out.exists()
@@ -230,9 +230,9 @@ def test_tune_finds_the_known_optimum():
 def test_library_rejects_unknown_metrics_and_resume_without_a_folder():
     sc = llmsim.Scenario.model_validate(tiny_scenario(horizon="1m"))
     space = {"client.timeout": [1, 5]}
-    with pytest.raises(llmsim.ScenarioError, match="did you mean 'cost_total'"):
+    with pytest.raises(llmsim.InputError, match="did you mean 'cost_total'"):
         llmsim.tune(sc, space=space, objective="costt", budget=8, workers=1, progress=False)
-    with pytest.raises(llmsim.ScenarioError, match="constraints.latncy_p95"):
+    with pytest.raises(llmsim.InputError, match="constraints.latncy_p95"):
         llmsim.tune(sc, space=space, constraints={"latncy_p95": "<= 10s"}, budget=8, workers=1, progress=False)
-    with pytest.raises(llmsim.ScenarioError, match="nothing to resume"):
+    with pytest.raises(llmsim.InputError, match="nothing to resume"):
         llmsim.sweep(sc, grid=space, resume=True, workers=1, progress=False)

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import llmsim
-from llmsim.config.presets import CLIENT_PRESETS, resolve_client
+from llmsim.config.client_presets import CLIENT_PRESETS
+from llmsim.config.loading import resolve_client
 from llmsim.core.errors import ScenarioError
 from llmsim.engine.scripted import run_scripted
 from llmsim.policies.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker

@@ -12,7 +12,7 @@ import random as _random
 import numpy as np
 import pytest
 
-from llmsim.config.presets import resolve_client
+from llmsim.config.loading import resolve_client
 from llmsim.policies import hints
 from llmsim.policies.backoff import Backoff, from_config
 from llmsim.policies.budgets import AwsRetryQuota

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 import llmsim
-from llmsim.provider.incidents import MONTH_S, PRESETS, draw_incidents, fit_incident_model
+from llmsim.config.incident_model import PRESETS
+from llmsim.provider.incidents import MONTH_S, draw_incidents, fit_incident_model
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))

@@ -253,7 +253,7 @@ def compare(
     no_progress: bool = _NO_PROGRESS, report: Optional[Path] = _REPORT,
 ) -> None:
     """Compare client policies on the same traffic (common random numbers): who wins, by how much, how sure."""
-    from llmsim.config.presets import resolve_client
+    from llmsim.config.loading import resolve_client
     from llmsim.experiments import compare as run_compare
 
     try:

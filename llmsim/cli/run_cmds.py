@@ -110,7 +110,7 @@ def presets() -> None:
     """List the packaged scenarios and the client policy presets (usable as `client: NAME`)."""
     from rich.table import Table
 
-    from llmsim.config.presets import client_presets
+    from llmsim.config.client_presets import client_presets
 
     table = Table("scenario", "about", title="Packaged scenarios (llmsim run NAME)", title_justify="left")
     for name, about in packaged_scenarios().items():

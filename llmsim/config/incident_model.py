@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, replace
 from typing import Annotated, Optional
 
 from pydantic import Field, model_validator
@@ -17,7 +18,35 @@ from pydantic import Field, model_validator
 from llmsim.config.base import Config, Duration
 from llmsim.core.samplers import Z95
 
-__all__ = ["IncidentModelConfig", "IncidentDuration"]
+__all__ = ["IncidentModelConfig", "IncidentDuration", "IncidentModel", "PRESETS"]
+
+
+@dataclass(frozen=True)
+class IncidentModel:
+    """Rate, duration and impact of one provider's incidents."""
+
+    name: str
+    rate_per_month: float
+    duration_median_h: float
+    duration_sigma: float  # sd of log(hours)
+    impact_shares: tuple[float, float, float, float]  # classes 0..3
+    latency_share: float
+    n: int = 0  # incidents the fit used
+
+    def scaled(self, rate_factor: float = 1.0) -> IncidentModel:
+        return replace(self, rate_per_month=self.rate_per_month * rate_factor)
+
+
+#: fitted by llmsim.provider.incidents.fit_incident_model on the status-page data (its docstring gives the
+#: derivation); numbers rounded to 3 digits
+PRESETS: dict[str, IncidentModel] = {
+    "openai-api-2024": IncidentModel("openai-api-2024", 9.131, 1.249, 1.193, (0.139, 0.461, 0.321, 0.079),
+                                     0.055, 165),
+    "anthropic-api-2024": IncidentModel("anthropic-api-2024", 5.852, 0.838, 1.398, (0.224, 0.382, 0.395, 0.0),
+                                        0.013, 76),
+    "character-ai-2024": IncidentModel("character-ai-2024", 3.511, 1.383, 1.346, (0.056, 0.111, 0.306, 0.528),
+                                       0.056, 36),
+}
 
 
 class IncidentDuration(Config):
@@ -28,7 +57,7 @@ class IncidentDuration(Config):
 
 
 class IncidentModelConfig(Config):
-    """Random incidents (see llmsim.provider.incidents): a named ``preset`` (openai-api-2024,
+    """Random incidents (drawn by llmsim.provider.incidents): a named ``preset`` (openai-api-2024,
     anthropic-api-2024, character-ai-2024) or explicit ``rate_per_month`` and ``duration``; optional
     ``impact_shares`` (classes 0..3) and ``latency_share``; ``rate_factor`` scales the rate."""
 
@@ -41,8 +70,6 @@ class IncidentModelConfig(Config):
 
     @model_validator(mode="after")
     def _check(self):
-        from llmsim.provider.incidents import PRESETS
-
         if self.preset is not None and self.preset not in PRESETS:
             raise ValueError(f"unknown incident preset '{self.preset}' (known: {', '.join(PRESETS)})")
         if self.preset is None and (self.rate_per_month is None or self.duration is None):
@@ -54,9 +81,7 @@ class IncidentModelConfig(Config):
         return self
 
     def model(self):
-        """The llmsim.provider.incidents.IncidentModel this config describes."""
-        from llmsim.provider.incidents import PRESETS, IncidentModel
-
+        """The IncidentModel this config describes."""
         base = PRESETS[self.preset] if self.preset else IncidentModel("custom", 0.0, 1.0, 1.0, (0, 1, 0, 0), 0.0)
         fields = {}
         if self.rate_per_month is not None:
@@ -68,6 +93,4 @@ class IncidentModelConfig(Config):
             fields["impact_shares"] = tuple(self.impact_shares)
         if self.latency_share is not None:
             fields["latency_share"] = self.latency_share
-        from dataclasses import replace
-
         return replace(base, **fields).scaled(self.rate_factor)

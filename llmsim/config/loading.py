@@ -1,31 +1,35 @@
-"""Load scenarios from YAML files, packaged names or dicts, turning every problem into a ScenarioError.
+"""Load scenarios and client policies from YAML files, packaged names or dicts, turning every problem
+into a ScenarioError. The one place in config/ that reads files: validation itself never does.
 
 >>> sc = load_scenario("tuesday", {"client.retry.max_attempts": 5})
 >>> sc.name, sc.client.retry.max_attempts
 ('tuesday', 5)
+>>> resolve_client({"timeout": "30s"}).timeout
+30.0
+>>> resolve_client("openai-sdk").retry.max_attempts
+3
 """
 
 from __future__ import annotations
 
-import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
-from llmsim.config.scenario import Scenario
+from llmsim.config.client import Client
+from llmsim.config.client_presets import _ALIASES, CLIENT_PRESETS
+from llmsim.config.error_paths import format_validation_error
+from llmsim.config.presets import expand_preset
+from llmsim.config.scenario import Scenario, validate_scenario
+from llmsim.config.yaml_io import read_yaml
 from llmsim.core.errors import ScenarioError
 
-__all__ = ["load_scenario", "validate_scenario", "packaged_scenarios", "format_validation_error", "read_yaml"]
+__all__ = ["load_scenario", "validate_scenario", "packaged_scenarios", "format_validation_error", "read_yaml",
+           "resolve_client", "read_file_references"]
 
 DEFAULT_SCENARIO = "tuesday"
-_TAGS = {"fixed", "exponential", "lognormal", "gamma", "empirical",  # union tags pydantic puts in paths
-         "aws", "grpc", "finagle", "envoy", "ratio", "litellm", "token_bucket", "concurrency", "aimd", "sre",
-         "aws_adaptive"}
-_TYPE_NAMES = {"float", "int", "str", "bool"}
-_FIELD = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
 def packaged_scenarios() -> dict[str, str]:
@@ -39,36 +43,12 @@ def packaged_scenarios() -> dict[str, str]:
     return out
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 booleans: only true/false, so a key written ``on:`` stays "on"."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-
-
-def read_yaml(text: str, source: str) -> Any:
-    """Parse YAML safely (YAML 1.2 booleans); a syntax error becomes a one-line ScenarioError."""
-    try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from SafeLoader
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScenarioError("", f"YAML syntax error{where}: {problem}", source=source) from None
-
-
 def load_scenario(source: str | Path | dict, overrides: dict[str, Any] | None = None) -> Scenario:
     """A Scenario from a YAML path, a packaged scenario name, or a dict; optional dotted overrides."""
     if isinstance(source, Scenario):
         sc = source
     elif isinstance(source, dict):
-        sc = validate_scenario(source)
+        sc = validate_scenario(read_file_references(source, None))
     else:
         path = Path(source)
         name = str(source)
@@ -83,7 +63,7 @@ def load_scenario(source: str | Path | dict, overrides: dict[str, Any] | None = 
         data = read_yaml(text, name)
         if not isinstance(data, dict):
             raise ScenarioError("", "a scenario file must be a mapping of keys to values", source=name)
-        sc = validate_scenario(data, source=name)
+        sc = validate_scenario(read_file_references(data, name), source=name)
     if overrides:
         try:
             sc = sc.with_overrides(overrides)
@@ -93,38 +73,57 @@ def load_scenario(source: str | Path | dict, overrides: dict[str, Any] | None = 
     return sc
 
 
-def validate_scenario(data: dict, source: str | None = None) -> Scenario:
+def _read_litellm(client: Any, source: str | None) -> Any:
+    """``{litellm: router.yaml, ...}`` -> the same with the file's contents in place of its path."""
+    if isinstance(client, dict) and isinstance(client.get("litellm"), (str, Path)):
+        path = Path(client["litellm"])
+        if not path.is_file():
+            raise ScenarioError("client.litellm", "no such file", source=str(path))
+        config = read_yaml(path.read_text(encoding="utf-8"), str(path))
+        if not isinstance(config, dict):
+            raise ScenarioError("client.litellm", "a LiteLLM config is a mapping with model_list", source=str(path))
+        return {**client, "litellm": config}
+    return client
+
+
+def read_file_references(data: dict, source: str | None) -> dict:
+    """The files a scenario names, read before validation so that validating never touches the disk:
+    ``client: {litellm: router.yaml}`` gets the router config's contents (paths are relative to the
+    working directory)."""
+    client = data.get("client")
+    resolved = _read_litellm(client, source)
+    return data if resolved is client else {**data, "client": resolved}
+
+
+def resolve_client(spec: Any, source: str | None = None) -> Client:
+    """A Client from a Client, a dict, a preset name, or a YAML file (a client block, or a scenario whose
+    ``client`` block is used). Bad input raises ScenarioError naming the field."""
+    if isinstance(spec, Client):
+        return spec
+    if isinstance(spec, str) and _ALIASES.get(spec, spec) in CLIENT_PRESETS:
+        data = CLIENT_PRESETS[_ALIASES.get(spec, spec)][1]
+        source = source or f"preset {spec}"
+    elif isinstance(spec, (str, Path)):
+        path = Path(spec)
+        if not path.is_file():
+            known = ", ".join(CLIENT_PRESETS)
+            raise ScenarioError("", f"no such file, and no client preset of that name (presets: {known})",
+                                source=str(spec))
+        data = read_yaml(path.read_text(encoding="utf-8"), str(spec))
+        source = source or str(spec)
+        if isinstance(data, dict) and "client" in data and "providers" in data:
+            data = data["client"]
+    elif isinstance(spec, dict) and ("preset" in spec or "litellm" in spec):
+        try:
+            data = expand_preset(_read_litellm(spec, source))
+        except ValueError as exc:
+            raise ScenarioError("client.preset", str(exc), source) from None
+    else:
+        data = spec
+    if not isinstance(data, dict):
+        raise ScenarioError("client", "expected a mapping of client settings", source=source)
     try:
-        return Scenario.model_validate(data)
+        return Client.model_validate(data)
     except ValidationError as exc:
-        raise format_validation_error(exc, source) from None
-
-
-def _loc_to_path(loc) -> str:
-    out = ""
-    for item in loc:
-        if isinstance(item, int):
-            out += f"[{item}]"
-        elif isinstance(item, str) and _FIELD.match(item) and item not in _TAGS | _TYPE_NAMES:
-            out += ("." if out else "") + item
-    return out
-
-
-def format_validation_error(exc: ValidationError, source: str | None = None) -> ScenarioError:
-    """The first pydantic error as a ScenarioError naming the dotted path and the reason."""
-    errors = exc.errors(include_url=False)
-    # for a union, the member that got furthest into the input is the one the user meant
-    err = max(errors, key=lambda e: len(e["loc"]))
-    ctx = err.get("ctx") or {}
-    path = ctx.get("path") or _loc_to_path(err["loc"])
-    msg = err["msg"]
-    for prefix in ("Value error, ", "Assertion failed, "):
-        if msg.startswith(prefix):
-            msg = msg[len(prefix):]
-    value = err.get("input")
-    if err["type"] not in ("unknown_key", "cross_ref", "missing") and isinstance(value, (int, float, str)) \
-            and not isinstance(value, bool) and len(str(value)) < 40 and repr(value) not in msg:
-        msg += f" (got {value!r})"
-    # union members each report an error: count distinct paths only
-    more = len({_loc_to_path(e["loc"]) for e in errors} - {path, _loc_to_path(err["loc"])})
-    return ScenarioError(path, msg[0].lower() + msg[1:] if msg else msg, source=source, more=more)
+        e = format_validation_error(exc, source)
+        raise ScenarioError(".".join(p for p in ("client", e.path) if p), e.reason, source, e.more) from None

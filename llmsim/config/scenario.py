@@ -14,15 +14,18 @@ from __future__ import annotations
 import copy
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from llmsim.config.base import Config, Duration
-from llmsim.config.client import Client
+from llmsim.config.client import Client, RouteLayer
+from llmsim.config.error_paths import format_validation_error
+from llmsim.config.presets import expand_preset
 from llmsim.config.provider import Provider
 from llmsim.config.workload import Workload
+from llmsim.core.errors import ScenarioError
 
-__all__ = ["Scenario"]
+__all__ = ["Scenario", "validate_scenario", "set_dotted"]
 
 
 class Scenario(Config):
@@ -44,8 +47,6 @@ class Scenario(Config):
     @classmethod
     def _client_preset(cls, value):
         """``client: openai-sdk`` or ``client: {preset: openai-sdk, deadline: 30s}`` (preset + overrides)."""
-        from llmsim.config.presets import expand_preset
-
         return expand_preset(value)
 
     @model_validator(mode="after")
@@ -77,10 +78,6 @@ class Scenario(Config):
 
         List items are addressed by index or, for providers, by name: ``providers.primary.capacity.slots``.
         Raises ScenarioError naming the path when a path does not exist or a value is invalid."""
-        from llmsim.config.loading import validate_scenario
-        from llmsim.config.presets import expand_preset
-        from llmsim.core.errors import ScenarioError
-
         data = self.model_dump(mode="json")
         for path, value in overrides.items():
             try:
@@ -94,8 +91,6 @@ class Scenario(Config):
 
 def _route_references(client) -> list[tuple[str, str]]:
     """(field path, provider name) of every provider a route of the client names."""
-    from llmsim.config.client import RouteLayer
-
     routes = []
     if client.route is not None:
         routes.append(("client.route", client.route))
@@ -145,3 +140,11 @@ def _list_index(items: list, part: str, where: str) -> int:
             return j
     names = [it.get("name") for it in items if isinstance(it, dict) and "name" in it]
     raise KeyError(f"no item named '{part}' in '{where}' (have: {', '.join(map(str, names))})")
+
+
+def validate_scenario(data: dict, source: str | None = None) -> Scenario:
+    """A Scenario from plain data; the first problem as a ScenarioError naming its field path."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise format_validation_error(exc, source) from None

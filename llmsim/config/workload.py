@@ -38,18 +38,16 @@ class Arrivals(Config):
         return rate_schedule(self.rate, self.schedule)
 
 
-class TraceReplay(Config):
-    """Replay a recorded trace instead of Poisson arrivals (see llmsim.traces.replay and docs/traces.md).
-
-    ``path`` is relative to the working directory; ``window`` is [start, end] after the trace's first
+class ReplayOptions(Config):
+    """How to turn a trace into arrivals: ``window`` is [start, end) seconds after the trace's first
     arrival; ``time_scale`` multiplies time offsets; ``rate_multiplier`` thins (< 1) or superposes
-    shifted copies (> 1); ``loop`` repeats the window until the horizon; ``first_attempts`` replays
-    only the first attempt of each recorded logical request."""
+    copies shifted by ``copy_shift`` (> 1); ``loop`` repeats the window until the horizon;
+    ``first_attempts`` replays only the first attempt of each recorded logical request.
 
-    path: Annotated[str, Field(min_length=1)]
-    format: Optional[str] = None
-    mapping: Optional[dict[str, str]] = None
-    time_unit: Optional[Literal["s", "ms", "us", "ns", "datetime"]] = None
+    >>> ReplayOptions(window=(1.0, 10.0)).rate_multiplier
+    1.0
+    """
+
     window: Optional[tuple[Duration, Duration]] = None
     time_scale: Annotated[float, Field(gt=0)] = 1.0
     rate_multiplier: Annotated[float, Field(gt=0)] = 1.0
@@ -59,16 +57,26 @@ class TraceReplay(Config):
 
     @model_validator(mode="after")
     def _window(self):
+        if self.window is not None and self.window[0] < 0:
+            raise ValueError(f"window start must be >= 0, got {self.window[0]:g}s")
         if self.window is not None and self.window[1] <= self.window[0]:
             raise ValueError(f"window end ({self.window[1]:g}s) must be after its start ({self.window[0]:g}s)")
         return self
 
-    def options(self):
-        """The replay options as llmsim.traces.replay.ReplayOptions."""
-        from llmsim.traces.replay import ReplayOptions
 
-        return ReplayOptions(window=self.window, time_scale=self.time_scale, rate_multiplier=self.rate_multiplier,
-                             copy_shift=self.copy_shift, loop=self.loop, first_attempts=self.first_attempts)
+class TraceReplay(ReplayOptions):
+    """Replay a recorded trace instead of Poisson arrivals (see llmsim.traces.replay and docs/traces.md):
+    the trace file (``path``, relative to the working directory; ``format``, ``mapping`` and
+    ``time_unit`` as for llmsim.load_trace) and the ReplayOptions."""
+
+    path: Annotated[str, Field(min_length=1)]
+    format: Optional[str] = None
+    mapping: Optional[dict[str, str]] = None
+    time_unit: Optional[Literal["s", "ms", "us", "ns", "datetime"]] = None
+
+    def options(self) -> ReplayOptions:
+        """The replay options alone (without the file)."""
+        return ReplayOptions(**{k: getattr(self, k) for k in ReplayOptions.model_fields})
 
 
 class Workload(Config):

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from llmsim.config.presets import resolve_client
+from llmsim.config.loading import resolve_client
 from llmsim.core.errors import InputError
 from llmsim.experiments.design import Point
 from llmsim.experiments.progress import ProgressSpec

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from llmsim.config.presets import resolve_client
+from llmsim.config.loading import resolve_client
 from llmsim.traces.replay import ReplayOptions, replay_arrivals
 from llmsim.traces.trace_stats import rate_curve
 

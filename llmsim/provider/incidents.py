@@ -20,6 +20,7 @@ fails a quarter of calls and a critical one most of them; latency incidents add 
 seconds. Change them per provider with explicit parameters.
 
 >>> import numpy as np
+>>> from llmsim.config.incident_model import PRESETS
 >>> inc = draw_incidents(PRESETS["openai-api-2024"], 30 * 86400.0, np.random.default_rng(1))
 >>> 2 <= len(inc) <= 20 and all(i.duration > 0 for i in inc)
 True
@@ -28,12 +29,14 @@ True
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["IncidentModel", "PRESETS", "IMPACT_EFFECTS", "LATENCY_EXTRA", "draw_incidents", "fit_incident_model",
+from llmsim.config.incident_model import IncidentModel
+from llmsim.config.provider import Incident
+
+__all__ = ["IMPACT_EFFECTS", "LATENCY_EXTRA", "draw_incidents", "fit_incident_model",
            "with_drawn_incidents", "MONTH_S"]
 
 MONTH_S = 30.4375 * 86400.0
@@ -43,32 +46,6 @@ IMPACT_EFFECTS: dict[int, tuple[float, float]] = {0: (0.01, 1.0), 1: (0.05, 0.9)
 #: seconds added to TTFT during a latency incident (assumption)
 LATENCY_EXTRA = 3.0
 
-
-@dataclass(frozen=True)
-class IncidentModel:
-    """Rate, duration and impact of one provider's incidents."""
-
-    name: str
-    rate_per_month: float
-    duration_median_h: float
-    duration_sigma: float  # sd of log(hours)
-    impact_shares: tuple[float, float, float, float]  # classes 0..3
-    latency_share: float
-    n: int = 0  # incidents the fit used
-
-    def scaled(self, rate_factor: float = 1.0) -> IncidentModel:
-        return replace(self, rate_per_month=self.rate_per_month * rate_factor)
-
-
-#: fitted by fit_incident_model on ../shared/data (see the module docstring); numbers rounded to 3 digits
-PRESETS: dict[str, IncidentModel] = {
-    "openai-api-2024": IncidentModel("openai-api-2024", 9.131, 1.249, 1.193, (0.139, 0.461, 0.321, 0.079),
-                                     0.055, 165),
-    "anthropic-api-2024": IncidentModel("anthropic-api-2024", 5.852, 0.838, 1.398, (0.224, 0.382, 0.395, 0.0),
-                                        0.013, 76),
-    "character-ai-2024": IncidentModel("character-ai-2024", 3.511, 1.383, 1.346, (0.056, 0.111, 0.306, 0.528),
-                                       0.056, 36),
-}
 
 _SELECT = {"openai-api-2024": ("openai", "API"), "anthropic-api-2024": ("anthropic", "api.anthropic.com"),
            "character-ai-2024": ("character", None)}
@@ -100,8 +77,6 @@ def fit_incident_model(incidents: pd.DataFrame, preset: str, start: str = "2023-
 
 def draw_incidents(model: IncidentModel, horizon: float, rng: np.random.Generator, start: float = 0.0) -> list:
     """Incident windows (config ``Incident`` objects) in [start, start + horizon) seconds."""
-    from llmsim.config.provider import Incident
-
     lam = model.rate_per_month * horizon / MONTH_S
     n = int(rng.poisson(lam))
     starts = np.sort(rng.uniform(start, start + horizon, n))

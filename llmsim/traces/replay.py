@@ -26,13 +26,12 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 import pandas as pd
 
+from llmsim.config.workload import ReplayOptions
 from llmsim.core.streams import Streams
 from llmsim.engine.arrivals import ExplicitArrivals
 from llmsim.traces.load import iter_trace
@@ -40,24 +39,6 @@ from llmsim.traces.load import iter_trace
 __all__ = ["ReplayOptions", "replay_arrivals", "replay_file", "first_attempts", "REPLAY_COLUMNS"]
 
 REPLAY_COLUMNS = ["arrival_s", "input_tokens", "output_tokens", "cached_input_tokens", "logical_request_id"]
-
-
-@dataclass(frozen=True)
-class ReplayOptions:
-    """How to turn a trace into arrivals (times in seconds)."""
-
-    window: Optional[tuple[float, float]] = None  # [start, end) seconds after the trace's first arrival
-    time_scale: float = 1.0
-    rate_multiplier: float = 1.0
-    copy_shift: float = 60.0
-    loop: bool = False
-    first_attempts: bool = True
-
-    def __post_init__(self):
-        if self.time_scale <= 0 or self.rate_multiplier <= 0:
-            raise ValueError("time_scale and rate_multiplier must be > 0")
-        if self.window is not None and not (0 <= self.window[0] < self.window[1]):
-            raise ValueError(f"window must be [start, end) with 0 <= start < end, got {self.window}")
 
 
 def first_attempts(trace: pd.DataFrame) -> pd.DataFrame:

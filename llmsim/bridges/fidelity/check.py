@@ -26,7 +26,7 @@ import pandas as pd
 
 from llmsim.bridges.fidelity.observe import Behaviour, behaviour_from_result, behaviour_from_trace, pool
 from llmsim.bridges.fidelity.table import fidelity_table, format_table
-from llmsim.config.presets import resolve_client
+from llmsim.config.loading import resolve_client
 from llmsim.config.scenario import Scenario
 from llmsim.core.errors import InputError
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmsim.config.presets import _SDK_STATUSES, CLIENT_PRESETS, expand_preset, resolve_client
+from llmsim.config.client_presets import _SDK_STATUSES, CLIENT_PRESETS
+from llmsim.config.loading import resolve_client
+from llmsim.config.presets import expand_preset
 
 __all__ = ["REFERENCE_CLIENTS", "reference_client", "tenacity_client", "FIDELITY_SCENARIOS", "fidelity_scenario"]
 

@@ -14,7 +14,8 @@ True
 """
 
 from llmsim.viz.plots.experiment_charts import forest_plot, pareto_frontier, sweep_heatmap
-from llmsim.viz.plots.export import chart_spec, save_chart
+from llmsim.viz.plots.export import chart_spec
+from llmsim.viz.plots.page import save_chart
 from llmsim.viz.plots.run_charts import amplification, breaker_timeline, latency_cdf, over_time, spend
 
 __all__ = ["over_time", "amplification", "breaker_timeline", "spend", "latency_cdf", "sweep_heatmap",

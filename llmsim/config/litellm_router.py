@@ -1,4 +1,6 @@
-"""LiteLLM proxy / Router config -> llmsim providers and a client policy, reporting what does not map.
+"""LiteLLM proxy / Router config (as data) -> llmsim providers and a client policy, reporting what does not map.
+
+Reading the YAML file is llmsim.bridges.importers.litellm_file's job (or the scenario loader's).
 
 Each deployment in ``model_list`` becomes a provider (rpm / tpm -> rate limits, model_info costs ->
 prices; capacity and latency are not in a LiteLLM config, so they get stated defaults). The Router's
@@ -12,7 +14,7 @@ Every key is accounted for in ``notes``: mapped, approximated, ignored (with why
 ...     {"model_name": "gpt-4o", "litellm_params": {"model": "openai/gpt-4o", "rpm": 300}},
 ...     {"model_name": "claude", "litellm_params": {"model": "anthropic/claude-sonnet-4"}}],
 ...  "router_settings": {"num_retries": 3, "fallbacks": [{"gpt-4o": ["claude"]}], "colour": "blue"}}
->>> imp = import_litellm(cfg)
+>>> imp = translate_litellm(cfg)
 >>> [p["name"] for p in imp.scenario["providers"]]
 ['gpt-4o-0', 'gpt-4o-1', 'claude-0']
 >>> imp.client["retry"]["max_attempts"], imp.client["route"]["weights"], imp.client["route"]["fallbacks"][0]["to"]
@@ -25,13 +27,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from llmsim.config.presets import _SDK_STATUSES, CLIENT_PRESETS, deep_merge
+from llmsim.config.client_presets import _SDK_STATUSES, CLIENT_PRESETS, deep_merge
 from llmsim.core.errors import InputError
 
-__all__ = ["import_litellm", "LiteLLMImport", "ImportNote", "STRATEGIES"]
+__all__ = ["translate_litellm", "LiteLLMImport", "ImportNote", "STRATEGIES"]
 
 #: LiteLLM routing_strategy -> llmsim route.strategy
 STRATEGIES = {
@@ -139,25 +140,9 @@ def _fallbacks(value, path: str) -> dict[str, list[str]]:
     return out
 
 
-def import_litellm(config: dict | str | Path, model: str | None = None, slots: int = _DEFAULT_SLOTS) -> LiteLLMImport:
-    """Map a LiteLLM config (dict or YAML path) for model group ``model`` (default: the first)."""
-    source = None
-    if not isinstance(config, dict):
-        from llmsim.config.loading import read_yaml
-
-        source = str(config)
-        path = Path(config)
-        if not path.is_file():
-            raise InputError("", "no such file", source=source)
-        config = read_yaml(path.read_text(encoding="utf-8"), source)
-        if not isinstance(config, dict):
-            raise InputError("", "a LiteLLM config is a mapping with model_list", source=source)
-    try:
-        return _import(config, model, slots)
-    except InputError as e:
-        if source and not e.source:
-            raise InputError(e.path, e.reason, source) from None
-        raise
+def translate_litellm(config: dict, model: str | None = None, slots: int = _DEFAULT_SLOTS) -> LiteLLMImport:
+    """Map a LiteLLM config (the parsed YAML) for model group ``model`` (default: the first)."""
+    return _import(config, model, slots)
 
 
 def _import(cfg: dict, model: str | None, slots: int) -> LiteLLMImport:
