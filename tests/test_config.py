@@ -150,3 +150,16 @@ def test_distribution_means_are_analytic():
     x = ln.sample(rng, 400_000)
     assert np.quantile(x, 0.5) == pytest.approx(100, rel=0.02)
     assert np.quantile(x, 0.95) == pytest.approx(400, rel=0.02)
+
+
+def test_token_counts_take_no_units():
+    """A token count written as a duration ("250ms") is a mistake, not 0.25 tokens."""
+    for path, value, where in [("workload.input_tokens", "250ms", "workload.input_tokens"),
+                               ("workload.output_tokens", {"dist": "lognormal", "median": "2s", "p95": 900},
+                                "workload.output_tokens")]:
+        with pytest.raises(ScenarioError) as exc:
+            llmsim.load_scenario("tuesday", {path: value})
+        assert where in str(exc.value) and "token count is a plain number" in str(exc.value)
+    sc = llmsim.load_scenario("tuesday", {"workload.input_tokens": 700,
+                                          "providers.0.latency.ttft": "250ms"})
+    assert sc.workload.input_tokens.value == 700 and sc.providers[0].latency.ttft.value == 0.25

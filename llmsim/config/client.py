@@ -371,8 +371,8 @@ class Client(Config):
     circuit_breaker: Optional[CircuitBreaker] = None
     route: Optional[Route] = None
     hedge: Optional[Hedge] = None
-    spend: Optional[SpendGuards] = None  # [agents] session caps, budgets, spend alert
-    validation: Optional[Validation] = None  # [agents] output contract checks
+    spend: Optional[SpendGuards] = None  # session caps, budgets, spend alert
+    validation: Optional[Validation] = None  # output contract checks
     limiter: Optional[Limiter] = None
     layers: Optional[Annotated[list[Layer], Field(min_length=1)]] = None
     instances: Annotated[int, Field(ge=1)] = 1

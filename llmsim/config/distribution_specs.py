@@ -1,11 +1,19 @@
-"""Distribution configs: ``{dist: fixed|exponential|lognormal|gamma|empirical, ...}``.
+"""Distribution configs: ``{dist: fixed|exponential|lognormal|gamma|empirical, ...}``, or a plain value
+meaning ``{dist: fixed, value: ...}``.
 
-Numbers may be written with duration units ("600ms") where the quantity is a time.
+Times (``DurationDistribution``) may carry units ("600ms"); token counts (``TokenDistribution``) are
+plain numbers, so a unit there is an error rather than a silent conversion.
 
 >>> from pydantic import TypeAdapter
->>> d = TypeAdapter(Distribution).validate_python({"dist": "lognormal", "median": "600ms", "p95": "2s"})
+>>> d = TypeAdapter(DurationDistribution).validate_python({"dist": "lognormal", "median": "600ms", "p95": "2s"})
 >>> round(d.mean, 3)
 0.784
+>>> TypeAdapter(TokenDistribution).validate_python(1200).value
+1200.0
+>>> TypeAdapter(TokenDistribution).validate_python({"dist": "fixed", "value": "250ms"})
+Traceback (most recent call last):
+...
+pydantic_core._pydantic_core.ValidationError: 1 validation error for ...
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from pydantic import BeforeValidator, Field, model_validator
 from llmsim.config.base import Config, Quantity
 from llmsim.core import samplers as D
 
-__all__ = ["Distribution", "DistributionOrDuration", "FixedDist", "ExponentialDist", "LogNormalDist",
+__all__ = ["Distribution", "DurationDistribution", "TokenDistribution", "FixedDist", "ExponentialDist", "LogNormalDist",
            "GammaDist", "EmpiricalDist"]
 
 
@@ -103,5 +111,27 @@ def _plain_to_fixed(value: Any) -> Any:
     return value
 
 
-#: A distribution, or a plain duration/number meaning ``{dist: fixed, value: ...}``.
-DistributionOrDuration = Annotated[Distribution, BeforeValidator(_plain_to_fixed)]
+_COUNT_FIELDS = ("value", "mean", "median", "p95")
+
+
+def _token_counts(value: Any) -> Any:
+    """A token-count distribution: like a duration one, but every number must be a plain number."""
+    plain = not isinstance(value, dict)
+    value = _plain_to_fixed(value)
+    if isinstance(value, dict):
+        numbers = [(k, value[k]) for k in _COUNT_FIELDS if k in value]
+        numbers += [("values", v) for v in value.get("values") or [] if isinstance(value.get("values"), list)]
+        for key, v in numbers:
+            if isinstance(v, str):
+                try:
+                    float(v)
+                except ValueError:
+                    where = "" if plain else f"{key}: "
+                    raise ValueError(f"{where}a token count is a plain number, not {v!r}") from None
+    return value
+
+
+#: A distribution of times, or a plain duration meaning ``{dist: fixed, value: ...}``.
+DurationDistribution = Annotated[Distribution, BeforeValidator(_plain_to_fixed)]
+#: A distribution of token counts (plain numbers, no units), or a plain count.
+TokenDistribution = Annotated[Distribution, BeforeValidator(_token_counts)]

@@ -13,7 +13,7 @@ from pydantic import Field, field_validator, model_validator
 
 from llmsim.config.base import Config, Duration
 from llmsim.config.contracts import Quality
-from llmsim.config.distribution_specs import Distribution, DistributionOrDuration
+from llmsim.config.distribution_specs import Distribution, DurationDistribution
 from llmsim.config.incident_model import IncidentModelConfig
 from llmsim.config.schedule_pairs import check_increasing, schedule_from_pairs
 from llmsim.core.schedule import Schedule
@@ -70,7 +70,7 @@ class Latency(Config):
     speed = tokens_per_s / (1 + (load_slowdown - 1) * busy / effective_slots), busy counted at start.
     Or ``service``: a total service time that ignores tokens (queueing-theory checks)."""
 
-    ttft: DistributionOrDuration = Field(default_factory=lambda: {"dist": "fixed", "value": 0.5})
+    ttft: DurationDistribution = Field(default_factory=lambda: {"dist": "fixed", "value": 0.5})
     tokens_per_s: Annotated[float, Field(gt=0)] = 80.0
     load_slowdown: Annotated[float, Field(ge=1)] = 1.0
     service: Optional[Distribution] = None
@@ -102,7 +102,7 @@ class Pricing(Config):
     input_per_mtok: Annotated[float, Field(ge=0)] = 0.0
     output_per_mtok: Annotated[float, Field(ge=0)] = 0.0
     cached_input_per_mtok: Optional[Annotated[float, Field(ge=0)]] = None
-    discount: Annotated[float, Field(ge=0, le=1)] = 0.0  # [agents] batch/flex tier
+    discount: Annotated[float, Field(ge=0, le=1)] = 0.0  # batch/flex tier
 
 
 class Provider(Config):
@@ -122,7 +122,7 @@ class Provider(Config):
     context_window: Optional[Annotated[int, Field(ge=1)]] = None  # input + max_tokens above it -> 400
     spend_cap: Optional[Annotated[float, Field(ge=0)]] = None  # USD billed before 429 insufficient_quota
     should_retry: Optional[bool] = None  # the x-should-retry header on errors (None: not sent)
-    quality: Optional[Quality] = None  # [agents] output contract: invalid answers (200 OK) over time
+    quality: Optional[Quality] = None  # output contract: invalid answers (200 OK) over time
 
     @model_validator(mode="after")
     def _incidents_ordered(self):

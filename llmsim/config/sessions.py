@@ -19,7 +19,7 @@ from typing import Annotated, Literal, Optional
 from pydantic import Field, model_validator
 
 from llmsim.config.base import Config, Duration, Rate
-from llmsim.config.distribution_specs import Distribution, DistributionOrDuration
+from llmsim.config.distribution_specs import Distribution, DurationDistribution, TokenDistribution
 from llmsim.config.schedule_pairs import check_increasing, rate_schedule
 from llmsim.core.schedule import Schedule
 
@@ -52,8 +52,8 @@ class Agent(Config):
     """One participant of an agent-to-agent conversation: its new tokens per step and its answers."""
 
     name: str = "agent"
-    input_tokens: DistributionOrDuration = Field(default_factory=lambda: {"dist": "fixed", "value": 1000})
-    output_tokens: DistributionOrDuration = Field(default_factory=lambda: {"dist": "fixed", "value": 300})
+    input_tokens: TokenDistribution = Field(default_factory=lambda: {"dist": "fixed", "value": 1000})
+    output_tokens: TokenDistribution = Field(default_factory=lambda: {"dist": "fixed", "value": 300})
 
 
 class SessionGroup(Config):
@@ -72,9 +72,9 @@ class SessionGroup(Config):
     steps: Optional[Distribution] = None
     stop_probability: Optional[Annotated[float, Field(gt=0, le=1)]] = None
     runaway: Share = 0.0
-    think_time: DistributionOrDuration = Field(default_factory=lambda: {"dist": "fixed", "value": 5.0})
-    input_tokens: DistributionOrDuration = Field(default_factory=lambda: {"dist": "fixed", "value": 1000})
-    output_tokens: DistributionOrDuration = Field(default_factory=lambda: {"dist": "fixed", "value": 300})
+    think_time: DurationDistribution = Field(default_factory=lambda: {"dist": "fixed", "value": 5.0})
+    input_tokens: TokenDistribution = Field(default_factory=lambda: {"dist": "fixed", "value": 1000})
+    output_tokens: TokenDistribution = Field(default_factory=lambda: {"dist": "fixed", "value": 300})
     agents: Optional[Annotated[list[Agent], Field(min_length=2)]] = None
     history: bool = True
     context_limit: Optional[Annotated[int, Field(ge=1)]] = None

@@ -11,7 +11,7 @@ from typing import Annotated, Literal, Optional
 from pydantic import Field, model_validator
 
 from llmsim.config.base import Config, Duration, Rate
-from llmsim.config.distribution_specs import DistributionOrDuration
+from llmsim.config.distribution_specs import TokenDistribution
 from llmsim.config.schedule_pairs import check_increasing, rate_schedule
 from llmsim.config.sessions import SessionGroup
 from llmsim.core.schedule import Schedule
@@ -86,15 +86,15 @@ class Workload(Config):
 
     arrivals: Optional[Arrivals] = None
     trace: Optional[TraceReplay] = None
-    input_tokens: DistributionOrDuration = Field(default_factory=lambda: {"dist": "fixed", "value": 1000})
-    output_tokens: DistributionOrDuration = Field(default_factory=lambda: {"dist": "fixed", "value": 300})
+    input_tokens: TokenDistribution = Field(default_factory=lambda: {"dist": "fixed", "value": 1000})
+    output_tokens: TokenDistribution = Field(default_factory=lambda: {"dist": "fixed", "value": 300})
     max_tokens: Annotated[int, Field(ge=1)] = 4096
     cached_input_share: Annotated[float, Field(ge=0, le=1)] = 0.0
-    sessions: list[SessionGroup] = Field(default_factory=list)  # [agents]
+    sessions: list[SessionGroup] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _source(self):
-        if self.sessions and self.arrivals is None and self.trace is None:  # [agents] sessions only
+        if self.sessions and self.arrivals is None and self.trace is None:  # sessions only
             return self
         if (self.arrivals is None) == (self.trace is None):
             raise ValueError("give exactly one of 'arrivals' (Poisson) or 'trace' (replay a recorded trace)")
