@@ -1,0 +1,5 @@
+"""Pictures and pages: Altair charts (``llmsim.viz.plots``), the offline HTML reports
+(``llmsim.viz.report``), the trace inspection page and the terminal tables the CLI prints.
+
+Nothing here runs a simulation: everything takes Results, experiment results or traces.
+"""

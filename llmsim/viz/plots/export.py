@@ -25,7 +25,7 @@ def chart_spec(chart: alt.TopLevelMixin) -> dict:
 @functools.cache
 def vegalite_version() -> str:
     """The Vega-Lite version (major.minor) Altair writes, if vl-convert supports it, else its newest."""
-    import vl_convert as vlc
+    import vl_convert as vlc  # deferred: its native module loads only when a chart is exported
 
     wanted = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
     known = vlc.get_vegalite_versions()
@@ -35,6 +35,6 @@ def vegalite_version() -> str:
 @functools.cache
 def javascript_bundle() -> str:
     """Vega, Vega-Lite and vega-embed as one script (from the vl-convert package, no network)."""
-    import vl_convert as vlc
+    import vl_convert as vlc  # deferred: its native module loads only when a chart is exported
 
     return vlc.javascript_bundle(vl_version=vegalite_version())

@@ -91,7 +91,7 @@ def save_chart(chart: alt.TopLevelMixin, path: str | Path, *, scale: float = 2.0
     >>> out.read_text().startswith("<svg")
     True
     """
-    import vl_convert as vlc  # deferred: its native module loads only when a file is written
+    import vl_convert as vlc  # deferred: its native module loads only when a chart is exported
 
     target = Path(path)
     kind = target.suffix.lower().lstrip(".")
