@@ -264,6 +264,11 @@ def sweep(
 
 
 def _compare_tables(cmp, metrics: list[str]) -> tuple[Table, Table]:
+    return _means_table(cmp, metrics), _differences_table(cmp, metrics)
+
+
+def _means_table(cmp, metrics: list[str]) -> Table:
+    """Each client's mean ± CI of each metric, and the winner where one is significantly better."""
     summ = cmp.summary(metrics)
     win = cmp.winners(metrics).set_index("metric")
     n = int(summ["runs"].max())
@@ -275,12 +280,16 @@ def _compare_tables(cmp, metrics: list[str]) -> tuple[Table, Table]:
     means.add_column("winner")
     for m in metrics:
         cells = [_pm(m, summ.loc[c, f"{m}_mean"], summ.loc[c, f"{m}_ci"]) for c in cmp.clients]
-        if m in win.index:
-            w = win.loc[m]
-            verdict = f"[bold green]{w['winner']}[/]" if w["significant"] else "tie"
-        else:
-            verdict = "-"
-        means.add_row(m, *cells, verdict)
+        means.add_row(m, *cells, _verdict(win.loc[m]) if m in win.index else "-")
+    return means
+
+
+def _verdict(w) -> str:
+    return f"[bold green]{w['winner']}[/]" if w["significant"] else "tie"
+
+
+def _differences_table(cmp, metrics: list[str]) -> Table:
+    """Each client's paired difference from the baseline (significant ones coloured), and the unpaired CI."""
     diff = cmp.differences(metrics)
     deltas = Table(title=f"Paired differences vs {cmp.baseline} (client - baseline, 95% CI; * = significant, "
                          "p < 0.05)", title_justify="left")
@@ -294,13 +303,13 @@ def _compare_tables(cmp, metrics: list[str]) -> tuple[Table, Table]:
         for c in others:
             row = diff[(diff["client"] == c) & (diff["metric"] == m)].iloc[0]
             text = _delta(m, row["diff"], row["ci"])
-            if row["verdict"] == "better":
-                text = f"[green]{text} *[/]"
-            elif row["verdict"] == "worse":
-                text = f"[red]{text} *[/]"
-            cells += [text, "± " + fmt_metric(m, row["unpaired_ci"])]
+            colour = _VERDICT_COLOURS.get(row["verdict"])
+            cells += [f"[{colour}]{text} *[/]" if colour else text, "± " + fmt_metric(m, row["unpaired_ci"])]
         deltas.add_row(m, *cells)
-    return means, deltas
+    return deltas
+
+
+_VERDICT_COLOURS = {"better": "green", "worse": "red"}
 
 
 @app.command()
