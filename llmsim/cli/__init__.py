@@ -1,6 +1,11 @@
 """The ``llmsim`` command line (typer + rich). Bad input: one line naming the field, exit code 2.
 
-Each command group lives in its own module and registers itself on ``app`` when imported here.
+Each command group lives in its own module and registers itself on ``app`` when imported here. A
+command parses its options, calls the library and renders the result. The modules import at the top
+only what parsing needs (typer, rich, the config and core layers, the metric names and their
+formats); the rest of the library (simulation, experiments, traces, bridges, reports) is imported
+inside the command that uses it, so that ``llmsim --help`` and a bad option answer fast. Each such
+import carries a ``# deferred: <reason>`` comment.
 """
 
 from __future__ import annotations

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
@@ -11,7 +16,8 @@ import typer
 from rich.table import Table
 
 from llmsim.cli.app import app, err, fail, out, parse_sets
-from llmsim.config.loading import load_scenario, read_yaml
+from llmsim.config.loading import load_scenario, read_yaml, resolve_client
+from llmsim.config.scenario import Scenario
 from llmsim.core.errors import InputError
 from llmsim.results import SUMMARY_METRICS
 from llmsim.viz.text_tables import fmt_metric
@@ -23,19 +29,115 @@ _COMPARE_METRICS = ["success_rate", "latency_p50", "latency_p95", "latency_p99",
 _RANGE = re.compile(r"^\s*-?[0-9.]+(e-?[0-9]+)?\s*:\s*-?[0-9.]+(e-?[0-9]+)?\s*(:(log|int|log-int))?\s*$")
 _CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|<|>)\s*(.+?)\s*$")
 
-# shared options
-_REPS = typer.Option(None, "--replications", "-r", help="Runs per point, seeds derived from --seed.")
-_SEED = typer.Option(None, "--seed", help="Root seed of the replications (default: the scenario's).")
-_SET = typer.Option([], "--set", help="Override a scenario value first: PATH=VALUE.")
-_WORKERS = typer.Option(None, "--workers", "-w", help="Worker processes (default: the cores; 1 = no subprocesses).")
-_SCHED = typer.Option(None, "--scheduler", help="Run on an existing Dask cluster: tcp://HOST:8786.")
-_DASK_LOCAL = typer.Option(False, "--dask-local", help="Start a local Dask cluster of --workers processes.")
-_OUT = typer.Option(None, "--out", "-o", help="Folder for the runs (written as they finish), table.parquet, "
-                                              "summary.csv.")
-_RESUME = typer.Option(False, "--resume", help="Continue the experiment in --out, skipping finished runs.")
-_METRIC = typer.Option([], "--metric", "-m", help="Metric to print (repeatable; default: a useful few).")
-_NO_PROGRESS = typer.Option(False, "--no-progress", help="No progress bar.")
-_REPORT = typer.Option(None, "--report", help="Also write an offline HTML report (table and charts) to this file.")
+# What the experiment commands share, declared once, in --help order: name -> (type, argument or option).
+_SCENARIO = {"scenario": (str, typer.Argument(..., help="Scenario YAML file or packaged scenario name."))}
+_RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "replications": (Optional[int], typer.Option(None, "--replications", "-r",
+                                                 help="Runs per point, seeds derived from --seed.")),
+    "seed": (Optional[int], typer.Option(None, "--seed", help="Root seed of the replications (default: the "
+                                                              "scenario's).")),
+    "set_": (list[str], typer.Option([], "--set", help="Override a scenario value first: PATH=VALUE.")),
+    "workers": (Optional[int], typer.Option(None, "--workers", "-w", help="Worker processes (default: the cores; "
+                                                                         "1 = no subprocesses).")),
+    "scheduler": (Optional[str], typer.Option(None, "--scheduler", help="Run on an existing Dask cluster: "
+                                                                        "tcp://HOST:8786.")),
+    "dask_local": (bool, typer.Option(False, "--dask-local", help="Start a local Dask cluster of --workers "
+                                                                  "processes.")),
+    "out_dir": (Optional[Path], typer.Option(None, "--out", "-o", help="Folder for the runs (written as they "
+                                                                       "finish), table.parquet, summary.csv.")),
+    "resume": (bool, typer.Option(False, "--resume", help="Continue the experiment in --out, skipping finished "
+                                                          "runs.")),
+    "metric": (list[str], typer.Option([], "--metric", "-m", help="Metric to print (repeatable; default: a useful "
+                                                                  "few).")),
+    "no_progress": (bool, typer.Option(False, "--no-progress", help="No progress bar.")),
+    "report": (Optional[Path], typer.Option(None, "--report", help="Also write an offline HTML report (table and "
+                                                                   "charts) to this file.")),
+}
+
+
+@dataclass
+class _RunOptions:
+    """The shared options as one command received them (those it does not take keep their defaults)."""
+
+    scenario: str = ""
+    seed: Optional[int] = None
+    set_: list[str] = field(default_factory=list)
+    workers: Optional[int] = None
+    scheduler: Optional[str] = None
+    dask_local: bool = False
+    out_dir: Optional[Path] = None
+    resume: bool = False
+    no_progress: bool = False
+    replications: Optional[int] = None
+    metric: list[str] = field(default_factory=list)
+    report: Optional[Path] = None
+
+    def load_scenario(self) -> Scenario:
+        """The scenario with the --set overrides."""
+        return load_scenario(self.scenario, parse_sets(self.set_))
+
+    def executor(self) -> dict:
+        """Where to run (checked after --resume has its --out)."""
+        if self.resume and self.out_dir is None:
+            raise InputError("", "--resume needs --out DIR (the folder of the experiment to continue)")
+        if self.scheduler and self.dask_local:
+            raise InputError("", "give --scheduler or --dask-local, not both")
+        if self.workers is not None and self.workers < 1:
+            raise InputError("workers", f"must be >= 1, got {self.workers}")
+        return {"workers": self.workers, "scheduler": self.scheduler,
+                "executor": "dask" if (self.scheduler or self.dask_local) else None}
+
+    def run(self, fn: Callable, executor: dict, **kwargs):
+        """Call an experiment function: bad input -> one line, exit 2; Ctrl-C -> what was kept, exit 130."""
+        from llmsim.experiments import ExperimentInterrupted  # deferred: CLI start-up
+
+        try:
+            return fn(**kwargs, out=self.out_dir, resume=self.resume, progress=not self.no_progress, **executor)
+        except InputError as exc:
+            fail(str(exc))
+        except ExperimentInterrupted as exc:
+            err.print(f"[yellow]{exc}[/]", highlight=False)
+            raise typer.Exit(130) from None
+        except KeyboardInterrupt:
+            err.print("[yellow]interrupted[/]")
+            raise typer.Exit(130) from None
+
+    def saved(self, files: str) -> None:
+        if self.out_dir is not None:
+            out.print(f"saved to {self.out_dir} ({files})")
+
+
+def _with_options(*names: str) -> Callable[[Callable], Callable]:
+    """Give a command the scenario argument, then its own parameters, then the shared options ``names``;
+    it receives the scenario and those options as ``opts: _RunOptions`` (typer reads the parameters
+    from the signature made here)."""
+    shared = {**_SCENARIO, **{n: _RUN_OPTIONS[n] for n in names}}
+
+    def add(command: Callable) -> Callable:
+        own = [p for p in inspect.signature(command).parameters.values() if p.name != "opts"]
+        params = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=kind)
+                  for n, (kind, default) in shared.items()]
+
+        @functools.wraps(command)
+        def with_options(**kwargs):
+            opts = _RunOptions(**{n: kwargs.pop(n) for n in shared})
+            return command(**kwargs, opts=opts)
+
+        with_options.__signature__ = inspect.Signature(params[:1] + own + params[1:])
+        with_options.__annotations__ = {**{k: v for k, v in command.__annotations__.items() if k != "opts"},
+                                        **{n: kind for n, (kind, _) in shared.items()}}
+        return with_options
+
+    return add
+
+
+@contextmanager
+def _bad_input_exits() -> Iterator[None]:
+    """Bad input inside the block: one line, exit 2."""
+    try:
+        yield
+    except InputError as exc:
+        fail(str(exc))
 
 
 def _value_list(path: str, text: str, flag: str) -> list:
@@ -79,19 +181,6 @@ def _check_metrics(names: list[str], flag: str = "--metric") -> list[str]:
     return names
 
 
-def _executor_args(workers: Optional[int], scheduler: Optional[str], dask_local: bool) -> dict:
-    if scheduler and dask_local:
-        raise InputError("", "give --scheduler or --dask-local, not both")
-    if workers is not None and workers < 1:
-        raise InputError("workers", f"must be >= 1, got {workers}")
-    return {"workers": workers, "scheduler": scheduler, "executor": "dask" if (scheduler or dask_local) else None}
-
-
-def _check_out(out_dir: Optional[Path], resume: bool) -> None:
-    if resume and out_dir is None:
-        raise InputError("", "--resume needs --out DIR (the folder of the experiment to continue)")
-
-
 def _short(path: str) -> str:
     """A column header for a dotted path: its last part."""
     return path.split(".")[-1]
@@ -120,22 +209,6 @@ def _delta(metric: str, diff: float, half: float) -> str:
     return text
 
 
-def _run(fn, **kwargs):
-    """Call an experiment function: bad input -> one line, exit 2; Ctrl-C -> what was kept, exit 130."""
-    from llmsim.experiments import ExperimentInterrupted
-
-    try:
-        return fn(**kwargs)
-    except InputError as exc:
-        fail(str(exc))
-    except ExperimentInterrupted as exc:
-        err.print(f"[yellow]{exc}[/]", highlight=False)
-        raise typer.Exit(130) from None
-    except KeyboardInterrupt:
-        err.print("[yellow]interrupted[/]")
-        raise typer.Exit(130) from None
-
-
 def _sweep_table(sw, metrics: list[str]) -> Table:
     summ = sw.summary(metrics)
     table = Table(title=f"{len(summ)} points x {sw.meta.get('replications', '?')} replications "
@@ -160,48 +233,42 @@ def _sweep_table(sw, metrics: list[str]) -> Table:
 
 
 @app.command()
+@_with_options(*_RUN_OPTIONS)  # all of them
 def sweep(
-    scenario: str = typer.Argument(..., help="Scenario YAML file or packaged scenario name."),
     grid: list[str] = typer.Option([], "--grid", "-g", help="PATH=V1,V2,... (repeatable; all combinations). "
                                                             "Values are YAML: 5, 30s, null, [a, b]."),
     sample: list[str] = typer.Option([], "--sample", help="PATH=LO:HI[:log|int] to sample (repeatable)."),
     samples: int = typer.Option(16, "--samples", help="How many points to sample over the --sample ranges."),
     method: str = typer.Option("lhs", "--method", help="Sampling: lhs (Latin hypercube) or random."),
-    replications: Optional[int] = _REPS, seed: Optional[int] = _SEED, set_: list[str] = _SET,
-    workers: Optional[int] = _WORKERS, scheduler: Optional[str] = _SCHED, dask_local: bool = _DASK_LOCAL,
-    out_dir: Optional[Path] = _OUT, resume: bool = _RESUME, metric: list[str] = _METRIC,
-    no_progress: bool = _NO_PROGRESS, report: Optional[Path] = _REPORT,
+    *, opts: _RunOptions,
 ) -> None:
     """Run a scenario over a grid (or samples) of parameter values, replicated, in parallel."""
-    from llmsim.experiments import sweep as run_sweep
+    from llmsim.experiments import sweep as run_sweep  # deferred: CLI start-up
 
-    try:
-        sc = load_scenario(scenario, parse_sets(set_))
+    with _bad_input_exits():
+        sc = opts.load_scenario()
         space = _parse_params(grid, "--grid", ranges=False)
-        ranges = {}
-        for item in sample:
-            path, value = _split(item, "--sample")
-            ranges[path] = value.strip()
+        ranges = {path: value.strip() for path, value in (_split(item, "--sample") for item in sample)}
         if not space and not ranges:
             raise InputError("", "give at least one --grid PATH=V1,V2,... (or --sample PATH=LO:HI)")
-        metrics = _check_metrics(metric) or _SWEEP_METRICS
-        _check_out(out_dir, resume)
-        kwargs = _executor_args(workers, scheduler, dask_local)
-    except InputError as exc:
-        fail(str(exc))
-    sw = _run(run_sweep, scenario=sc, grid=space or None, samples=ranges or None, n_samples=samples, method=method,
-              replications=replications or 1, seed=seed, out=out_dir, resume=resume,
-              progress=not no_progress, **kwargs)
+        metrics = _check_metrics(opts.metric) or _SWEEP_METRICS
+        executor = opts.executor()
+    sw = opts.run(run_sweep, executor, scenario=sc, grid=space or None, samples=ranges or None, n_samples=samples,
+                  method=method, replications=opts.replications or 1, seed=opts.seed)
     out.print(_sweep_table(sw, metrics))
     if len(sw.failures):
         err.print(f"[yellow]{len(sw.failures)} run(s) failed[/]; first: {sw.failures['error'].iloc[0]}",
                   highlight=False)
-    if out_dir is not None:
-        out.print(f"saved to {out_dir} (table.parquet, summary.csv)")
-    _write_report(sw, report)
+    opts.saved("table.parquet, summary.csv")
+    _write_report(sw, opts.report)
 
 
 def _compare_tables(cmp, metrics: list[str]) -> tuple[Table, Table]:
+    return _means_table(cmp, metrics), _differences_table(cmp, metrics)
+
+
+def _means_table(cmp, metrics: list[str]) -> Table:
+    """Each client's mean ± CI of each metric, and the winner where one is significantly better."""
     summ = cmp.summary(metrics)
     win = cmp.winners(metrics).set_index("metric")
     n = int(summ["runs"].max())
@@ -213,12 +280,16 @@ def _compare_tables(cmp, metrics: list[str]) -> tuple[Table, Table]:
     means.add_column("winner")
     for m in metrics:
         cells = [_pm(m, summ.loc[c, f"{m}_mean"], summ.loc[c, f"{m}_ci"]) for c in cmp.clients]
-        if m in win.index:
-            w = win.loc[m]
-            verdict = f"[bold green]{w['winner']}[/]" if w["significant"] else "tie"
-        else:
-            verdict = "-"
-        means.add_row(m, *cells, verdict)
+        means.add_row(m, *cells, _verdict(win.loc[m]) if m in win.index else "-")
+    return means
+
+
+def _verdict(w) -> str:
+    return f"[bold green]{w['winner']}[/]" if w["significant"] else "tie"
+
+
+def _differences_table(cmp, metrics: list[str]) -> Table:
+    """Each client's paired difference from the baseline (significant ones coloured), and the unpaired CI."""
     diff = cmp.differences(metrics)
     deltas = Table(title=f"Paired differences vs {cmp.baseline} (client - baseline, 95% CI; * = significant, "
                          "p < 0.05)", title_justify="left")
@@ -232,67 +303,65 @@ def _compare_tables(cmp, metrics: list[str]) -> tuple[Table, Table]:
         for c in others:
             row = diff[(diff["client"] == c) & (diff["metric"] == m)].iloc[0]
             text = _delta(m, row["diff"], row["ci"])
-            if row["verdict"] == "better":
-                text = f"[green]{text} *[/]"
-            elif row["verdict"] == "worse":
-                text = f"[red]{text} *[/]"
-            cells += [text, "± " + fmt_metric(m, row["unpaired_ci"])]
+            colour = _VERDICT_COLOURS.get(row["verdict"])
+            cells += [f"[{colour}]{text} *[/]" if colour else text, "± " + fmt_metric(m, row["unpaired_ci"])]
         deltas.add_row(m, *cells)
-    return means, deltas
+    return deltas
+
+
+_VERDICT_COLOURS = {"better": "green", "worse": "red"}
 
 
 @app.command()
+@_with_options(*_RUN_OPTIONS)  # all of them
 def compare(
-    scenario: str = typer.Argument(..., help="Scenario YAML file or packaged scenario name."),
     client: list[str] = typer.Option([], "--client", "-c", help="NAME=FILE_OR_PRESET (repeatable, at least two); "
                                                                 "a bare preset name is its own name."),
     baseline: Optional[str] = typer.Option(None, "--baseline", help="Client to compare against (default: first)."),
-    replications: Optional[int] = _REPS, seed: Optional[int] = _SEED, set_: list[str] = _SET,
-    workers: Optional[int] = _WORKERS, scheduler: Optional[str] = _SCHED, dask_local: bool = _DASK_LOCAL,
-    out_dir: Optional[Path] = _OUT, resume: bool = _RESUME, metric: list[str] = _METRIC,
-    no_progress: bool = _NO_PROGRESS, report: Optional[Path] = _REPORT,
+    *, opts: _RunOptions,
 ) -> None:
     """Compare client policies on the same traffic (common random numbers): who wins, by how much, how sure."""
-    from llmsim.config.loading import resolve_client
-    from llmsim.experiments import compare as run_compare
+    from llmsim.experiments import compare as run_compare  # deferred: CLI start-up
 
-    try:
-        sc = load_scenario(scenario, parse_sets(set_))
-        clients: dict[str, Any] = {}
-        for item in client:
-            name, spec = item.split("=", 1) if "=" in item else (item, item)
-            name, spec = name.strip(), spec.strip()
-            if not name or not spec:
-                raise InputError("", f"--client expects NAME=FILE_OR_PRESET, got {item!r}")
-            if name in clients:
-                raise InputError("", f"--client: the name {name!r} is given twice")
-            clients[name] = resolve_client(spec, source=f"--client {name}")
-        if len(clients) < 2:
-            raise InputError("", "give at least two --client NAME=FILE_OR_PRESET")
-        metrics = _check_metrics(metric) or _COMPARE_METRICS
-        _check_out(out_dir, resume)
-        kwargs = _executor_args(workers, scheduler, dask_local)
-    except InputError as exc:
-        fail(str(exc))
-    cmp = _run(run_compare, scenario=sc, clients=clients, baseline=baseline, replications=replications or 10,
-               seed=seed, out=out_dir, resume=resume, progress=not no_progress, **kwargs)
+    with _bad_input_exits():
+        sc = opts.load_scenario()
+        clients = _clients(client)
+        metrics = _check_metrics(opts.metric) or _COMPARE_METRICS
+        executor = opts.executor()
+    cmp = opts.run(run_compare, executor, scenario=sc, clients=clients, baseline=baseline,
+                   replications=opts.replications or 10, seed=opts.seed)
     for table in _compare_tables(cmp, metrics):
         out.print(table)
-    if out_dir is not None:
-        out.print(f"saved to {out_dir} (table.parquet, summary.csv, differences.csv, winners.csv)")
-    _write_report(cmp, report)
+    opts.saved("table.parquet, summary.csv, differences.csv, winners.csv")
+    _write_report(cmp, opts.report)
+
+
+def _clients(items: list[str]) -> dict[str, Any]:
+    """``--client`` NAME=FILE_OR_PRESET (or a bare preset name) -> name -> client config; at least two."""
+    clients: dict[str, Any] = {}
+    for item in items:
+        name, spec = item.split("=", 1) if "=" in item else (item, item)
+        name, spec = name.strip(), spec.strip()
+        if not name or not spec:
+            raise InputError("", f"--client expects NAME=FILE_OR_PRESET, got {item!r}")
+        if name in clients:
+            raise InputError("", f"--client: the name {name!r} is given twice")
+        clients[name] = resolve_client(spec, source=f"--client {name}")
+    if len(clients) < 2:
+        raise InputError("", "give at least two --client NAME=FILE_OR_PRESET")
+    return clients
 
 
 def _write_report(result, path: Optional[Path]) -> None:
     if path is not None:
-        from llmsim.viz.report import write_experiment_report
+        from llmsim.viz.report import write_experiment_report  # deferred: CLI start-up (altair)
 
         out.print(f"report written to {write_experiment_report(result, path)}")
 
 
 @app.command()
+@_with_options("seed", "set_", "workers", "scheduler", "dask_local", "out_dir", "resume", "no_progress")
 def tune(
-    scenario: str = typer.Argument(..., help="Scenario YAML file or packaged scenario name."),
     param: list[str] = typer.Option([], "--param", "-p", help="PATH=V1,V2,... or PATH=LO:HI[:log|int] "
                                                               "(repeatable): the search space."),
     objective: str = typer.Option("cost_total", "--objective", help="Metric to optimise (minimised unless higher "
@@ -300,42 +369,45 @@ def tune(
     constraint: list[str] = typer.Option([], "--constraint", "-C", help="METRIC<=BOUND or METRIC>=BOUND, "
                                                                         "e.g. 'latency_p95<=10s' (repeatable)."),
     budget: int = typer.Option(64, "--budget", help="Most simulation runs to spend."),
-    seed: Optional[int] = _SEED, set_: list[str] = _SET,
-    workers: Optional[int] = _WORKERS, scheduler: Optional[str] = _SCHED, dask_local: bool = _DASK_LOCAL,
-    out_dir: Optional[Path] = _OUT, resume: bool = _RESUME, no_progress: bool = _NO_PROGRESS,
+    *, opts: _RunOptions,
 ) -> None:
     """Find the best policy meeting the constraints (successive halving over paired replications)."""
-    from llmsim.experiments import tune as run_tune
+    from llmsim.experiments import tune as run_tune  # deferred: CLI start-up
 
-    try:
-        sc = load_scenario(scenario, parse_sets(set_))
+    with _bad_input_exits():
+        sc = opts.load_scenario()
         space = _parse_params(param, "--param", ranges=True)
         if not space:
             raise InputError("", "give at least one --param PATH=V1,V2,... or PATH=LO:HI")
         _check_metrics([objective], "--objective")
-        cons = {}
-        for item in constraint:
-            m = _CONSTRAINT.match(item)
-            if not m:
-                raise InputError("", f"--constraint expects METRIC<=BOUND or METRIC>=BOUND, got {item!r}")
-            _check_metrics([m.group(1)], "--constraint")
-            cons[m.group(1)] = f"{m.group(2)} {m.group(3)}"
-        _check_out(out_dir, resume)
-        kwargs = _executor_args(workers, scheduler, dask_local)
-    except InputError as exc:
-        fail(str(exc))
-    res = _run(run_tune, scenario=sc, space=space, objective=objective, constraints=cons, budget=budget, seed=seed,
-               out=out_dir, resume=resume, progress=not no_progress, **kwargs)
+        cons = _constraints(constraint)
+        executor = opts.executor()
+    res = opts.run(run_tune, executor, scenario=sc, space=space, objective=objective, constraints=cons,
+                   budget=budget, seed=opts.seed)
     out.print(_tune_table(res, list(space)))
-    best = res.best
-    shown = ", ".join(f"{p}={best[p]}" for p in space)
+    out.print(_best_line(res.best, list(space), objective), highlight=False)
+    opts.saved("table.parquet, candidates.csv, frontier.csv, best.json")
+
+
+def _constraints(items: list[str]) -> dict[str, str]:
+    """``--constraint`` METRIC<=BOUND items -> metric -> "<= BOUND"."""
+    cons = {}
+    for item in items:
+        m = _CONSTRAINT.match(item)
+        if not m:
+            raise InputError("", f"--constraint expects METRIC<=BOUND or METRIC>=BOUND, got {item!r}")
+        _check_metrics([m.group(1)], "--constraint")
+        cons[m.group(1)] = f"{m.group(2)} {m.group(3)}"
+    return cons
+
+
+def _best_line(best, params: list[str], objective: str) -> str:
+    shown = ", ".join(f"{p}={best[p]}" for p in params)
     status = "meets the constraints" if best["feasible"] else "[red]no candidate meets the constraints[/]; closest"
     sure = "" if not best["feasible"] else (" (also at the 95% CI bound)" if best["confident"] else
                                             " (on the mean; not at the 95% CI bound: add budget)")
-    out.print(f"best: {shown}: {objective} {_pm(objective, best[f'{objective}_mean'], best[f'{objective}_ci'])}, "
-              f"{status}{sure}, {int(best['replications'])} replications", highlight=False)
-    if out_dir is not None:
-        out.print(f"saved to {out_dir} (table.parquet, candidates.csv, frontier.csv, best.json)")
+    return (f"best: {shown}: {objective} {_pm(objective, best[f'{objective}_mean'], best[f'{objective}_ci'])}, "
+            f"{status}{sure}, {int(best['replications'])} replications")
 
 
 def _tune_table(res, params: list[str]) -> Table:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich.table import Table
@@ -34,46 +34,63 @@ def fidelity(
                                                     "standard errors) or a KS statistic is > 0.2."),
 ) -> None:
     """Run a real client against `llmsim serve`, simulate the same requests with a client policy, compare."""
-    from llmsim.bridges.fidelity import run_fidelity
-    from llmsim.bridges.fidelity.workloads import WORKLOADS
+    from llmsim.bridges.fidelity import run_fidelity  # deferred: CLI start-up
 
-    if bool(command) == (workload is not None):
-        fail("give either --workload NAME or a command after --, not both or neither")
-    if workload is not None and workload not in WORKLOADS:
-        fail(f"--workload: unknown workload '{workload}' (known: {', '.join(WORKLOADS)})")
-    work = None
-    if workload is not None:
-        factory, reference = WORKLOADS[workload]
-        work = factory(requests=requests)
-        if preset is None:
-            preset = reference
-    if preset is None:
-        fail("--preset: name the client policy to compare with (e.g. openai-python)")
-    client = preset
+    work, preset = _workload(command, workload, preset, requests)
     try:
         with err.status("running the real client, then simulating...", spinner="dots"):
-            rep = run_fidelity(scenario, client, workload=work, command=command or None, provider=provider,
+            rep = run_fidelity(scenario, preset, workload=work, command=command or None, provider=provider,
                                replications=replications, seed=seed, label=preset)
     except InputError as exc:
         fail(str(exc))
     if as_json:
-        table = rep.table.reset_index().to_dict(orient="records")
-        clean = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in table]
-        sys.stdout.write(json.dumps({"preset": preset, "rows": clean, "notes": rep.notes,
-                                     "failures": rep.failures()}, indent=2) + "\n")
+        _print_json(rep, preset)
     else:
-        t = Table(title=f"fidelity: real client vs {preset} (simulated x{replications})")
-        for c in ("metric", "n real", "n sim", "real", "sim", "diff", "KS", "KS±tol"):
-            t.add_column(c, justify="left" if c == "metric" else "right", no_wrap=c == "metric")
-        for name, r in rep.table.iterrows():
-            def f(v, fmt="{:.4g}"):
-                return "" if v != v else fmt.format(v)
-            t.add_row(name, str(int(r.real_n)), str(int(r.sim_n)), f(r.real_mean), f(r.sim_mean),
-                      f(100 * r.rel_diff, "{:+.1f}%"), f(r.ks, "{:.3f}"), f(r.ks_tol, "{:.3f}"))
-        out.print(t)
-        for n in rep.notes:
-            err.print(f"note: {n}", highlight=False)
+        _print_table(rep, preset, replications)
     if check and rep.failures():
-        for f_ in rep.failures():
-            err.print(f"mismatch: {f_}", highlight=False)
+        for f in rep.failures():
+            err.print(f"mismatch: {f}", highlight=False)
         raise typer.Exit(1)
+
+
+def _workload(command: Optional[list[str]], workload: Optional[str], preset: Optional[str],
+              requests: int) -> tuple[Any, str]:
+    """(the built-in workload or None, the client policy): a built-in workload names its reference client."""
+    from llmsim.bridges.fidelity.workloads import WORKLOADS  # deferred: CLI start-up
+
+    if bool(command) == (workload is not None):
+        fail("give either --workload NAME or a command after --, not both or neither")
+    work = None
+    if workload is not None:
+        if workload not in WORKLOADS:
+            fail(f"--workload: unknown workload '{workload}' (known: {', '.join(WORKLOADS)})")
+        factory, reference = WORKLOADS[workload]
+        work = factory(requests=requests)
+        preset = reference if preset is None else preset
+    if preset is None:
+        fail("--preset: name the client policy to compare with (e.g. openai-python)")
+    return work, preset
+
+
+def _print_json(rep, preset: str) -> None:
+    table = rep.table.reset_index().to_dict(orient="records")
+    clean = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in table]
+    sys.stdout.write(json.dumps({"preset": preset, "rows": clean, "notes": rep.notes,
+                                 "failures": rep.failures()}, indent=2) + "\n")
+
+
+def _print_table(rep, preset: str, replications: int) -> None:
+    t = Table(title=f"fidelity: real client vs {preset} (simulated x{replications})")
+    for c in ("metric", "n real", "n sim", "real", "sim", "diff", "KS", "KS±tol"):
+        t.add_column(c, justify="left" if c == "metric" else "right", no_wrap=c == "metric")
+    for name, r in rep.table.iterrows():
+        t.add_row(name, str(int(r.real_n)), str(int(r.sim_n)), _fmt(r.real_mean), _fmt(r.sim_mean),
+                  _fmt(100 * r.rel_diff, "{:+.1f}%"), _fmt(r.ks, "{:.3f}"), _fmt(r.ks_tol, "{:.3f}"))
+    out.print(t)
+    for n in rep.notes:
+        err.print(f"note: {n}", highlight=False)
+
+
+def _fmt(v: float, fmt: str = "{:.4g}") -> str:
+    """A number, or nothing for NaN."""
+    return "" if v != v else fmt.format(v)

@@ -10,6 +10,7 @@ import typer
 import yaml
 
 from llmsim.cli.app import app, err, fail
+from llmsim.config.loading import load_scenario
 from llmsim.core.atomic import atomic_write_text
 from llmsim.core.errors import InputError
 
@@ -28,8 +29,7 @@ def litellm(
     quiet: bool = typer.Option(False, "--quiet", help="Only report unknown and approximated keys."),
 ) -> None:
     """Map deployments to providers and the Router to a client stack; report every key that does not map."""
-    from llmsim.bridges.importers import import_litellm
-    from llmsim.config.loading import load_scenario
+    from llmsim.bridges.importers import import_litellm  # deferred: CLI start-up
 
     try:
         imp = import_litellm(config, model=model, slots=slots)

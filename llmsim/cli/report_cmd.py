@@ -22,7 +22,7 @@ def report(
         fail(f"{folder} is not a folder: give the folder written by `llmsim run --out DIR`")
     if not (folder / "result.json").is_file():
         fail(f"{folder} holds no saved run (no result.json): write one with `llmsim run --out {folder}`")
-    from llmsim.viz.report import write_report
+    from llmsim.viz.report import write_report  # deferred: CLI start-up (altair)
 
     try:
         with err.status("drawing charts...", spinner="dots"):

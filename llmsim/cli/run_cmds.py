@@ -9,12 +9,17 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
+from rich.table import Table
 
 from llmsim.cli.app import app, err, fail, out, parse_sets
+from llmsim.config.client_presets import client_presets
 from llmsim.config.loading import DEFAULT_SCENARIO, load_scenario, packaged_scenarios
 from llmsim.config.scenario import Scenario
 from llmsim.core.errors import InputError
+from llmsim.core.units import format_duration
 from llmsim.core.version import __version__
+from llmsim.viz.text_tables import fmt_metric, period_table, summary_table
 
 
 def _load(source: Optional[str], sets: list[str]) -> Scenario:
@@ -32,8 +37,8 @@ def run(
     report: Optional[Path] = typer.Option(None, "--report", help="Also write an offline HTML report to this file."),
 ) -> None:
     """Run one scenario and print its summary."""
-    from llmsim.simulate import simulate
-    from llmsim.viz.text_tables import period_table, summary_table
+    from llmsim.analysis.spend_contracts import fmt_report_value, story_reports  # deferred: CLI start-up
+    from llmsim.simulate import simulate  # deferred: CLI start-up
 
     try:
         sc = _load(scenario, set_)
@@ -42,44 +47,55 @@ def run(
     with err.status(f"simulating {sc.name} ({sc.horizon / 3600:.3g} h)...", spinner="dots"):
         res = simulate(sc, seed)
     summary = res.summary()
-    from llmsim.analysis.spend_contracts import fmt_report_value, story_reports
-
     stories = story_reports(res)
     if out_dir is not None:
         res.save(out_dir)
     if report is not None:
-        from llmsim.viz.report import write_report
+        from llmsim.viz.report import write_report  # deferred: CLI start-up (altair)
 
         write_report(res, report)
     if as_json:
-        data = {k: (None if math.isnan(v) else v) for k, v in summary.items()}
-        doc = {"scenario": sc.name, "seed": res.seed, "summary": data}
-        doc.update({k: {m: (None if math.isnan(v) else v) for m, v in rep.items()} for k, rep in stories.items()})
+        doc = {"scenario": sc.name, "seed": res.seed, "summary": _nan_as_null(summary)}
+        doc.update({k: _nan_as_null(rep) for k, rep in stories.items()})
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return
-    out.print(summary_table(summary, f"{sc.name} (seed {res.seed}): {len(res.requests):,} requests, "
-                                     f"warm-up {sc.warmup:g}s excluded"))
-    ts = None
-    if sc.horizon >= 2 * 3600:
-        freq = "1h" if sc.horizon <= 48 * 3600 else "1d"
-        ts = res.timeseries(freq)
-        out.print(period_table(ts, f"By {freq[1:] if freq != '1h' else 'hour'} (time 0 = start)"))
-    elif sc.horizon >= 20 * 60:
-        out.print(period_table(res.timeseries("10min"), "By 10 minutes"))
-    for kind, rep in stories.items():  # [agents]
-        out.print(_story_table(kind, rep, fmt_report_value))
-    if "spend" in stories and ts is not None:  # [agents] where the money went, by the same periods
-        out.print(_cost_table(ts[ts.index < sc.horizon]))
+    _print_tables(sc, res, summary, stories, fmt_report_value)
     if out_dir is not None:
         out.print(f"saved to {out_dir}")
     if report is not None:
         out.print(f"report written to {report}")
 
 
-def _story_table(kind: str, rep, fmt):
-    """[agents] The spend or contract report as a two-column table."""
-    from rich.table import Table
+def _nan_as_null(values) -> dict:
+    return {k: (None if math.isnan(v) else v) for k, v in values.items()}
 
+
+def _print_tables(sc: Scenario, res, summary, stories: dict, fmt) -> None:
+    """The summary, the metrics by period, each story report and, for spend, the cost by period."""
+    out.print(summary_table(summary, f"{sc.name} (seed {res.seed}): {len(res.requests):,} requests, "
+                                     f"warm-up {sc.warmup:g}s excluded"))
+    ts = _print_periods(sc, res)
+    for kind, rep in stories.items():
+        out.print(_story_table(kind, rep, fmt))
+    if "spend" in stories and ts is not None:  # where the money went, by the same periods
+        out.print(_cost_table(ts[ts.index < sc.horizon]))
+
+
+def _print_periods(sc: Scenario, res):
+    """Metrics by hour (or day) for runs of two hours or more, by 10 minutes from 20 minutes; the
+    hourly (daily) table, or None."""
+    if sc.horizon >= 2 * 3600:
+        freq = "1h" if sc.horizon <= 48 * 3600 else "1d"
+        ts = res.timeseries(freq)
+        out.print(period_table(ts, f"By {freq[1:] if freq != '1h' else 'hour'} (time 0 = start)"))
+        return ts
+    if sc.horizon >= 20 * 60:
+        out.print(period_table(res.timeseries("10min"), "By 10 minutes"))
+    return None
+
+
+def _story_table(kind: str, rep, fmt) -> Table:
+    """The spend or contract report as a two-column table."""
     table = Table(title=f"{kind} report (llmsim.analysis.spend_contracts.{kind}_report)", title_justify="left")
     table.add_column("metric")
     table.add_column("value", justify="right")
@@ -108,18 +124,12 @@ def validate(files: list[str] = typer.Argument(..., help="Scenario files or pack
 @app.command()
 def presets() -> None:
     """List the packaged scenarios and the client policy presets (usable as `client: NAME`)."""
-    from rich.table import Table
-
-    from llmsim.config.client_presets import client_presets
-
     table = Table("scenario", "about", title="Packaged scenarios (llmsim run NAME)", title_justify="left")
     for name, about in packaged_scenarios().items():
         table.add_row(name + (" (default)" if name == DEFAULT_SCENARIO else ""), about)
     out.print(table)
     table = Table("client preset", "mirrors", title="Client presets (client: NAME, --client X=NAME)",
                   title_justify="left")
-    from rich.markup import escape
-
     for name, about in client_presets().items():
         table.add_row(name, escape(about))
     out.print(table)
@@ -131,13 +141,8 @@ def version() -> None:
     out.print(__version__)
 
 
-def _cost_table(ts):
-    """[agents] Spend and blocked attempts per period."""
-    from rich.table import Table
-
-    from llmsim.core.units import format_duration
-    from llmsim.viz.text_tables import fmt_metric
-
+def _cost_table(ts) -> Table:
+    """Spend and blocked attempts per period."""
     table = Table(title="Spend by period", title_justify="left")
     for col in ("from", "cost", "spend_blocked", "invalid"):
         table.add_column(col, justify="right")

@@ -28,7 +28,7 @@ def serve(
     set_: list[str] = typer.Option([], "--set", help="Override a scenario value: PATH=VALUE."),
 ) -> None:
     """Serve POST /v1/chat/completions and /v1/messages from the provider model (Ctrl-C stops)."""
-    from llmsim.bridges.serve import LiveServer, run_forever
+    from llmsim.bridges.serve import LiveServer, run_forever  # deferred: CLI start-up (aiohttp)
 
     if not 0 <= port <= 65535:
         fail(f"--port: {port} is not a TCP port (0-65535)")

@@ -14,8 +14,11 @@ from typing import Optional
 
 import typer
 import yaml
+from rich.table import Table
 
 from llmsim.cli.app import app, fail, out
+from llmsim.config.loading import load_scenario
+from llmsim.config.scenario import Scenario
 from llmsim.core.atomic import atomic_write_text
 from llmsim.core.errors import InputError
 from llmsim.core.units import UnitError, parse_duration
@@ -49,7 +52,7 @@ def _seconds(text: str, what: str) -> float:
 
 
 def _load(trace: str, fmt, mapping, unit):
-    from llmsim.traces import load_trace
+    from llmsim.traces import load_trace  # deferred: CLI start-up
 
     return load_trace(trace, fmt, _mapping(mapping), unit)
 
@@ -71,10 +74,8 @@ def inspect_cmd(trace: str = typer.Argument(..., help="Trace file."), fmt: Optio
                 as_json: bool = typer.Option(False, "--json", help="Print the statistics as JSON."),
                 html: Optional[Path] = typer.Option(None, "--html", help="Also write an HTML page with a rate chart.")):
     """Span, rate over time, token distributions, outcome mix, retries, missing fields."""
-    from rich.table import Table
-
-    from llmsim.traces.trace_stats import describe
-    from llmsim.viz.trace_page import render_html
+    from llmsim.traces.trace_stats import describe  # deferred: CLI start-up
+    from llmsim.viz.trace_page import render_html  # deferred: CLI start-up
 
     try:
         df = _load(trace, fmt, mapping, time_unit)
@@ -87,19 +88,19 @@ def inspect_cmd(trace: str = typer.Argument(..., help="Trace file."), fmt: Optio
     if as_json:
         sys.stdout.write(json.dumps(_clean(st), indent=2, default=str) + "\n")
         return
-    a = df.attrs
+    _print_stats(trace, df.attrs, st)
+    if html is not None:
+        out.print(f"wrote {html}")
+
+
+def _print_stats(trace: str, a: dict, st: dict) -> None:
     out.print(f"[bold]{trace}[/]: format {a['format']}, {st['rows']:,} rows over {st['span_s']:.6g} s"
               + (f" from {a['origin']}" if a.get("origin") else "")
               + (f", {a['skipped']} non-attempt records skipped" if a.get("skipped") else ""))
     out.print(f"rate: mean {st['rate_mean_per_s']:.4g}/s, peak {st['rate_peak_per_s']:.4g}/s "
               f"per {st['bin_s']:g} s bin, "
               f"inter-arrival CV {st['interarrival_cv']:.3g}")
-    tab = Table("column", "mean", "p50", "p90", "p99", "max")
-    for col in ("input_tokens", "output_tokens", "latency_s", "ttft_s"):
-        q = st.get(col)
-        if q:
-            tab.add_row(col, *(f"{q[k]:.4g}" for k in ("mean", "p50", "p90", "p99", "max")))
-    out.print(tab)
+    out.print(_quantile_table(st))
     if "outcomes" in st:
         out.print("outcomes: " + ", ".join(f"{k} {v:,}" for k, v in st["outcomes"].items()))
     if "attempts_per_logical_request" in st:
@@ -110,8 +111,15 @@ def inspect_cmd(trace: str = typer.Argument(..., help="Trace file."), fmt: Optio
         out.print("null (not recorded): " + ", ".join(f"{k} {v:,}" for k, v in missing.items()))
     for note in a.get("notes", []):
         out.print(f"note: {note}")
-    if html is not None:
-        out.print(f"wrote {html}")
+
+
+def _quantile_table(st: dict) -> Table:
+    tab = Table("column", "mean", "p50", "p90", "p99", "max")
+    for col in ("input_tokens", "output_tokens", "latency_s", "ttft_s"):
+        q = st.get(col)
+        if q:
+            tab.add_row(col, *(f"{q[k]:.4g}" for k in ("mean", "p50", "p90", "p99", "max")))
+    return tab
 
 
 @trace_app.command("convert")
@@ -119,7 +127,7 @@ def convert_cmd(trace: str = typer.Argument(..., help="Trace file."), fmt: Optio
                 mapping: list[str] = _MAP, time_unit: Optional[str] = _UNIT,
                 out_file: Path = typer.Option(..., "--out", "-o", help="Canonical Parquet file to write.")):
     """Convert a trace to the canonical schema (Parquet), streaming; nothing is written on error."""
-    from llmsim.traces import convert
+    from llmsim.traces import convert  # deferred: CLI start-up
 
     try:
         attrs = convert(trace, out_file, fmt, _mapping(mapping), time_unit)
@@ -145,27 +153,13 @@ def replay_cmd(trace: str = typer.Argument(..., help="Trace file."),
                seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (default: the scenario's)."),
                as_json: bool = typer.Option(False, "--json", help="Print the table as JSON.")):
     """Replay a trace's arrivals and sizes against a scenario's providers under one or more client policies."""
-    import llmsim
-    from llmsim.experiments.counterfactual import COUNTERFACTUAL_METRICS, counterfactual, worst_window
-    from llmsim.traces.replay import ReplayOptions
+    from llmsim.experiments.counterfactual import COUNTERFACTUAL_METRICS, counterfactual  # deferred: CLI start-up
+    from llmsim.traces.replay import ReplayOptions  # deferred: CLI start-up
 
     try:
         df = _load(trace, fmt, mapping, time_unit)
-        sc = llmsim.load_scenario(scenario)
-        if window and worst:
-            raise InputError("--window", "give --window or --worst, not both")
-        win = None
-        if window:
-            parts = window.split(",")
-            if len(parts) != 2:
-                raise InputError("--window", f"expects START,END, got {window!r}")
-            win = (_seconds(parts[0], "--window"), _seconds(parts[1], "--window"))
-        elif worst:
-            by = "failures" if "outcome" in df and df["outcome"].notna().any() else "requests"
-            win = worst_window(df, _seconds(worst, "--worst"), by)
-        span = float(df["arrival_s"].max() - df["arrival_s"].min())
-        if win is None:
-            win = (0.0, math.nextafter(span, math.inf))
+        sc = load_scenario(scenario)
+        win = _window(df, window, worst)
         run_h = _seconds(horizon, "--horizon") if horizon else (win[1] - win[0]) * time_scale
         opts = ReplayOptions(window=win, time_scale=time_scale, rate_multiplier=rate_multiplier, loop=loop)
         sc = sc.with_overrides({"horizon": max(run_h, 1e-6), "warmup": 0})
@@ -183,14 +177,30 @@ def replay_cmd(trace: str = typer.Argument(..., help="Trace file."),
                 "policies": _clean(tab[COUNTERFACTUAL_METRICS].to_dict(orient="index"))}
         sys.stdout.write(json.dumps(data, indent=2, default=float) + "\n")
         return
-    from rich.table import Table
-
     out.print(f"replayed {info['requests']:,} requests ({info['logical_requests']:,} logical of {info['rows']:,} "
               f"rows) from window {win[0]:g}-{win[1]:g} s, seed {seed}, same arrivals for every policy")
     t = Table("metric", *tab.index)
     for m in COUNTERFACTUAL_METRICS:
         t.add_row(m, *(f"{v:.4g}" for v in tab[m]))
     out.print(t)
+
+
+def _window(df, window: Optional[str], worst: Optional[str]) -> tuple[float, float]:
+    """[start, end) after the first arrival: --window START,END, the --worst window of that width, else all."""
+    from llmsim.experiments.counterfactual import worst_window  # deferred: CLI start-up
+
+    if window and worst:
+        raise InputError("--window", "give --window or --worst, not both")
+    if window:
+        parts = window.split(",")
+        if len(parts) != 2:
+            raise InputError("--window", f"expects START,END, got {window!r}")
+        return (_seconds(parts[0], "--window"), _seconds(parts[1], "--window"))
+    if worst:
+        by = "failures" if "outcome" in df and df["outcome"].notna().any() else "requests"
+        return worst_window(df, _seconds(worst, "--worst"), by)
+    span = float(df["arrival_s"].max() - df["arrival_s"].min())
+    return (0.0, math.nextafter(span, math.inf))
 
 
 @trace_app.command("fit")
@@ -203,15 +213,15 @@ def fit_cmd(trace: str = typer.Argument(..., help="Trace file."),
             check: bool = typer.Option(True, "--check/--no-check", help="Simulate the fitted scenario and compare."),
             report: Optional[Path] = typer.Option(None, "--report", help="Write fit + calibration report (JSON).")):
     """Fit workload (and provider, where recorded) to a trace; write a scenario that runs."""
-    import llmsim
-    from llmsim.traces.calibrate import calibration_report
-    from llmsim.traces.fit import fit_scenario
+    from llmsim.simulate import simulate  # deferred: CLI start-up
+    from llmsim.traces.calibrate import calibration_report  # deferred: CLI start-up
+    from llmsim.traces.fit import fit_scenario  # deferred: CLI start-up
 
     try:
         df = _load(trace, fmt, mapping, time_unit)
         sc_dict, rep = fit_scenario(df, _seconds(bin_, "--bin"), tokens, name=Path(out_file).stem, seed=seed)
-        sc = llmsim.Scenario.model_validate(sc_dict)
-        cal = calibration_report(df, llmsim.simulate(sc, seed=seed), _seconds(bin_, "--bin")) if check else None
+        sc = Scenario.model_validate(sc_dict)
+        cal = calibration_report(df, simulate(sc, seed=seed), _seconds(bin_, "--bin")) if check else None
     except (InputError, ValueError) as exc:
         fail(str(exc))
     text = "# " + sc_dict["description"] + "\n" + yaml.safe_dump(sc_dict, sort_keys=False, width=120)
@@ -223,14 +233,18 @@ def fit_cmd(trace: str = typer.Argument(..., help="Trace file."),
     if rep["not_fitted"]:
         out.print("not fitted (not in the trace): " + "; ".join(rep["not_fitted"]))
     if cal is not None:
-        r = cal["rate"]
-        line = (f"calibration (seed {seed}): KS input {cal['ks_input_tokens']:.4f}, output "
-                f"{cal['ks_output_tokens']:.4f}; rate curve rel. L1 {r['rel_l1']:.3f}, chi2 {r['chi2']:.1f} "
-                f"on {r['chi2_df']} bins (p {r['chi2_p']:.3g})")
-        for k in ("ks_latency_s", "ks_ttft_s"):
-            if k in cal:
-                line += f"; {k} {cal[k]:.3f}"
-        out.print(line)
-        if "outcome_shares" in cal:
-            out.print("outcome shares recorded/simulated: " + ", ".join(
-                f"{k} {v['recorded']:.3f}/{v['simulated']:.3f}" for k, v in cal["outcome_shares"].items()))
+        _print_calibration(cal, seed)
+
+
+def _print_calibration(cal: dict, seed: int) -> None:
+    r = cal["rate"]
+    line = (f"calibration (seed {seed}): KS input {cal['ks_input_tokens']:.4f}, output "
+            f"{cal['ks_output_tokens']:.4f}; rate curve rel. L1 {r['rel_l1']:.3f}, chi2 {r['chi2']:.1f} "
+            f"on {r['chi2_df']} bins (p {r['chi2_p']:.3g})")
+    for k in ("ks_latency_s", "ks_ttft_s"):
+        if k in cal:
+            line += f"; {k} {cal[k]:.3f}"
+    out.print(line)
+    if "outcome_shares" in cal:
+        out.print("outcome shares recorded/simulated: " + ", ".join(
+            f"{k} {v['recorded']:.3f}/{v['simulated']:.3f}" for k, v in cal["outcome_shares"].items()))

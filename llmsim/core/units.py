@@ -46,39 +46,7 @@ def parse_duration(value) -> float:
 
     Raises UnitError for an unknown unit, a malformed string or a negative or non-finite value.
     """
-    if isinstance(value, bool):
-        raise UnitError(f"expected a duration, got {value!r}")
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    elif isinstance(value, str):
-        text = value.strip()
-        if not text:
-            raise UnitError("empty duration")
-        if text.startswith("-"):
-            raise UnitError(f"duration must be >= 0, got {value!r}")
-        seconds = 0.0
-        pos = 0
-        while pos < len(text):
-            m = _PART.match(text, pos)
-            if not m or m.end() == pos:
-                raise UnitError(f"cannot read duration {value!r} (use e.g. 250ms, 30s, 5m, 2h, 1d, 1h30m)")
-            number, unit = m.groups()
-            unit = unit.lower()
-            if unit == "":
-                if pos != 0 or m.end() != len(text):
-                    raise UnitError(f"missing unit in duration {value!r}")
-                factor = 1.0
-            elif unit in _DURATION_UNITS:
-                factor = _DURATION_UNITS[unit]
-            else:
-                raise UnitError(f"unknown duration unit '{unit}' in {value!r}{_suggest(unit, _DURATION_UNITS)}")
-            seconds += float(number) * factor
-            pos = m.end()
-    else:
-        raise UnitError(f"expected a duration such as '30s' or a number of seconds, got {value!r}")
-    if not math.isfinite(seconds) or seconds < 0:
-        raise UnitError(f"duration must be finite and >= 0, got {value!r}")
-    return seconds
+    return _parse(value, "duration", "'30s' or a number of seconds", _duration_text)
 
 
 def parse_rate(value) -> float:
@@ -86,31 +54,65 @@ def parse_rate(value) -> float:
 
     A negative or non-finite rate raises UnitError.
     """
+    return _parse(value, "rate", "'12/s'", _rate_text)
+
+
+def _parse(value, what: str, example: str, from_text) -> float:
+    """A number as it is, a string through ``from_text``; either must be finite and >= 0."""
     if isinstance(value, bool):
-        raise UnitError(f"expected a rate, got {value!r}")
+        raise UnitError(f"expected a {what}, got {value!r}")
     if isinstance(value, (int, float)):
-        rate = float(value)
+        number = float(value)
     elif isinstance(value, str):
-        text = value.strip().replace(" ", "")
-        if "/" in text:
-            number, unit = text.split("/", 1)
-            unit = unit.lower()
-            if unit not in _RATE_UNITS:
-                raise UnitError(f"unknown rate unit '/{unit}' in {value!r}{_suggest(unit, _RATE_UNITS)}")
-            try:
-                rate = float(number) / _RATE_UNITS[unit]
-            except ValueError:
-                raise UnitError(f"cannot read rate {value!r} (use e.g. 12/s, 700/min, 40000/h)") from None
-        else:
-            try:
-                rate = float(text)
-            except ValueError:
-                raise UnitError(f"cannot read rate {value!r} (use e.g. 12/s, 700/min, 40000/h)") from None
+        number = from_text(value)
     else:
-        raise UnitError(f"expected a rate such as '12/s', got {value!r}")
-    if not math.isfinite(rate) or rate < 0:
-        raise UnitError(f"rate must be finite and >= 0, got {value!r}")
-    return rate
+        raise UnitError(f"expected a {what} such as {example}, got {value!r}")
+    if not math.isfinite(number) or number < 0:
+        raise UnitError(f"{what} must be finite and >= 0, got {value!r}")
+    return number
+
+
+def _duration_text(value: str) -> float:
+    """Seconds of "1h30m": the sum of its number-unit parts (a lone number is seconds)."""
+    text = value.strip()
+    if not text:
+        raise UnitError("empty duration")
+    if text.startswith("-"):
+        raise UnitError(f"duration must be >= 0, got {value!r}")
+    seconds = 0.0
+    pos = 0
+    while pos < len(text):
+        m = _PART.match(text, pos)
+        if not m or m.end() == pos:
+            raise UnitError(f"cannot read duration {value!r} (use e.g. 250ms, 30s, 5m, 2h, 1d, 1h30m)")
+        seconds += float(m.group(1)) * _duration_factor(m, text, value)
+        pos = m.end()
+    return seconds
+
+
+def _duration_factor(part: re.Match, text: str, value: str) -> float:
+    """Seconds per unit of one part of a duration; no unit is allowed only for a lone number."""
+    unit = part.group(2).lower()
+    if unit == "":
+        if part.start() != 0 or part.end() != len(text):
+            raise UnitError(f"missing unit in duration {value!r}")
+        return 1.0
+    if unit not in _DURATION_UNITS:
+        raise UnitError(f"unknown duration unit '{unit}' in {value!r}{_suggest(unit, _DURATION_UNITS)}")
+    return _DURATION_UNITS[unit]
+
+
+def _rate_text(value: str) -> float:
+    """Events per second of "700/min" (a lone number is per second)."""
+    text = value.strip().replace(" ", "")
+    number, unit = text.split("/", 1) if "/" in text else (text, "s")
+    unit = unit.lower()
+    if unit not in _RATE_UNITS:
+        raise UnitError(f"unknown rate unit '/{unit}' in {value!r}{_suggest(unit, _RATE_UNITS)}")
+    try:
+        return float(number) / _RATE_UNITS[unit]
+    except ValueError:
+        raise UnitError(f"cannot read rate {value!r} (use e.g. 12/s, 700/min, 40000/h)") from None
 
 
 def format_duration(seconds: float) -> str:

@@ -17,7 +17,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from llmsim.config.loading import resolve_client
+from llmsim.config.loading import load_scenario, resolve_client
+from llmsim.config.scenario import Scenario
+from llmsim.simulate import simulate
 from llmsim.traces.replay import ReplayOptions, replay_arrivals
 from llmsim.traces.trace_stats import rate_curve
 
@@ -48,9 +50,7 @@ def counterfactual(scenario, trace: pd.DataFrame, clients: dict, window: tuple[f
                    seed: int = 0, options: ReplayOptions | None = None) -> pd.DataFrame:
     """One row per client policy (name -> preset name, dict, YAML path or Client): summary metrics of the
     replayed window, plus ``*_vs_first`` differences against the first policy (paired: same seed)."""
-    import llmsim
-
-    sc = scenario if isinstance(scenario, llmsim.Scenario) else llmsim.load_scenario(scenario)
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     opt = options or ReplayOptions(window=window)
     if window is not None and opt.window is None:
         opt = ReplayOptions(window=window, time_scale=opt.time_scale, rate_multiplier=opt.rate_multiplier,
@@ -63,7 +63,7 @@ def counterfactual(scenario, trace: pd.DataFrame, clients: dict, window: tuple[f
     for name, spec in clients.items():
         client = resolve_client(spec)
         run = sc.model_copy(update={"client": client})
-        res = llmsim.simulate(run, seed=seed, arrivals=arrivals)
+        res = simulate(run, seed=seed, arrivals=arrivals)
         rows[name] = res.summary()[COUNTERFACTUAL_METRICS]
     tab = pd.DataFrame(rows).T
     first = tab.iloc[0]

@@ -59,42 +59,46 @@ def parse_range(path: str, spec: Any) -> Range:
     >>> parse_range("x", "1:5")
     Range(low=1.0, high=5.0, log=False, integer=True)
     """
-    integer = None
-    log = False
     if isinstance(spec, Range):
         return spec
-    if isinstance(spec, str) and ":" in spec:
-        parts = spec.split(":")
-        if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] not in ("log", "int", "log-int")):
-            raise InputError(path, f"a range is LOW:HIGH[:log|int], got {spec!r}")
-        lo_s, hi_s = parts[0], parts[1]
-        try:
-            lo, hi = float(lo_s), float(hi_s)
-        except ValueError:
-            raise InputError(path, f"range bounds must be numbers, got {spec!r}") from None
-        integer = _is_int_text(lo_s) and _is_int_text(hi_s)
-        if len(parts) == 3:
-            log = "log" in parts[2]
-            integer = integer or "int" in parts[2]
-    elif isinstance(spec, Mapping):
-        unknown = set(spec) - {"low", "high", "log", "int"}
-        if unknown or "low" not in spec or "high" not in spec:
-            raise InputError(path, "a range mapping has keys low, high and optionally log, int")
-        lo, hi, log = spec["low"], spec["high"], bool(spec.get("log", False))
-        integer = spec.get("int")
-    elif isinstance(spec, (tuple, list)) and len(spec) == 2:
-        lo, hi = spec
-    else:
-        raise InputError(path, f"expected a range (low, high), got {spec!r}")
+    lo, hi, log, integer = _range_parts(path, spec)
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lo, hi)):
         raise InputError(path, f"range bounds must be numbers, got {lo!r} and {hi!r}")
-    if integer is None:
+    if integer is None:  # not said: integer when both bounds are
         integer = isinstance(lo, int) and isinstance(hi, int)
     if not lo < hi:
         raise InputError(path, f"range low must be below high, got {lo} and {hi}")
     if log and lo <= 0:
         raise InputError(path, "a log range needs low > 0")
     return Range(float(lo), float(hi), log, bool(integer))
+
+
+def _range_parts(path: str, spec: Any) -> tuple[Any, Any, bool, Any]:
+    """(low, high, log, integer or None when the spec does not say) of a range spec."""
+    if isinstance(spec, str) and ":" in spec:
+        return _text_range(path, spec)
+    if isinstance(spec, Mapping):
+        unknown = set(spec) - {"low", "high", "log", "int"}
+        if unknown or "low" not in spec or "high" not in spec:
+            raise InputError(path, "a range mapping has keys low, high and optionally log, int")
+        return spec["low"], spec["high"], bool(spec.get("log", False)), spec.get("int")
+    if isinstance(spec, (tuple, list)) and len(spec) == 2:
+        return spec[0], spec[1], False, None
+    raise InputError(path, f"expected a range (low, high), got {spec!r}")
+
+
+def _text_range(path: str, spec: str) -> tuple[float, float, bool, bool]:
+    """"LO:HI[:log|int|log-int]": integer when both bounds are written as integers or ``int`` is given."""
+    parts = spec.split(":")
+    if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] not in ("log", "int", "log-int")):
+        raise InputError(path, f"a range is LOW:HIGH[:log|int], got {spec!r}")
+    lo_s, hi_s = parts[0], parts[1]
+    try:
+        lo, hi = float(lo_s), float(hi_s)
+    except ValueError:
+        raise InputError(path, f"range bounds must be numbers, got {spec!r}") from None
+    flag = parts[2] if len(parts) == 3 else ""
+    return lo, hi, "log" in flag, (_is_int_text(lo_s) and _is_int_text(hi_s)) or "int" in flag
 
 
 def _is_int_text(s: str) -> bool:
@@ -120,7 +124,7 @@ def sample_points(space: Mapping[str, Any], n: int, method: str = "lhs", seed: i
     paths = list(space)
     dims = [_dimension(p, space[p]) for p in paths]
     if method == "lhs":
-        from scipy.stats import qmc
+        from scipy.stats import qmc  # deferred: scipy.stats takes a second to import; only LHS needs it
 
         u = qmc.LatinHypercube(d=len(paths), seed=np.random.default_rng(seed)).random(n)
     elif method == "random":

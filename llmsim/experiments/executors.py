@@ -121,7 +121,7 @@ class DaskExecutor(_Base):
 
     def __init__(self, scheduler: str | None = None, workers: int | None = None, client: Any = None):
         try:
-            from distributed import Client, LocalCluster
+            from distributed import Client, LocalCluster  # deferred: a second to import; only Dask runs need it
         except ImportError:  # pragma: no cover - dask is a dependency
             raise InputError("executor", "Dask is not installed: pip install 'dask[distributed]'") from None
         self._cluster = None
@@ -140,7 +140,7 @@ class DaskExecutor(_Base):
         self.workers = max(1, sum(w.get("nthreads", 1) for w in self.client.scheduler_info()["workers"].values()))
 
     def imap_unordered(self, fn: Callable, items: Iterable) -> Iterator[Any]:
-        from distributed import as_completed
+        from distributed import as_completed  # deferred: as above
 
         futures = self.client.map(fn, list(items), pure=False)
         try:

@@ -39,13 +39,7 @@ class Progress:
         self._bar = None
         show = interactive() if spec == "auto" else spec is True
         if show and self._callback is None:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-            from rich.progress import Progress as RichProgress
-
-            self._bar = RichProgress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                     TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
-                                     console=Console(stderr=True), transient=False)
+            self._bar = _rich_bar()
             self._bar.start()
             self._task = self._bar.add_task(description, total=total, completed=done)
 
@@ -65,3 +59,13 @@ class Progress:
         if self._bar is not None:
             self._bar.stop()
             self._bar = None
+
+
+def _rich_bar():
+    """A rich progress bar on stderr: description, bar, done/total, elapsed, ETA."""
+    from rich import progress as rp  # deferred: rich loads only when a bar is shown (import llmsim stays light)
+    from rich.console import Console  # deferred: as above
+
+    return rp.Progress(rp.TextColumn("{task.description}"), rp.BarColumn(), rp.MofNCompleteColumn(),
+                       rp.TimeElapsedColumn(), rp.TextColumn("eta"), rp.TimeRemainingColumn(),
+                       console=Console(stderr=True), transient=False)

@@ -39,10 +39,15 @@ def _clean(values: Sequence[float]) -> np.ndarray:
     return a[~np.isnan(a)]
 
 
-def _tq(confidence: float, df: float) -> float:
-    from scipy import stats
+def _student_t():
+    """scipy's Student t distribution."""
+    from scipy import stats  # deferred: scipy.stats takes a second to import; only CIs and p-values need it
 
-    return float(stats.t.ppf(0.5 + confidence / 2, df))
+    return stats.t
+
+
+def _tq(confidence: float, df: float) -> float:
+    return float(_student_t().ppf(0.5 + confidence / 2, df))
 
 
 def mean_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float, int]:
@@ -73,9 +78,7 @@ def paired_diff(a: Sequence[float], b: Sequence[float], confidence: float = 0.95
     if sd == 0.0:
         return {"diff": mean, "ci": 0.0, "p_value": 1.0 if mean == 0.0 else 0.0, "n": n}
     se = sd / math.sqrt(n)
-    from scipy import stats
-
-    p = float(2 * stats.t.sf(abs(mean) / se, n - 1))
+    p = float(2 * _student_t().sf(abs(mean) / se, n - 1))
     return {"diff": mean, "ci": _tq(confidence, n - 1) * se, "p_value": p, "n": n}
 
 

@@ -134,13 +134,7 @@ def build_table(points: Sequence[Point], records: Mapping[tuple[int, int], dict]
                 params: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
     """The table of the runs of ``points`` found in ``records`` (all ``replications`` of each must be there
     unless it is None), and the metric names (summary metrics first, in their order)."""
-    seen: dict[str, None] = {}
-    for rec in records.values():
-        for k in rec["metrics"]:
-            seen.setdefault(k, None)
-    metrics = [m for m in SUMMARY_METRICS if m in seen] + [m for m in seen if m not in SUMMARY_METRICS]
-    if not seen:
-        metrics = list(SUMMARY_METRICS)
+    metrics = _metric_names(records)
     by_index = {p.index: p for p in points}
     if replications is not None:
         missing = [(p.index, r) for p in points for r in range(replications) if (p.index, r) not in records]
@@ -156,10 +150,26 @@ def build_table(points: Sequence[Point], records: Mapping[tuple[int, int], dict]
                      "error": rec["error"]})
     df = pd.DataFrame(rows, columns=["point", *params, "replication", "seed", *metrics, "error"])
     for c in params:  # a column mixing kinds (10 and "30s") is stored as text
-        kinds = {type(v) for v in df[c] if not _missing(v)}
-        if len(kinds) > 1 and not kinds <= {int, float}:
+        if _mixes_kinds(df[c]):
             df[c] = [None if _missing(v) else (v if isinstance(v, str) else json.dumps(v)) for v in df[c]]
     return normalize_table(df, params, metrics), metrics
+
+
+def _metric_names(records: Mapping[tuple[int, int], dict]) -> list[str]:
+    """The metrics the runs measured: the summary metrics first, in their order (all of them if none ran)."""
+    seen: dict[str, None] = {}
+    for rec in records.values():
+        for k in rec["metrics"]:
+            seen.setdefault(k, None)
+    if not seen:
+        return list(SUMMARY_METRICS)
+    return [m for m in SUMMARY_METRICS if m in seen] + [m for m in seen if m not in SUMMARY_METRICS]
+
+
+def _mixes_kinds(col: pd.Series) -> bool:
+    """True when the non-null values are of several kinds, other than ints and floats together."""
+    kinds = {type(v) for v in col if not _missing(v)}
+    return len(kinds) > 1 and not kinds <= {int, float}
 
 
 def _measure_name(fn: Callable) -> str:

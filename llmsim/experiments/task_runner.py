@@ -21,14 +21,13 @@ from llmsim.config.scenario import Scenario
 from llmsim.experiments.executors import make_executor
 from llmsim.experiments.progress import Progress, ProgressSpec
 from llmsim.experiments.store import RunStore
+from llmsim.simulate import simulate
 
 __all__ = ["Task", "run_task", "simulate_summary", "Runner", "ExperimentInterrupted"]
 
 
 def simulate_summary(scenario: Scenario, seed: int) -> Mapping[str, float]:
     """The default measurement of a run: ``simulate(scenario, seed).summary()``."""
-    from llmsim.simulate import simulate
-
     return simulate(scenario, seed).summary()
 
 

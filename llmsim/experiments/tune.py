@@ -31,6 +31,7 @@ from llmsim.experiments.stats import Constraint, direction, mean_ci
 from llmsim.experiments.store import RunStore, atomic_write_csv, atomic_write_text, canonical
 from llmsim.experiments.sweep import SweepResult, _measure_name, as_scenario, build_table, check_points
 from llmsim.experiments.task_runner import Runner, Task, simulate_summary
+from llmsim.results import SUMMARY_METRICS
 
 __all__ = ["tune", "TuneResult", "halving_cost"]
 
@@ -130,21 +131,11 @@ def tune(scenario: Any, space: Mapping[str, Any], objective: str = "cost_total",
         raise InputError("eta", "eta must be >= 2 and min_replications >= 1")
     cons = [Constraint.parse(m, spec) for m, spec in (constraints or {}).items()]
     if measure is None:  # the summary metrics are known: a misspelt name would make every mean NaN
-        from llmsim.results import SUMMARY_METRICS
-
-        for where, name in [("objective", objective)] + [(f"constraints.{c.metric}", c.metric) for c in cons]:
-            if name not in SUMMARY_METRICS:
-                close = difflib.get_close_matches(name, SUMMARY_METRICS, n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
-                raise InputError(where, f"unknown metric '{name}'{hint}")
+        _check_metric_names(objective, cons)
     sign = (1 if maximize else -1) if maximize is not None else (direction(objective) or -1)
     if budget < 2 * min_replications:
         raise InputError("budget", f"must allow at least two candidates: >= {2 * min_replications} runs")
-    n = candidates
-    if n is None:
-        n = 2
-        while halving_cost(n + 1, min_replications, eta) <= budget:
-            n += 1
+    n = candidates if candidates is not None else _affordable_candidates(budget, min_replications, eta)
     root = base.seed if seed is None else int(seed)
     points = _candidates(space, n, method, root)
     check_points(base, points)
@@ -156,69 +147,123 @@ def tune(scenario: Any, space: Mapping[str, Any], objective: str = "cost_total",
             "min_replications": min_replications, "measure": _measure_name(measure),
             "points": [{"params": p.params, "overrides": p.overrides} for p in points]}
     store = RunStore(out, meta)
-    watched = [objective] + [c.metric for c in cons if c.metric != objective]
-    reached: dict[int, int] = {}
-
-    def stats(idx: int) -> dict:
-        recs = [runner.records[(idx, r)] for r in range(reached[idx])]
-        row = {}
-        for m in watched:
-            vals = [rec["metrics"].get(m, np.nan) if rec["error"] is None else np.nan for rec in recs]
-            row[f"{m}_mean"], row[f"{m}_ci"], _ = mean_ci(vals, confidence)
-        row["feasible"] = all(c.holds(row[f"{c.metric}_mean"]) for c in cons)
-        row["confident"] = all(c.holds(row[f"{c.metric}_mean"] + (row[f"{c.metric}_ci"] if c.upper else
-                                                                   -row[f"{c.metric}_ci"])) for c in cons)
-        row["violation"] = sum(c.violation(row[f"{c.metric}_mean"]) for c in cons)
-        return row
-
-    def rank_key(idx: int) -> tuple:
-        s = stats(idx)
-        obj = s[f"{objective}_mean"]
-        return (not s["feasible"], s["violation"], -sign * obj if obj == obj else math.inf, idx)
-
     planned = min(budget, halving_cost(len(points), min_replications, eta))
-    alive, reps, rounds = [p.index for p in points], min_replications, 0
-    seeds: dict[int, int] = {}
+
+    def task(i: int, r: int) -> Task:
+        return Task(i, r, replication_seed(root, r), base, points[i].overrides, measure)
+
     with Runner(store, executor, workers, scheduler, progress, total=planned, description="tune",
                 resume=resume) as runner:
-        while True:
-            rounds += 1
-            for r in range(reps):
-                seeds.setdefault(r, replication_seed(root, r))
-            runner.run(Task(i, r, seeds[r], base, points[i].overrides, measure) for i in alive for r in range(reps))
-            for i in alive:
-                reached[i] = reps
-            if len(alive) == 1:
-                break
-            alive = sorted(alive, key=rank_key)[:math.ceil(len(alive) / eta)]
-            used = len(runner.records)
-            room = budget - used
-            extra = min(reps * (eta - 1), room // len(alive))
-            if extra < 1:
-                break
-            reps += extra
+        scores = _Scores(objective, sign, cons, confidence, runner.records)
+        _successive_halving(runner, scores, task, [p.index for p in points], budget, min_replications, eta)
         computed = runner.computed
-    rows = []
-    for p in points:
-        if p.index in reached:
-            rows.append({"candidate": p.index, **{k: column_value(v) for k, v in p.params.items()},
-                         "replications": reached[p.index], **stats(p.index)})
-    cand = pd.DataFrame(rows)
-    order = sorted(reached, key=lambda i: (-reached[i],) + rank_key(i))
-    cand["rank"] = cand["candidate"].map({i: k + 1 for k, i in enumerate(order)})
-    cand = cand.sort_values("rank").reset_index(drop=True)
-    best = cand.iloc[0].copy()
-    metric_cols = [objective] + [c.metric for c in cons if c.metric != objective]
-    values = {i: np.array([[runner.records[(i, r)]["metrics"].get(m, np.nan) if runner.records[(i, r)]["error"] is None
-                            else np.nan for m in metric_cols] for r in range(reached[i])]) for i in reached}
-    frontier = _frontier(cand, values, objective, sign, cons)
-    records = {k: v for k, v in runner.records.items() if k[0] in reached and k[1] < reached[k[0]]}
+    cand = _candidate_table(points, scores)
+    frontier = _frontier(cand, {i: scores.matrix(i) for i in scores.reached}, objective, sign, cons)
+    records = {k: v for k, v in runner.records.items() if k[0] in scores.reached and k[1] < scores.reached[k[0]]}
     table, metrics = build_table(points, records, None, params)
     runs = SweepResult(table, params, metrics, store.manifest, computed=computed)
-    result = TuneResult(best, cand, frontier, runs, objective, cons)
+    result = TuneResult(cand.iloc[0].copy(), cand, frontier, runs, objective, cons)
     if out is not None:
         result.save(out)
     return result
+
+
+def _check_metric_names(objective: str, cons: Sequence[Constraint]) -> None:
+    for where, name in [("objective", objective)] + [(f"constraints.{c.metric}", c.metric) for c in cons]:
+        if name not in SUMMARY_METRICS:
+            close = difflib.get_close_matches(name, SUMMARY_METRICS, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise InputError(where, f"unknown metric '{name}'{hint}")
+
+
+def _affordable_candidates(budget: int, min_replications: int, eta: int) -> int:
+    """The most candidates (at least two) successive halving can take to the end within ``budget`` runs."""
+    n = 2
+    while halving_cost(n + 1, min_replications, eta) <= budget:
+        n += 1
+    return n
+
+
+def _metric(record: Mapping[str, Any], metric: str) -> float:
+    """A run's value of ``metric``; NaN when the run failed or did not measure it."""
+    return record["metrics"].get(metric, np.nan) if record["error"] is None else np.nan
+
+
+@dataclass
+class _Scores:
+    """The candidates' statistics over the replications each has reached so far."""
+
+    objective: str
+    sign: int  # +1: higher objective is better
+    constraints: list[Constraint]
+    confidence: float
+    records: Mapping[tuple[int, int], Mapping[str, Any]]  # (candidate, replication) -> run record
+    reached: dict[int, int] = field(default_factory=dict)  # candidate -> replications run
+
+    @property
+    def metrics(self) -> list[str]:
+        """The objective, then each constrained metric."""
+        return [self.objective] + [c.metric for c in self.constraints if c.metric != self.objective]
+
+    def runs(self, idx: int) -> list[Mapping[str, Any]]:
+        return [self.records[(idx, r)] for r in range(self.reached[idx])]
+
+    def matrix(self, idx: int) -> np.ndarray:
+        """Replications x metrics of candidate ``idx``."""
+        return np.array([[_metric(rec, m) for m in self.metrics] for rec in self.runs(idx)])
+
+    def stats(self, idx: int) -> dict:
+        """Mean and CI half-width of each metric; ``feasible`` (every constraint holds on the mean),
+        ``confident`` (also at the CI bound) and ``violation`` (how far the means miss, summed)."""
+        runs = self.runs(idx)
+        row = {}
+        for m in self.metrics:
+            row[f"{m}_mean"], row[f"{m}_ci"], _ = mean_ci([_metric(rec, m) for rec in runs], self.confidence)
+        row["feasible"] = all(c.holds(row[f"{c.metric}_mean"]) for c in self.constraints)
+        row["confident"] = all(c.holds(_far_bound(c, row)) for c in self.constraints)
+        row["violation"] = sum(c.violation(row[f"{c.metric}_mean"]) for c in self.constraints)
+        return row
+
+    def rank_key(self, idx: int) -> tuple:
+        """Feasible first, then the smaller violation, then the better objective."""
+        s = self.stats(idx)
+        obj = s[f"{self.objective}_mean"]
+        return (not s["feasible"], s["violation"], -self.sign * obj if obj == obj else math.inf, idx)
+
+
+def _far_bound(c: Constraint, row: dict) -> float:
+    """The end of the metric's CI nearest to breaking constraint ``c``."""
+    ci = row[f"{c.metric}_ci"]
+    return row[f"{c.metric}_mean"] + (ci if c.upper else -ci)
+
+
+def _successive_halving(runner: Runner, scores: _Scores, task: Callable[[int, int], Task], alive: list[int],
+                        budget: int, min_replications: int, eta: int) -> None:
+    """Run every candidate alive to the same replications, keep the best 1/eta, give them eta times the
+    replications; until one is left or the budget cannot give the survivors one more replication each."""
+    reps = min_replications
+    while True:
+        runner.run(task(i, r) for i in alive for r in range(reps))
+        for i in alive:
+            scores.reached[i] = reps
+        if len(alive) == 1:
+            return
+        alive = sorted(alive, key=scores.rank_key)[:math.ceil(len(alive) / eta)]
+        extra = min(reps * (eta - 1), (budget - len(runner.records)) // len(alive))
+        if extra < 1:
+            return
+        reps += extra
+
+
+def _candidate_table(points: Sequence[Point], scores: _Scores) -> pd.DataFrame:
+    """One row per candidate that ran, ranked: most replications first, then by ``rank_key``."""
+    reached = scores.reached
+    rows = [{"candidate": p.index, **{k: column_value(v) for k, v in p.params.items()},
+             "replications": reached[p.index], **scores.stats(p.index)} for p in points if p.index in reached]
+    cand = pd.DataFrame(rows)
+    order = sorted(reached, key=lambda i: (-reached[i],) + scores.rank_key(i))
+    cand["rank"] = cand["candidate"].map({i: k + 1 for k, i in enumerate(order)})
+    return cand.sort_values("rank").reset_index(drop=True)
 
 
 def _frontier(cand: pd.DataFrame, values: Mapping[int, np.ndarray], objective: str, sign: int,

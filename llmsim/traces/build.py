@@ -32,6 +32,7 @@ __all__ = ["Context", "Chunk", "parse_times", "to_ns"]
 
 _INT = {"int64", "Int64"}
 _FLOAT = {"float64", "Float64"}
+_NON_NEGATIVE = {n for n in COLUMNS if n.endswith("tokens")} | {"latency_s", "ttft_s", "retry_after_s", "cost_usd"}
 
 
 @dataclass
@@ -68,9 +69,8 @@ def parse_times(values: pd.Series, source: str, ctx: Context, pos: np.ndarray | 
         bad = np.flatnonzero(ts.isna().to_numpy() & values.notna().to_numpy())
         i = int(bad[0]) if len(bad) else 0
         raise ctx.error(f"not a timestamp ({values.iloc[i]!r})", _p(pos, i), source) from None
-    nulls = np.flatnonzero(ts.isna().to_numpy())
-    if len(nulls):
-        raise ctx.error("missing timestamp", _p(pos, int(nulls[0])), source)
+    if (i := _first(ts.isna().to_numpy())) is not None:
+        raise ctx.error("missing timestamp", _p(pos, i), source)
     ns = to_ns(ts)
     if ctx.origin is None:
         if not len(ns):
@@ -109,81 +109,80 @@ class Chunk:
         num = num.astype("Float64") if not isinstance(num.dtype, pd.Float64Dtype) else num
         isna = num.isna().to_numpy()
         if isna.any():
-            raw_na = s.isna().to_numpy()
-            if s.dtype == object or pd.api.types.is_string_dtype(s):
-                raw_na = raw_na | (s.astype("string").str.strip() == "").fillna(True).to_numpy()
-            bad = np.flatnonzero(isna & ~raw_na)
-            if len(bad):
-                i = int(bad[0])
-                raise self.ctx.error(f"not a number ({s.iloc[i]!r})", self.pos(i), source)
-            if required:
-                i = int(np.flatnonzero(isna)[0])
-                raise self.ctx.error("missing value (this column is required)", self.pos(i), source)
+            self._check_nulls(s, isna, source, required)
         arr = num.to_numpy(dtype=float, na_value=np.nan)
-        finite = np.isfinite(arr) | np.isnan(arr)
-        if not finite.all():
-            i = int(np.flatnonzero(~finite)[0])
+        if (i := _first(~(np.isfinite(arr) | np.isnan(arr)))) is not None:
             raise self.ctx.error(f"not a finite number ({s.iloc[i]!r})", self.pos(i), source)
-        if integer:
-            frac = ~np.isnan(arr) & (arr != np.floor(arr))
-            if frac.any():
-                i = int(np.flatnonzero(frac)[0])
-                raise self.ctx.error(f"not a whole number ({s.iloc[i]!r})", self.pos(i), source)
+        if integer and (i := _first(~np.isnan(arr) & (arr != np.floor(arr)))) is not None:
+            raise self.ctx.error(f"not a whole number ({s.iloc[i]!r})", self.pos(i), source)
         return pd.Series(arr)
+
+    def _check_nulls(self, s: pd.Series, isna: np.ndarray, source: str, required: bool) -> None:
+        """A value that is not a number, or (when ``required``) no value at all, is an error."""
+        raw_na = s.isna().to_numpy()
+        if s.dtype == object or pd.api.types.is_string_dtype(s):
+            raw_na = raw_na | (s.astype("string").str.strip() == "").fillna(True).to_numpy()
+        if (i := _first(isna & ~raw_na)) is not None:
+            raise self.ctx.error(f"not a number ({s.iloc[i]!r})", self.pos(i), source)
+        if required:
+            raise self.ctx.error("missing value (this column is required)", self.pos(_first(isna)), source)
 
     def frame(self, cols: dict[str, tuple[object, str]]) -> pd.DataFrame:
         """The canonical DataFrame of this chunk; raises TraceError naming row and source column."""
-        ctx = self.ctx
         out: dict[str, pd.Series] = {}
         for name, (values, source) in cols.items():
-            if values is None:
-                continue
-            col = COLUMNS[name]
-            required = col.required
-            if col.dtype in _INT or col.dtype in _FLOAT:
-                s = self.numbers(values, source, integer=col.dtype in _INT, required=required)
-                if name.endswith("tokens") or name in ("latency_s", "ttft_s", "retry_after_s", "cost_usd"):
-                    neg = (s < 0).to_numpy()
-                    if neg.any():
-                        i = int(np.flatnonzero(neg)[0])
-                        raise ctx.error(f"negative value ({s.iloc[i]:g})", self.pos(i), source)
-                out[name] = s.astype("int64" if col.dtype == "int64" else col.dtype) if col.dtype != "float64" else s
-            elif col.dtype == "boolean":
-                out[name] = pd.Series(values).reset_index(drop=True).astype("boolean")
-            else:
-                s = pd.Series(values).reset_index(drop=True)
-                s = s.astype("string")
-                if required:
-                    nulls = np.flatnonzero(s.isna().to_numpy())
-                    if len(nulls):
-                        raise ctx.error("missing value (this column is required)", self.pos(int(nulls[0])), source)
-                if name == "outcome":
-                    bad = ~s.isna() & ~s.isin(TRACE_OUTCOMES)
-                    if bad.any():
-                        i = int(np.flatnonzero(bad.to_numpy())[0])
-                        raise ctx.error(f"unknown outcome {s.iloc[i]!r} (known: {', '.join(TRACE_OUTCOMES)})",
-                                        self.pos(i), source)
-                out[name] = s
+            if values is not None:
+                out[name] = self._column(name, values, source)
+        self._add_required(out)
+        self._check_arrivals(out["arrival_s"].to_numpy(), cols["arrival_s"][1])
+        df = conform(pd.DataFrame(out))
+        self.ctx.rows_done += self.source_rows
+        return df
+
+    def _column(self, name: str, values, source: str) -> pd.Series:
+        col = COLUMNS[name]
+        if col.dtype in _INT or col.dtype in _FLOAT:
+            s = self.numbers(values, source, integer=col.dtype in _INT, required=col.required)
+            if name in _NON_NEGATIVE and (i := _first((s < 0).to_numpy())) is not None:
+                raise self.ctx.error(f"negative value ({s.iloc[i]:g})", self.pos(i), source)
+            return s if col.dtype == "float64" else s.astype(col.dtype)
+        if col.dtype == "boolean":
+            return pd.Series(values).reset_index(drop=True).astype("boolean")
+        return self._text(name, col.required, values, source)
+
+    def _text(self, name: str, required: bool, values, source: str) -> pd.Series:
+        s = pd.Series(values).reset_index(drop=True).astype("string")
+        if required and (i := _first(s.isna().to_numpy())) is not None:
+            raise self.ctx.error("missing value (this column is required)", self.pos(i), source)
+        if name == "outcome" and (i := _first((~s.isna() & ~s.isin(TRACE_OUTCOMES)).to_numpy())) is not None:
+            raise self.ctx.error(f"unknown outcome {s.iloc[i]!r} (known: {', '.join(TRACE_OUTCOMES)})",
+                                 self.pos(i), source)
+        return s
+
+    def _add_required(self, out: dict[str, pd.Series]) -> None:
+        """A missing request_id is the row number; any other missing required column is an error."""
         for name in REQUIRED:
-            if name not in out:
-                if name == "request_id":
-                    rows = ctx.rows_done + (np.arange(self.n) if self.positions is None else self.positions)
-                    out[name] = pd.Series(rows.astype(str)).astype("string")
-                else:
-                    raise TraceError(ctx.file, f"no column gives '{name}' (required)")
-        arr = out["arrival_s"].to_numpy()
+            if name in out:
+                continue
+            if name != "request_id":
+                raise TraceError(self.ctx.file, f"no column gives '{name}' (required)")
+            rows = self.ctx.rows_done + (np.arange(self.n) if self.positions is None else self.positions)
+            out[name] = pd.Series(rows.astype(str)).astype("string")
+
+    def _check_arrivals(self, arr: np.ndarray, source: str) -> None:
+        """Arrivals are >= 0 and, unless the loader sorts, in order (also across chunks)."""
+        ctx = self.ctx
         if ctx.sorted_input and len(arr):
-            back = np.flatnonzero(np.diff(np.concatenate([[ctx.last_arrival], arr])) < 0)
-            if len(back):
-                i = int(back[0])
+            if (i := _first(np.diff(np.concatenate([[ctx.last_arrival], arr])) < 0)) is not None:
                 prev = ctx.last_arrival if i == 0 else arr[i - 1]
                 raise ctx.error(f"timestamps are not sorted: {arr[i]:.6g} s comes after {prev:.6g} s "
-                                "(sort the file by time)", self.pos(i), cols["arrival_s"][1])
+                                "(sort the file by time)", self.pos(i), source)
             ctx.last_arrival = float(arr[-1])
-        neg = np.flatnonzero(arr < 0)
-        if len(neg):
-            i = int(neg[0])
-            raise ctx.error(f"negative timestamp ({arr[i]:g} s)", self.pos(i), cols["arrival_s"][1])
-        df = conform(pd.DataFrame(out))
-        ctx.rows_done += self.source_rows
-        return df
+        if (i := _first(arr < 0)) is not None:
+            raise ctx.error(f"negative timestamp ({arr[i]:g} s)", self.pos(i), source)
+
+
+def _first(mask: np.ndarray) -> int | None:
+    """Position of the first True in ``mask``, or None."""
+    hits = np.flatnonzero(mask)
+    return int(hits[0]) if len(hits) else None

@@ -24,11 +24,16 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from llmsim.bridges.fidelity.clients import fidelity_scenario, reference_client
 from llmsim.bridges.fidelity.observe import Behaviour, behaviour_from_result, behaviour_from_trace, pool
 from llmsim.bridges.fidelity.table import fidelity_table, format_table
+from llmsim.bridges.fidelity.workloads import run_in_child
+from llmsim.bridges.serve import ServerThread
 from llmsim.config.loading import resolve_client
 from llmsim.config.scenario import Scenario
 from llmsim.core.errors import InputError
+from llmsim.simulate import simulate
+from llmsim.traces.replay import ReplayOptions, replay_arrivals
 
 __all__ = ["FidelityReport", "run_fidelity", "simulate_like"]
 
@@ -79,9 +84,6 @@ def _sim_scenario(scenario: Scenario, client, provider: str | None, horizon: flo
 def simulate_like(scenario: Scenario, trace: pd.DataFrame, client, provider: str | None = None,
                   replications: int = 20, seed: int = 0) -> Behaviour:
     """Simulate the logical requests of ``trace`` (first attempts, same times) under ``client``."""
-    from llmsim.simulate import simulate
-    from llmsim.traces.replay import ReplayOptions, replay_arrivals
-
     if not len(trace):
         raise InputError("", "the real client sent no request to the server")
     t0 = float(trace["arrival_s"].min())
@@ -105,9 +107,6 @@ def run_fidelity(scenario, client, workload=None, command: list[str] | None = No
     """Run ``workload(base_url)`` or ``command`` against a live server for ``scenario``, then compare
     with ``client`` (preset name, dict, Client or file) simulated on the same requests. Built-in
     workloads run in a child process unless ``in_child`` is false."""
-    from llmsim.bridges.fidelity.clients import fidelity_scenario, reference_client
-    from llmsim.bridges.serve import ServerThread
-
     sc = scenario if isinstance(scenario, Scenario) else fidelity_scenario(scenario)
     cl = reference_client(client) if isinstance(client, str) else resolve_client(client)
     if (workload is None) == (command is None):
@@ -115,23 +114,11 @@ def run_fidelity(scenario, client, workload=None, command: list[str] | None = No
     notes = []
     with ServerThread(sc, provider, seed=seed) as srv:
         if workload is not None and getattr(workload, "spec", None) and in_child:
-            from llmsim.bridges.fidelity.workloads import run_in_child
             run_in_child(workload, srv.url, timeout)
         elif workload is not None:
             workload(srv.url)
         else:
-            env = {**os.environ, "OPENAI_BASE_URL": srv.url + "/v1", "ANTHROPIC_BASE_URL": srv.url,
-                   "LLMSIM_URL": srv.url}
-            env.setdefault("OPENAI_API_KEY", "llmsim")
-            env.setdefault("ANTHROPIC_API_KEY", "llmsim")
-            try:
-                proc = subprocess.run(command, env=env, timeout=timeout)
-            except FileNotFoundError:
-                raise InputError("command", f"cannot run {command[0]!r}: no such program") from None
-            except subprocess.TimeoutExpired:
-                raise InputError("command", f"{' '.join(command)} ran longer than {timeout:g}s") from None
-            if proc.returncode != 0:
-                notes.append(f"the command exited with status {proc.returncode}")
+            notes += _run_command(command, srv.url, timeout)
         trace = srv.log.frame()
     real = behaviour_from_trace(trace)
     if real.untagged:
@@ -140,3 +127,17 @@ def run_fidelity(scenario, client, workload=None, command: list[str] | None = No
     sim = simulate_like(sc, trace, cl, provider, replications, seed + 1000)
     title = label or getattr(workload, "label", None) or " ".join(command or [])
     return FidelityReport(fidelity_table(real, sim, tol), real, sim, trace, title, notes)
+
+
+def _run_command(command: list[str], url: str, timeout: float) -> list[str]:
+    """Run ``command`` with the server's URLs in its environment; notes on how it ended."""
+    env = {**os.environ, "OPENAI_BASE_URL": url + "/v1", "ANTHROPIC_BASE_URL": url, "LLMSIM_URL": url}
+    env.setdefault("OPENAI_API_KEY", "llmsim")
+    env.setdefault("ANTHROPIC_API_KEY", "llmsim")
+    try:
+        proc = subprocess.run(command, env=env, timeout=timeout)
+    except FileNotFoundError:
+        raise InputError("command", f"cannot run {command[0]!r}: no such program") from None
+    except subprocess.TimeoutExpired:
+        raise InputError("command", f"{' '.join(command)} ran longer than {timeout:g}s") from None
+    return [f"the command exited with status {proc.returncode}"] if proc.returncode != 0 else []

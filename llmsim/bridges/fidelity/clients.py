@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from llmsim.config.client_presets import _SDK_STATUSES, CLIENT_PRESETS
-from llmsim.config.loading import resolve_client
+from llmsim.config.loading import load_scenario, resolve_client
 from llmsim.config.presets import expand_preset
 
 __all__ = ["REFERENCE_CLIENTS", "reference_client", "tenacity_client", "FIDELITY_SCENARIOS", "fidelity_scenario"]
@@ -65,8 +65,6 @@ FIDELITY_SCENARIOS: dict[str, dict[str, Any]] = {
 
 def fidelity_scenario(spec):
     """A Scenario from a FIDELITY_SCENARIOS name, a packaged scenario name, a file or a dict."""
-    from llmsim.config.loading import load_scenario
-
     if isinstance(spec, str) and spec in FIDELITY_SCENARIOS:
         return load_scenario(FIDELITY_SCENARIOS[spec])
     return load_scenario(spec)

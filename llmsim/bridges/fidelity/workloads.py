@@ -12,6 +12,9 @@ so the server can group its attempts, and swallows the errors a client gives up 
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,7 +65,8 @@ def openai_sdk(requests: int = 20, stream: bool = False, max_tokens: int = 16, s
                **client_kwargs) -> Workload:
     """openai-python's AsyncOpenAI with default settings (``client_kwargs`` override, e.g. max_retries)."""
     def make(url):
-        import openai
+        import openai  # deferred: optional dependency (llmsim[bridges])
+
         return openai.AsyncOpenAI(base_url=url + "/v1", api_key="llmsim", **client_kwargs)
 
     async def call(client, i):
@@ -80,7 +84,8 @@ def openai_sdk(requests: int = 20, stream: bool = False, max_tokens: int = 16, s
 def anthropic_sdk(requests: int = 20, max_tokens: int = 16, spacing: float = 0.02, **client_kwargs) -> Workload:
     """anthropic-sdk-python's AsyncAnthropic with default settings."""
     def make(url):
-        import anthropic
+        import anthropic  # deferred: optional dependency (llmsim[bridges])
+
         return anthropic.AsyncAnthropic(base_url=url, api_key="llmsim", **client_kwargs)
 
     async def call(client, i):
@@ -97,11 +102,16 @@ def tenacity_openai(requests: int = 20, attempts: int = 3, multiplier: float = 0
     """openai-python with max_retries=0 inside tenacity's AsyncRetrying(stop_after_attempt(attempts),
     wait_random_exponential(multiplier, max=max_wait)): compare with clients.tenacity_client(...)."""
     def make(url):
-        import openai
+        import openai  # deferred: optional dependency (llmsim[bridges])
+
         return openai.AsyncOpenAI(base_url=url + "/v1", api_key="llmsim", max_retries=0)
 
     async def call(client, i):
-        from tenacity import AsyncRetrying, stop_after_attempt, wait_random_exponential
+        from tenacity import (  # deferred: optional dependency (llmsim[bridges])
+            AsyncRetrying,
+            stop_after_attempt,
+            wait_random_exponential,
+        )
 
         async for attempt in AsyncRetrying(stop=stop_after_attempt(attempts), reraise=True,
                                            wait=wait_random_exponential(multiplier=multiplier, max=max_wait)):
@@ -126,10 +136,6 @@ WORKLOADS = {
 def run_in_child(workload: Workload, url: str, timeout: float = 900.0) -> None:
     """Run a built-in workload in a fresh Python process (its own interpreter lock: the server's thread
     does not slow the client down, nor the client the server)."""
-    import json
-    import subprocess
-    import sys
-
     name, kwargs = workload.spec
     subprocess.run([sys.executable, "-m", "llmsim.bridges.fidelity.child", name, url, json.dumps(kwargs)],
                    check=True, timeout=timeout)

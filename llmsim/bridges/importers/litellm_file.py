@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from llmsim.config.litellm_router import _DEFAULT_SLOTS, LiteLLMImport, translate_litellm
+from llmsim.config.litellm_router import DEFAULT_SLOTS, LiteLLMImport, translate_litellm
 from llmsim.config.yaml_io import read_yaml
 from llmsim.core.errors import InputError
 
 __all__ = ["import_litellm"]
 
 
-def import_litellm(config: dict | str | Path, model: str | None = None, slots: int = _DEFAULT_SLOTS) -> LiteLLMImport:
+def import_litellm(config: dict | str | Path, model: str | None = None, slots: int = DEFAULT_SLOTS) -> LiteLLMImport:
     """Map a LiteLLM config (dict or YAML path) for model group ``model`` (default: the first)."""
     if isinstance(config, dict):
         return translate_litellm(config, model, slots)

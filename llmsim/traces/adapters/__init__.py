@@ -9,6 +9,8 @@ formats are tried before the generic canonical ones.
 
 from __future__ import annotations
 
+import difflib
+
 from llmsim.core.errors import TraceError
 from llmsim.traces.adapters.azure import AZURE
 from llmsim.traces.adapters.burstgpt import BURSTGPT
@@ -42,8 +44,6 @@ def detect(head: Head) -> Adapter:
 def get_adapter(name: str, head: Head) -> Adapter:
     """The adapter named by an explicit --format; TraceError when unknown or the file is another container."""
     if name not in FORMATS:
-        import difflib
-
         close = difflib.get_close_matches(name, list(FORMATS), n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise TraceError(head.path, f"unknown trace format {name!r}{hint}; known: {', '.join(FORMATS)}")

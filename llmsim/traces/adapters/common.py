@@ -39,24 +39,38 @@ class Adapter:
 def outcome_from_status(status: Any, error_type: Any = None, failed: bool | None = None) -> str | None:
     """llmsim outcome from an HTTP status and/or error class; None when nothing is recorded."""
     et = str(error_type).lower() if error_type is not None and error_type == error_type else ""
-    s = None
+    code = _status_code(status)
+    if "timeout" in et or "timed out" in et or code == 408:
+        return "timeout"
+    if code is not None and code > 0:
+        return _outcome_of_code(code, failed)
+    return _outcome_of_error(et, failed)
+
+
+def _status_code(status: Any) -> int | None:
+    """The HTTP status as an int; None when missing (None, NaN, blank) or not a number."""
     try:
         if status is not None and status == status and str(status).strip() != "":
-            s = int(float(status))
+            return int(float(status))
     except (TypeError, ValueError):
-        s = None
-    if "timeout" in et or "timed out" in et or s == 408:
-        return "timeout"
-    if s is not None and s > 0:
-        if 200 <= s < 300:
-            return "ok" if not failed else "error"
-        if s == 429:
-            return "rate_limited"
-        if s in (503, 529):
-            return "overloaded"
-        if s >= 500:
-            return "server_error"
-        return "error"
+        pass
+    return None
+
+
+def _outcome_of_code(code: int, failed: bool | None) -> str:
+    if 200 <= code < 300:
+        return "ok" if not failed else "error"
+    if code == 429:
+        return "rate_limited"
+    if code in (503, 529):
+        return "overloaded"
+    if code >= 500:
+        return "server_error"
+    return "error"
+
+
+def _outcome_of_error(et: str, failed: bool | None) -> str | None:
+    """From the (lower-case) error class alone, or the failed flag."""
     if "ratelimit" in et.replace("_", "").replace(" ", "") or "429" in et:
         return "rate_limited"
     if "overload" in et or "529" in et:

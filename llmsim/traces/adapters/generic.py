@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from llmsim.core.errors import TraceError
 from llmsim.traces.adapters.common import Adapter, require_columns
@@ -48,39 +49,53 @@ def _times(values: pd.Series, source: str, ctx: Context, chunk: Chunk, unit: str
 
 
 # -- generic -------------------------------------------------------------------------------------
+_NEEDED = ("arrival_s", "input_tokens", "output_tokens")
+
+
 def _generic_read(head: Head, ctx: Context, options: dict) -> Iterator[pd.DataFrame]:
+    mapping = _mapping(options, ctx)
+    source = {name: mapping.get(name, name) for name in COLUMNS}  # canonical -> source column
+    needed = [source[n] for n in _NEEDED]
+    if head.container != "jsonl":
+        require_columns(head, ctx, needed, ctx.format)
+    # JSON Lines records may differ in their keys: a mapped key counts even when the first records lack it
+    have = set(head.columns)
+    present = {n: s for n, s in source.items() if s in have or (head.container == "jsonl" and n in mapping)}
+    if head.container == "parquet" and ctx.origin is None:
+        ctx.origin = _parquet_origin(head.path)
+    for raw in raw_chunks(head, sorted(set(present.values())), options.get("chunksize", CHUNK_ROWS)):
+        yield _generic_frame(raw, ctx, source, present, needed, options.get("time_unit"))
+
+
+def _mapping(options: dict, ctx: Context) -> dict[str, str]:
     mapping = dict(options.get("mapping") or {})
     for k in mapping:
         if k not in COLUMNS:
             raise TraceError(ctx.file, f"mapping names unknown canonical column {k!r} "
                                        f"(known: {', '.join(COLUMNS)})")
-    source = {name: mapping.get(name, name) for name in COLUMNS}
-    have = set(head.columns)
-    needed = [source[n] for n in ("arrival_s", "input_tokens", "output_tokens")]
-    if head.container != "jsonl":
-        require_columns(head, ctx, needed, ctx.format)
-    present = {n: s for n, s in source.items() if s in have or (head.container == "jsonl" and n in mapping)}
-    if head.container == "jsonl":
-        present.update({n: s for n, s in source.items() if s in have})
-    unit = options.get("time_unit")
-    if head.container == "parquet" and ctx.origin is None:
-        import pyarrow.parquet as pq
+    return mapping
 
-        meta = pq.read_schema(head.path).metadata or {}
-        if b"llmsim.origin" in meta:
-            ctx.origin = pd.Timestamp(meta[b"llmsim.origin"].decode())
-    for raw in raw_chunks(head, sorted(set(present.values())), options.get("chunksize", CHUNK_ROWS)):
-        for s in needed:
-            if s not in raw:
-                raise TraceError(ctx.file, f"missing column (format '{ctx.format}' needs: {', '.join(needed)})",
-                                 column=s)
-        ch = Chunk(ctx, len(raw))
-        cols = {n: (raw[s], s) for n, s in present.items() if s in raw}
-        cols["arrival_s"] = (_times(raw[source["arrival_s"]], source["arrival_s"], ctx, ch, unit),
-                             source["arrival_s"])
-        if "stream" in cols:
-            cols["stream"] = (raw[source["stream"]].map(_boolish), source["stream"])
-        yield ch.frame(cols)
+
+def _parquet_origin(path) -> pd.Timestamp | None:
+    """The time origin ``llmsim trace convert`` stores in a canonical Parquet file, if any."""
+    meta = pq.read_schema(path).metadata or {}
+    return pd.Timestamp(meta[b"llmsim.origin"].decode()) if b"llmsim.origin" in meta else None
+
+
+def _generic_frame(raw: pd.DataFrame, ctx: Context, source: dict[str, str], present: dict[str, str],
+                   needed: list[str], unit: str | None) -> pd.DataFrame:
+    """The canonical frame of one chunk of source rows."""
+    for s in needed:
+        if s not in raw:
+            raise TraceError(ctx.file, f"missing column (format '{ctx.format}' needs: {', '.join(needed)})",
+                             column=s)
+    ch = Chunk(ctx, len(raw))
+    cols = {n: (raw[s], s) for n, s in present.items() if s in raw}
+    arrival = source["arrival_s"]
+    cols["arrival_s"] = (_times(raw[arrival], arrival, ctx, ch, unit), arrival)
+    if "stream" in cols:
+        cols["stream"] = (raw[source["stream"]].map(_boolish), source["stream"])
+    return ch.frame(cols)
 
 
 def _boolish(v):
