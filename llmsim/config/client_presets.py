@@ -15,11 +15,11 @@ from typing import Any
 
 __all__ = ["CLIENT_PRESETS", "client_presets", "deep_merge"]
 
-_SDK_STATUSES = ["rate_limited", "overloaded", "server_error", "timeout"]  # 408/409/429/>=500 and timeouts
+SDK_STATUSES = ["rate_limited", "overloaded", "server_error", "timeout"]  # 408/409/429/>=500 and timeouts
 
 #: botocore standard-mode retries as released in 2026 (shared by aws-standard and aws-adaptive)
 _AWS_RETRY: dict[str, Any] = {
-    "max_attempts": 3, "on": _SDK_STATUSES,
+    "max_attempts": 3, "on": SDK_STATUSES,
     "backoff": {"kind": "exponential", "base": "50ms", "multiplier": 2, "cap": "20s", "jitter": "full"},
     "backoff_for": {"rate_limited": {"kind": "exponential", "base": "1s", "multiplier": 2, "cap": "20s",
                                      "jitter": "full"}},
@@ -29,7 +29,7 @@ _AWS_RETRY: dict[str, Any] = {
 
 #: the retry loop both LLM SDKs share (the same generated base client): they differ only in Retry-After
 _STAINLESS_RETRY: dict[str, Any] = {
-    "max_attempts": 3, "on": _SDK_STATUSES, "timeout": "600s", "respect_should_retry": True,
+    "max_attempts": 3, "on": SDK_STATUSES, "timeout": "600s", "respect_should_retry": True,
     "statuses": [408, 409, 429, 500, 502, 503, 504, 529],
     "backoff": {"kind": "exponential", "base": "500ms", "multiplier": 2, "cap": "8s",
                 "jitter": {"multiplicative": [0.75, 1.0]}},
@@ -53,7 +53,7 @@ CLIENT_PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         "tenacity as in the OpenAI cookbook: @retry(wait=wait_random_exponential(multiplier=1, max=60), "
         "stop=stop_after_attempt(6)) (tenacity/wait.py): U(0, min(2^(a-1), 60)), any error retried, "
         "Retry-After not read, no per-attempt timeout",
-        {"retry": {"max_attempts": 6, "on": _SDK_STATUSES,
+        {"retry": {"max_attempts": 6, "on": SDK_STATUSES,
                    "backoff": {"kind": "exponential", "base": "1s", "multiplier": 2, "cap": "60s", "jitter": "full"},
                    "retry_after": "ignore"}},
     ),
@@ -67,7 +67,7 @@ CLIENT_PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     "aws-standard-legacy": (
         "botocore standard mode before 2026: 3 attempts, U(0,1)*min(2^(a-1), 20 s), retry quota 500 tokens "
         "(cost 5, after a timeout 10, refunds), Retry-After not read",
-        {"retry": {"max_attempts": 3, "on": _SDK_STATUSES,
+        {"retry": {"max_attempts": 3, "on": SDK_STATUSES,
                    "backoff": {"kind": "exponential", "base": "1s", "multiplier": 2, "cap": "20s", "jitter": "full"},
                    "retry_after": "ignore", "budget": {"kind": "aws"}}},
     ),
@@ -84,7 +84,7 @@ CLIENT_PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         "resilience4j defaults (CircuitBreakerConfig.java, RetryConfig.java): Retry maxAttempts 3, fixed 500 ms; "
         "CircuitBreaker COUNT_BASED window 100, minimumNumberOfCalls 100, failure 50 %, slow calls >= 60 s at "
         "100 %, open 60 s, 10 half-open calls, no automatic transition",
-        {"retry": {"max_attempts": 3, "on": _SDK_STATUSES,
+        {"retry": {"max_attempts": 3, "on": SDK_STATUSES,
                    "backoff": {"kind": "constant", "base": "500ms", "jitter": "none"}, "retry_after": "ignore"},
          "circuit_breaker": {"kind": "count", "window": 100, "min_calls": 100, "failure_rate": 0.5,
                              "slow_call_rate": 1.0, "slow_call_duration": "60s", "open_for": "60s",
@@ -97,7 +97,7 @@ CLIENT_PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         "concurrency limit 1000 with no queue",
         {"deadline": "30s",
          "limiter": {"kind": "concurrency", "limit": 1000, "queue": 0},
-         "retry": {"max_attempts": 4, "on": _SDK_STATUSES, "timeout": "10s",
+         "retry": {"max_attempts": 4, "on": SDK_STATUSES, "timeout": "10s",
                    "backoff": {"kind": "exponential", "base": "2s", "multiplier": 2, "cap": "30s",
                                "jitter": "polly-v2"},
                    "retry_after": "honor"},
@@ -130,11 +130,11 @@ CLIENT_PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         "SDK inside pinned to max_retries 0, instant retry when another deployment is healthy, else Retry-After "
         "in (0, 60] or min(0.5*2^n, 8)*0.75u, simple-shuffle routing, cooldown 5 s, allowed_fails 3, timeout 600 s",
         {"layers": [
-            {"retry": {"max_attempts": 3, "on": _SDK_STATUSES, "instant_if_alternative": True,
+            {"retry": {"max_attempts": 3, "on": SDK_STATUSES, "instant_if_alternative": True,
                        "backoff": {"kind": "exponential", "base": "500ms", "multiplier": 2, "cap": "8s",
                                    "jitter": {"multiplicative": [0.0, 0.75]}},
                        "retry_after": {"window": [0, "60s"]}}},
-            {"route": {"strategy": "weighted", "order": ["*"], "failover_on": _SDK_STATUSES,
+            {"route": {"strategy": "weighted", "order": ["*"], "failover_on": SDK_STATUSES,
                        "ejection": {"kind": "litellm", "cooldown_time": "5s", "allowed_fails": 3}}},
             {"timeout": "600s"},
         ]},
@@ -148,7 +148,7 @@ CLIENT_PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "naive": (
         "the retry storm: 5 attempts immediately one after the other, no backoff, no jitter, Retry-After ignored",
-        {"timeout": "30s", "retry": {"max_attempts": 5, "on": _SDK_STATUSES,
+        {"timeout": "30s", "retry": {"max_attempts": 5, "on": SDK_STATUSES,
                                      "backoff": {"kind": "constant", "base": 0, "jitter": "none"},
                                      "retry_after": "ignore"}},
     ),

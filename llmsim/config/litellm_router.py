@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmsim.config.client_presets import _SDK_STATUSES, CLIENT_PRESETS, deep_merge
+from llmsim.config.client_presets import CLIENT_PRESETS, SDK_STATUSES, deep_merge
 from llmsim.core.errors import InputError
 
 __all__ = ["translate_litellm", "LiteLLMImport", "ImportNote", "STRATEGIES", "DEFAULT_SLOTS"]
@@ -44,7 +44,7 @@ STRATEGIES = {
     "latency-based-routing": "lowest_latency",
     "cost-based-routing": "lowest_cost",
 }
-_RETRY_ON = _SDK_STATUSES
+_RETRY_ON = SDK_STATUSES
 DEFAULT_SLOTS = 32  # capacity of every deployment: a LiteLLM config does not say
 
 # keys LiteLLM knows that have no counterpart in llmsim, with the reason (reported as "ignored")

@@ -14,38 +14,27 @@ each reply triggers the other (agent-to-agent conversations).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional
+from typing import Annotated, ClassVar, Literal, Optional
 
 from pydantic import Field, model_validator
 
 from llmsim.config.base import Config, Duration, Rate
 from llmsim.config.distribution_specs import Distribution, DurationDistribution, TokenDistribution
-from llmsim.config.schedule_pairs import check_increasing, rate_schedule
-from llmsim.core.schedule import Schedule
+from llmsim.config.schedule_pairs import RateOrSchedule
 
 __all__ = ["SessionStarts", "Agent", "SessionGroup"]
 
 Share = Annotated[float, Field(ge=0, le=1)]
 
 
-class SessionStarts(Config):
+class SessionStarts(RateOrSchedule):
     """When sessions start: Poisson at a ``rate`` or a ``schedule`` of [start, rate] pairs, or at the
     listed times ``at`` (scheduled starts, e.g. ``[3d]`` for one session on day 3)."""
 
+    choices: ClassVar[tuple[str, ...]] = ("rate", "schedule", "at")
     rate: Optional[Rate] = None
     schedule: Optional[Annotated[list[tuple[Duration, Rate]], Field(min_length=1)]] = None
     at: Optional[Annotated[list[Duration], Field(min_length=1)]] = None
-
-    @model_validator(mode="after")
-    def _one_of(self):
-        if sum(x is not None for x in (self.rate, self.schedule, self.at)) != 1:
-            raise ValueError("give exactly one of 'rate', 'schedule' or 'at'")
-        if self.schedule is not None:
-            check_increasing(self.schedule)
-        return self
-
-    def rate_schedule(self) -> Schedule:
-        return rate_schedule(self.rate, self.schedule)
 
 
 class Agent(Config):

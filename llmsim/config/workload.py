@@ -12,30 +12,18 @@ from pydantic import Field, model_validator
 
 from llmsim.config.base import Config, Duration, Rate
 from llmsim.config.distribution_specs import TokenDistribution
-from llmsim.config.schedule_pairs import check_increasing, rate_schedule
+from llmsim.config.schedule_pairs import RateOrSchedule
 from llmsim.config.sessions import SessionGroup
-from llmsim.core.schedule import Schedule
 
 __all__ = ["Arrivals", "TraceReplay", "Workload"]
 
 
-class Arrivals(Config):
+class Arrivals(RateOrSchedule):
     """Poisson arrivals at a constant ``rate`` or a piecewise-constant ``schedule`` of [start, rate] pairs."""
 
     kind: Literal["poisson"] = "poisson"
     rate: Optional[Rate] = None
     schedule: Optional[Annotated[list[tuple[Duration, Rate]], Field(min_length=1)]] = None
-
-    @model_validator(mode="after")
-    def _one_of(self):
-        if (self.rate is None) == (self.schedule is None):
-            raise ValueError("give exactly one of 'rate' or 'schedule'")
-        if self.schedule is not None:
-            check_increasing(self.schedule)
-        return self
-
-    def rate_schedule(self) -> Schedule:
-        return rate_schedule(self.rate, self.schedule)
 
 
 class ReplayOptions(Config):

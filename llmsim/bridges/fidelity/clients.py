@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmsim.config.client_presets import _SDK_STATUSES, CLIENT_PRESETS
+from llmsim.config.client_presets import CLIENT_PRESETS, SDK_STATUSES
 from llmsim.config.loading import load_scenario, resolve_client
 from llmsim.config.presets import expand_preset
 
@@ -32,7 +32,7 @@ def tenacity_client(attempts: int = 3, multiplier: float = 0.5, max_wait: float 
     around a call with the SDK's own retries off: full jitter U(0, multiplier * 2**(a-1)), capped; any
     error retried; Retry-After ignored (tenacity never reads headers)."""
     return expand_preset({"preset": "tenacity-exponential",
-                          "retry": {"max_attempts": attempts, "on": list(_SDK_STATUSES),
+                          "retry": {"max_attempts": attempts, "on": list(SDK_STATUSES),
                                     "backoff": {"base": multiplier, "cap": max_wait}}})
 
 
