@@ -7,7 +7,8 @@ then takes the first healthy one (breaker admits, not cooling down or ejected).
 >>> r = StrategyRouter(Route(order=["a", "b", "c"]))
 >>> r.candidates(now=0.0, start=1, u=0.5, sizes=(100, 10))
 [1, 2, 0]
->>> StrategyRouter(Route(strategy="weighted", order=["a", "b"], weights=[0.0, 1.0])).candidates(0.0, 0, 0.3, (100, 10))[0]
+>>> weighted = StrategyRouter(Route(strategy="weighted", order=["a", "b"], weights=[0.0, 1.0]))
+>>> weighted.candidates(0.0, 0, 0.3, (100, 10))[0]
 1
 """
 
