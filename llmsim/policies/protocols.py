@@ -11,27 +11,49 @@ A limiter answers ``acquire`` with a ``Decision``: go now, wait a reserved delay
 (<Admit.GO: 'go'>, <Admit.REJECT: 'reject'>, Decision(kind=<Admit.WAIT: 'wait'>, delay=1.5))
 >>> wait(0.0) is GO
 True
+
+Every implementation has every member of its protocol:
+
+>>> from llmsim.config import client as C
+>>> from llmsim.policies import backoff, breaker, budgets, ejection, hints, limiters, routing
+>>> all(isinstance(budgets.build(cfg(kind=k)), RetryBudget) for cfg, k in [(C.AwsQuota, "aws"),
+...     (C.GrpcThrottle, "grpc"), (C.FinagleBudget, "finagle"), (C.EnvoyBudget, "envoy"), (C.RatioBudget, "ratio")])
+True
+>>> all(isinstance(limiters.build(cfg(kind=k), u=None), Limiter) for cfg, k in [(C.TokenBucketLimiter, "token_bucket"),
+...     (C.ConcurrencyLimiter, "concurrency"), (C.AimdLimiter, "aimd"), (C.SreThrottle, "sre"),
+...     (C.AwsAdaptive, "aws_adaptive")])
+True
+>>> all(isinstance(ejection.build(cfg(), 2), Ejection) for cfg in (C.LiteLLMCooldown, C.EnvoyOutlier))
+True
+>>> (isinstance(breaker.BreakerPolicy(C.CircuitBreaker()), Breaker),
+...  isinstance(routing.StrategyRouter(C.Route(order=["a"])), Router),
+...  isinstance(backoff.BackoffPolicy(C.Backoff()), BackoffSchedule),
+...  isinstance(hints.RetryAfterPolicy("honor"), RetryHint))
+(True, True, True, True)
 """
 
 from __future__ import annotations
 
 from enum import Enum
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, runtime_checkable
 
 __all__ = ["BackoffSchedule", "RetryHint", "RetryBudget", "Breaker", "Router", "Ejection", "Limiter", "Admit",
            "Decision", "GO", "QUEUE", "REJECT", "wait"]
 
 
+@runtime_checkable
 class BackoffSchedule(Protocol):
     def step(self, n: int, u: float, prev) -> tuple[float, object]:
         """(delay before retry n, state to pass as ``prev`` next time), from a uniform u in [0, 1)."""
 
 
+@runtime_checkable
 class RetryHint(Protocol):
     def delay(self, backoff: float, retry_after: float) -> float:
         """The wait before going back to a provider that sent ``retry_after`` (NaN: no hint)."""
 
 
+@runtime_checkable
 class RetryBudget(Protocol):
     """Shared by the calls of one client instance: may a retry go out at all?"""
 
@@ -56,6 +78,7 @@ class RetryBudget(Protocol):
         """An allowed retry's call ended (or will never be sent)."""
 
 
+@runtime_checkable
 class Breaker(Protocol):
     def available(self, now: float) -> bool:
         """Would ``allow`` give a permit now? (takes none)"""
@@ -67,6 +90,7 @@ class Breaker(Protocol):
         """The result of a call made with ``permit``."""
 
 
+@runtime_checkable
 class Router(Protocol):
     strategy: str
 
@@ -80,6 +104,7 @@ class Router(Protocol):
         """A call to provider i ended."""
 
 
+@runtime_checkable
 class Ejection(Protocol):
     def healthy(self, now: float, i: int) -> bool:
         """May provider i be chosen now?"""
@@ -110,6 +135,7 @@ def wait(delay: float) -> Decision:
     return GO if delay == 0.0 else Decision(Admit.WAIT, delay)
 
 
+@runtime_checkable
 class Limiter(Protocol):
     """A client-side limiter before the layers below it."""
 
