@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from llmsim.config import client as C
 from llmsim.policies.protocols import Ejection
+from llmsim.policies.windows import FixedWindow
 
 __all__ = ["LiteLLMCooldownEjection", "EnvoyOutlierEjection", "build"]
 
@@ -44,14 +45,13 @@ class LiteLLMCooldownEjection(_Ejection):
         super().__init__(n, on_change)
         self.cfg = cfg
         self.failures = frozenset(cfg.failures)
-        self.minute = [-1] * n
+        self.minutes = [FixedWindow(60.0) for _ in range(n)]
         self.calls = [0] * n
         self.fails = [0] * n
 
     def record(self, now: float, i: int, outcome: str, retry_after: float = NAN) -> None:
-        m = int(now // 60)
-        if self.minute[i] != m:
-            self.minute[i], self.calls[i], self.fails[i] = m, 0, 0
+        if self.minutes[i].roll(now):  # failures this minute
+            self.calls[i] = self.fails[i] = 0
         self.calls[i] += 1
         if outcome not in self.failures:
             return

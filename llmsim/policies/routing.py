@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import deque
 
 from llmsim.config.client import Route
+from llmsim.policies.windows import FixedWindow
 
 __all__ = ["StrategyRouter"]
 
@@ -44,7 +45,7 @@ class StrategyRouter:
         self.prices = prices or [(0.0, 0.0)] * n
         limits = cfg.usage_limits or {}
         self.usage_limits = [(limits[m].get("rpm"), limits[m].get("tpm")) if m in limits else None for m in names]
-        self.minute = [-1] * n
+        self.minutes = [FixedWindow(60.0) for _ in range(n)]
         self.used_tokens = [0] * n
         self.used_requests = [0] * n
         self._order = self._fallback if n == 1 else {
@@ -96,9 +97,8 @@ class StrategyRouter:
 
     def _roll(self, now: float, i: int) -> None:
         """A new minute: provider i's usage starts from zero."""
-        m = int(now // 60)
-        if self.minute[i] != m:
-            self.minute[i], self.used_tokens[i], self.used_requests[i] = m, 0, 0
+        if self.minutes[i].roll(now):
+            self.used_tokens[i] = self.used_requests[i] = 0
 
     def sent(self, now: float, i: int, tokens: int) -> None:
         self.inflight[i] += 1

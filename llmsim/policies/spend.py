@@ -13,7 +13,7 @@ The engine asks ``admit(now, session)`` before every attempt (a reason string me
 from __future__ import annotations
 
 from llmsim.config.guards import Budget, SpendGuards
-from llmsim.policies.windows import TimeWindow
+from llmsim.policies.windows import FixedWindow, TimeWindow
 
 __all__ = ["SpendGuard", "SessionSpend"]
 
@@ -32,19 +32,17 @@ class SessionSpend:
 class _SpendWindow:
     """One budget of ``SpendGuards.budgets``: spend in the current fixed window (aligned to time 0)."""
 
-    __slots__ = ("cfg", "sessions_only", "index", "spent", "announced")
+    __slots__ = ("cfg", "sessions_only", "window", "spent", "announced")
 
     def __init__(self, cfg: Budget):
         self.cfg = cfg
         self.sessions_only = cfg.scope == "sessions"
-        self.index = 0
+        self.window = FixedWindow(cfg.window, index=0)
         self.spent = 0.0
-        self.announced = -1
+        self.announced = -1  # the window whose exhaustion was recorded last
 
     def roll(self, now: float) -> None:
-        idx = int(now // self.cfg.window)
-        if idx != self.index:
-            self.index = idx
+        if self.window.roll(now):
             self.spent = 0.0
 
 
@@ -113,8 +111,8 @@ class SpendGuard:
                 continue
             b.roll(now)
             b.spent += cost
-            if b.spent >= b.cfg.limit and b.announced != b.index:
-                b.announced = b.index
+            if b.spent >= b.cfg.limit and b.announced != b.window.index:
+                b.announced = b.window.index
                 if self.on_event is not None:
                     self.on_event(now, "budget_exhausted", f"budgets[{i}]", f"{b.spent:.6g}")
         a = self.alert
