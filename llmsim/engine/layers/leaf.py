@@ -56,7 +56,7 @@ class Leaf:
                                                       att.end - att.sent)
         c = att.up
         att.up = None
-        c.done(att)
+        c.caller.done(c, att)  # c.done(att), one call less on the per-attempt path
 
     def cancel(self, att: Attempt) -> None:
         """Cancel an attempt in flight (a hedge that lost); the layers of its branch then see it end
