@@ -125,14 +125,14 @@ class ClientPipeline:
         top.call(Call(req, None, req.arrival + self.deadline, "deadline", None, self, None))
 
     def done(self, call: Call, att: Attempt) -> None:
-        """A request's top call is decided by ``att``: the request ends now."""
+        """A request's top call is decided by ``att``: the request ends now, when ``att`` ended."""
         req = att.req
         del self.open[req.rid]
         req.current = None  # no reference cycle left for the garbage collector
         delivered = att.outcome == "ok" or att.outcome == "invalid"  # invalid: delivered, contract broken
         ttft = att.first - req.arrival if delivered else NAN
         provider = att.station.index if att.station is not None else req.last_index  # the deciding attempt's
-        self.rec.request(req.rid, req.arrival, self.env.now, att.outcome, req.k, provider, ttft, req.inp, req.out)
+        self.rec.request(req.rid, req.arrival, att.end, att.outcome, req.k, provider, ttft, req.inp, req.out)
         if self.on_end is not None:
             self.on_end(req, att.outcome)
 

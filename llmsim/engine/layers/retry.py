@@ -60,11 +60,11 @@ class RetryStage(Stage):
         r.taken = 0
         if self.budget is not None:
             self.budget.on_request(now)
-        self._go(r)
+        self._go(r, now)
 
-    def _go(self, r: _Retrying) -> None:
+    def _go(self, r: _Retrying, now: float) -> None:
         outer = r.outer
-        limit = self.ctx.env.now + self.timeout
+        limit = now + self.timeout
         r.n += 1
         if limit < outer.cut:
             r.cut, r.kind = limit, "timeout"
@@ -148,7 +148,7 @@ class RetryStage(Stage):
                 r.retried = False
             self._drop(r)
             return
-        self._go(r)
+        self._go(r, self.ctx.env.now)
 
     def _drop(self, r: _Retrying) -> None:
         """A hedge that lost: stop quietly (nobody waits for the result), but settle the budget."""
