@@ -7,10 +7,11 @@ import math
 import pytest
 
 import llmsim
+from llmsim.config.contracts import ContractMonitor
 from llmsim.config.guards import SpendGuards
 from llmsim.engine.scripted import run_scripted
 from llmsim.policies.spend import SessionSpend, SpendGuard
-from llmsim.policies.validation import ContractMonitor, expected_attempts, next_step
+from llmsim.policies.validation import InvalidShareMonitor, expected_attempts, next_step
 
 from conftest import tiny_scenario
 
@@ -95,7 +96,7 @@ def test_next_step():
 
 
 def test_contract_monitor_window_and_min_outputs():
-    m = ContractMonitor(window=10, threshold=0.5, min_outputs=4)
+    m = InvalidShareMonitor(ContractMonitor(window=10, threshold=0.5, min_outputs=4))
     assert not any(m.observe(t, True) for t in (0.0, 1.0, 2.0))  # only 3 seen
     assert not m.observe(20.0, True)  # the old ones left the window: 1 seen
     for t in (21.0, 22.0):

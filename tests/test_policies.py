@@ -7,9 +7,15 @@ import math
 import numpy as np
 import pytest
 
+from llmsim.config.client import Backoff as BackoffConfig
+from llmsim.config.client import CircuitBreaker
 from llmsim.engine.scripted import run_scripted
-from llmsim.policies.backoff import Backoff
-from llmsim.policies.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
+from llmsim.policies.backoff import BackoffPolicy
+from llmsim.policies.breaker import CLOSED, HALF_OPEN, OPEN, BreakerPolicy
+
+
+def Backoff(**kw):
+    return BackoffPolicy(BackoffConfig(**kw))
 
 
 # -- backoff (Brooker's formulas) ----------------------------------------------------------------
@@ -52,7 +58,7 @@ def test_full_jitter_mean_is_half_expo():
 def make_breaker(**kw):
     args = dict(window=10, min_calls=4, failure_rate=0.5, open_for=5, half_open_calls=2)
     args.update(kw)
-    return CircuitBreaker(**args)
+    return BreakerPolicy(CircuitBreaker(**args))
 
 
 def test_breaker_needs_min_calls():
@@ -81,7 +87,8 @@ def test_breaker_window_forgets_old_calls():
     for t in range(20, 24):
         b.record(t, b.allow(t), failed=False)
     assert b.state == CLOSED
-    assert b.counts(23) == (4, 0)
+    totals = b.window.totals  # the window ending at 23 s
+    assert (totals.calls, totals.fails) == (4, 0)
 
 
 def test_breaker_open_rejects_then_half_open_then_closes():

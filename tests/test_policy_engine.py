@@ -9,15 +9,17 @@ import numpy as np
 import pytest
 
 import llmsim
+from llmsim.config import client as C
 from llmsim.config.client_presets import CLIENT_PRESETS
 from llmsim.config.loading import resolve_client
 from llmsim.core.errors import ScenarioError
 from llmsim.engine.scripted import run_scripted
-from llmsim.policies.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
-from llmsim.policies.budgets import EnvoyBudget, FinagleBudget, GrpcThrottle, RatioBudget
-from llmsim.policies.ejection import EnvoyOutlier, LiteLLMCooldown
-from llmsim.policies.limiters import AimdLimiter, AwsAdaptive, ConcurrencyLimiter, SreThrottle, TokenBucketLimiter
-from llmsim.policies.routing import Router
+from llmsim.policies.breaker import CLOSED, HALF_OPEN, OPEN, BreakerPolicy
+from llmsim.policies.budgets import EnvoyRetryBudget, FinagleRetryBudget, GrpcRetryThrottle, RatioRetryBudget
+from llmsim.policies.ejection import EnvoyOutlierEjection, LiteLLMCooldownEjection
+from llmsim.policies.limiters import AimdGate, AwsAdaptiveGate, ConcurrencyGate, SreThrottleGate, TokenBucketGate
+from llmsim.policies.protocols import GO, QUEUE, REJECT
+from llmsim.policies.routing import StrategyRouter
 
 from conftest import tiny_scenario
 
@@ -105,36 +107,38 @@ def test_hedging_cuts_the_latency_tail():
 
 # -- routing, cooldowns and ejection ----------------------------------------------------------------
 def test_router_strategies():
-    r = Router("least_busy", 3)
+    r = StrategyRouter(C.Route(strategy="least_busy", order=["a", "b", "c"]))
     r.sent(0, 0, 10)
     r.sent(0, 0, 10)
     r.sent(0, 2, 10)
     assert r.candidates(0, 0, 0.5, (1, 1))[0] == 1
-    r = Router("lowest_latency", 2, latency_window=2)
+    r = StrategyRouter(C.Route(strategy="lowest_latency", order=["a", "b"], latency_window=2))
     r.sent(0, 0, 1)
     r.done(0, "ok", 5.0)
     r.sent(0, 1, 1)
     r.done(1, "ok", 1.0)
     assert r.candidates(0, 0, 0.5, (1, 1)) == [1, 0]
-    r = Router("lowest_cost", 2, prices=[(3e-6, 15e-6), (2.5e-6, 10e-6)])
+    r = StrategyRouter(C.Route(strategy="lowest_cost", order=["a", "b"]), ["a", "b"],
+                       [(3e-6, 15e-6), (2.5e-6, 10e-6)])
     assert r.candidates(0, 0, 0.5, (1000, 100))[0] == 1
-    r = Router("usage", 2, usage_limits=[(None, 1000), None])
+    r = StrategyRouter(C.Route(strategy="usage", order=["a", "b"], usage_limits={"a": {"tpm": 1000}}))
     r.sent(10, 0, 900)
     assert r.candidates(10, 0, 0.5, (50, 100)) == [1]  # 0 would go over its TPM this minute
     assert 0 in r.candidates(70, 0, 0.5, (50, 100))  # a new minute
-    counts = np.bincount([Router("weighted", 3, weights=[1, 2, 1]).candidates(0, 0, u, (1, 1))[0]
+    weighted = StrategyRouter(C.Route(strategy="weighted", order=["a", "b", "c"], weights=[1, 2, 1]))
+    counts = np.bincount([weighted.candidates(0, 0, u, (1, 1))[0]
                           for u in np.random.default_rng(0).random(20000)], minlength=3)
     assert np.allclose(counts / 20000, [0.25, 0.5, 0.25], atol=0.015)
 
 
 def test_litellm_cooldown_rules():
-    c = LiteLLMCooldown(n_deployments=1, allowed_fails=3)
+    c = LiteLLMCooldownEjection(C.LiteLLMCooldown(allowed_fails=3), n=1)
     c.record(1, 0, "rate_limited", 10.0)
     assert c.healthy(2, 0)  # a single deployment is not cooled down on a 429
     for t in range(4):
         c.record(2 + t, 0, "server_error")
     assert not c.healthy(6, 0) and c.healthy(5 + 5.0 + 0.01, 0)  # 4 > allowed_fails -> cooldown_time 5 s
-    c = LiteLLMCooldown(n_deployments=2, allowed_fails=100)
+    c = LiteLLMCooldownEjection(C.LiteLLMCooldown(allowed_fails=100), n=2)
     for t in range(3):
         c.record(t, 1, "ok")
     c.record(3, 1, "server_error")
@@ -147,7 +151,7 @@ def test_litellm_cooldown_rules():
 
 
 def test_envoy_outlier_ejection_grows_and_is_capped():
-    e = EnvoyOutlier(n_deployments=10, consecutive_5xx=5, base_ejection_time=30, max_ejection_percent=10)
+    e = EnvoyOutlierEjection(C.EnvoyOutlier(consecutive_5xx=5, base_ejection_time=30, max_ejection_percent=10), n=10)
     for t in range(5):
         e.record(t, 0, "server_error")
     assert not e.healthy(5, 0) and e.healthy(4 + 30, 0)
@@ -187,7 +191,7 @@ def test_instant_retry_on_another_healthy_deployment():
 
 # -- budgets ----------------------------------------------------------------------------------------
 def test_grpc_throttle():
-    g = GrpcThrottle(max_tokens=10, token_ratio=0.1)
+    g = GrpcRetryThrottle(C.GrpcThrottle(kind="grpc", max_tokens=10, token_ratio=0.1))
     for _ in range(5):
         assert g.allow(0, "server_error")
         g.on_failure(0)
@@ -198,19 +202,19 @@ def test_grpc_throttle():
 
 
 def test_finagle_and_ratio_budgets():
-    f = FinagleBudget(ttl=10, min_retries_per_s=1, percent_can_retry=0.2)
+    f = FinagleRetryBudget(C.FinagleBudget(kind="finagle", ttl=10, min_retries_per_s=1, percent_can_retry=0.2))
     for _ in range(100):
         f.on_request(0.0)
     assert sum(f.allow(0.0, "x") for _ in range(100)) == 30  # 0.2 * 100 + 1/s * 10 s
     assert sum(f.allow(11.0, "x") for _ in range(100)) == 10  # requests expired: only the reserve
-    r = RatioBudget(ratio=0.1, window=60)
+    r = RatioRetryBudget(C.RatioBudget(kind="ratio", ratio=0.1, window=60))
     for _ in range(50):
         r.on_request(0.0)
     assert sum(r.allow(1.0, "x") for _ in range(50)) == 5
 
 
 def test_envoy_budget_counts_retries_in_flight():
-    e = EnvoyBudget(budget_percent=20, min_retry_concurrency=3)
+    e = EnvoyRetryBudget(C.EnvoyBudget(kind="envoy", budget_percent=20, min_retry_concurrency=3))
     for _ in range(50):
         e.on_request(0)
     assert sum(e.allow(0, "x") for _ in range(20)) == 10  # 20 % of 50 active
@@ -220,16 +224,16 @@ def test_envoy_budget_counts_retries_in_flight():
 
 # -- limiters ---------------------------------------------------------------------------------------
 def test_client_token_bucket_waits_in_fifo_order_or_rejects():
-    lim = TokenBucketLimiter(rpm=60)
-    waits = [lim.acquire(100.0, 10) for _ in range(62)]
+    lim = TokenBucketGate(C.TokenBucketLimiter(kind="token_bucket", rpm=60))
+    waits = [lim.acquire(100.0, 10).delay for _ in range(62)]
     assert waits[:60] == [0.0] * 60 and waits[60] == pytest.approx(1.0) and waits[61] == pytest.approx(2.0)
-    assert TokenBucketLimiter(rpm=1, on_limit="reject").acquire(0, 1) == 0.0
-    assert math.isinf(TokenBucketLimiter(rpm=1, on_limit="reject").acquire(0, 1) * 0 + math.inf)
+    reject = TokenBucketGate(C.TokenBucketLimiter(kind="token_bucket", rpm=1, on_limit="reject"))
+    assert reject.acquire(0, 1) is GO and reject.acquire(0, 1) is REJECT
 
 
 def test_concurrency_limiter_queue():
-    c = ConcurrencyLimiter(limit=1, queue=1)
-    assert c.acquire(0, 1) == 0.0 and c.acquire(0, 1) == -1.0 and math.isinf(c.acquire(0, 1))
+    c = ConcurrencyGate(C.ConcurrencyLimiter(kind="concurrency", limit=1, queue=1))
+    assert c.acquire(0, 1) is GO and c.acquire(0, 1) is QUEUE and c.acquire(0, 1) is REJECT
     c.release(1, "ok", 1)
     assert c.admit_waiter() and c.inflight == 1
 
@@ -243,10 +247,10 @@ def test_concurrency_limiter_in_the_engine():
 
 
 def test_aimd():
-    a = AimdLimiter(initial=20, min_limit=5, max_limit=30, backoff_ratio=0.9, timeout=5)
+    a = AimdGate(C.AimdLimiter(kind="aimd", initial=20, min_limit=5, max_limit=30, backoff_ratio=0.9, timeout=5))
     for _ in range(20):
-        assert a.acquire(0, 1) == 0.0
-    assert math.isinf(a.acquire(0, 1))
+        assert a.acquire(0, 1) is GO
+    assert a.acquire(0, 1) is REJECT
     a.release(1, "ok", 1.0)  # 20 in flight * 2 >= 20: grow
     assert a.limit == 21
     a.release(1, "overloaded", 1.0)
@@ -254,17 +258,17 @@ def test_aimd():
 
 
 def test_sre_adaptive_throttling_formula():
-    s = SreThrottle(k=2, window=120, u=lambda: 0.0)
+    s = SreThrottleGate(C.SreThrottle(kind="sre", k=2, window=120), u=lambda: 0.0)
     for t in range(100):
-        s.requests.append(float(t))
+        s.requests.add(float(t))
     for t in range(30):
-        s.accepts.append(float(t))
+        s.accepts.add(float(t))
     assert s.reject_probability(100.0) == pytest.approx((100 - 2 * 30) / 101)
     assert s.reject_probability(300.0) == 0.0  # the window forgot them
 
 
 def test_aws_adaptive_cubic():
-    a = AwsAdaptive()
+    a = AwsAdaptiveGate(C.AwsAdaptive(kind="aws_adaptive"))
     for t in np.arange(0, 5, 0.05):  # measure ~20 responses/s
         a.release(float(t), "ok", 0.1)
     assert not a.enabled
@@ -278,21 +282,23 @@ def test_aws_adaptive_cubic():
 
 # -- breakers ---------------------------------------------------------------------------------------
 def test_count_based_breaker_and_slow_calls():
-    b = CircuitBreaker(kind="count", window=4, min_calls=4, failure_rate=0.5, open_for=10, half_open_calls=1)
+    b = BreakerPolicy(C.CircuitBreaker(kind="count", window=4, min_calls=4, failure_rate=0.5, open_for=10,
+                                        half_open_calls=1))
     for failed in (True, False, False, False, False, True):
         b.record(0, b.allow(0), failed)
     assert b.state == CLOSED  # last 4: F F F T -> 1/4
     b.record(0, b.allow(0), True)
     assert b.state == OPEN  # last 4: F F T T
-    s = CircuitBreaker(kind="count", window=10, min_calls=3, failure_rate=1.0, slow_call_rate=0.5,
-                       slow_call_duration=2.0, open_for=1, half_open_calls=1)
+    s = BreakerPolicy(C.CircuitBreaker(kind="count", window=10, min_calls=3, failure_rate=1.0, slow_call_rate=0.5,
+                                       slow_call_duration=2.0, open_for=1, half_open_calls=1))
     for d in (0.1, 3.0, 4.0):
         s.record(0, s.allow(0), False, d)
     assert s.state == OPEN  # 2 of 3 calls slow
 
 
 def test_consecutive_breaker_and_growing_open_time():
-    b = CircuitBreaker(kind="consecutive", min_calls=3, open_for=10, open_growth=2, max_open=30, half_open_calls=1)
+    b = BreakerPolicy(C.CircuitBreaker(kind="consecutive", min_calls=3, open_for=10, open_growth=2, max_open=30,
+                                        half_open_calls=1))
     for t in (0, 1):
         b.record(t, b.allow(t), True)
     b.record(2, b.allow(2), False)
@@ -309,8 +315,8 @@ def test_consecutive_breaker_and_growing_open_time():
 
 def test_automatic_transition_is_dated_at_the_end_of_the_open_period():
     events = []
-    b = CircuitBreaker(window=10, min_calls=2, failure_rate=0.5, open_for=5, half_open_calls=1, automatic=True,
-                       on_change=lambda t, s: events.append((t, s)))
+    b = BreakerPolicy(C.CircuitBreaker(window=10, min_calls=2, failure_rate=0.5, open_for=5, half_open_calls=1,
+                                       automatic=True), on_change=lambda t, s: events.append((t, s)))
     b.record(0, b.allow(0), True)
     b.record(1, b.allow(1), True)
     b.allow(20.0)
@@ -513,20 +519,20 @@ def test_preset_overrides_merge_deeply_everywhere():
 
 
 def test_envoy_budget_settles_when_hedges_are_cancelled():
-    from llmsim.engine import pipeline as engine_client
+    from llmsim.engine.layers.retry import RetryStage
 
     budgets = []
-    original = engine_client.RetryLayer.__init__
+    original = RetryStage.__init__
 
     def spy(self, *a, **k):
         original(self, *a, **k)
         budgets.append(self.budget)
-    engine_client.RetryLayer.__init__ = spy
+    RetryStage.__init__ = spy
     try:
         sc = hedged_scenario(2, 0.3).with_overrides({"client.retry.budget": {"kind": "envoy"}})
         llmsim.simulate(sc)
     finally:
-        engine_client.RetryLayer.__init__ = original
+        RetryStage.__init__ = original
     assert budgets and all(b.active == 0 and b.retries == 0 for b in budgets)
 
 

@@ -12,12 +12,23 @@ import random as _random
 import numpy as np
 import pytest
 
+from llmsim.config.client import AwsQuota
+from llmsim.config.client import Backoff as BackoffConfig
 from llmsim.config.loading import resolve_client
-from llmsim.policies import hints
-from llmsim.policies.backoff import Backoff, from_config
+from llmsim.policies import budgets
+from llmsim.policies.backoff import BackoffPolicy
 from llmsim.policies.budgets import AwsRetryQuota
+from llmsim.policies.hints import RetryAfterPolicy
 
 tenacity = pytest.importorskip("tenacity")
+
+
+def Backoff(jitter="full", **kw):
+    """The runtime backoff of a config, jitter given as a name or a tuple ("additive", j) /
+    ("multiplicative", lo, hi)."""
+    if isinstance(jitter, tuple):
+        jitter = {"additive": jitter[1]} if jitter[0] == "additive" else {"multiplicative": jitter[1:]}
+    return BackoffPolicy(BackoffConfig(jitter=jitter, **kw))
 U = np.random.default_rng(2026).random(200).tolist()
 
 
@@ -50,7 +61,7 @@ def test_tenacity_wait_exponential(multiplier, cap, minimum):
 
 def test_tenacity_wait_random_exponential(monkeypatch):
     w = tenacity.wait_random_exponential(multiplier=1, max=60)
-    ours = from_config(resolve_client("tenacity-exponential").retry.backoff)
+    ours = BackoffPolicy(resolve_client("tenacity-exponential").retry.backoff)
     for a, u in zip(range(1, 10), U):
         monkeypatch.setattr(tenacity.wait, "random", _Fixed([u]))
         assert ours.delay(a - 1, u, None) == pytest.approx(w(_state(a)))
@@ -69,7 +80,7 @@ def _sdk_delays_match_preset(monkeypatch, base_client, client, options, preset, 
     import httpx
 
     retry = resolve_client(preset).retry
-    backoff, hint = from_config(retry.backoff), hints.from_config(retry.retry_after)
+    backoff, hint = BackoffPolicy(retry.backoff), RetryAfterPolicy(retry.retry_after)
     for n, u in zip(range(2), U):
         for header in headers:
             monkeypatch.setattr(base_client, "random", lambda u=u: u)
@@ -129,11 +140,11 @@ def _aws_preset(standard) -> str:
 def test_botocore_standard_backoff():
     standard = pytest.importorskip("botocore.retries.standard")
     retry = resolve_client(_aws_preset(standard)).retry
-    hint = hints.from_config(retry.retry_after)
+    hint = RetryAfterPolicy(retry.retry_after)
     detector = _Detector()
     for throttle in (False, True):
         detector.throttle = throttle
-        ours = from_config(retry.backoff_for.get("rate_limited", retry.backoff) if throttle else retry.backoff)
+        ours = BackoffPolicy(retry.backoff_for.get("rate_limited", retry.backoff) if throttle else retry.backoff)
         for attempt, u in zip(range(1, 12), U):
             boto = standard.ExponentialBackoff(max_backoff=20, random=lambda u=u: u, throttling_detector=detector)
             for header in (None, "3000", "40000"):  # x-amz-retry-after, milliseconds
@@ -150,12 +161,10 @@ def test_botocore_retry_quota_sequence():
     quota_mod = pytest.importorskip("botocore.retries.quota")
     from botocore.exceptions import ReadTimeoutError
 
-    from llmsim.policies.budgets import from_config as budget_from_config
-
     detector = _Detector()
     boto_quota = quota_mod.RetryQuota()
     checker = standard.RetryQuotaChecker(boto_quota, throttling_detector=detector)
-    ours = budget_from_config(resolve_client(_aws_preset(standard)).retry.budget)
+    ours = budgets.build(resolve_client(_aws_preset(standard)).retry.budget)
     rng = _random.Random(7)
     for _ in range(3000):
         ctx = standard.RetryContext(attempt_number=1, request_context={})
@@ -179,7 +188,7 @@ def test_botocore_retry_quota_sequence():
 
 
 def test_aws_quota_with_p_one_allows_100_retries_then_one_per_five_successes():
-    q = AwsRetryQuota()  # the issue's reference quota: 500 tokens, a retry costs 5
+    q = AwsRetryQuota(AwsQuota(kind="aws"))  # the issue's reference quota: 500 tokens, a retry costs 5
     retries = sum(q.allow(0.0, "server_error") for _ in range(1000))
     assert retries == 100 and q.level == 0
     allowed = []

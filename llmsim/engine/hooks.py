@@ -3,17 +3,23 @@ each attempt and after each 200 answer; stations report every bill to the meter.
 
 The decisions live in the pure policies (llmsim.policies.spend, llmsim.policies.validation); this
 module adds the timers (alert delays) and the events they record.
+
+>>> import simpy
+>>> from llmsim.config.client import Client
+>>> cfg = Client.model_validate({"validation": {"on_invalid": "fallback", "max_attempts": 3}})
+>>> guard, contract = build_hooks(simpy.Environment(), cfg, recorder=None)
+>>> guard is None, contract.cfg.on_invalid
+(True, 'fallback')
 """
 
 from __future__ import annotations
 
-from simpy.events import Timeout
-
 from llmsim.config.client import Client
 from llmsim.config.contracts import Validation
 from llmsim.config.guards import SpendGuards
+from llmsim.engine.clock import later
 from llmsim.policies.spend import SpendGuard
-from llmsim.policies.validation import ContractMonitor, next_step
+from llmsim.policies.validation import InvalidShareMonitor, next_step
 
 __all__ = ["GuardHook", "ContractHook", "build_hooks"]
 
@@ -42,41 +48,35 @@ class GuardHook:
             s.tokens += tokens
             s.cost += cost
         if self.policy.bill(now, cost, tokens, s):
-            Timeout(self.env, self.delay).callbacks.append(self._fire)
+            later(self.env, self.delay, self._fire)
 
-    def _fire(self, ev) -> None:
+    def _fire(self, _=None) -> None:
         self.policy.fire(self.env.now)
 
 
 class ContractHook:
-    """The client's validation of 200 answers and its contract monitor."""
+    """The client's ``Validation`` of 200 answers and its contract monitor."""
 
     def __init__(self, env, cfg: Validation, recorder):
         self.env = env
         self.rec = recorder
-        self.on_invalid = cfg.on_invalid
-        self.max_attempts = cfg.max_attempts
-        self.delay = cfg.delay
-        m = cfg.monitor
-        self.monitor = None if m is None else ContractMonitor(m.window, m.threshold, m.min_outputs)
-        self.monitor_delay = 0.0 if m is None else m.delay
+        self.cfg = cfg
+        self.monitor = None if cfg.monitor is None else InvalidShareMonitor(cfg.monitor)
 
     def check(self, now: float, req, outcome: str) -> str | None:
         """After a 200 answer: 'retry', 'fallback', or None to deliver it."""
         invalid = outcome == "invalid"
         if self.monitor is not None and self.monitor.observe(now, invalid):
-            Timeout(self.env, self.monitor_delay).callbacks.append(self._fire)
+            later(self.env, self.monitor.cfg.delay, self._fire)
         if not invalid:
             return None
-        return next_step(self.on_invalid, req.k, self.max_attempts)
+        return next_step(self.cfg.on_invalid, req.k, self.cfg.max_attempts)
 
-    def _fire(self, ev) -> None:
+    def _fire(self, _=None) -> None:
         self.rec.event(self.env.now, "contract_alert", "validation", f"{self.monitor.triggered_at:.6g}")
 
 
 def build_hooks(env, cfg: Client, recorder) -> tuple[GuardHook | None, ContractHook | None]:
     """The hooks a client config asks for (None when off: nothing on the hot path)."""
-    spend = getattr(cfg, "spend", None)
-    validation = getattr(cfg, "validation", None)
-    return (None if spend is None else GuardHook(env, spend, recorder),
-            None if validation is None else ContractHook(env, validation, recorder))
+    return (None if cfg.spend is None else GuardHook(env, cfg.spend, recorder),
+            None if cfg.validation is None else ContractHook(env, cfg.validation, recorder))

@@ -1,8 +1,13 @@
-"""Build the SimPy model from a Scenario and run it: ``simulate(scenario, seed) -> Result``."""
+"""Build the SimPy model from a Scenario and run it: ``run_model(scenario, seed) -> tables``.
+
+>>> import llmsim
+>>> sc = llmsim.load_scenario("tuesday", {"horizon": "2m", "warmup": 0})
+>>> requests, attempts, events = run_model(sc, seed=1)
+>>> len(requests) > 0, set(attempts["request_id"]) <= set(requests["request_id"])
+(True, True)
+"""
 
 from __future__ import annotations
-
-import math
 
 import simpy
 from simpy.events import Timeout
@@ -10,6 +15,7 @@ from simpy.events import Timeout
 from llmsim.config.scenario import Scenario
 from llmsim.core.streams import Streams
 from llmsim.engine.arrivals import CHUNK, ExplicitArrivals, RequestChunks, iter_arrival_times
+from llmsim.engine.clock import exact_delay
 from llmsim.engine.pipeline import ClientPipeline, Request
 from llmsim.engine.recorder import Recorder
 from llmsim.engine.session_driver import SessionDriver
@@ -17,21 +23,7 @@ from llmsim.engine.station import Station
 from llmsim.provider.incidents import with_drawn_incidents
 from llmsim.provider.model import DRAW_COLUMNS, ProviderModel
 
-__all__ = ["run_model", "ChunkDraws", "exact_delay"]
-
-
-def exact_delay(now: float, t: float) -> float:
-    """A delay d with now + d >= t in floating point: the event fires at t (rarely one ulp after),
-    never before the recorded arrival time.
-
-    >>> now, t = 0.1, 0.3
-    >>> now + exact_delay(now, t) == t
-    True
-    """
-    d = t - now
-    if now + d < t:
-        d += math.ulp(t)
-    return d
+__all__ = ["run_model", "ChunkDraws"]
 
 
 class ChunkDraws:
@@ -44,7 +36,7 @@ class ChunkDraws:
         self.chunk = chunk
         self.streams = streams
         self.tables = [None] * n_providers
-        self.qtables = None  # [agents] output-contract uniforms, made on first use
+        self.qtables = None  # output-contract uniforms, made on first use
 
     def table(self, station: Station):
         t = self.tables[station.index]
@@ -54,7 +46,7 @@ class ChunkDraws:
         return t
 
     def quality_table(self, station: Station):
-        """[agents] U[0,1) per (request, attempt on this provider): is a 200 answer invalid?"""
+        """U[0,1) per (request, attempt on this provider): is a 200 answer invalid?"""
         if self.qtables is None:
             self.qtables = [None] * len(self.tables)
         t = self.qtables[station.index]
@@ -64,14 +56,43 @@ class ChunkDraws:
         return t
 
 
+def _arrivals(scenario: Scenario, streams: Streams, arrivals: ExplicitArrivals | None):
+    """(batches of arrival times, sizes of chunk c): given arrivals (trace replay), the scenario's
+    Poisson arrivals, or none (sessions only)."""
+    wl = scenario.workload
+    if arrivals is not None:
+        return arrivals.batches(), lambda c: arrivals.sizes(c, wl.max_tokens)
+    sizes = RequestChunks(streams, wl.input_tokens.sampler(), wl.output_tokens.sampler(), wl.max_tokens,
+                          wl.cached_input_share)
+    if wl.arrivals is None:
+        return (), sizes.sizes
+    return iter_arrival_times(wl.arrivals.rate_schedule(), scenario.horizon, streams.rng("arrivals")), sizes.sizes
+
+
+def _source(env, client: ClientPipeline, streams: Streams, n_prov: int, batches, sizes_of):
+    """The open-loop workload: each request starts at its arrival time."""
+    rid = 0
+    chunk = None
+    inp = cached = out = None
+    for batch in batches:
+        for t in batch.tolist():
+            row = rid % CHUNK
+            if row == 0:
+                c = rid // CHUNK
+                chunk = ChunkDraws(c, streams, n_prov)
+                inp, cached, out = sizes_of(c)
+            yield Timeout(env, exact_delay(env.now, t))
+            client.start(Request(rid, t, inp[row], cached[row], out[row], chunk, row, n_prov))
+            rid += 1
+
+
 def run_model(scenario: Scenario, seed: int, arrivals: ExplicitArrivals | None = None):
     """Run one simulation; returns (requests, attempts, events) DataFrames. No I/O.
 
     ``arrivals`` replaces the scenario's Poisson arrivals and size distributions (trace replay)."""
     env = simpy.Environment()
     streams = Streams(seed)
-    names = [p.name for p in scenario.providers]
-    rec = Recorder(names)
+    rec = Recorder([p.name for p in scenario.providers])
     wl = scenario.workload
     models = [ProviderModel(with_drawn_incidents(p, i, streams, scenario.horizon), i)
               for i, p in enumerate(scenario.providers)]
@@ -85,39 +106,10 @@ def run_model(scenario: Scenario, seed: int, arrivals: ExplicitArrivals | None =
     if client.guard is not None:
         for s in stations:
             s.add_meter(client.guard.bill)
-    sizes = RequestChunks(streams, wl.input_tokens.sampler(), wl.output_tokens.sampler(), wl.max_tokens,
-                          wl.cached_input_share)
-    n_prov = len(stations)
-
-    if arrivals is not None:
-        batches = arrivals.batches()
-
-        def sizes_of(c):
-            return arrivals.sizes(c, wl.max_tokens)
-    elif wl.arrivals is not None:
-        batches = iter_arrival_times(wl.arrivals.rate_schedule(), scenario.horizon, streams.rng("arrivals"))
-        sizes_of = sizes.sizes
-    else:  # [agents] sessions only: no open-loop arrivals
-        batches, sizes_of = (), sizes.sizes
-
-    def source():
-        rid = 0
-        chunk = None
-        inp = cached = out = None
-        for batch in batches:
-            for t in batch.tolist():
-                row = rid % CHUNK
-                if row == 0:
-                    c = rid // CHUNK
-                    chunk = ChunkDraws(c, streams, n_prov)
-                    inp, cached, out = sizes_of(c)
-                yield Timeout(env, exact_delay(env.now, t))
-                client.start(Request(rid, t, inp[row], cached[row], out[row], chunk, row, n_prov))
-                rid += 1
-
-    env.process(source())
+    batches, sizes_of = _arrivals(scenario, streams, arrivals)
+    env.process(_source(env, client, streams, len(stations), batches, sizes_of))
     env.run(until=scenario.horizon + scenario.drain)
-    if driver is not None:  # [agents]
+    if driver is not None:
         driver.close()
     client.close_open()
     return rec.tables()

@@ -1,7 +1,8 @@
 """Circuit breakers: resilience4j time- and count-based sliding windows (failure and slow-call
 rates), consecutive-failure breakers, growing open durations, half-open permits (Polly: one probe).
 
->>> b = CircuitBreaker(window=10, min_calls=4, failure_rate=0.5, open_for=5, half_open_calls=1)
+>>> from llmsim.config.client import CircuitBreaker
+>>> b = BreakerPolicy(CircuitBreaker(window=10, min_calls=4, failure_rate=0.5, open_for=5, half_open_calls=1))
 >>> for t in range(4):
 ...     permit = b.allow(t); b.record(t, permit, failed=True)
 >>> b.state, b.allow(4.0), b.allow(9.5) is not None, b.state
@@ -12,15 +13,113 @@ from __future__ import annotations
 
 from collections import deque
 
-__all__ = ["CircuitBreaker", "CLOSED", "OPEN", "HALF_OPEN", "from_config"]
+from llmsim.config.client import CircuitBreaker
+
+__all__ = ["BreakerPolicy", "CLOSED", "OPEN", "HALF_OPEN"]
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
+INF = float("inf")
 
 
-class CircuitBreaker:
-    """CLOSED -> OPEN when calls >= min_calls and failures/calls >= failure_rate (or slow calls/calls
-    >= slow_call_rate) over the window; ``kind``: "time" (last ``window`` seconds, 1 s buckets),
-    "count" (last ``window`` calls) or "consecutive" (``min_calls`` failures in a row).
+class _Counts:
+    """Calls, failures and slow calls in the closed state's window."""
+
+    __slots__ = ("calls", "fails", "slows")
+
+    def __init__(self):
+        self.calls = self.fails = self.slows = 0
+
+    def add(self, failed: bool, slow: bool, sign: int = 1) -> None:
+        self.calls += sign
+        self.fails += sign * failed
+        self.slows += sign * slow
+
+
+class _ConsecutiveWindow:
+    """``kind: consecutive``: failures in a row (the rates are not used)."""
+
+    __slots__ = ("streak",)
+
+    def __init__(self, size: int):
+        self.streak = 0
+
+    def trips(self, b: BreakerPolicy, now: float, failed: bool, slow: bool) -> bool:
+        self.streak = self.streak + 1 if failed else 0
+        return self.streak >= b.cfg.min_calls
+
+
+class _CountWindow:
+    """``kind: count``: the last ``size`` calls."""
+
+    __slots__ = ("size", "ring", "totals")
+
+    def __init__(self, size: int):
+        self.size = size
+        self.ring: deque = deque()
+        self.totals = _Counts()
+
+    def trips(self, b: BreakerPolicy, now: float, failed: bool, slow: bool) -> bool:
+        ring = self.ring
+        ring.append((failed, slow))
+        self.totals.add(failed, slow)
+        if len(ring) > self.size:
+            f, s = ring.popleft()
+            self.totals.add(f, s, -1)
+        return b.over(self.totals)
+
+
+class _TimeWindow:
+    """``kind: time``: the last ``size`` seconds, in 1 s buckets."""
+
+    __slots__ = ("size", "calls", "fails", "slows", "stamp", "last_sec", "totals")
+
+    def __init__(self, size: int):
+        self.size = size
+        self.calls = [0] * size
+        self.fails = [0] * size
+        self.slows = [0] * size
+        self.stamp = [-1] * size
+        self.last_sec = -1
+        self.totals = _Counts()
+
+    def trips(self, b: BreakerPolicy, now: float, failed: bool, slow: bool) -> bool:
+        sec = int(now)
+        i = sec % self.size
+        if self.stamp[i] != sec:
+            self._advance(sec)
+        self.calls[i] += 1
+        self.fails[i] += failed
+        self.slows[i] += slow
+        t = self.totals
+        t.calls += 1
+        t.fails += failed
+        t.slows += slow
+        return b.over(t)
+
+    def _advance(self, sec: int) -> None:
+        """Drop 1 s buckets older than the window up to second ``sec``."""
+        w = self.size
+        t = self.totals
+        for s in range(max(self.last_sec + 1, sec - w + 1), sec + 1):
+            i = s % w
+            if self.stamp[i] != s:
+                t.calls -= self.calls[i]
+                t.fails -= self.fails[i]
+                t.slows -= self.slows[i]
+                self.calls[i] = self.fails[i] = self.slows[i] = 0
+                self.stamp[i] = s
+        if sec > self.last_sec:
+            self.last_sec = sec
+
+
+_WINDOWS = {"time": _TimeWindow, "count": _CountWindow, "consecutive": _ConsecutiveWindow}
+
+
+class BreakerPolicy:
+    """The ``config.client.CircuitBreaker`` of one provider: CLOSED -> OPEN when calls >= min_calls
+    and failures/calls >= failure_rate (or slow calls/calls >= slow_call_rate) over the window;
+    ``kind``: "time" (last ``window`` seconds, 1 s buckets), "count" (last ``window`` calls) or
+    "consecutive" (``min_calls`` failures in a row).
 
     OPEN rejects until open_for * open_growth**(openings in a row - 1) (at most max_open) has
     passed; then the next call (or the timer, when ``automatic``: the transition is dated at the
@@ -28,58 +127,44 @@ class CircuitBreaker:
     re-decides when all have finished. ``allow`` returns a permit (the state epoch) or None; results
     of calls permitted in an earlier epoch are ignored."""
 
-    __slots__ = ("kind", "window", "min_calls", "failure_rate", "slow_rate", "slow_duration", "open_for",
-                 "growth", "max_open", "half_open_calls", "automatic", "state", "epoch", "open_until", "opens",
-                 "streak", "on_change", "_calls", "_fails", "_slows", "_stamp", "_tot_calls", "_tot_fails",
-                 "_tot_slows", "_last_sec", "_ring", "_permits", "_ho_done", "_ho_fails", "_ho_slows", "_consec")
+    __slots__ = ("cfg", "size", "slow_duration", "max_open", "state", "epoch", "open_until", "opens", "streak",
+                 "on_change", "window", "probe", "permits")
 
-    def __init__(self, window: float = 30, min_calls: int = 20, failure_rate: float = 0.5, open_for: float = 30,
-                 half_open_calls: int = 3, on_change=None, kind: str = "time", slow_call_rate: float = 1.0,
-                 slow_call_duration: float | None = None, open_growth: float = 1.0, max_open: float | None = None,
-                 automatic: bool = False):
-        self.kind = kind
-        self.window = max(1, int(round(window)))
-        self.min_calls = min_calls
-        self.failure_rate = failure_rate
-        self.slow_rate = slow_call_rate
-        self.slow_duration = float("inf") if slow_call_duration is None else slow_call_duration
-        self.open_for = open_for
-        self.growth = open_growth
-        self.max_open = float("inf") if max_open is None else max_open
-        self.half_open_calls = half_open_calls
-        self.automatic = automatic
+    def __init__(self, cfg: CircuitBreaker, on_change=None):
+        self.cfg = cfg
+        self.size = max(1, int(round(cfg.window)))
+        self.slow_duration = INF if cfg.slow_call_duration is None else cfg.slow_call_duration
+        self.max_open = INF if cfg.max_open is None else cfg.max_open
         self.state = CLOSED
         self.epoch = 0
         self.open_until = 0.0
         self.opens = 0
         self.streak = 0  # openings since the last close
-        self.on_change = on_change
-        self._reset_window()
+        self.on_change = on_change  # callback(now, state) on every transition
+        self.window = _WINDOWS[cfg.kind](self.size)
+        self.probe = _Counts()  # the half-open calls' results
+        self.permits = 0  # half-open calls still to let through
 
-    def _reset_window(self) -> None:
-        w = self.window
-        self._calls = [0] * w
-        self._fails = [0] * w
-        self._slows = [0] * w
-        self._stamp = [-1] * w
-        self._tot_calls = self._tot_fails = self._tot_slows = 0
-        self._last_sec = -1
-        self._ring: deque = deque()
-        self._consec = 0
+    def over(self, c: _Counts) -> bool:
+        """Do these counts open the breaker?"""
+        n = c.calls
+        cfg = self.cfg
+        return n >= cfg.min_calls and (c.fails >= cfg.failure_rate * n or c.slows >= cfg.slow_call_rate * n)
 
     def _transition(self, now: float, state: str) -> None:
         self.state = state
         self.epoch += 1
+        cfg = self.cfg
         if state == OPEN:
             self.opens += 1
             self.streak += 1
-            self.open_until = now + min(self.max_open, self.open_for * self.growth ** (self.streak - 1))
+            self.open_until = now + min(self.max_open, cfg.open_for * cfg.open_growth ** (self.streak - 1))
         elif state == HALF_OPEN:
-            self._permits = self.half_open_calls
-            self._ho_done = self._ho_fails = self._ho_slows = 0
+            self.permits = cfg.half_open_calls
+            self.probe = _Counts()
         else:
             self.streak = 0
-            self._reset_window()
+            self.window = _WINDOWS[cfg.kind](self.size)
         if self.on_change is not None:
             self.on_change(now, state)
 
@@ -89,7 +174,7 @@ class CircuitBreaker:
             return True
         if self.state == OPEN:
             return now >= self.open_until
-        return self._permits > 0
+        return self.permits > 0
 
     def allow(self, now: float):
         """A permit (int) if a call may go out now, else None (rejected locally)."""
@@ -99,9 +184,9 @@ class CircuitBreaker:
         if state == OPEN:
             if now < self.open_until:
                 return None
-            self._transition(self.open_until if self.automatic else now, HALF_OPEN)
-        if self._permits > 0:
-            self._permits -= 1
+            self._transition(self.open_until if self.cfg.automatic else now, HALF_OPEN)
+        if self.permits > 0:
+            self.permits -= 1
             return self.epoch
         return None
 
@@ -111,71 +196,15 @@ class CircuitBreaker:
             return
         slow = duration > self.slow_duration  # resilience4j: slower than the threshold
         if self.state == CLOSED:
-            if self.kind == "consecutive":
-                self._consec = self._consec + 1 if failed else 0
-                if self._consec >= self.min_calls:
-                    self._transition(now, OPEN)
-                return
-            if self.kind == "count":
-                ring = self._ring
-                ring.append((failed, slow))
-                self._tot_calls += 1
-                self._tot_fails += failed
-                self._tot_slows += slow
-                if len(ring) > self.window:
-                    f, s = ring.popleft()
-                    self._tot_calls -= 1
-                    self._tot_fails -= f
-                    self._tot_slows -= s
-            else:
-                sec = int(now)
-                i = sec % self.window
-                if self._stamp[i] != sec:
-                    self._advance(sec)
-                self._calls[i] += 1
-                self._fails[i] += failed
-                self._slows[i] += slow
-                self._tot_calls += 1
-                self._tot_fails += failed
-                self._tot_slows += slow
-            n = self._tot_calls
-            if n >= self.min_calls and (self._tot_fails >= self.failure_rate * n
-                                        or self._tot_slows >= self.slow_rate * n):
+            if self.window.trips(self, now, failed, slow):
                 self._transition(now, OPEN)
         elif self.state == HALF_OPEN:
-            self._ho_done += 1
-            self._ho_fails += failed
-            self._ho_slows += slow
-            if self._ho_done >= self.half_open_calls:
-                n = self._ho_done
-                if self._ho_fails >= self.failure_rate * n or self._ho_slows >= self.slow_rate * n:
-                    self._transition(now, OPEN)
-                else:
-                    self._transition(now, CLOSED)
+            probe = self.probe
+            probe.add(failed, slow)
+            if probe.calls >= self.cfg.half_open_calls:
+                self._transition(now, OPEN if self.over_probe(probe) else CLOSED)
 
-    def _advance(self, sec: int) -> None:
-        """Drop 1 s buckets older than the window up to second ``sec``."""
-        w = self.window
-        for s in range(max(self._last_sec + 1, sec - w + 1), sec + 1):
-            i = s % w
-            if self._stamp[i] != s:
-                self._tot_calls -= self._calls[i]
-                self._tot_fails -= self._fails[i]
-                self._tot_slows -= self._slows[i]
-                self._calls[i] = self._fails[i] = self._slows[i] = 0
-                self._stamp[i] = s
-        if sec > self._last_sec:
-            self._last_sec = sec
-
-    def counts(self, now: float) -> tuple[int, int]:
-        """(calls, failures) in the window ending now (closed state)."""
-        if self.kind == "time":
-            self._advance(int(now))
-        return self._tot_calls, self._tot_fails
-
-
-def from_config(cfg, on_change=None) -> CircuitBreaker:
-    return CircuitBreaker(cfg.window, cfg.min_calls, cfg.failure_rate, cfg.open_for, cfg.half_open_calls,
-                          on_change=on_change, kind=cfg.kind, slow_call_rate=cfg.slow_call_rate,
-                          slow_call_duration=cfg.slow_call_duration, open_growth=cfg.open_growth,
-                          max_open=cfg.max_open, automatic=cfg.automatic)
+    def over_probe(self, c: _Counts) -> bool:
+        """Do the half-open calls' results open the breaker again?"""
+        n = c.calls
+        return c.fails >= self.cfg.failure_rate * n or c.slows >= self.cfg.slow_call_rate * n

@@ -1,51 +1,64 @@
 """How a retry uses the server's Retry-After hint.
 
->>> h = RetryAfterPolicy("window", lo=0.0, hi=60.0)   # OpenAI SDK: honour (0, 60], else backoff
+>>> from llmsim.config.client import RetryAfterClamp, RetryAfterWindow
+>>> h = RetryAfterPolicy(RetryAfterWindow(window=(0.0, 60.0)))   # OpenAI SDK: honour (0, 60], else backoff
 >>> h.delay(2.0, 30.0), h.delay(2.0, 90.0), h.delay(2.0, float("nan"))
 (30.0, 2.0, 2.0)
->>> RetryAfterPolicy("clamp", hi=5.0).delay(2.0, 30.0)     # AWS 2026: backoff + at most 5 s
+>>> RetryAfterPolicy(RetryAfterClamp(clamp=5.0)).delay(2.0, 30.0)     # AWS 2026: backoff + at most 5 s
 7.0
+>>> RetryAfterPolicy("max_of").delay(2.0, 1.0)
+2.0
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from llmsim.config.client import RetryAfterClamp, RetryAfterMax, RetryAfterWindow
 
-__all__ = ["RetryAfterPolicy", "from_config"]
+__all__ = ["RetryAfterPolicy"]
 
 
-@dataclass(frozen=True, slots=True)
+def _honor(cfg, backoff: float, ra: float) -> float:
+    return ra
+
+
+def _ignore(cfg, backoff: float, ra: float) -> float:
+    return backoff
+
+
+def _max_of(cfg, backoff: float, ra: float) -> float:
+    return ra if ra > backoff else backoff
+
+
+def _cap(cfg: RetryAfterMax, backoff: float, ra: float) -> float:
+    return ra if ra < cfg.max else cfg.max
+
+
+def _window(cfg: RetryAfterWindow, backoff: float, ra: float) -> float:
+    lo, hi = cfg.window
+    return ra if lo < ra <= hi else backoff
+
+
+def _clamp(cfg: RetryAfterClamp, backoff: float, ra: float) -> float:
+    return min(max(ra, backoff), backoff + cfg.clamp)
+
+
+_BY_NAME = {"honor": _honor, "ignore": _ignore, "max_of": _max_of}
+_BY_KIND = {RetryAfterMax: _cap, RetryAfterWindow: _window, RetryAfterClamp: _clamp}
+
+
 class RetryAfterPolicy:
-    """mode: honor (wait exactly the hint), ignore, cap (min(hint, hi)), window (hint if lo < hint <= hi
-    else backoff), clamp (clamp(hint, backoff, backoff + hi)), max_of (max(hint, backoff))."""
+    """The ``retry_after`` of a retry config: honor (wait exactly the hint), ignore, max (min(hint,
+    max)), window (hint if lo < hint <= hi else backoff), clamp (clamp(hint, backoff, backoff +
+    clamp)), max_of (max(hint, backoff))."""
 
-    mode: str = "honor"
-    lo: float = 0.0
-    hi: float = float("inf")
+    __slots__ = ("cfg", "_rule")
+
+    def __init__(self, cfg: str | RetryAfterMax | RetryAfterWindow | RetryAfterClamp):
+        self.cfg = cfg
+        self._rule = _BY_NAME[cfg] if isinstance(cfg, str) else _BY_KIND[type(cfg)]
 
     def delay(self, backoff: float, retry_after: float) -> float:
         ra = retry_after
-        if ra != ra or ra <= 0 or self.mode == "ignore":  # no usable hint (NaN, or not positive)
+        if ra != ra or ra <= 0:  # no usable hint (NaN: none sent, or not positive)
             return backoff
-        m = self.mode
-        if m == "honor":
-            return ra
-        if m == "cap":
-            return ra if ra < self.hi else self.hi
-        if m == "window":
-            return ra if self.lo < ra <= self.hi else backoff
-        if m == "clamp":
-            return min(max(ra, backoff), backoff + self.hi)
-        if m == "max_of":
-            return ra if ra > backoff else backoff
-        raise ValueError(f"unknown Retry-After mode {m!r}")
-
-
-def from_config(cfg) -> RetryAfterPolicy:
-    if isinstance(cfg, str):
-        return RetryAfterPolicy(cfg)
-    if hasattr(cfg, "max"):
-        return RetryAfterPolicy("cap", hi=cfg.max)
-    if hasattr(cfg, "window"):
-        return RetryAfterPolicy("window", lo=cfg.window[0], hi=cfg.window[1])
-    return RetryAfterPolicy("clamp", hi=cfg.clamp)
+        return self._rule(self.cfg, backoff, ra)

@@ -1,83 +1,99 @@
-"""Client-side limiters: decide before a call whether it goes now, waits, or is rejected locally.
+"""Client-side limiters ("gates"): decide before a call whether it goes now, waits, or is rejected.
 
-``acquire(now, tokens, max_wait) -> float``: 0.0 = go now (permit taken); w > 0 = a permit is
-reserved, go after w seconds (callers queue in FIFO order, no polling); inf = rejected (nothing
-taken); -1 = wait in the concurrency queue. ``release(now, outcome, latency)`` when the call ends.
+Every gate implements ``llmsim.policies.protocols.Limiter``: ``acquire(now, tokens, max_wait)``
+answers a ``Decision`` (GO: permit taken; WAIT: a permit is reserved, go after ``delay`` seconds,
+callers queue in FIFO order, no polling; QUEUE: wait in the concurrency queue; REJECT: nothing
+taken); ``release(now, outcome, latency)`` when the call ends.
 
->>> lim = SreThrottle(k=2.0, window=120.0)
->>> lim.reject_probability(0.0)
-0.0
+>>> from llmsim.config.client import SreThrottle
+>>> gate = SreThrottleGate(SreThrottle(kind="sre"), u=lambda: 0.5)
+>>> gate.reject_probability(0.0), gate.acquire(0.0, 100)
+(0.0, Decision(kind=<Admit.GO: 'go'>, delay=0.0))
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
 
+from llmsim.config import client as C
+from llmsim.policies.protocols import GO, QUEUE, REJECT, Decision, Limiter, wait
+from llmsim.policies.windows import TimeWindow
 from llmsim.provider.buckets import TokenBucket
 
-__all__ = ["TokenBucketLimiter", "ConcurrencyLimiter", "AimdLimiter", "SreThrottle", "AwsAdaptive", "from_config"]
+__all__ = ["TokenBucketGate", "ConcurrencyGate", "AimdGate", "SreThrottleGate", "AwsAdaptiveGate", "build"]
 
 INF = float("inf")
 THROTTLED = frozenset({"rate_limited", "overloaded"})
 
 
-class TokenBucketLimiter:
+class _NoQueue:
+    """The queue part of the protocol for gates without a queue."""
+
+    max_wait = INF
+
+    def admit_waiter(self) -> bool:
+        return False
+
+    def give_up_waiting(self) -> None:
+        pass
+
+
+class TokenBucketGate(_NoQueue):
     """RPM and TPM buckets checked before sending (tokens = input + max_tokens); wait or reject."""
 
-    def __init__(self, rpm=None, tpm=None, on_limit="wait", max_wait=None):
-        self.rpm = None if rpm is None else TokenBucket(rpm / 60.0, rpm)
-        self.tpm = None if tpm is None else TokenBucket(tpm / 60.0, tpm)
-        self.reject = on_limit == "reject"
-        self.max_wait = INF if max_wait is None else max_wait
+    def __init__(self, cfg: C.TokenBucketLimiter):
+        self.cfg = cfg
+        self.rpm = None if cfg.rpm is None else TokenBucket(cfg.rpm / 60.0, cfg.rpm)
+        self.tpm = None if cfg.tpm is None else TokenBucket(cfg.tpm / 60.0, cfg.tpm)
+        self.reject = cfg.on_limit == "reject"
+        self.max_wait = INF if cfg.max_wait is None else cfg.max_wait
 
-    def acquire(self, now: float, tokens: int, max_wait: float = INF) -> float:
-        wait = 0.0
+    def acquire(self, now: float, tokens: int, max_wait: float = INF) -> Decision:
+        delay = 0.0
         if self.rpm is not None:
-            wait = self.rpm.wait_for(now, 1.0)
+            delay = self.rpm.wait_for(now, 1.0)
         if self.tpm is not None:
-            wait = max(wait, self.tpm.wait_for(now, float(tokens)))
-        if wait > 0.0 and (self.reject or wait > min(self.max_wait, max_wait)):
-            return INF
+            delay = max(delay, self.tpm.wait_for(now, float(tokens)))
+        if delay > 0.0 and (self.reject or delay > min(self.max_wait, max_wait)):
+            return REJECT
         # take now (the level may go below zero: later callers wait behind this reservation)
         if self.rpm is not None:
             self.rpm.take(now, 1.0)
         if self.tpm is not None:
             self.tpm.take(now, float(tokens))
-        return wait
+        return wait(delay)
 
     def release(self, now: float, outcome: str, latency: float) -> None:
         pass
 
 
-class ConcurrencyLimiter:
+class ConcurrencyGate:
     """At most ``limit`` calls in flight; up to ``queue`` callers wait (FIFO) for ``max_wait``.
 
-    Waiting is done by the engine: acquire returns -1.0 to mean "queue me" and ``release`` returns
-    True when a queued caller may go."""
+    Waiting is done by the engine: acquire answers QUEUE, and after a release ``admit_waiter`` says
+    whether the first queued caller may go."""
 
-    def __init__(self, limit=25, queue=0, max_wait=None):
-        self.limit = limit
-        self.queue_limit = queue
-        self.max_wait = INF if max_wait is None else max_wait
+    def __init__(self, cfg: C.ConcurrencyLimiter):
+        self.cfg = cfg
+        self.max_wait = INF if cfg.max_wait is None else cfg.max_wait
         self.inflight = 0
         self.waiting = 0
 
-    def acquire(self, now: float, tokens: int, max_wait: float = INF) -> float:
-        if self.inflight < self.limit and self.waiting == 0:
+    def acquire(self, now: float, tokens: int, max_wait: float = INF) -> Decision:
+        if self.inflight < self.cfg.limit and self.waiting == 0:
             self.inflight += 1
-            return 0.0
-        if self.waiting < self.queue_limit and self.max_wait > 0:
+            return GO
+        if self.waiting < self.cfg.queue and self.max_wait > 0:
             self.waiting += 1
-            return -1.0
-        return INF
+            return QUEUE
+        return REJECT
 
     def release(self, now: float, outcome: str, latency: float) -> None:
         self.inflight -= 1
 
     def admit_waiter(self) -> bool:
         """Called after a release: a queued caller takes the free permit."""
-        if self.waiting and self.inflight < self.limit:
+        if self.waiting and self.inflight < self.cfg.limit:
             self.waiting -= 1
             self.inflight += 1
             return True
@@ -87,82 +103,71 @@ class ConcurrencyLimiter:
         self.waiting -= 1
 
 
-class AimdLimiter:
+class AimdGate(_NoQueue):
     """Netflix concurrency-limits AIMD: drop or rtt > timeout -> limit *= ratio; else if
     inflight * 2 >= limit -> limit += 1. Over the limit -> rejected."""
 
-    def __init__(self, initial=20, min_limit=20, max_limit=200, backoff_ratio=0.9, timeout=5.0):
-        self.limit = float(initial)
-        self.min = min_limit
-        self.max = max_limit
-        self.ratio = backoff_ratio
-        self.timeout = timeout
+    def __init__(self, cfg: C.AimdLimiter):
+        self.cfg = cfg
+        self.limit = float(cfg.initial)
         self.inflight = 0
 
-    def acquire(self, now: float, tokens: int, max_wait: float = INF) -> float:
+    def acquire(self, now: float, tokens: int, max_wait: float = INF) -> Decision:
         if self.inflight >= int(self.limit):
-            return INF
+            return REJECT
         self.inflight += 1
-        return 0.0
+        return GO
 
     def release(self, now: float, outcome: str, latency: float) -> None:
+        cfg = self.cfg
         inflight = self.inflight
         self.inflight -= 1
-        if outcome in THROTTLED or outcome in ("timeout", "deadline") or latency > self.timeout:
-            self.limit = max(self.min, self.limit * self.ratio)
+        if outcome in THROTTLED or outcome in ("timeout", "deadline") or latency > cfg.timeout:
+            self.limit = max(cfg.min_limit, self.limit * cfg.backoff_ratio)
         elif inflight * 2 >= self.limit:
-            self.limit = min(self.max, self.limit + 1)
+            self.limit = min(cfg.max_limit, self.limit + 1)
 
 
-class SreThrottle:
+class SreThrottleGate(_NoQueue):
     """Google SRE "Handling Overload": reject locally with probability
     max(0, (requests - k * accepts) / (requests + 1)) over the last ``window`` seconds, where
-    accepts are calls the backend did not refuse as throttled or overloaded."""
+    accepts are calls the backend did not refuse as throttled or overloaded. ``u``: a callable
+    giving U[0, 1) draws (drawn only when the probability is positive)."""
 
-    def __init__(self, k=2.0, window=120.0, u=None):
-        self.k = k
-        self.window = window
-        self.requests: deque[float] = deque()
-        self.accepts: deque[float] = deque()
-        self.u = u  # callable -> U[0, 1), set by the engine
-
-    def _trim(self, now: float) -> None:
-        edge = now - self.window
-        for q in (self.requests, self.accepts):
-            while q and q[0] <= edge:
-                q.popleft()
+    def __init__(self, cfg: C.SreThrottle, u):
+        self.cfg = cfg
+        self.requests = TimeWindow(cfg.window)
+        self.accepts = TimeWindow(cfg.window)
+        self.u = u
 
     def reject_probability(self, now: float) -> float:
-        self._trim(now)
-        req, acc = len(self.requests), len(self.accepts)
-        return max(0.0, (req - self.k * acc) / (req + 1))
+        req, acc = self.requests.count(now), self.accepts.count(now)
+        return max(0.0, (req - self.cfg.k * acc) / (req + 1))
 
-    def acquire(self, now: float, tokens: int, max_wait: float = INF) -> float:
+    def acquire(self, now: float, tokens: int, max_wait: float = INF) -> Decision:
         p = self.reject_probability(now)
-        self.requests.append(now)
+        self.requests.add(now)
         if p > 0 and self.u() < p:
-            return INF
-        return 0.0
+            return REJECT
+        return GO
 
     def release(self, now: float, outcome: str, latency: float) -> None:
         if outcome not in THROTTLED and outcome not in ("rejected", "spend_blocked"):
-            self.accepts.append(now)
+            self.accepts.add(now)
 
 
-class AwsAdaptive:
+class AwsAdaptiveGate(_NoQueue):
     """botocore adaptive retry mode (botocore/retries/adaptive.py, bucket.py, throttling.py): a
     token bucket enabled at the first throttle; its rate follows CUBIC: on a throttle
     w_max = rate, rate *= beta, K = cbrt(w_max (1 - beta) / scale); on success
     rate = scale (t - t_throttle - K)**3 + w_max; capped at 2 x the measured send rate (EMA 0.8 over
     0.5 s buckets), at least min_rate."""
 
-    def __init__(self, beta=0.7, scale=0.4, min_rate=0.5, on_limit="wait"):
-        self.beta = beta
-        self.scale = scale
-        self.min_rate = min_rate
-        self.reject = on_limit == "reject"
+    def __init__(self, cfg: C.AwsAdaptive):
+        self.cfg = cfg
+        self.reject = cfg.on_limit == "reject"
         self.enabled = False
-        self.rate = min_rate
+        self.rate = cfg.min_rate
         self.level = 0.0
         self.last = 0.0
         self.w_max = 0.0
@@ -176,15 +181,15 @@ class AwsAdaptive:
         self.level = min(max(1.0, self.rate), self.level + (now - self.last) * self.rate)
         self.last = now
 
-    def acquire(self, now: float, tokens: int, max_wait: float = INF) -> float:
+    def acquire(self, now: float, tokens: int, max_wait: float = INF) -> Decision:
         if not self.enabled:
-            return 0.0
+            return GO
         self._refill(now)
-        wait = 0.0 if self.level >= 1.0 else (1.0 - self.level) / self.rate
-        if wait > 0.0 and (self.reject or wait > max_wait):
-            return INF
+        delay = 0.0 if self.level >= 1.0 else (1.0 - self.level) / self.rate
+        if delay > 0.0 and (self.reject or delay > max_wait):
+            return REJECT
         self.level -= 1.0  # reserve (may go below zero: callers queue behind)
-        return wait
+        return wait(delay)
 
     def _measure(self, now: float) -> None:
         # RateClocker: requests per 0.5 s bucket, smoothed with factor 0.8
@@ -198,32 +203,31 @@ class AwsAdaptive:
 
     def release(self, now: float, outcome: str, latency: float) -> None:
         self._measure(now)  # botocore's RateClocker counts responses
+        cfg = self.cfg
         if outcome in THROTTLED:
             rate = min(self.measured, self.rate) if self.enabled else self.measured
             self.w_max = rate
-            self.k = (self.w_max * (1 - self.beta) / self.scale) ** (1 / 3)
-            new = rate * self.beta
+            self.k = (self.w_max * (1 - cfg.beta) / cfg.scale) ** (1 / 3)
+            new = rate * cfg.beta
             self.last_throttle = now
             if not self.enabled:
                 self.enabled = True
                 self.last = now
                 self.level = 0.0
         elif self.enabled:
-            new = self.scale * (now - self.last_throttle - self.k) ** 3 + self.w_max
+            new = cfg.scale * (now - self.last_throttle - self.k) ** 3 + self.w_max
         else:
             return
         self._refill(now)
-        self.rate = max(self.min_rate, min(new, 2 * self.measured))
+        self.rate = max(cfg.min_rate, min(new, 2 * self.measured))
 
 
-def from_config(cfg, u=None):
-    kind = cfg.kind
-    if kind == "token_bucket":
-        return TokenBucketLimiter(cfg.rpm, cfg.tpm, cfg.on_limit, cfg.max_wait)
-    if kind == "concurrency":
-        return ConcurrencyLimiter(cfg.limit, cfg.queue, cfg.max_wait)
-    if kind == "aimd":
-        return AimdLimiter(cfg.initial, cfg.min_limit, cfg.max_limit, cfg.backoff_ratio, cfg.timeout)
-    if kind == "sre":
-        return SreThrottle(cfg.k, cfg.window, u)
-    return AwsAdaptive(cfg.beta, cfg.scale, cfg.min_rate, cfg.on_limit)
+_KINDS = {C.TokenBucketLimiter: TokenBucketGate, C.ConcurrencyLimiter: ConcurrencyGate, C.AimdLimiter: AimdGate,
+          C.AwsAdaptive: AwsAdaptiveGate}
+
+
+def build(cfg, u) -> Limiter:
+    """The runtime gate of a limiter config; ``u`` gives the uniforms of the gates that draw (SRE)."""
+    if isinstance(cfg, C.SreThrottle):
+        return SreThrottleGate(cfg, u)
+    return _KINDS[type(cfg)](cfg)

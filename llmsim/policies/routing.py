@@ -3,10 +3,12 @@
 Every strategy returns candidate indices (into the route's provider list), best first; the router
 then takes the first healthy one (breaker admits, not cooling down or ejected).
 
->>> r = Router("fallback", n=3)
+>>> from llmsim.config.client import Route
+>>> r = StrategyRouter(Route(order=["a", "b", "c"]))
 >>> r.candidates(now=0.0, start=1, u=0.5, sizes=(100, 10))
 [1, 2, 0]
->>> Router("weighted", n=2, weights=[0.0, 1.0]).candidates(0.0, 0, 0.3, (100, 10))[0]
+>>> weighted = StrategyRouter(Route(strategy="weighted", order=["a", "b"], weights=[0.0, 1.0]))
+>>> weighted.candidates(0.0, 0, 0.3, (100, 10))[0]
 1
 """
 
@@ -14,17 +16,24 @@ from __future__ import annotations
 
 from collections import deque
 
-__all__ = ["Router"]
+from llmsim.config.client import Route
+from llmsim.policies.windows import FixedWindow
+
+__all__ = ["StrategyRouter"]
 
 
-class Router:
-    """Per client instance state of one route: calls in flight, recent latencies, usage this minute."""
+class StrategyRouter:
+    """The ``config.client.Route`` state of one client instance: calls in flight, recent latencies,
+    usage this minute. ``names``: the providers of the route (``order`` with ``*`` resolved);
+    ``prices``: (input, output) price per token of each, for ``lowest_cost``."""
 
-    def __init__(self, strategy: str, n: int, weights=None, latency_window: int = 10, prices=None,
-                 usage_limits=None):
-        self.strategy = strategy
+    def __init__(self, cfg: Route, names: list[str] | None = None, prices=None):
+        names = list(cfg.order) if names is None else names
+        n = len(names)
+        self.cfg = cfg
+        self.strategy = cfg.strategy
         self.n = n
-        w = list(weights) if weights is not None else [1.0] * n
+        w = list(cfg.weights) if cfg.weights is not None else [1.0] * n
         total = sum(w)
         self.cum = []
         acc = 0.0
@@ -32,55 +41,69 @@ class Router:
             acc += x / total if total > 0 else 1.0 / n
             self.cum.append(acc)
         self.inflight = [0] * n
-        self.latencies = [deque(maxlen=latency_window) for _ in range(n)]
-        self.prices = prices or [(0.0, 0.0)] * n  # (input, output) per token
-        self.usage_limits = usage_limits or [None] * n  # (rpm, tpm) per provider or None
-        self.minute = [-1] * n
+        self.latencies = [deque(maxlen=cfg.latency_window) for _ in range(n)]
+        self.prices = prices or [(0.0, 0.0)] * n
+        limits = cfg.usage_limits or {}
+        self.usage_limits = [(limits[m].get("rpm"), limits[m].get("tpm")) if m in limits else None for m in names]
+        self.minutes = [FixedWindow(60.0) for _ in range(n)]
         self.used_tokens = [0] * n
         self.used_requests = [0] * n
+        self._order = self._fallback if n == 1 else {
+            "fallback": self._fallback, "weighted": self._weighted, "least_busy": self._least_busy,
+            "lowest_latency": self._lowest_latency, "lowest_cost": self._lowest_cost, "usage": self._usage,
+        }[cfg.strategy]
 
     def candidates(self, now: float, start: int, u: float, sizes: tuple[int, int]) -> list[int]:
-        n = self.n
-        s = self.strategy
-        if s == "fallback" or n == 1:
-            return [(start + j) % n for j in range(n)]
-        if s == "weighted":
-            first = next((i for i, c in enumerate(self.cum) if u < c), n - 1)
-            return [first] + [i for i in range(n) if i != first]
-        if s == "least_busy":
-            return sorted(range(n), key=lambda i: (self.inflight[i], i))
-        if s == "lowest_latency":
-            def mean_latency(i):
-                lat = self.latencies[i]
-                return sum(lat) / len(lat) if lat else 0.0  # unknown: try it first
-            return sorted(range(n), key=lambda i: (mean_latency(i), i))
-        if s == "lowest_cost":
-            inp, out = sizes
-            return sorted(range(n), key=lambda i: (self.prices[i][0] * inp + self.prices[i][1] * out, i))
-        if s == "usage":
-            m = int(now // 60)
-            for i in range(n):
-                if self.minute[i] != m:
-                    self.minute[i], self.used_tokens[i], self.used_requests[i] = m, 0, 0
-            inp, out = sizes
+        """Provider indices to try, best first."""
+        return self._order(now, start, u, sizes)
 
-            def within(i):
-                lim = self.usage_limits[i]
-                if lim is None:
-                    return True
-                rpm, tpm = lim
-                return (rpm is None or self.used_requests[i] + 1 <= rpm) and (
-                    tpm is None or self.used_tokens[i] + inp + out <= tpm)
-            ok = sorted((i for i in range(n) if within(i)), key=lambda i: (self.used_tokens[i], i))
-            return ok  # over every limit: nothing to try
-        raise ValueError(f"unknown routing strategy {s!r}")
+    def _fallback(self, now, start, u, sizes) -> list[int]:
+        n = self.n
+        return [(start + j) % n for j in range(n)]
+
+    def _weighted(self, now, start, u, sizes) -> list[int]:
+        n = self.n
+        first = next((i for i, c in enumerate(self.cum) if u < c), n - 1)
+        return [first] + [i for i in range(n) if i != first]
+
+    def _least_busy(self, now, start, u, sizes) -> list[int]:
+        return sorted(range(self.n), key=lambda i: (self.inflight[i], i))
+
+    def _lowest_latency(self, now, start, u, sizes) -> list[int]:
+        def mean_latency(i):
+            lat = self.latencies[i]
+            return sum(lat) / len(lat) if lat else 0.0  # unknown: try it first
+        return sorted(range(self.n), key=lambda i: (mean_latency(i), i))
+
+    def _lowest_cost(self, now, start, u, sizes) -> list[int]:
+        inp, out = sizes
+        return sorted(range(self.n), key=lambda i: (self.prices[i][0] * inp + self.prices[i][1] * out, i))
+
+    def _usage(self, now, start, u, sizes) -> list[int]:
+        """Within their RPM/TPM this minute, fewest tokens first (over every limit: nothing to try)."""
+        for i in range(self.n):
+            self._roll(now, i)
+        inp, out = sizes
+        ok = (i for i in range(self.n) if self._within(i, inp + out))
+        return sorted(ok, key=lambda i: (self.used_tokens[i], i))
+
+    def _within(self, i: int, tokens: int) -> bool:
+        lim = self.usage_limits[i]
+        if lim is None:
+            return True
+        rpm, tpm = lim
+        return (rpm is None or self.used_requests[i] + 1 <= rpm) and (
+            tpm is None or self.used_tokens[i] + tokens <= tpm)
+
+    def _roll(self, now: float, i: int) -> None:
+        """A new minute: provider i's usage starts from zero."""
+        if self.minutes[i].roll(now):
+            self.used_tokens[i] = self.used_requests[i] = 0
 
     def sent(self, now: float, i: int, tokens: int) -> None:
         self.inflight[i] += 1
         if self.strategy == "usage":
-            m = int(now // 60)
-            if self.minute[i] != m:
-                self.minute[i], self.used_tokens[i], self.used_requests[i] = m, 0, 0
+            self._roll(now, i)
             self.used_tokens[i] += tokens
             self.used_requests[i] += 1
 

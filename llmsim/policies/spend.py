@@ -12,9 +12,8 @@ The engine asks ``admit(now, session)`` before every attempt (a reason string me
 
 from __future__ import annotations
 
-from collections import deque
-
-from llmsim.config.guards import SpendGuards
+from llmsim.config.guards import Budget, SpendGuards
+from llmsim.policies.windows import FixedWindow, TimeWindow
 
 __all__ = ["SpendGuard", "SessionSpend"]
 
@@ -30,39 +29,36 @@ class SessionSpend:
         self.cost = 0.0
 
 
-class _Budget:
-    __slots__ = ("window", "limit", "sessions_only", "index", "spent", "announced")
+class _SpendWindow:
+    """One budget of ``SpendGuards.budgets``: spend in the current fixed window (aligned to time 0)."""
 
-    def __init__(self, window: float, limit: float, sessions_only: bool):
-        self.window = window
-        self.limit = limit
-        self.sessions_only = sessions_only
-        self.index = 0
+    __slots__ = ("cfg", "sessions_only", "window", "spent", "announced")
+
+    def __init__(self, cfg: Budget):
+        self.cfg = cfg
+        self.sessions_only = cfg.scope == "sessions"
+        self.window = FixedWindow(cfg.window, index=0)
         self.spent = 0.0
-        self.announced = -1
+        self.announced = -1  # the window whose exhaustion was recorded last
 
     def roll(self, now: float) -> None:
-        idx = int(now // self.window)
-        if idx != self.index:
-            self.index = idx
+        if self.window.roll(now):
             self.spent = 0.0
 
 
 class SpendGuard:
-    """Decides whether an attempt may be sent, from the spend billed so far."""
+    """The ``SpendGuards`` of a client: decides whether an attempt may be sent, from the spend billed
+    so far. ``on_event(now, kind, subject, value)`` records what happens (budget exhausted, alert)."""
 
     def __init__(self, cfg: SpendGuards, on_event=None):
-        caps = cfg.session
-        self.max_steps = caps.max_steps if caps is not None else None
-        self.max_tokens = caps.max_tokens if caps is not None else None
-        self.max_cost = caps.max_cost if caps is not None else None
-        self.budgets = [_Budget(b.window, b.limit, b.scope == "sessions") for b in cfg.budgets]
+        self.cfg = cfg
+        self.budgets = [_SpendWindow(b) for b in cfg.budgets]
         a = cfg.alert
         self.alert = a
         self.alert_sessions_only = a is not None and a.scope == "sessions"
-        self._recent: deque[tuple[float, float]] = deque()
-        self._recent_sum = 0.0
-        self.triggered_at = float("nan")  # when the alert condition first held
+        self._recent = TimeWindow(a.window) if a is not None else None
+        self.triggered = False  # the alert condition held once (it fires once per run)
+        self.triggered_at = float("nan")  # when the alert condition first held (NaN: not yet)
         self.fired_at = float("nan")  # when it was seen (triggered + delay) and its action began
         self.active = False
         self._next_allowed = 0.0
@@ -72,25 +68,39 @@ class SpendGuard:
     def admit(self, now: float, session: SessionSpend | None) -> str | None:
         """None if the attempt may go, else why it is blocked."""
         if session is not None:
-            if self.max_steps is not None and session.steps > self.max_steps:
-                return "session_steps"
-            if self.max_tokens is not None and session.tokens >= self.max_tokens:
-                return "session_tokens"
-            if self.max_cost is not None and session.cost >= self.max_cost:
-                return "session_cost"
+            reason = self._session_cap(session)
+            if reason is not None:
+                return reason
         for b in self.budgets:
             if b.sessions_only and session is None:
                 continue
             b.roll(now)
-            if b.spent >= b.limit:
+            if b.spent >= b.cfg.limit:
                 return "budget"
         if self.active and (session is not None or not self.alert_sessions_only):
-            if self.alert.action == "block":
-                return "alert_block"
-            if self.alert.action == "throttle":
-                if now < self._next_allowed:
-                    return "alert_throttle"
-                self._next_allowed = now + 1.0 / self.alert.throttle_rate
+            return self._alert_action(now)
+        return None
+
+    def _session_cap(self, session: SessionSpend) -> str | None:
+        caps = self.cfg.session
+        if caps is None:
+            return None
+        if caps.max_steps is not None and session.steps > caps.max_steps:
+            return "session_steps"
+        if caps.max_tokens is not None and session.tokens >= caps.max_tokens:
+            return "session_tokens"
+        if caps.max_cost is not None and session.cost >= caps.max_cost:
+            return "session_cost"
+        return None
+
+    def _alert_action(self, now: float) -> str | None:
+        action = self.alert.action
+        if action == "block":
+            return "alert_block"
+        if action == "throttle":
+            if now < self._next_allowed:
+                return "alert_throttle"
+            self._next_allowed = now + 1.0 / self.alert.throttle_rate
         return None
 
     # -- after a bill ---------------------------------------------------------------------------
@@ -101,22 +111,20 @@ class SpendGuard:
                 continue
             b.roll(now)
             b.spent += cost
-            if b.spent >= b.limit and b.announced != b.index:
-                b.announced = b.index
+            if b.spent >= b.cfg.limit and b.announced != b.window.index:
+                b.announced = b.window.index
                 if self.on_event is not None:
                     self.on_event(now, "budget_exhausted", f"budgets[{i}]", f"{b.spent:.6g}")
         a = self.alert
-        if a is None or self.triggered_at == self.triggered_at:  # no alert, or already triggered
+        if a is None or self.triggered:  # no alert, or already triggered
             return False
         if self.alert_sessions_only and session is None:
             return False
         recent = self._recent
-        recent.append((now, cost))
-        self._recent_sum += cost
-        horizon = now - a.window
-        while recent and recent[0][0] <= horizon:
-            self._recent_sum -= recent.popleft()[1]
-        if self._recent_sum >= a.threshold * a.window:
+        recent.add(now, cost)
+        recent.trim(now)
+        if recent.total >= a.threshold * a.window:
+            self.triggered = True
             self.triggered_at = now
             return True
         return False

@@ -2,16 +2,18 @@
 
 >>> next_step("retry", attempts_made=1, max_attempts=2), next_step("retry", 2, 2), next_step("accept", 1, 5)
 ('retry', None, None)
->>> m = ContractMonitor(window=60, threshold=0.5, min_outputs=2)
+>>> from llmsim.config.contracts import ContractMonitor
+>>> m = InvalidShareMonitor(ContractMonitor(window=60, threshold=0.5, min_outputs=2))
 >>> m.observe(0.0, False), m.observe(1.0, True), m.triggered_at
 (False, True, 1.0)
 """
 
 from __future__ import annotations
 
-from collections import deque
+from llmsim.config.contracts import ContractMonitor
+from llmsim.policies.windows import TimeWindow
 
-__all__ = ["next_step", "ContractMonitor", "expected_invalid_delivered", "expected_attempts"]
+__all__ = ["next_step", "InvalidShareMonitor", "expected_invalid_delivered", "expected_attempts"]
 
 
 def next_step(on_invalid: str, attempts_made: int, max_attempts: int) -> str | None:
@@ -42,31 +44,29 @@ def expected_attempts(q: float, max_attempts: int) -> float:
     return (1.0 - q ** max_attempts) / (1.0 - q)
 
 
-class ContractMonitor:
-    """Share of invalid answers among those validated over the last ``window`` seconds; the condition
-    holds when at least ``min_outputs`` were seen and the share reached ``threshold`` (first time only)."""
+class InvalidShareMonitor:
+    """The ``ContractMonitor`` config at run time: share of invalid answers among those validated
+    over the last ``window`` seconds; the condition holds when at least ``min_outputs`` were seen and
+    the share reached ``threshold`` (first time only)."""
 
-    __slots__ = ("window", "threshold", "min_outputs", "_seen", "_bad", "triggered_at")
+    __slots__ = ("cfg", "seen", "triggered", "triggered_at")
 
-    def __init__(self, window: float, threshold: float, min_outputs: int):
-        self.window = window
-        self.threshold = threshold
-        self.min_outputs = min_outputs
-        self._seen: deque[tuple[float, bool]] = deque()
-        self._bad = 0
-        self.triggered_at = float("nan")
+    def __init__(self, cfg: ContractMonitor):
+        self.cfg = cfg
+        self.seen = TimeWindow(cfg.window)  # total: invalid answers in the window
+        self.triggered = False
+        self.triggered_at = float("nan")  # when the condition first held (NaN: not yet)
 
     def observe(self, now: float, invalid: bool) -> bool:
         """Record one validated answer; True when the condition holds for the first time (now)."""
-        if self.triggered_at == self.triggered_at:
+        if self.triggered:
             return False
-        seen = self._seen
-        seen.append((now, invalid))
-        self._bad += invalid
-        edge = now - self.window
-        while seen[0][0] <= edge:
-            self._bad -= seen.popleft()[1]
-        if len(seen) >= self.min_outputs and self._bad >= self.threshold * len(seen):
+        seen = self.seen
+        seen.add(now, invalid)
+        seen.trim(now)
+        n = len(seen)
+        if n >= self.cfg.min_outputs and seen.total >= self.cfg.threshold * n:
+            self.triggered = True
             self.triggered_at = now
             return True
         return False
