@@ -19,13 +19,13 @@ from llmsim.config import client as C
 from llmsim.core.streams import Streams, UniformPool
 from llmsim.engine.hooks import build_hooks
 from llmsim.engine.layers.call import Call, Context, in_flight
+from llmsim.engine.layers.contract_check import ValidationStage
 from llmsim.engine.layers.hedge import HedgeStage
 from llmsim.engine.layers.leaf import Leaf
 from llmsim.engine.layers.limiter import LimiterStage
 from llmsim.engine.layers.retry import RetryStage
 from llmsim.engine.layers.route import RouteStage, needs_stage
 from llmsim.engine.layers.timeout import TimeoutStage
-from llmsim.engine.layers.validation import ValidationStage
 from llmsim.engine.recorder import Recorder
 from llmsim.engine.station import Attempt, Station
 from llmsim.policies.breaker import BreakerPolicy
