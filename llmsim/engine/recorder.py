@@ -1,6 +1,8 @@
 """Column-wise recording of attempts, requests and events; DataFrames are built once at the end.
 
-Recording never decides behaviour: the engine calls ``attempt``/``request``/``event`` and nothing reads back.
+Recording never decides behaviour: the engine calls ``attempt_row`` (from the ended attempt),
+``request_row`` (from the ended request) and ``event`` (typed: text, number, session), and nothing
+reads back.
 """
 
 from __future__ import annotations
@@ -48,35 +50,51 @@ class Recorder:
         self.r_ttft = array("d")
         self.r_in = array("q")
         self.r_out = array("q")
-        # [agents] cached input tokens of billed attempts (sparse: row -> tokens; most rows have none)
+        # cached input tokens of billed attempts (sparse: row -> tokens; most rows have none)
         self.a_cached: dict[int, int] = {}
-        # [agents] session steps: request id -> (session id, step index)
+        # session steps: request id -> (session id, step index)
         self.s_rid = array("q")
         self.s_sid = array("q")
         self.s_step = array("l")
         # events
-        self.events: list[tuple[float, str, str, str]] = []
+        self.events: list[tuple[float, str, str, str, float, int]] = []
 
-    def attempt(self, req: int, k: int, prov: int, sent: float, started: float, first: float, end: float,
-                outcome: str, status: int, retry_after: float, billed_in: int, billed_out: int, cost: float) -> int:
+    def attempt_row(self, att, prov: int, started: float = NAN, billed_in: int = 0, billed_out: int = 0,
+                    cost: float = 0.0) -> int:
+        """The row of an attempt that has ended for its client (its answer is on ``att``: ``first``,
+        ``end``, ``outcome``, ``status``, ``retry_after``), sent to provider ``prov`` (-1: none), with
+        service start ``started`` and the bill; returns the row number (to settle or add cached input)."""
         row = len(self.a_req)
-        self.a_req.append(req)
-        self.a_k.append(k)
+        self.a_req.append(att.req.rid)
+        self.a_k.append(att.k)
         self.a_prov.append(prov)
-        self.a_sent.append(sent)
+        self.a_sent.append(att.sent)
         self.a_started.append(started)
-        self.a_first.append(first)
-        self.a_end.append(end)
-        self.a_outcome.append(OUTCOME_CODE[outcome])
-        self.a_status.append(status)
-        self.a_retry_after.append(retry_after)
+        self.a_first.append(att.first)
+        self.a_end.append(att.end)
+        self.a_outcome.append(OUTCOME_CODE[att.outcome])
+        self.a_status.append(att.status)
+        self.a_retry_after.append(att.retry_after)
         self.a_in.append(billed_in)
         self.a_out.append(billed_out)
         self.a_cost.append(cost)
         return row
 
+    def attempt(self, req: int, k: int, prov: int, sent: float, started: float, first: float, end: float,
+                outcome: str, status: int, retry_after: float, billed_in: int, billed_out: int, cost: float) -> int:
+        """The old positional form of ``attempt_row`` (engine/pipeline.py until it ends attempts through
+        llmsim.engine.station.refused_locally / cut_off); remove with its last caller."""
+        row = len(self.a_req)
+        for col, v in ((self.a_req, req), (self.a_k, k), (self.a_prov, prov), (self.a_sent, sent),
+                       (self.a_started, started), (self.a_first, first), (self.a_end, end),
+                       (self.a_outcome, OUTCOME_CODE[outcome]), (self.a_status, status),
+                       (self.a_retry_after, retry_after), (self.a_in, billed_in), (self.a_out, billed_out),
+                       (self.a_cost, cost)):
+            col.append(v)
+        return row
+
     def cached(self, row: int, tokens: int) -> None:
-        """[agents] ``tokens`` of the attempt's billed input were billed at the cached-input price."""
+        """``tokens`` of the attempt's billed input were billed at the cached-input price."""
         self.a_cached[row] = tokens
 
     def settle(self, row: int, billed_in: int, billed_out: int, cost: float) -> None:
@@ -85,26 +103,38 @@ class Recorder:
         self.a_out[row] = billed_out
         self.a_cost[row] = cost
 
-    def request(self, rid: int, arrival: float, end: float, outcome: str, attempts: int, prov: int, ttft: float,
-                input_tokens: int, output_tokens: int) -> None:
-        self.r_id.append(rid)
-        self.r_arrival.append(arrival)
+    def request_row(self, req, end: float, outcome: str, prov: int, ttft: float) -> None:
+        """The row of a request that ended now (``req``: rid, arrival, k attempts, sizes), decided by an
+        attempt on provider ``prov`` (-1: none)."""
+        self.r_id.append(req.rid)
+        self.r_arrival.append(req.arrival)
         self.r_end.append(end)
         self.r_outcome.append(OUTCOME_CODE[outcome])
-        self.r_attempts.append(attempts)
+        self.r_attempts.append(req.k)
         self.r_prov.append(prov)
         self.r_ttft.append(ttft)
-        self.r_in.append(input_tokens)
-        self.r_out.append(output_tokens)
+        self.r_in.append(req.inp)
+        self.r_out.append(req.out)
+
+    def request(self, rid: int, arrival: float, end: float, outcome: str, attempts: int, prov: int, ttft: float,
+                input_tokens: int, output_tokens: int) -> None:
+        """The old positional form of ``request_row`` (engine/pipeline.py); remove with its last caller."""
+        for col, v in ((self.r_id, rid), (self.r_arrival, arrival), (self.r_end, end),
+                       (self.r_outcome, OUTCOME_CODE[outcome]), (self.r_attempts, attempts), (self.r_prov, prov),
+                       (self.r_ttft, ttft), (self.r_in, input_tokens), (self.r_out, output_tokens)):
+            col.append(v)
 
     def session_step(self, rid: int, session_id: int, step: int) -> None:
-        """[agents] Request ``rid`` is step ``step`` (0 = first) of session ``session_id``."""
+        """Request ``rid`` is step ``step`` (0 = first) of session ``session_id``."""
         self.s_rid.append(rid)
         self.s_sid.append(session_id)
         self.s_step.append(step)
 
-    def event(self, time: float, kind: str, subject: str, value: str) -> None:
-        self.events.append((time, kind, subject, value))
+    def event(self, time: float, kind: str, subject: str, value: str = "", *, number: float = NAN,
+              session: int = -1) -> None:
+        """One row of the event log: ``value`` a name or state, ``number`` a quantity (slots, dollars,
+        a time), ``session`` the session it is about (-1: none)."""
+        self.events.append((time, kind, subject, value, number, session))
 
     # -- tables ---------------------------------------------------------------------------------
     def _cat(self, codes, categories) -> pd.Categorical:
@@ -133,7 +163,7 @@ class Recorder:
             "billed_input_tokens": np.asarray(self.a_in, dtype=np.int64),
             "billed_output_tokens": np.asarray(self.a_out, dtype=np.int64),
             "cost": np.asarray(self.a_cost, dtype=float),
-            "billed_cached_tokens": self._cached_column(len(self.a_req)),  # [agents]
+            "billed_cached_tokens": self._cached_column(len(self.a_req)),
         })
         attempts = attempts.sort_values(["request_id", "attempt"], kind="stable", ignore_index=True)
 
@@ -146,7 +176,7 @@ class Recorder:
         a_cost = attempts["cost"].to_numpy()
         ok_code = OUTCOME_CODE["ok"]
         delivered = attempts["outcome"].cat.codes.to_numpy() == ok_code
-        # [agents] request ids may be sparse (session steps): sum per position, not per id
+        # request ids may be sparse (session steps): sum per position, not per id
         pos = np.searchsorted(req_ids, a_req) if n else a_req
         cost = np.bincount(pos, weights=a_cost, minlength=n) if n else np.zeros(0)
         wasted = np.bincount(pos, weights=np.where(delivered, 0.0, a_cost), minlength=n) if n else np.zeros(0)
@@ -174,9 +204,20 @@ class Recorder:
             "output_tokens": np.asarray(self.r_out, dtype=np.int64)[order],
             "cost": cost,
             "wasted_cost": wasted,
-            "session_id": session_id,  # [agents] -1: open-loop request
-            "step": step,  # [agents] step index within its session (0 = first), -1: open-loop
+            "session_id": session_id,  # -1: open-loop request
+            "step": step,  # step index within its session (0 = first), -1: open-loop
         })
-        events = pd.DataFrame(self.events, columns=["time", "kind", "subject", "value"])
-        events = events.astype({"time": float, "kind": str, "subject": str, "value": str})
-        return requests, attempts, events
+        return requests, attempts, self.event_table()
+
+    def event_table(self) -> pd.DataFrame:
+        """The event log: ``time``, ``kind``, ``subject``, ``value`` (text), ``number`` (float, NaN when the
+        event has none), ``session_id`` (-1 when it is about no session), in the order recorded."""
+        time, kind, subject, value, number, session = zip(*self.events) if self.events else ((),) * 6
+        return pd.DataFrame({
+            "time": np.asarray(time, dtype=float),
+            "kind": pd.Series(kind, dtype=str),
+            "subject": pd.Series(subject, dtype=str),
+            "value": pd.Series(value, dtype=str),
+            "number": np.asarray(number, dtype=float),
+            "session_id": np.asarray(session, dtype=np.int64),
+        })
