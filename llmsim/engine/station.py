@@ -16,7 +16,7 @@ from llmsim.core.outcomes import Outcome
 from llmsim.core.streams import Streams
 from llmsim.engine.recorder import Recorder
 from llmsim.provider.model import DRAW_COLUMNS, ProviderModel
-from llmsim.provider.slots import CANCELLED, DONE, LEAVING, ORPHANED, QUEUED, SERVING, Service, SlotQueue
+from llmsim.provider.slots import CANCELLED, DONE, LEAVING, QUEUED, SERVING, Service, SlotQueue
 
 __all__ = ["Attempt", "Station", "end_attempt", "refused_locally", "cut_off"]
 

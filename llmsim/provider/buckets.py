@@ -64,6 +64,15 @@ class RateLimiterSet:
 
     def admit(self, now: float, input_tokens: int, cached_tokens: int, max_tokens: int, output_tokens: int) -> float:
         out = output_tokens if self.use_actual else max_tokens
+        wait = self._wait(now, input_tokens, cached_tokens, out)
+        if wait == 0.0:
+            self._take(now, input_tokens, cached_tokens, out)
+        elif self.count_refused and self.rpm is not None:
+            self.rpm.take(now, min(1.0, self.rpm.level_at(now)))
+        return wait
+
+    def _wait(self, now: float, input_tokens: int, cached_tokens: int, out: int) -> float:
+        """The longest wait of any bucket (0.0: all have room now)."""
         rpm, tpm, itpm, otpm = self.rpm, self.tpm, self.itpm, self.otpm
         wait = 0.0 if rpm is None else rpm.wait_for(now, 1.0)
         if tpm is not None:
@@ -78,15 +87,15 @@ class RateLimiterSet:
             w = otpm.wait_for(now, out)
             if w > wait:
                 wait = w
-        if wait == 0.0:
-            if rpm is not None:
-                rpm.take(now, 1.0)
-            if tpm is not None:
-                tpm.take(now, input_tokens + out)
-            if itpm is not None:
-                itpm.take(now, input_tokens - cached_tokens)
-            if otpm is not None:
-                otpm.take(now, out)
-        elif self.count_refused and self.rpm is not None:
-            self.rpm.take(now, min(1.0, self.rpm.level_at(now)))
         return wait
+
+    def _take(self, now: float, input_tokens: int, cached_tokens: int, out: int) -> None:
+        """Charge every bucket for an admitted attempt."""
+        if self.rpm is not None:
+            self.rpm.take(now, 1.0)
+        if self.tpm is not None:
+            self.tpm.take(now, input_tokens + out)
+        if self.itpm is not None:
+            self.itpm.take(now, input_tokens - cached_tokens)
+        if self.otpm is not None:
+            self.otpm.take(now, out)
