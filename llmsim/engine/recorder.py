@@ -12,11 +12,13 @@ from array import array
 import numpy as np
 import pandas as pd
 
-from llmsim.core.outcomes import OUTCOMES
+from llmsim.core.outcomes import OUTCOMES, Outcome
 
 __all__ = ["Recorder", "OUTCOME_CODE"]
 
-OUTCOME_CODE = {name: i for i, name in enumerate(OUTCOMES)}
+#: outcome -> its code in the categorical columns; keyed by the members, so looking a member up is an
+#: identity hit (plain strings find the same codes)
+OUTCOME_CODE = {o: i for i, o in enumerate(Outcome)}
 NAN = float("nan")
 
 
@@ -80,19 +82,6 @@ class Recorder:
         self.a_cost.append(cost)
         return row
 
-    def attempt(self, req: int, k: int, prov: int, sent: float, started: float, first: float, end: float,
-                outcome: str, status: int, retry_after: float, billed_in: int, billed_out: int, cost: float) -> int:
-        """The old positional form of ``attempt_row`` (engine/pipeline.py until it ends attempts through
-        llmsim.engine.station.refused_locally / cut_off); remove with its last caller."""
-        row = len(self.a_req)
-        for col, v in ((self.a_req, req), (self.a_k, k), (self.a_prov, prov), (self.a_sent, sent),
-                       (self.a_started, started), (self.a_first, first), (self.a_end, end),
-                       (self.a_outcome, OUTCOME_CODE[outcome]), (self.a_status, status),
-                       (self.a_retry_after, retry_after), (self.a_in, billed_in), (self.a_out, billed_out),
-                       (self.a_cost, cost)):
-            col.append(v)
-        return row
-
     def cached(self, row: int, tokens: int) -> None:
         """``tokens`` of the attempt's billed input were billed at the cached-input price."""
         self.a_cached[row] = tokens
@@ -116,14 +105,6 @@ class Recorder:
         self.r_in.append(req.inp)
         self.r_out.append(req.out)
 
-    def request(self, rid: int, arrival: float, end: float, outcome: str, attempts: int, prov: int, ttft: float,
-                input_tokens: int, output_tokens: int) -> None:
-        """The old positional form of ``request_row`` (engine/pipeline.py); remove with its last caller."""
-        for col, v in ((self.r_id, rid), (self.r_arrival, arrival), (self.r_end, end),
-                       (self.r_outcome, OUTCOME_CODE[outcome]), (self.r_attempts, attempts), (self.r_prov, prov),
-                       (self.r_ttft, ttft), (self.r_in, input_tokens), (self.r_out, output_tokens)):
-            col.append(v)
-
     def session_step(self, rid: int, session_id: int, step: int) -> None:
         """Request ``rid`` is step ``step`` (0 = first) of session ``session_id``."""
         self.s_rid.append(rid)
@@ -135,6 +116,38 @@ class Recorder:
         """One row of the event log: ``value`` a name or state, ``number`` a quantity (slots, dollars,
         a time), ``session`` the session it is about (-1: none)."""
         self.events.append((time, kind, subject, value, number, session))
+
+    # -- the old positional forms, for engine/pipeline.py until its call sites move to attempt_row /
+    # request_row (llmsim.engine.station.refused_locally, cut_off); remove with their last caller
+    def attempt(self, req: int, k: int, prov: int, sent: float, started: float, first: float, end: float,
+                outcome: str, status: int, retry_after: float, billed_in: int, billed_out: int, cost: float) -> int:
+        row = len(self.a_req)
+        self.a_req.append(req)
+        self.a_k.append(k)
+        self.a_prov.append(prov)
+        self.a_sent.append(sent)
+        self.a_started.append(started)
+        self.a_first.append(first)
+        self.a_end.append(end)
+        self.a_outcome.append(OUTCOME_CODE[outcome])
+        self.a_status.append(status)
+        self.a_retry_after.append(retry_after)
+        self.a_in.append(billed_in)
+        self.a_out.append(billed_out)
+        self.a_cost.append(cost)
+        return row
+
+    def request(self, rid: int, arrival: float, end: float, outcome: str, attempts: int, prov: int, ttft: float,
+                input_tokens: int, output_tokens: int) -> None:
+        self.r_id.append(rid)
+        self.r_arrival.append(arrival)
+        self.r_end.append(end)
+        self.r_outcome.append(OUTCOME_CODE[outcome])
+        self.r_attempts.append(attempts)
+        self.r_prov.append(prov)
+        self.r_ttft.append(ttft)
+        self.r_in.append(input_tokens)
+        self.r_out.append(output_tokens)
 
     # -- tables ---------------------------------------------------------------------------------
     def _cat(self, codes, categories) -> pd.Categorical:

@@ -31,6 +31,7 @@ __all__ = ["SESSION_RID_BASE", "STEP_STRIDE", "STEP_CHUNK", "SessionDraws", "Ses
 SESSION_RID_BASE = 10**12
 STEP_STRIDE = 10**6  # at most this many steps per session (then it ends with reason step_limit)
 STEP_CHUNK = 64  # steps whose sizes and provider draws are drawn together
+_SPEND_BLOCKED = Outcome.SPEND_BLOCKED
 
 
 class SessionDraws:
@@ -192,8 +193,8 @@ class SessionDriver:
         if s is None:
             return
         row = s.step % STEP_CHUNK
-        if outcome == Outcome.SPEND_BLOCKED:
-            self._end(s, s.block_reason or Outcome.SPEND_BLOCKED.value)
+        if outcome == _SPEND_BLOCKED:
+            self._end(s, s.block_reason or _SPEND_BLOCKED.value)
             return
         if outcome in DELIVERED:
             if self.groups[s.group].cfg.history:

@@ -22,7 +22,9 @@ __all__ = ["Attempt", "Station", "end_attempt", "refused_locally", "cut_off"]
 
 INF = float("inf")
 NAN = float("nan")
+# the members as module constants: reading ``Outcome.X`` costs a descriptor call on every use
 _OK, _INVALID, _SERVER_ERROR, _CANCELLED = Outcome.OK, Outcome.INVALID, Outcome.SERVER_ERROR, Outcome.CANCELLED
+_RATE_LIMITED, _OVERLOADED, _TIMEOUT = Outcome.RATE_LIMITED, Outcome.OVERLOADED, Outcome.TIMEOUT
 
 
 class Attempt(Service):
@@ -75,7 +77,7 @@ def end_attempt(rec: Recorder, prov: int, att: Attempt, now: float, outcome: str
 def refused_locally(rec: Recorder, req, prov: int, now: float, outcome: str = Outcome.REJECTED) -> Attempt:
     """An attempt the client refuses itself (no provider saw it), ended now; the caller counts it
     (``req.k += 1``) and hands it on."""
-    att = Attempt(req, req.k, 0, now, now, Outcome.TIMEOUT)
+    att = Attempt(req, req.k, 0, now, now, _TIMEOUT)
     end_attempt(rec, prov, att, now, outcome)
     return att
 
@@ -84,7 +86,7 @@ def cut_off(rec: Recorder, att: Attempt, now: float) -> None:
     """An attempt still in flight when the run ends: its client gives up now (``timeout``, no further
     billing; what service started stays in ``started``)."""
     att.first = NAN
-    end_attempt(rec, att.station.index if att.station is not None else -1, att, now, Outcome.TIMEOUT,
+    end_attempt(rec, att.station.index if att.station is not None else -1, att, now, _TIMEOUT,
                 started=att.started)
 
 
@@ -145,14 +147,14 @@ class Station(SlotQueue):
         if limits is not None:
             wait = limits.admit(now, req.inp, req.cached, self.max_tokens, req.out)
             if wait > 0.0:
-                self._refuse(att, now, Outcome.RATE_LIMITED, 429, wait)
+                self._refuse(att, now, _RATE_LIMITED, 429, wait)
                 return
         if self.busy < self.eff:
             self._serve(att, now)
             return
         if self.queue_full():
             att.should_retry = self.should_retry
-            self._refuse(att, now, Outcome.OVERLOADED, self.model.overload_status)
+            self._refuse(att, now, _OVERLOADED, self.model.overload_status)
             return
         self.wait(att)
         wake = min(now + self.queue_timeout, att.cut)
@@ -307,7 +309,7 @@ class Station(SlotQueue):
         if att.sent + self.queue_timeout <= att.cut:  # the provider's queue timeout came first
             self.time_out(att)
             att.should_retry = self.should_retry
-            self._refuse(att, now, Outcome.OVERLOADED, self.model.overload_status)
+            self._refuse(att, now, _OVERLOADED, self.model.overload_status)
             return
         end_attempt(self.rec, self.index, att, now, att.cut_outcome)
         self._left_queue(att, att.cut, now)
