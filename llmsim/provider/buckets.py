@@ -64,29 +64,18 @@ class RateLimiterSet:
 
     def admit(self, now: float, input_tokens: int, cached_tokens: int, max_tokens: int, output_tokens: int) -> float:
         out = output_tokens if self.use_actual else max_tokens
-        wait = self._wait(now, input_tokens, cached_tokens, out)
+        rpm, tpm, itpm, otpm = self.rpm, self.tpm, self.itpm, self.otpm
+        wait = 0.0 if rpm is None else rpm.wait_for(now, 1.0)  # the longest wait of any bucket
+        if tpm is not None:
+            wait = max(wait, tpm.wait_for(now, input_tokens + out))
+        if itpm is not None:
+            wait = max(wait, itpm.wait_for(now, input_tokens - cached_tokens))
+        if otpm is not None:
+            wait = max(wait, otpm.wait_for(now, out))
         if wait == 0.0:
             self._take(now, input_tokens, cached_tokens, out)
-        elif self.count_refused and self.rpm is not None:
-            self.rpm.take(now, min(1.0, self.rpm.level_at(now)))
-        return wait
-
-    def _wait(self, now: float, input_tokens: int, cached_tokens: int, out: int) -> float:
-        """The longest wait of any bucket (0.0: all have room now)."""
-        rpm, tpm, itpm, otpm = self.rpm, self.tpm, self.itpm, self.otpm
-        wait = 0.0 if rpm is None else rpm.wait_for(now, 1.0)
-        if tpm is not None:
-            w = tpm.wait_for(now, input_tokens + out)
-            if w > wait:
-                wait = w
-        if itpm is not None:
-            w = itpm.wait_for(now, input_tokens - cached_tokens)
-            if w > wait:
-                wait = w
-        if otpm is not None:
-            w = otpm.wait_for(now, out)
-            if w > wait:
-                wait = w
+        elif self.count_refused and rpm is not None:
+            rpm.take(now, min(1.0, rpm.level_at(now)))
         return wait
 
     def _take(self, now: float, input_tokens: int, cached_tokens: int, out: int) -> None:
