@@ -56,19 +56,17 @@ class Ticket(Service):
     """One call on the live provider: its ``Service`` record plus its sizes, the future its handler
     awaits, the queue timer, and what it was billed (``generated`` output tokens, ``cost``)."""
 
-    __slots__ = ("rt", "inp", "cached", "max_tokens", "out", "fut", "timer", "released", "generated", "cost",
-                 "end")
+    __slots__ = ("rt", "inp", "cached", "out", "fut", "timer", "released", "generated", "cost")
 
-    def __init__(self, rt: LiveProvider, inp: int, cached: int, max_tokens: int, out: int, sent: float):
+    def __init__(self, rt: LiveProvider, inp: int, cached: int, out: int, sent: float):
         Service.__init__(self, sent)
         self.rt = rt
-        self.inp, self.cached, self.max_tokens, self.out = inp, cached, max_tokens, out
+        self.inp, self.cached, self.out = inp, cached, out
         self.fut: asyncio.Future | None = None
         self.timer = None
         self.released = False
         self.generated = 0
         self.cost = 0.0
-        self.end = math.nan
 
     async def wait_for_slot(self) -> None:
         """Wait for a slot (returns at once if one was free); raises Refused(overloaded) on queue timeout."""
@@ -79,7 +77,6 @@ class Ticket(Service):
     def finish(self) -> None:
         """The provider delivered everything (or its error): bill and free the slot."""
         rt = self.rt
-        self.end = rt.now()
         self.state = DONE
         self._bill(0 if self.plan.error else self.out)
         rt._release(self)
@@ -132,7 +129,7 @@ class LiveProvider(SlotQueue):
         wait = self.model.admit(now, input_tokens, cached_tokens, max_tokens, output_tokens)
         if wait > 0.0:
             raise Refused(Outcome.RATE_LIMITED, 429, wait)
-        t = Ticket(self, input_tokens, cached_tokens, max_tokens, output_tokens, now)
+        t = Ticket(self, input_tokens, cached_tokens, output_tokens, now)
         if self.admits():
             self._serve(t, now)
             return t
@@ -191,7 +188,6 @@ class LiveProvider(SlotQueue):
         if t.state != QUEUED and t.state != SERVING:  # already ended or already left
             return
         now = self.now()
-        t.end = now
         if t.state == QUEUED:
             if t.timer is not None:
                 t.timer.cancel()
@@ -207,7 +203,6 @@ class LiveProvider(SlotQueue):
         if t.state != QUEUED:
             return
         self.time_out(t)
-        t.end = self.now()
         if not t.fut.done():
             t.fut.set_exception(Refused(Outcome.OVERLOADED, self.model.overload_status))
 
