@@ -22,6 +22,7 @@ import pandas as pd
 from llmsim.config.scenario import Scenario
 from llmsim.core.outcomes import LOCAL_OUTCOMES
 from llmsim.core.units import parse_duration
+from llmsim.engine.recorder import EVENT_COLUMNS, event_frame
 
 __all__ = ["Result", "SUMMARY_METRICS", "EVENT_COLUMNS", "summarize", "upgrade_events"]
 
@@ -33,7 +34,6 @@ SUMMARY_METRICS = (
 )
 #: 2: typed events (``number``, ``session_id``); folders written as 1 are upgraded when loaded
 _FORMAT_VERSION = 2
-EVENT_COLUMNS = ("time", "kind", "subject", "value", "number", "session_id")
 #: event kinds whose format-1 ``value`` was a number written as text
 _NUMBER_KINDS = ("capacity", "budget_exhausted", "spend_alert", "contract_alert")
 
@@ -99,7 +99,7 @@ class Result:
     seed: int
     requests: pd.DataFrame
     attempts: pd.DataFrame
-    events: pd.DataFrame = field(default_factory=lambda: upgrade_events(pd.DataFrame(columns=EVENT_COLUMNS[:4])))
+    events: pd.DataFrame = field(default_factory=lambda: event_frame(*((),) * len(EVENT_COLUMNS)))
 
     def summary(self) -> pd.Series:
         """The summary metrics (``SUMMARY_METRICS``, docs/model.md), warm-up excluded."""
@@ -194,14 +194,8 @@ def upgrade_events(old: pd.DataFrame) -> pd.DataFrame:
         sid, _, rest = value[i].partition(" ")
         session[i] = int(sid)
         value[i] = rest
-    return pd.DataFrame({
-        "time": old["time"].to_numpy(dtype=float),
-        "kind": pd.Series(kind, dtype=str),
-        "subject": pd.Series(old["subject"].astype(str).to_numpy(), dtype=str),
-        "value": pd.Series(value, dtype=str),
-        "number": number,
-        "session_id": session,
-    })
+    return event_frame(old["time"].to_numpy(dtype=float), kind, old["subject"].astype(str).to_numpy(), value, number,
+                       session)
 
 
 def _swap_into_place(tmp: Path, target: Path) -> None:

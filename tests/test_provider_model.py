@@ -161,7 +161,7 @@ def test_orphans_are_served_until_dropped_and_abandoned_service_frees_at_notice(
     a, b, c = Service(0.0), Service(0.0), Service(0.0)
     d._serve(a, 0.0)
     d.wait(b)
-    assert d.queue_full() and not d.admits()
+    assert d.queue_full() and not d.has_free_slot()
     assert d.leave_queue(b, 1.0) == 3.0 and b.state == ORPHANED  # dropped when noticed (1 s + 2 s)
     d.drop(b)
     assert b.state == DROPPED and d.live_queue == 0 and not d.queue_full()

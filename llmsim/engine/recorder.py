@@ -14,12 +14,27 @@ import pandas as pd
 
 from llmsim.core.outcomes import OUTCOMES, Outcome
 
-__all__ = ["Recorder", "OUTCOME_CODE"]
+__all__ = ["Recorder", "OUTCOME_CODE", "EVENT_COLUMNS", "event_frame"]
 
 #: outcome -> its code in the categorical columns; keyed by the members, so looking a member up is an
 #: identity hit (plain strings find the same codes)
 OUTCOME_CODE = {o: i for i, o in enumerate(Outcome)}
 NAN = float("nan")
+#: the event log's columns: ``value`` is text (a state, a name, a reason), ``number`` a quantity (slots,
+#: dollars, a time; NaN when the event has none), ``session_id`` the session it is about (-1: none)
+EVENT_COLUMNS = ("time", "kind", "subject", "value", "number", "session_id")
+
+
+def event_frame(time, kind, subject, value, number, session_id) -> pd.DataFrame:
+    """The event log's DataFrame from its columns (sequences of equal length), typed."""
+    return pd.DataFrame({
+        "time": np.asarray(time, dtype=float),
+        "kind": pd.Series(kind, dtype=str),
+        "subject": pd.Series(subject, dtype=str),
+        "value": pd.Series(value, dtype=str),
+        "number": np.asarray(number, dtype=float),
+        "session_id": np.asarray(session_id, dtype=np.int64),
+    })
 
 
 class Recorder:
@@ -223,14 +238,5 @@ class Recorder:
         return requests, attempts, self.event_table()
 
     def event_table(self) -> pd.DataFrame:
-        """The event log: ``time``, ``kind``, ``subject``, ``value`` (text), ``number`` (float, NaN when the
-        event has none), ``session_id`` (-1 when it is about no session), in the order recorded."""
-        time, kind, subject, value, number, session = zip(*self.events) if self.events else ((),) * 6
-        return pd.DataFrame({
-            "time": np.asarray(time, dtype=float),
-            "kind": pd.Series(kind, dtype=str),
-            "subject": pd.Series(subject, dtype=str),
-            "value": pd.Series(value, dtype=str),
-            "number": np.asarray(number, dtype=float),
-            "session_id": np.asarray(session, dtype=np.int64),
-        })
+        """The event log (``EVENT_COLUMNS``), in the order recorded."""
+        return event_frame(*(zip(*self.events) if self.events else ((),) * len(EVENT_COLUMNS)))

@@ -149,7 +149,7 @@ class Station(SlotQueue):
             if wait > 0.0:
                 self._refuse(att, now, _RATE_LIMITED, 429, wait)
                 return
-        if self.busy < self.eff:
+        if self.busy < self.eff:  # has_free_slot(), inlined on the hot path
             self._serve(att, now)
             return
         if self.queue_full():

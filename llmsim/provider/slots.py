@@ -25,7 +25,7 @@ A call's provider-side record is a ``Service``; its ``state`` moves
 >>> d = Desk(ProviderModel(Provider.model_validate({"name": "p", "capacity": {"slots": 1},
 ...                                                  "queue": {"timeout": "10s"}, "abort_notice": "2s"}), 0))
 >>> a, b = Service(0.0), Service(0.0)
->>> d.admits(), d._serve(a, 0.0), d.admits(), d.queue_full()
+>>> d.has_free_slot(), d._serve(a, 0.0), d.has_free_slot(), d.queue_full()
 (True, None, False, False)
 >>> d.wait(b), d.live_queue
 (None, 1)
@@ -88,7 +88,7 @@ class SlotQueue:
         raise NotImplementedError
 
     # -- arrival --------------------------------------------------------------------------------
-    def admits(self) -> bool:
+    def has_free_slot(self) -> bool:
         """A slot is free now (then nobody waits: the queue is empty of live calls)."""
         return self.busy < self.eff
 

@@ -130,7 +130,7 @@ class LiveProvider(SlotQueue):
         if wait > 0.0:
             raise Refused(Outcome.RATE_LIMITED, 429, wait)
         t = Ticket(self, input_tokens, cached_tokens, output_tokens, now)
-        if self.admits():
+        if self.has_free_slot():
             self._serve(t, now)
             return t
         if self.queue_full():
