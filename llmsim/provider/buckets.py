@@ -27,7 +27,9 @@ class TokenBucket:
 
     def wait_for(self, now: float, cost: float) -> float:
         """Seconds until ``cost`` tokens are available (0 if now); inf if cost exceeds the capacity."""
-        level = self.level_at(now)
+        level = self.level + (now - self.last) * self.rate  # level_at(now), inlined: called per attempt
+        if level >= self.capacity:
+            level = self.capacity
         if level >= cost:
             return 0.0
         if cost > self.capacity:
@@ -35,7 +37,8 @@ class TokenBucket:
         return (cost - level) / self.rate
 
     def take(self, now: float, cost: float) -> None:
-        self.level = self.level_at(now) - cost
+        level = self.level + (now - self.last) * self.rate  # level_at(now), inlined
+        self.level = (level if level < self.capacity else self.capacity) - cost
         self.last = now
 
     def try_take(self, now: float, cost: float) -> float:
