@@ -22,8 +22,9 @@ import pandas as pd
 from llmsim.config.scenario import Scenario
 from llmsim.core.outcomes import LOCAL_OUTCOMES
 from llmsim.core.units import parse_duration
+from llmsim.engine.recorder import EVENT_COLUMNS, event_frame
 
-__all__ = ["Result", "SUMMARY_METRICS", "summarize"]
+__all__ = ["Result", "SUMMARY_METRICS", "EVENT_COLUMNS", "summarize", "upgrade_events"]
 
 SUMMARY_METRICS = (
     "requests", "success_rate", "latency_p50", "latency_p95", "latency_p99", "latency_mean", "ttft_p50", "ttft_p95",
@@ -31,7 +32,10 @@ SUMMARY_METRICS = (
     "rejected_share", "cost_total", "cost_per_success", "wasted_cost", "goodput", "breaker_opens",
     "invalid_delivered",
 )
-_FORMAT_VERSION = 1
+#: 2: typed events (``number``, ``session_id``); folders written as 1 are upgraded when loaded
+_FORMAT_VERSION = 2
+#: event kinds whose format-1 ``value`` was a number written as text
+_NUMBER_KINDS = ("capacity", "budget_exhausted", "spend_alert", "contract_alert")
 
 
 def _quantile(values: np.ndarray, q: float) -> float:
@@ -88,16 +92,17 @@ def summarize(requests: pd.DataFrame, attempts: pd.DataFrame, events: pd.DataFra
 @dataclass
 class Result:
     """Tables of one simulation run. ``requests``: one row per logical request; ``attempts``: one row
-    per attempt sent to (or refused before) a provider; ``events``: breaker, capacity and incident events."""
+    per attempt sent to (or refused before) a provider; ``events``: the event log (``EVENT_COLUMNS``:
+    capacity, incident, breaker, routing, session, spend and contract events; docs/model.md)."""
 
     scenario: Scenario
     seed: int
     requests: pd.DataFrame
     attempts: pd.DataFrame
-    events: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["time", "kind", "subject", "value"]))
+    events: pd.DataFrame = field(default_factory=lambda: event_frame(*((),) * len(EVENT_COLUMNS)))
 
     def summary(self) -> pd.Series:
-        """The DESIGN.md summary metrics, warm-up excluded."""
+        """The summary metrics (``SUMMARY_METRICS``, docs/model.md), warm-up excluded."""
         return summarize(self.requests, self.attempts, self.events, self.scenario.warmup, self.scenario.horizon)
 
     def timeseries(self, freq: str | float = "1min") -> pd.DataFrame:
@@ -124,12 +129,12 @@ class Result:
         counts = pd.crosstab(abin, att["outcome"].astype(str)).reindex(index, fill_value=0)
         out["attempts"] = counts.sum(axis=1)
         for name in ("ok", "rate_limited", "overloaded", "server_error", "timeout", "deadline", "rejected",
-                     "invalid", "spend_blocked"):  # [agents] invalid, spend_blocked
+                     "invalid", "spend_blocked"):
             out[f"attempts_{name}"] = counts[name] if name in counts else 0
         out["cost"] = att.groupby(abin)["cost"].sum().reindex(index, fill_value=0.0).to_numpy()
         cap = self.events[self.events["kind"] == "capacity"]
         for name, g in cap.groupby("subject"):
-            s = pd.Series(g["value"].astype(float).to_numpy(), index=g["time"].to_numpy()).sort_index()
+            s = pd.Series(g["number"].to_numpy(), index=g["time"].to_numpy()).sort_index()
             s = s[~s.index.duplicated(keep="last")]
             out[f"capacity_{name}"] = s.reindex(index, method="ffill").to_numpy()
         return out
@@ -162,8 +167,35 @@ class Result:
         src = Path(path)
         meta = json.loads((src / "result.json").read_text(encoding="utf-8"))
         tables = {name: pd.read_parquet(src / f"{name}.parquet") for name in ("requests", "attempts", "events")}
+        events = tables["events"] if meta.get("format", 1) >= 2 else upgrade_events(tables["events"])
         return cls(Scenario.model_validate(meta["scenario"]), int(meta["seed"]), tables["requests"],
-                   tables["attempts"], tables["events"])
+                   tables["attempts"], events)
+
+
+def upgrade_events(old: pd.DataFrame) -> pd.DataFrame:
+    """A format-1 event table (``time``, ``kind``, ``subject``, ``value``, all values text) in the typed
+    schema: numbers move to ``number``; session events ``"<id>[ runaway]"`` / ``"<id> <reason>"``
+    become ``session_id`` plus the value ``runaway`` (or empty) / the reason.
+
+    >>> old = pd.DataFrame({"time": [0.0, 5.0, 9.0], "kind": ["capacity", "session_start", "session_end"],
+    ...                     "subject": ["p", "chat", "chat"], "value": ["8", "3 runaway", "3 done"]})
+    >>> upgrade_events(old)[["value", "number", "session_id"]].values.tolist()
+    [['', 8.0, -1], ['runaway', nan, 3], ['done', nan, 3]]
+    """
+    kind = old["kind"].astype(str).to_numpy()
+    value = old["value"].astype(str).to_numpy().copy()
+    number = np.full(len(old), np.nan)
+    session = np.full(len(old), -1, dtype=np.int64)
+    nums = np.isin(kind, _NUMBER_KINDS)
+    number[nums] = value[nums].astype(float)
+    value[nums] = ""
+    sess = np.isin(kind, ("session_start", "session_end"))
+    for i in np.flatnonzero(sess):
+        sid, _, rest = value[i].partition(" ")
+        session[i] = int(sid)
+        value[i] = rest
+    return event_frame(old["time"].to_numpy(dtype=float), kind, old["subject"].astype(str).to_numpy(), value, number,
+                       session)
 
 
 def _swap_into_place(tmp: Path, target: Path) -> None:

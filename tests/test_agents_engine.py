@@ -178,6 +178,10 @@ def test_step_cap_and_daily_budget_bound_the_runaway_and_report():
                                                                 "delay": "10m"}}}))
     st = sessions_table(capped)
     assert st["steps"].max() <= 50
+    ev = capped.events[capped.events["kind"].isin(["session_start", "session_end"])]
+    assert (ev["session_id"] >= 0).all() and ev["number"].isna().all()  # session ids as a column, not in text
+    assert set(ev.loc[ev["kind"] == "session_start", "value"]) <= {"", "runaway"}
+    assert set(ev.loc[ev["kind"] == "session_end", "value"]) == set(st["reason"])
     assert st.loc[st["runaway"], "reason"].tolist() == ["session_steps"]
     rep = spend_report(capped)
     assert rep["onset"] == 3600.0 and rep["time_to_detect"] >= 600.0  # not before the delay

@@ -7,9 +7,12 @@ import math
 import pytest
 
 import llmsim
+from llmsim.bridges.serve.runtime import LiveProvider, Ticket
 from llmsim.config import Provider
+from llmsim.engine.station import Attempt, Station
 from llmsim.provider.buckets import RateLimiterSet
 from llmsim.provider.model import ProviderModel
+from llmsim.provider.slots import DONE, DROPPED, LEAVING, ORPHANED, Service, SlotQueue
 
 from conftest import tiny_scenario
 
@@ -134,3 +137,37 @@ def test_queue_limit_and_timeout_answer_overloaded_with_the_configured_status():
     assert len(over) > 0 and (over["status"] == 503).all() and (over["cost"] == 0).all()
     waited = (att["started"] - att["sent"]).dropna()
     assert waited.max() <= 2.0 + 1e-9  # nobody is served after waiting past the queue timeout
+
+
+def test_simulator_and_live_endpoint_share_one_slot_state_machine():
+    """Slots, queue and abandonment live once (llmsim.provider.slots): the SimPy station and the asyncio
+    endpoint are both SlotQueues and touch only its transitions."""
+    assert issubclass(Station, SlotQueue) and issubclass(LiveProvider, SlotQueue)
+    assert issubclass(Attempt, Service) and issubclass(Ticket, Service)
+    for cls in (Station, LiveProvider):
+        assert "fill" not in vars(cls) and "free" not in vars(cls)  # the machine's, not re-implemented
+
+
+def test_orphans_are_served_until_dropped_and_abandoned_service_frees_at_notice():
+    class Desk(SlotQueue):
+        def _serve(self, s, now):
+            self.occupy(s, now)
+
+        def _serve_orphan(self, s, now):
+            self.occupy(s, now)
+            s.state = DONE
+
+    d = Desk(model(queue={"limit": 1, "timeout": "10s"}, abort_notice="2s", capacity={"slots": 1}))
+    a, b, c = Service(0.0), Service(0.0), Service(0.0)
+    d._serve(a, 0.0)
+    d.wait(b)
+    assert d.queue_full() and not d.has_free_slot()
+    assert d.leave_queue(b, 1.0) == 3.0 and b.state == ORPHANED  # dropped when noticed (1 s + 2 s)
+    d.drop(b)
+    assert b.state == DROPPED and d.live_queue == 0 and not d.queue_full()
+    d.wait(c)
+    assert d.leave_queue(c, 9.5) == 10.0  # the queue timeout comes first
+    d.free(5.0)  # a slot frees before c is dropped: served as an orphan until then
+    assert c.state == DONE and d.busy == 1 and d.live_queue == 0
+    a.end_at, a.state = 20.0, LEAVING
+    assert d.release_time(a, 4.0) == 6.0 and d.release_time(a, 19.0) == 20.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -15,6 +16,7 @@ from conftest import tiny_scenario
 
 REQUEST_COLUMNS = ["request_id", "arrival", "end", "outcome", "attempts", "provider", "latency", "ttft",
                    "input_tokens", "output_tokens", "cost", "wasted_cost", "session_id", "step"]
+EVENT_COLUMNS = ["time", "kind", "subject", "value", "number", "session_id"]
 ATTEMPT_COLUMNS = ["request_id", "attempt", "provider", "sent", "started", "first_token", "end", "outcome", "status",
                    "retry_after", "billed_input_tokens", "billed_output_tokens", "cost", "billed_cached_tokens"]
 
@@ -30,6 +32,26 @@ def test_columns_and_vocabulary(res):
     assert list(res.attempts.columns) == ATTEMPT_COLUMNS
     assert list(res.attempts["outcome"].cat.categories) == list(OUTCOMES)
     assert set(res.summary().index) == set(llmsim.SUMMARY_METRICS)
+
+
+def test_event_log_is_typed(res):
+    ev = res.events
+    assert list(ev.columns) == EVENT_COLUMNS
+    assert ev["time"].dtype == float and ev["number"].dtype == float and ev["session_id"].dtype == np.int64
+    cap = ev[ev["kind"] == "capacity"]
+    assert len(cap) and (cap["value"] == "").all() and (cap["number"] == np.floor(cap["number"])).all()
+    assert (ev["session_id"] == -1).all()  # no sessions in this scenario
+
+
+def test_format_1_results_load_with_a_typed_event_log(res, tmp_path):
+    """A folder saved before the event log was typed (numbers and session ids as text) loads typed."""
+    res.save(tmp_path / "r")
+    old = res.events.assign(value=np.where(res.events["kind"] == "capacity",
+                                           res.events["number"].map(lambda x: f"{x:.0f}"), res.events["value"]))
+    old[["time", "kind", "subject", "value"]].to_parquet(tmp_path / "r" / "events.parquet", index=False)
+    meta = json.loads((tmp_path / "r" / "result.json").read_text())
+    (tmp_path / "r" / "result.json").write_text(json.dumps({**meta, "format": 1}))
+    pd.testing.assert_frame_equal(llmsim.Result.load(tmp_path / "r").events, res.events)
 
 
 def test_summary_matches_tables(res):

@@ -21,7 +21,9 @@ import math
 import numpy as np
 import pandas as pd
 
+from llmsim.core.units import format_duration
 from llmsim.results import Result
+from llmsim.simulate import simulate
 
 __all__ = ["sessions_table", "spend_report", "cost_avoided", "contract_report", "validation_retry_cost",
            "recompute_cost", "billing_residual", "expected_cost", "story_reports"]
@@ -37,21 +39,16 @@ def sessions_table(res: Result) -> pd.DataFrame:
     """One row per session: group, runaway, start, end, end reason, steps sent, delivered steps
     (ok or invalid), cost and billed tokens (input + output)."""
     st = _events(res, "session_start")
-    parts = st["value"].str.split(" ", expand=True) if len(st) else pd.DataFrame({0: [], 1: []})
     out = pd.DataFrame({
-        "session_id": parts[0].astype(np.int64).to_numpy() if len(st) else np.zeros(0, np.int64),
+        "session_id": st["session_id"].to_numpy(dtype=np.int64),
         "group": st["subject"].to_numpy(),
-        "runaway": (parts[1] == "runaway").to_numpy() if 1 in parts else np.zeros(len(st), bool),
-        "start": st["time"].to_numpy(),
+        "runaway": (st["value"] == "runaway").to_numpy(dtype=bool),
+        "start": st["time"].to_numpy(dtype=float),
     }).set_index("session_id")
     en = _events(res, "session_end")
-    if len(en):
-        ep = en["value"].str.split(" ", expand=True)
-        ends = pd.DataFrame({"end": en["time"].to_numpy(), "reason": ep[1].to_numpy()},
-                            index=ep[0].astype(np.int64).to_numpy())
-        out = out.join(ends)
-    else:
-        out["end"], out["reason"] = NAN, None
+    ends = pd.DataFrame({"end": en["time"].to_numpy(dtype=float), "reason": en["value"].to_numpy()},
+                        index=en["session_id"].to_numpy(dtype=np.int64))
+    out = out.join(ends)
     req = res.requests[res.requests["session_id"] >= 0]
     att = res.attempts
     tokens = (att["billed_input_tokens"] + att["billed_output_tokens"]).groupby(att["request_id"]).sum()
@@ -99,8 +96,6 @@ def cost_avoided(guarded: Result, unguarded: Result | None = None) -> pd.Series:
     """Cost with and without the spend guards, same scenario otherwise and same seed (common random
     numbers: the workload and the provider's draws are the same). Runs the unguarded twin when not given."""
     if unguarded is None:
-        from llmsim.simulate import simulate
-
         unguarded = simulate(guarded.scenario.with_overrides({"client.spend": None}), seed=guarded.seed)
     a = float(guarded.attempts["cost"].sum())
     b = float(unguarded.attempts["cost"].sum())
@@ -183,8 +178,6 @@ def fmt_report_value(name: str, value: float) -> str:
     >>> fmt_report_value("time_to_detect", 5400.0), fmt_report_value("runaway_cost", 1234.5)
     ('1h30m', '$1,234.50')
     """
-    from llmsim.core.units import format_duration
-
     if value != value:
         return "-"
     if name in ("onset", "alert_time", "time_to_detect"):

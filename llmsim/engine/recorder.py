@@ -1,6 +1,8 @@
 """Column-wise recording of attempts, requests and events; DataFrames are built once at the end.
 
-Recording never decides behaviour: the engine calls ``attempt``/``request``/``event`` and nothing reads back.
+Recording never decides behaviour: the engine calls ``attempt_row`` (from the ended attempt),
+``request_row`` (from the ended request) and ``event`` (typed: text, number, session), and nothing
+reads back.
 """
 
 from __future__ import annotations
@@ -10,12 +12,29 @@ from array import array
 import numpy as np
 import pandas as pd
 
-from llmsim.core.outcomes import OUTCOMES
+from llmsim.core.outcomes import OUTCOMES, Outcome
 
-__all__ = ["Recorder", "OUTCOME_CODE"]
+__all__ = ["Recorder", "OUTCOME_CODE", "EVENT_COLUMNS", "event_frame"]
 
-OUTCOME_CODE = {name: i for i, name in enumerate(OUTCOMES)}
+#: outcome -> its code in the categorical columns; keyed by the members, so looking a member up is an
+#: identity hit (plain strings find the same codes)
+OUTCOME_CODE = {o: i for i, o in enumerate(Outcome)}
 NAN = float("nan")
+#: the event log's columns: ``value`` is text (a state, a name, a reason), ``number`` a quantity (slots,
+#: dollars, a time; NaN when the event has none), ``session_id`` the session it is about (-1: none)
+EVENT_COLUMNS = ("time", "kind", "subject", "value", "number", "session_id")
+
+
+def event_frame(time, kind, subject, value, number, session_id) -> pd.DataFrame:
+    """The event log's DataFrame from its columns (sequences of equal length), typed."""
+    return pd.DataFrame({
+        "time": np.asarray(time, dtype=float),
+        "kind": pd.Series(kind, dtype=str),
+        "subject": pd.Series(subject, dtype=str),
+        "value": pd.Series(value, dtype=str),
+        "number": np.asarray(number, dtype=float),
+        "session_id": np.asarray(session_id, dtype=np.int64),
+    })
 
 
 class Recorder:
@@ -48,15 +67,73 @@ class Recorder:
         self.r_ttft = array("d")
         self.r_in = array("q")
         self.r_out = array("q")
-        # [agents] cached input tokens of billed attempts (sparse: row -> tokens; most rows have none)
+        # cached input tokens of billed attempts (sparse: row -> tokens; most rows have none)
         self.a_cached: dict[int, int] = {}
-        # [agents] session steps: request id -> (session id, step index)
+        # session steps: request id -> (session id, step index)
         self.s_rid = array("q")
         self.s_sid = array("q")
         self.s_step = array("l")
         # events
-        self.events: list[tuple[float, str, str, str]] = []
+        self.events: list[tuple[float, str, str, str, float, int]] = []
 
+    def attempt_row(self, att, prov: int, started: float = NAN, billed_in: int = 0, billed_out: int = 0,
+                    cost: float = 0.0) -> int:
+        """The row of an attempt that has ended for its client (its answer is on ``att``: ``first``,
+        ``end``, ``outcome``, ``status``, ``retry_after``), sent to provider ``prov`` (-1: none), with
+        service start ``started`` and the bill; returns the row number (to settle or add cached input)."""
+        row = len(self.a_req)
+        self.a_req.append(att.req.rid)
+        self.a_k.append(att.k)
+        self.a_prov.append(prov)
+        self.a_sent.append(att.sent)
+        self.a_started.append(started)
+        self.a_first.append(att.first)
+        self.a_end.append(att.end)
+        self.a_outcome.append(OUTCOME_CODE[att.outcome])
+        self.a_status.append(att.status)
+        self.a_retry_after.append(att.retry_after)
+        self.a_in.append(billed_in)
+        self.a_out.append(billed_out)
+        self.a_cost.append(cost)
+        return row
+
+    def cached(self, row: int, tokens: int) -> None:
+        """``tokens`` of the attempt's billed input were billed at the cached-input price."""
+        self.a_cached[row] = tokens
+
+    def settle(self, row: int, billed_in: int, billed_out: int, cost: float) -> None:
+        """Bill an attempt whose provider-side work ended after the client had given up on it."""
+        self.a_in[row] = billed_in
+        self.a_out[row] = billed_out
+        self.a_cost[row] = cost
+
+    def request_row(self, req, end: float, outcome: str, prov: int, ttft: float) -> None:
+        """The row of a request that ended now (``req``: rid, arrival, k attempts, sizes), decided by an
+        attempt on provider ``prov`` (-1: none)."""
+        self.r_id.append(req.rid)
+        self.r_arrival.append(req.arrival)
+        self.r_end.append(end)
+        self.r_outcome.append(OUTCOME_CODE[outcome])
+        self.r_attempts.append(req.k)
+        self.r_prov.append(prov)
+        self.r_ttft.append(ttft)
+        self.r_in.append(req.inp)
+        self.r_out.append(req.out)
+
+    def session_step(self, rid: int, session_id: int, step: int) -> None:
+        """Request ``rid`` is step ``step`` (0 = first) of session ``session_id``."""
+        self.s_rid.append(rid)
+        self.s_sid.append(session_id)
+        self.s_step.append(step)
+
+    def event(self, time: float, kind: str, subject: str, value: str = "", *, number: float = NAN,
+              session: int = -1) -> None:
+        """One row of the event log: ``value`` a name or state, ``number`` a quantity (slots, dollars,
+        a time), ``session`` the session it is about (-1: none)."""
+        self.events.append((time, kind, subject, value, number, session))
+
+    # -- the old positional forms, for engine/pipeline.py until its call sites move to attempt_row /
+    # request_row (llmsim.engine.station.refused_locally, cut_off); remove with their last caller
     def attempt(self, req: int, k: int, prov: int, sent: float, started: float, first: float, end: float,
                 outcome: str, status: int, retry_after: float, billed_in: int, billed_out: int, cost: float) -> int:
         row = len(self.a_req)
@@ -75,16 +152,6 @@ class Recorder:
         self.a_cost.append(cost)
         return row
 
-    def cached(self, row: int, tokens: int) -> None:
-        """[agents] ``tokens`` of the attempt's billed input were billed at the cached-input price."""
-        self.a_cached[row] = tokens
-
-    def settle(self, row: int, billed_in: int, billed_out: int, cost: float) -> None:
-        """Bill an attempt whose provider-side work ended after the client had given up on it."""
-        self.a_in[row] = billed_in
-        self.a_out[row] = billed_out
-        self.a_cost[row] = cost
-
     def request(self, rid: int, arrival: float, end: float, outcome: str, attempts: int, prov: int, ttft: float,
                 input_tokens: int, output_tokens: int) -> None:
         self.r_id.append(rid)
@@ -96,15 +163,6 @@ class Recorder:
         self.r_ttft.append(ttft)
         self.r_in.append(input_tokens)
         self.r_out.append(output_tokens)
-
-    def session_step(self, rid: int, session_id: int, step: int) -> None:
-        """[agents] Request ``rid`` is step ``step`` (0 = first) of session ``session_id``."""
-        self.s_rid.append(rid)
-        self.s_sid.append(session_id)
-        self.s_step.append(step)
-
-    def event(self, time: float, kind: str, subject: str, value: str) -> None:
-        self.events.append((time, kind, subject, value))
 
     # -- tables ---------------------------------------------------------------------------------
     def _cat(self, codes, categories) -> pd.Categorical:
@@ -133,7 +191,7 @@ class Recorder:
             "billed_input_tokens": np.asarray(self.a_in, dtype=np.int64),
             "billed_output_tokens": np.asarray(self.a_out, dtype=np.int64),
             "cost": np.asarray(self.a_cost, dtype=float),
-            "billed_cached_tokens": self._cached_column(len(self.a_req)),  # [agents]
+            "billed_cached_tokens": self._cached_column(len(self.a_req)),
         })
         attempts = attempts.sort_values(["request_id", "attempt"], kind="stable", ignore_index=True)
 
@@ -146,7 +204,7 @@ class Recorder:
         a_cost = attempts["cost"].to_numpy()
         ok_code = OUTCOME_CODE["ok"]
         delivered = attempts["outcome"].cat.codes.to_numpy() == ok_code
-        # [agents] request ids may be sparse (session steps): sum per position, not per id
+        # request ids may be sparse (session steps): sum per position, not per id
         pos = np.searchsorted(req_ids, a_req) if n else a_req
         cost = np.bincount(pos, weights=a_cost, minlength=n) if n else np.zeros(0)
         wasted = np.bincount(pos, weights=np.where(delivered, 0.0, a_cost), minlength=n) if n else np.zeros(0)
@@ -174,9 +232,11 @@ class Recorder:
             "output_tokens": np.asarray(self.r_out, dtype=np.int64)[order],
             "cost": cost,
             "wasted_cost": wasted,
-            "session_id": session_id,  # [agents] -1: open-loop request
-            "step": step,  # [agents] step index within its session (0 = first), -1: open-loop
+            "session_id": session_id,  # -1: open-loop request
+            "step": step,  # step index within its session (0 = first), -1: open-loop
         })
-        events = pd.DataFrame(self.events, columns=["time", "kind", "subject", "value"])
-        events = events.astype({"time": float, "kind": str, "subject": str, "value": str})
-        return requests, attempts, events
+        return requests, attempts, self.event_table()
+
+    def event_table(self) -> pd.DataFrame:
+        """The event log (``EVENT_COLUMNS``), in the order recorded."""
+        return event_frame(*(zip(*self.events) if self.events else ((),) * len(EVENT_COLUMNS)))

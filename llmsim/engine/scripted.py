@@ -18,9 +18,11 @@ import simpy
 from simpy.events import Timeout
 
 from llmsim.config.client import Client
+from llmsim.core.outcomes import DELIVERED, Outcome
 from llmsim.core.streams import Streams
 from llmsim.engine.pipeline import ClientPipeline, Request
 from llmsim.engine.recorder import Recorder
+from llmsim.engine.station import end_attempt
 
 __all__ = ["ScriptedProvider", "run_scripted"]
 
@@ -39,7 +41,8 @@ class ScriptedProvider:
     """Answers attempts in order from ``script``: items ``(outcome, seconds[, retry_after])``.
 
     The last item repeats once the script is used up. An attempt whose scripted duration passes the
-    client's cut ends at the cut with the client's timeout/deadline outcome."""
+    client's cut ends at the cut with the client's timeout/deadline outcome. Attempts end through
+    the station's one path (llmsim.engine.station.end_attempt)."""
 
     def __init__(self, env, name: str, index: int, script: list, recorder: Recorder):
         self.env = env
@@ -48,7 +51,6 @@ class ScriptedProvider:
         self.script = list(script)
         self.rec = recorder
         self.calls: list[float] = []  # times attempts arrived
-        self.pending: list = []
 
     def submit(self, att) -> None:
         now = self.env.now
@@ -56,7 +58,6 @@ class ScriptedProvider:
         item = self.script[min(len(self.calls) - 1, len(self.script) - 1)]
         outcome, seconds = item[0], float(item[1])
         retry_after = float(item[2]) if len(item) > 2 else NAN
-        self.pending.append(att)
         if now + seconds > att.cut:
             Timeout(self.env, att.cut - now, (att, att.cut_outcome, 0, NAN)).callbacks.append(self._end)
         elif seconds == 0:
@@ -65,28 +66,19 @@ class ScriptedProvider:
             Timeout(self.env, seconds, (att, outcome, _STATUS.get(outcome, 0), retry_after)).callbacks.append(self._end)
 
     def _end(self, ev) -> None:
-        if ev._value[0].outcome == "cancelled":
-            return
-        self._finish(*ev._value)
+        if ev._value[0].in_flight:  # else the client cancelled it
+            self._finish(*ev._value)
 
     def _finish(self, att, outcome: str, status: int, retry_after: float) -> None:
         now = self.env.now
-        att.end = now
-        att.outcome = outcome
-        att.status = status
-        att.retry_after = retry_after
-        if outcome == "ok" or outcome == "invalid":
+        if outcome in DELIVERED:  # served from the moment it was sent
             att.started = att.sent
             att.first = now
-        att.row = self.rec.attempt(att.req.rid, att.k, self.index, att.sent, att.started, att.first, now, outcome,
-                                   status, retry_after, 0, 0, 0.0)
+        end_attempt(self.rec, self.index, att, now, outcome, status, retry_after, att.started)
         att.cb(att)
 
     def cancel(self, att) -> None:
-        att.end = self.env.now
-        att.outcome = "cancelled"
-        att.row = self.rec.attempt(att.req.rid, att.k, self.index, att.sent, NAN, NAN, att.end, "cancelled", 0, NAN,
-                                   0, 0, 0.0)
+        end_attempt(self.rec, self.index, att, self.env.now, Outcome.CANCELLED)
 
 
 def run_scripted(client: Client | dict, scripts: dict[str, list], arrivals=(0.0,), seed: int = 0,

@@ -7,9 +7,9 @@ a session early never changes what any other request sees (common random numbers
 
 Request ids of session steps are ``SESSION_RID_BASE + session_id * STEP_STRIDE + step``
 (open-loop requests keep 0, 1, 2, ...); the requests table also has ``session_id`` and ``step``.
-Events: ``session_start`` (subject: group, value: ``"<id>"`` or ``"<id> runaway"``) and
-``session_end`` (value: ``"<id> <reason>"``; reasons: done, failed, horizon, step_limit, or the
-guard's reason: session_steps, session_tokens, session_cost, budget, alert_block, alert_throttle).
+Events (``session_id``: the session; subject: its group): ``session_start`` (value ``"runaway"`` or
+empty) and ``session_end`` (value: the reason: done, failed, horizon, step_limit, or the guard's
+reason: session_steps, session_tokens, session_cost, budget, alert_block, alert_throttle).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import numpy as np
 from simpy.events import Timeout
 
 from llmsim.config.sessions import SessionGroup
+from llmsim.core.outcomes import DELIVERED, Outcome
 from llmsim.core.streams import Streams
 from llmsim.engine.arrivals import arrival_times
 from llmsim.engine.pipeline import Request
@@ -30,6 +31,7 @@ __all__ = ["SESSION_RID_BASE", "STEP_STRIDE", "STEP_CHUNK", "SessionDraws", "Ses
 SESSION_RID_BASE = 10**12
 STEP_STRIDE = 10**6  # at most this many steps per session (then it ends with reason step_limit)
 STEP_CHUNK = 64  # steps whose sizes and provider draws are drawn together
+_SPEND_BLOCKED = Outcome.SPEND_BLOCKED
 
 
 class SessionDraws:
@@ -121,7 +123,7 @@ class SessionDriver:
         env.process(self._source())
 
     def _source(self):
-        from llmsim.engine.simulation import exact_delay
+        from llmsim.engine.simulation import exact_delay  # deferred: engine.simulation imports this module
 
         env = self.env
         for sid, (t, gi) in enumerate(self.starts):
@@ -142,7 +144,7 @@ class SessionDriver:
             length = float("inf")
         s = Session(sid, gi, runaway, length)
         self.live[sid] = s
-        self.rec.event(self.env.now, "session_start", g.name, f"{sid} runaway" if runaway else str(sid))
+        self.rec.event(self.env.now, "session_start", g.name, "runaway" if runaway else "", session=sid)
         self._step(s)
 
     def _sizes(self, s: Session, chunk: int):
@@ -191,10 +193,10 @@ class SessionDriver:
         if s is None:
             return
         row = s.step % STEP_CHUNK
-        if outcome == "spend_blocked":
-            self._end(s, s.block_reason or "spend_blocked")
+        if outcome == _SPEND_BLOCKED:
+            self._end(s, s.block_reason or _SPEND_BLOCKED.value)
             return
-        if outcome == "ok" or outcome == "invalid":
+        if outcome in DELIVERED:
             if self.groups[s.group].cfg.history:
                 s.history += s.sizes[0][row] + s.sizes[1][row]
         elif self.groups[s.group].cfg.on_failure == "stop":
@@ -212,7 +214,7 @@ class SessionDriver:
     def _end(self, s: Session, reason: str) -> None:
         if self.live.pop(s.sid, None) is None:
             return
-        self.rec.event(self.env.now, "session_end", self.groups[s.group].name, f"{s.sid} {reason}")
+        self.rec.event(self.env.now, "session_end", self.groups[s.group].name, reason, session=s.sid)
 
     def close(self) -> None:
         """At the end of the run: sessions still going end with reason ``horizon``."""

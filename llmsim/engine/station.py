@@ -1,80 +1,106 @@
-"""A provider in the simulation: slots, queue and timers wired to SimPy around the pure ProviderModel.
+"""A provider in the simulation: the slot/queue state machine (llmsim.provider.slots) and the pure
+ProviderModel, driven by SimPy timers.
 
 An attempt's fate is computed, not raced: when service starts its duration is known, so a client
 timeout is a comparison, and only the earliest of the events that matter is scheduled.
+
+How an attempt ends for its client is written once, in ``end_attempt``: the station, the scripted
+test double (llmsim.engine.scripted) and the client's local refusals all end attempts through it.
 """
 
 from __future__ import annotations
 
-from collections import deque
-
 from simpy.events import Timeout
 
+from llmsim.core.outcomes import Outcome
 from llmsim.core.streams import Streams
 from llmsim.engine.recorder import Recorder
 from llmsim.provider.model import DRAW_COLUMNS, ProviderModel
+from llmsim.provider.slots import CANCELLED, DONE, LEAVING, QUEUED, SERVING, Service, SlotQueue
 
-__all__ = ["Attempt", "Station"]
+__all__ = ["Attempt", "Station", "end_attempt", "refused_locally", "cut_off"]
 
 INF = float("inf")
 NAN = float("nan")
-QUEUED, IN_SERVICE, DONE, ABANDONED, DROPPED, CANCELLED = range(6)
+# the members as module constants: reading ``Outcome.X`` costs a descriptor call on every use
+_OK, _INVALID, _SERVER_ERROR, _CANCELLED = Outcome.OK, Outcome.INVALID, Outcome.SERVER_ERROR, Outcome.CANCELLED
+_RATE_LIMITED, _OVERLOADED, _TIMEOUT = Outcome.RATE_LIMITED, Outcome.OVERLOADED, Outcome.TIMEOUT
 
 
-class Attempt:
-    """One attempt of a request on one provider; the client reads ``outcome`` etc. when it ends."""
+class Attempt(Service):
+    """One attempt of a request on one provider.
 
-    __slots__ = ("req", "k", "pk", "sent", "cut", "cut_outcome", "started", "first", "end", "outcome",
-                 "status", "retry_after", "state", "drop_at", "row", "station", "cb", "up", "permit", "group",
-                 "plan", "end_at", "release_at", "should_retry")
+    The provider's part is the ``Service`` record it extends (state, sent, started, plan, release
+    and drop times), which only the station touches. The client's part is below: who sent it and
+    where its answer goes, and the answer itself (``first``, ``end``, ``outcome``, ``status``,
+    ``retry_after``, ``should_retry``, ``row``), written once by ``end_attempt``; ``in_flight`` is
+    True until then."""
+
+    __slots__ = ("req", "k", "pk", "cut", "cut_outcome", "station", "cb", "up", "permit", "group",
+                 "in_flight", "first", "end", "outcome", "status", "retry_after", "should_retry", "row")
 
     def __init__(self, req, k: int, pk: int, sent: float, cut: float, cut_outcome: str, station=None, cb=None,
                  up=None, permit=None, group=None):
+        Service.__init__(self, sent)
         self.req = req
         self.k = k  # attempt number within the request (0 = first)
         self.pk = pk  # attempt number of this request on this provider (keys the provider's draws)
-        self.sent = sent
         self.cut = cut  # absolute time at which the client gives up
         self.cut_outcome = cut_outcome  # "timeout" or "deadline"
-        self.started = NAN
-        self.first = NAN
-        self.end = NAN
-        self.outcome = ""
-        self.status = 0
-        self.retry_after = NAN
-        self.state = QUEUED
-        self.drop_at = INF
-        self.row = -1
         self.station = station
         self.cb = cb  # station -> cb(att) once, when the attempt ends for the client
         self.up = up  # the layer callback the leaf hands the result to
         self.permit = permit
         self.group = group
-        self.plan = None
-        self.end_at = INF
-        self.release_at = INF
+        self.in_flight = True
+        self.first = NAN
+        self.end = NAN
+        self.outcome = None
+        self.status = 0
+        self.retry_after = NAN
         self.should_retry = None  # the provider's x-should-retry header, when it sends one
+        self.row = -1
 
 
-class Station:
+def end_attempt(rec: Recorder, prov: int, att: Attempt, now: float, outcome: str, status: int = 0,
+                retry_after: float = NAN, started: float = NAN, billed_in: int = 0, billed_out: int = 0,
+                cost: float = 0.0) -> None:
+    """The attempt ends for its client now: its answer, then its row (provider ``prov``; -1: none)."""
+    att.in_flight = False
+    att.end = now
+    att.outcome = outcome
+    att.status = status
+    att.retry_after = retry_after
+    att.row = rec.attempt_row(att, prov, started, billed_in, billed_out, cost)
+
+
+def refused_locally(rec: Recorder, req, prov: int, now: float, outcome: str = Outcome.REJECTED) -> Attempt:
+    """An attempt the client refuses itself (no provider saw it), ended now; the caller counts it
+    (``req.k += 1``) and hands it on."""
+    att = Attempt(req, req.k, 0, now, now, _TIMEOUT)
+    end_attempt(rec, prov, att, now, outcome)
+    return att
+
+
+def cut_off(rec: Recorder, att: Attempt, now: float) -> None:
+    """An attempt still in flight when the run ends: its client gives up now (``timeout``, no further
+    billing; what service started stays in ``started``)."""
+    att.first = NAN
+    end_attempt(rec, att.station.index if att.station is not None else -1, att, now, _TIMEOUT,
+                started=att.started)
+
+
+class Station(SlotQueue):
     """Concurrency slots (effective count varies over time), a FIFO queue, admission and billing."""
 
     def __init__(self, env, model: ProviderModel, recorder: Recorder, streams: Streams, max_tokens: int):
+        super().__init__(model)
         self.env = env
-        self.model = model
         self.index = model.index
         self.rec = recorder
         self.streams = streams
         self.max_tokens = max_tokens
-        self.busy = 0
-        self.eff = model.effective_slots(0.0)
-        self.queue: deque[Attempt] = deque()
-        self.live_queue = 0
-        self.limit = model.queue_limit
-        self.queue_timeout = model.queue_timeout
-        self.notice = model.abort_notice
-        self.breaker = None  # set by the client wiring
-        self.meter = None  # [agents] callback(now, cost, tokens, req) on every bill (spend guards, sessions)
+        self.meter = None  # callback(now, cost, tokens, req) on every bill (spend guards, sessions)
         cfg = model.cfg
         self.context_window = cfg.context_window
         self.spend_cap = cfg.spend_cap
@@ -82,16 +108,15 @@ class Station:
         self.spent = 0.0
         if self.spend_cap is not None:
             self.add_meter(self._count_spend)
-        self.quality = model.quality  # [agents] invalid-answer rate schedule, or None
+        self.quality = model.quality  # invalid-answer rate schedule, or None
         self._overflow = streams.rng("provider-overflow", model.index)
         for t, eff in model.capacity_changes():
             Timeout(env, t, eff).callbacks.append(self._on_capacity)
-        recorder.event(0.0, "capacity", model.name, str(self.eff))
+        recorder.event(0.0, "capacity", model.name, number=self.eff)
         for inc in model.cfg.incidents:
             recorder.event(inc.start, "incident_start", model.name, inc.name)
             recorder.event(inc.start + inc.duration, "incident_end", model.name, inc.name)
 
-    # -- entry point ----------------------------------------------------------------------------
     def add_meter(self, meter) -> None:
         """Also call ``meter(now, cost, tokens, req)`` on every bill."""
         old = self.meter
@@ -106,35 +131,40 @@ class Station:
     def _count_spend(self, now, cost, tokens, req) -> None:
         self.spent += cost
 
+    # -- entry point ----------------------------------------------------------------------------
     def submit(self, att: Attempt) -> None:
         """Send an attempt now; ``att.cb(att)`` is called when it ends for the client (maybe at once)."""
         now = self.env.now
         req = att.req
         if self.context_window is not None and req.inp + self.max_tokens > self.context_window:
-            self._end_unserved(att, now, "context_window", 400, NAN)
+            self._refuse(att, now, Outcome.CONTEXT_WINDOW, 400)
             return
         if self.spend_cap is not None and self.spent >= self.spend_cap:
             att.should_retry = False  # insufficient_quota: not retryable, whatever the status says
-            self._end_unserved(att, now, "quota_exhausted", 429, NAN)
+            self._refuse(att, now, Outcome.QUOTA_EXHAUSTED, 429)
             return
         limits = self.model.limits
         if limits is not None:
             wait = limits.admit(now, req.inp, req.cached, self.max_tokens, req.out)
             if wait > 0.0:
-                self._end_unserved(att, now, "rate_limited", 429, wait)
+                self._refuse(att, now, _RATE_LIMITED, 429, wait)
                 return
-        if self.busy < self.eff:
-            self._start(att, now)
+        if self.busy < self.eff:  # has_free_slot(), inlined on the hot path
+            self._serve(att, now)
             return
-        if self.limit is not None and self.live_queue >= self.limit:
+        if self.queue_full():
             att.should_retry = self.should_retry
-            self._end_unserved(att, now, "overloaded", self.model.overload_status, NAN)
+            self._refuse(att, now, _OVERLOADED, self.model.overload_status)
             return
-        self.queue.append(att)
-        self.live_queue += 1
+        self.wait(att)
         wake = min(now + self.queue_timeout, att.cut)
         if wake < INF:
             Timeout(self.env, wake - now, att).callbacks.append(self._on_queue_timer)
+
+    def _refuse(self, att: Attempt, now: float, outcome: str, status: int, retry_after: float = NAN) -> None:
+        """Turned away without service (nothing billed)."""
+        end_attempt(self.rec, self.index, att, now, outcome, status, retry_after)
+        att.cb(att)
 
     # -- service --------------------------------------------------------------------------------
     def _draws(self, att: Attempt) -> tuple[float, float]:
@@ -147,10 +177,8 @@ class Station:
         first, u = self.model.draw_table(self._overflow, 1, 1)
         return first.item(0, 0), u.item(0, 0)
 
-    def _start(self, att: Attempt, now: float) -> None:
-        self.busy += 1
-        att.state = IN_SERVICE
-        att.started = now
+    def _serve(self, att: Attempt, now: float) -> None:
+        self.occupy(att, now)
         first_draw, u = self._draws(att)
         req = att.req
         plan = self.model.plan(now, first_draw, u, req.out, self.busy, self.eff)
@@ -158,42 +186,41 @@ class Station:
         att.plan = plan
         att.end_at = end
         if end <= att.cut:
-            Timeout(self.env, plan.duration, (att, plan)).callbacks.append(self._on_complete)
+            Timeout(self.env, plan.duration, att).callbacks.append(self._on_complete)
             return
         # the client gives up before the provider is done: settle everything now
-        release = min(end, att.cut + self.notice)
+        release = self.release_time(att, att.cut)
         generated = self.model.generated_tokens(plan, req.out, release - now)
         if not plan.error and now + plan.ttft <= att.cut:
             att.first = now + plan.ttft
-        att.state = ABANDONED
+        att.state = LEAVING
         cost = self.model.cost(req.inp, req.cached, generated)
         Timeout(self.env, att.cut - now, (att, release, generated, cost)).callbacks.append(self._on_abandon)
 
     def _on_complete(self, ev) -> None:
-        att, plan = ev._value
+        att = ev._value
         if att.state == CANCELLED:
             if att.release_at >= att.end_at:
-                self._release()
+                self.free(self.env.now)
             return
         now = self.env.now
         req = att.req
+        plan = att.plan
         att.state = DONE
-        att.end = now
         if plan.error:
-            att.outcome, att.status = "server_error", self.model.error_status
+            outcome, status = _SERVER_ERROR, self.model.error_status
             att.should_retry = self.should_retry
             billed_out = 0
         else:
-            att.outcome, att.status = "ok", 200
+            outcome, status = _OK, 200
             att.first = att.started + plan.ttft
             billed_out = req.out
-            if self.quality is not None and self._invalid(att):  # [agents] 200 OK, contract broken
-                att.outcome = "invalid"
+            if self.quality is not None and self._invalid(att):  # 200 OK, contract broken
+                outcome = _INVALID
         cost = self.model.cost(req.inp, req.cached, billed_out)
-        att.row = self.rec.attempt(req.rid, att.k, self.index, att.sent, att.started, att.first, now, att.outcome,
-                                   att.status, NAN, req.inp, billed_out, cost)
+        end_attempt(self.rec, self.index, att, now, outcome, status, NAN, att.started, req.inp, billed_out, cost)
         self._billed(att, now, cost, billed_out)
-        self._release()
+        self.free(now)
         att.cb(att)
 
     def _on_abandon(self, ev) -> None:
@@ -202,13 +229,10 @@ class Station:
             return
         now = self.env.now
         req = att.req
-        att.end = now
-        att.outcome = att.cut_outcome
-        att.row = self.rec.attempt(req.rid, att.k, self.index, att.sent, att.started, att.first, now, att.outcome,
-                                   0, NAN, req.inp, generated, cost)
+        end_attempt(self.rec, self.index, att, now, att.cut_outcome, 0, NAN, att.started, req.inp, generated, cost)
         self._billed(att, now, cost, generated)
         if release <= now:
-            self._release()
+            self.free(now)
         elif release < INF:
             Timeout(self.env, release - now).callbacks.append(self._release_cb)
         else:  # pragma: no cover - an abandoned finite service always ends
@@ -216,34 +240,17 @@ class Station:
         att.cb(att)
 
     def _release_cb(self, ev) -> None:
-        self._release()
+        self.free(self.env.now)
 
-    def _release(self) -> None:
-        self.busy -= 1
-        self._fill()
-
-    def _fill(self) -> None:
-        queue = self.queue
-        now = self.env.now
-        while self.busy < self.eff and queue:
-            att = queue.popleft()
-            if att.state == DROPPED:
-                continue
-            self.live_queue -= 1
-            if att.state == QUEUED:
-                self._start(att, now)
-            else:
-                self._start_orphan(att, now)
-
-    def _start_orphan(self, att: Attempt, now: float) -> None:
+    def _serve_orphan(self, att: Attempt, now: float) -> None:
         """Serve an attempt whose client already left, until the provider notices (billed, wasted)."""
-        self.busy += 1
+        self.occupy(att, now)
         att.state = DONE
         first_draw, u = self._draws(att)
         req = att.req
-        plan = self.model.plan(now, first_draw, u, req.out, self.busy, self.eff)
-        release = min(now + plan.duration, att.drop_at)
-        generated = self.model.generated_tokens(plan, req.out, release - now)
+        att.plan = self.model.plan(now, first_draw, u, req.out, self.busy, self.eff)
+        release = self.orphan_release(att, now)
+        generated = self.model.generated_tokens(att.plan, req.out, release - now)
         cost = self.model.cost(req.inp, req.cached, generated)
         self.rec.settle(att.row, req.inp, generated, cost)
         self._billed(att, now, cost, generated)
@@ -261,37 +268,29 @@ class Station:
         """The client cancels an attempt in flight now (a hedge that lost): the provider notices after
         ``abort_notice``; the attempt is billed for its input (if it started) and the tokens made by then."""
         now = self.env.now
-        req = att.req
         state = att.state
-        att.end = now
-        att.outcome = "cancelled"
         if state == QUEUED:
-            att.state = ABANDONED
-            att.drop_at = min(att.sent + self.queue_timeout, now + self.notice)
-            att.row = self.rec.attempt(req.rid, att.k, self.index, att.sent, NAN, NAN, now, "cancelled", 0, NAN,
-                                       0, 0, 0.0)
-            if att.drop_at < INF:
-                Timeout(self.env, att.drop_at - now, att).callbacks.append(self._on_drop)
+            end_attempt(self.rec, self.index, att, now, _CANCELLED)
+            self._left_queue(att, now, now)
             return
-        if state not in (IN_SERVICE, ABANDONED) or att.plan is None:
+        if state != SERVING and state != LEAVING:  # pragma: no cover - the client cancels only attempts in flight
             return
+        req = att.req
         plan = att.plan
-        completes = state == IN_SERVICE  # _on_complete is scheduled (else the abandon path was)
         att.state = CANCELLED
-        release = min(att.end_at, now + self.notice)
+        release = self.release_time(att, now)
         att.release_at = release
         generated = self.model.generated_tokens(plan, req.out, release - att.started)
         first = att.started + plan.ttft
+        att.first = first if not plan.error and first <= now else NAN
         cost = self.model.cost(req.inp, req.cached, generated)
-        att.row = self.rec.attempt(req.rid, att.k, self.index, att.sent, att.started,
-                                   first if not plan.error and first <= now else NAN, now, "cancelled", 0, NAN,
-                                   req.inp, generated, cost)
+        end_attempt(self.rec, self.index, att, now, _CANCELLED, 0, NAN, att.started, req.inp, generated, cost)
         self._billed(att, now, cost, generated)
-        if release < att.end_at or not completes:  # else _on_complete releases the slot at end_at
+        if release < att.end_at or state == LEAVING:  # else _on_complete releases the slot at end_at
             Timeout(self.env, release - now).callbacks.append(self._release_cb)
 
     def _invalid(self, att: Attempt) -> bool:
-        """[agents] Whether a 200 answer breaks the output contract: a uniform keyed by (request, attempt)
+        """Whether a 200 answer breaks the output contract: a uniform keyed by (request, attempt)
         against the invalid rate when service began."""
         rate = self.quality.at(att.started)
         if rate <= 0.0:
@@ -307,40 +306,26 @@ class Station:
         if att.state != QUEUED:
             return
         now = self.env.now
-        req = att.req
-        queue_drop = att.sent + self.queue_timeout
-        if queue_drop <= att.cut:
-            att.state = DROPPED
-            self.live_queue -= 1
+        if att.sent + self.queue_timeout <= att.cut:  # the provider's queue timeout came first
+            self.time_out(att)
             att.should_retry = self.should_retry
-            self._end_unserved(att, now, "overloaded", self.model.overload_status, NAN)
-        else:
-            att.state = ABANDONED
-            att.drop_at = min(queue_drop, att.cut + self.notice)
-            att.end = now
-            att.outcome = att.cut_outcome
-            att.row = self.rec.attempt(req.rid, att.k, self.index, att.sent, NAN, NAN, now, att.outcome, 0, NAN,
-                                       0, 0, 0.0)
-            if att.drop_at < INF:
-                Timeout(self.env, att.drop_at - now, att).callbacks.append(self._on_drop)
-            att.cb(att)
+            self._refuse(att, now, _OVERLOADED, self.model.overload_status)
+            return
+        end_attempt(self.rec, self.index, att, now, att.cut_outcome)
+        self._left_queue(att, att.cut, now)
+        att.cb(att)
+
+    def _left_queue(self, att: Attempt, left_at: float, now: float) -> None:
+        """The client of a waiting attempt left at ``left_at``: the provider drops it later (or serves it
+        as an orphan first)."""
+        drop_at = self.leave_queue(att, left_at)
+        if drop_at < INF:
+            Timeout(self.env, drop_at - now, att).callbacks.append(self._on_drop)
 
     def _on_drop(self, ev) -> None:
-        att = ev._value
-        if att.state == ABANDONED:  # still waiting in the queue
-            att.state = DROPPED
-            self.live_queue -= 1
+        self.drop(ev._value)
 
     def _on_capacity(self, ev) -> None:
-        self.eff = ev._value
-        self.rec.event(self.env.now, "capacity", self.model.name, str(self.eff))
-        self._fill()
-
-    def _end_unserved(self, att: Attempt, now: float, outcome: str, status: int, retry_after: float) -> None:
-        att.end = now
-        att.outcome = outcome
-        att.status = status
-        att.retry_after = retry_after
-        att.row = self.rec.attempt(att.req.rid, att.k, self.index, att.sent, NAN, NAN, now, outcome, status,
-                                   retry_after, 0, 0, 0.0)
-        att.cb(att)
+        now = self.env.now
+        self.rec.event(now, "capacity", self.model.name, number=ev._value)
+        self.set_capacity(ev._value, now)

@@ -27,7 +27,9 @@ class TokenBucket:
 
     def wait_for(self, now: float, cost: float) -> float:
         """Seconds until ``cost`` tokens are available (0 if now); inf if cost exceeds the capacity."""
-        level = self.level_at(now)
+        level = self.level + (now - self.last) * self.rate  # level_at(now), inlined: called per attempt
+        if level >= self.capacity:
+            level = self.capacity
         if level >= cost:
             return 0.0
         if cost > self.capacity:
@@ -35,7 +37,8 @@ class TokenBucket:
         return (cost - level) / self.rate
 
     def take(self, now: float, cost: float) -> None:
-        self.level = self.level_at(now) - cost
+        level = self.level + (now - self.last) * self.rate  # level_at(now), inlined
+        self.level = (level if level < self.capacity else self.capacity) - cost
         self.last = now
 
     def try_take(self, now: float, cost: float) -> float:
@@ -65,28 +68,26 @@ class RateLimiterSet:
     def admit(self, now: float, input_tokens: int, cached_tokens: int, max_tokens: int, output_tokens: int) -> float:
         out = output_tokens if self.use_actual else max_tokens
         rpm, tpm, itpm, otpm = self.rpm, self.tpm, self.itpm, self.otpm
-        wait = 0.0 if rpm is None else rpm.wait_for(now, 1.0)
+        wait = 0.0 if rpm is None else rpm.wait_for(now, 1.0)  # the longest wait of any bucket
         if tpm is not None:
-            w = tpm.wait_for(now, input_tokens + out)
-            if w > wait:
-                wait = w
+            wait = max(wait, tpm.wait_for(now, input_tokens + out))
         if itpm is not None:
-            w = itpm.wait_for(now, input_tokens - cached_tokens)
-            if w > wait:
-                wait = w
+            wait = max(wait, itpm.wait_for(now, input_tokens - cached_tokens))
         if otpm is not None:
-            w = otpm.wait_for(now, out)
-            if w > wait:
-                wait = w
+            wait = max(wait, otpm.wait_for(now, out))
         if wait == 0.0:
-            if rpm is not None:
-                rpm.take(now, 1.0)
-            if tpm is not None:
-                tpm.take(now, input_tokens + out)
-            if itpm is not None:
-                itpm.take(now, input_tokens - cached_tokens)
-            if otpm is not None:
-                otpm.take(now, out)
-        elif self.count_refused and self.rpm is not None:
-            self.rpm.take(now, min(1.0, self.rpm.level_at(now)))
+            self._take(now, input_tokens, cached_tokens, out)
+        elif self.count_refused and rpm is not None:
+            rpm.take(now, min(1.0, rpm.level_at(now)))
         return wait
+
+    def _take(self, now: float, input_tokens: int, cached_tokens: int, out: int) -> None:
+        """Charge every bucket for an admitted attempt."""
+        if self.rpm is not None:
+            self.rpm.take(now, 1.0)
+        if self.tpm is not None:
+            self.tpm.take(now, input_tokens + out)
+        if self.itpm is not None:
+            self.itpm.take(now, input_tokens - cached_tokens)
+        if self.otpm is not None:
+            self.otpm.take(now, out)

@@ -32,14 +32,39 @@ DRAW_COLUMNS = 4
 INF = float("inf")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Plan:
-    """What the provider will do with an attempt that starts service now."""
+    """What the provider will do with an attempt that starts service now (not frozen: a frozen
+    dataclass costs three times as much to build, and one is built per attempt served)."""
 
     ttft: float  # seconds from start to first token (or to the error)
     duration: float  # seconds from start to the last byte (== ttft for an error)
     speed: float  # output tokens per second after the first token
     error: bool
+
+
+def _schedules(cfg: Provider) -> tuple[Schedule, Schedule, Schedule, Schedule]:
+    """Effective slots, server error rate, extra TTFT and slowdown factor over time: step schedules
+    with a point wherever contention or an incident changes."""
+    slots = cfg.capacity.slots
+    contention = cfg.capacity.contention_schedule()
+    incidents = cfg.incidents
+    points = tuple(sorted({0.0, *contention.times, *(i.start for i in incidents),
+                           *(i.start + i.duration for i in incidents)}))
+    capacity, error, extra, slow = [], [], [], []
+    for t in points:
+        during = [i for i in incidents if i.start <= t < i.start + i.duration]
+        mult = min([1.0, *(i.capacity for i in during if i.capacity is not None)])
+        capacity.append(float(math.floor(slots * (1.0 - contention.at(t)) * mult + 1e-9)))
+        error.append(max([cfg.errors.server_error_rate, *(i.server_error_rate for i in during
+                                                         if i.server_error_rate is not None)]))
+        extra.append(sum(i.extra_latency or 0.0 for i in during))
+        factor = 1.0
+        for i in during:
+            factor *= i.slowdown or 1.0
+        slow.append(factor)
+    return (Schedule(points, tuple(capacity)), Schedule(points, tuple(error)), Schedule(points, tuple(extra)),
+            Schedule(points, tuple(slow)))
 
 
 class ProviderModel:
@@ -50,43 +75,10 @@ class ProviderModel:
         self.name = cfg.name
         self.index = index
         self.slots = cfg.capacity.slots
-        contention = cfg.capacity.contention_schedule()
-        incidents = cfg.incidents
-        points = sorted({0.0, *contention.times, *(i.start for i in incidents),
-                         *(i.start + i.duration for i in incidents)})
-
-        def during(t):
-            return [i for i in incidents if i.start <= t < i.start + i.duration]
-
-        def eff(t):
-            mult = 1.0
-            for inc in during(t):
-                if inc.capacity is not None:
-                    mult = min(mult, inc.capacity)
-            return float(math.floor(self.slots * (1.0 - contention.at(t)) * mult + 1e-9))
-
-        def err(t):
-            rate = cfg.errors.server_error_rate
-            for inc in during(t):
-                if inc.server_error_rate is not None:
-                    rate = max(rate, inc.server_error_rate)
-            return rate
-
-        def extra(t):
-            return sum(inc.extra_latency or 0.0 for inc in during(t))
-
-        def slow(t):
-            factor = 1.0
-            for inc in during(t):
-                factor *= inc.slowdown or 1.0
-            return factor
-
-        self.capacity_schedule = Schedule(tuple(points), tuple(eff(t) for t in points))
-        self.error_schedule = Schedule(tuple(points), tuple(err(t) for t in points))
-        self.extra_latency_schedule = Schedule(tuple(points), tuple(extra(t) for t in points))
+        (self.capacity_schedule, self.error_schedule, self.extra_latency_schedule,
+         self.slowdown_schedule) = _schedules(cfg)
         self._constant_errors = len(set(self.error_schedule.values)) == 1
         self._error_rate = self.error_schedule.values[0]
-        self.slowdown_schedule = Schedule(tuple(points), tuple(slow(t) for t in points))
         self._no_extra = not any(self.extra_latency_schedule.values) and all(
             v == 1.0 for v in self.slowdown_schedule.values)
 
@@ -108,12 +100,12 @@ class ProviderModel:
             count_refused=rl.count_refused)
 
         pr = cfg.pricing
-        keep = 1.0 - pr.discount  # [agents] batch/flex discount on every price
+        keep = 1.0 - pr.discount  # batch/flex discount on every price
         self.price_in = pr.input_per_mtok * keep / 1e6
         self.price_cached = (pr.input_per_mtok if pr.cached_input_per_mtok is None
                              else pr.cached_input_per_mtok) * keep / 1e6
         self.price_out = pr.output_per_mtok * keep / 1e6
-        # [agents] output contract: share of 200 answers that are invalid, over time (None: never)
+        # output contract: share of 200 answers that are invalid, over time (None: never)
         self.quality = None if cfg.quality is None else cfg.quality.schedule()
 
     # -- capacity -------------------------------------------------------------------------------

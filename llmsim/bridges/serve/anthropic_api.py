@@ -105,10 +105,6 @@ def final_events(call: Call, out: int, cost: float) -> bytes:
             + _event("message_stop", {"type": "message_stop"}))
 
 
-def stream_error(status: int) -> bytes:
-    return _event("error", error_body(status))
-
-
 def limit_headers(state: dict) -> dict[str, str]:
     """anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-{limit,remaining,reset}."""
     now = datetime.now(UTC)

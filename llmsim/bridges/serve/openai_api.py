@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import time
 
-from llmsim.bridges.serve.protocol import BadRequest, Call, fmt_duration, new_id, token_text
+from llmsim.bridges.serve.protocol import BadRequest, Call, estimate_tokens, fmt_duration, new_id, token_text
 
 __all__ = ["parse", "ok_body", "error_body", "chunks", "final_chunks", "limit_headers", "BAD_JSON", "DEFAULT_MAX"]
 
@@ -48,7 +48,6 @@ def parse(body) -> Call:
     if not isinstance(mt, int) or isinstance(mt, bool) or mt < 1:
         raise BadRequest(f"Invalid 'max_tokens': integer below minimum value. Expected a value >= 1, but got {mt!r}.",
                          "max_tokens", "integer_below_min_value")
-    from llmsim.bridges.serve.protocol import estimate_tokens
     opts = body.get("stream_options") or {}
     user = body.get("user")
     return Call("openai", model, mt, bool(body.get("stream", False)),

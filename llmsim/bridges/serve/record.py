@@ -20,9 +20,11 @@ import threading
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from llmsim.core.atomic import atomic_write
-from llmsim.traces.schema import arrow_schema, conform
+from llmsim.traces.schema import arrow_schema, conform, empty_trace
 
 __all__ = ["AttemptLog"]
 
@@ -71,7 +73,7 @@ class AttemptLog:
                 "model": r["model"],
                 "provider": r["provider"],
                 "deployment": r["api"],
-                "outcome": r["outcome"],
+                "outcome": str(r["outcome"]),
                 "http_status": status if status else None,
                 "error_type": r.get("error_type"),
                 "latency_s": r["end"] - r["sent"],
@@ -82,7 +84,6 @@ class AttemptLog:
             })
         df = pd.DataFrame(recs)
         if df.empty:
-            from llmsim.traces.schema import empty_trace
             return empty_trace()
         for c in ("ttft_s", "retry_after_s"):
             df[c] = pd.array([None if v != v else v for v in df[c]], dtype="Float64")
@@ -99,8 +100,6 @@ class AttemptLog:
 
         def write(tmp: str) -> None:
             if suffix == ".parquet":
-                import pyarrow as pa
-                import pyarrow.parquet as pq
                 pq.write_table(pa.Table.from_pandas(df, schema=arrow_schema(), preserve_index=False), tmp)
             elif suffix == ".csv":
                 df.to_csv(tmp, index=False)

@@ -30,6 +30,7 @@ from llmsim.bridges.serve.runtime import LiveProvider, Refused
 from llmsim.config.scenario import Scenario
 from llmsim.core.errors import InputError
 from llmsim.provider.model import ProviderModel
+from llmsim.provider.slots import DONE, DROPPED
 
 __all__ = ["LiveServer"]
 
@@ -121,17 +122,17 @@ class LiveServer:
         ticket = None
         try:
             ticket = rt.open(call.input_tokens, 0, call.max_tokens, out)
-            await ticket.started()
+            await ticket.wait_for_slot()
             plan = ticket.plan
-            await _sleep_until(rt, ticket.start + plan.ttft)
+            await _sleep_until(rt, ticket.started + plan.ttft)
             if plan.error:
                 ticket.finish()
                 return self._error(request, api, row, rt, model.error_status, "server_error", base_headers)
             if call.stream:
                 return await self._stream(request, api, call, rid, row, rt, ticket, out, base_headers)
-            await _sleep_until(rt, ticket.start + plan.duration)
+            await _sleep_until(rt, ticket.started + plan.duration)
             ticket.finish()
-            row["first"] = ticket.start + plan.ttft
+            row["first"] = ticket.started + plan.ttft
             self._log(row, rt.now(), "ok", 200, ticket=ticket)
             return web.json_response(api.ok_body(call, rid, out, ticket.cost), headers={
                 **base_headers, **self._limit_headers(api, rt)})
@@ -141,7 +142,7 @@ class LiveServer:
             return self._error(request, api, row, rt, r.status, r.outcome, base_headers)
         except (asyncio.CancelledError, ConnectionResetError):
             # the client went away: an abandoned attempt (the provider notices abort_notice later)
-            if ticket is not None and ticket.state not in (2, 4):  # not DONE / DROPPED
+            if ticket is not None and ticket.state not in (DONE, DROPPED):
                 ticket.abandon()
                 if row.get("logged") is None:
                     self._log(row, rt.now(), "timeout", 0, ticket=ticket)
@@ -155,7 +156,7 @@ class LiveServer:
         await resp.prepare(request)
         created = int(time.time())
         row["first"] = rt.now()
-        first_at = ticket.start + plan.ttft
+        first_at = ticket.started + plan.ttft
         speed = plan.speed
         if api is openai_api:
             def event(i):
@@ -167,7 +168,7 @@ class LiveServer:
             head = anthropic_api.start_events(call, rid)
         i = 0
         if speed == INF:
-            await _sleep_until(rt, ticket.start + plan.duration)
+            await _sleep_until(rt, ticket.started + plan.duration)
             await resp.write(head + b"".join(event(j) for j in range(out)))
             i = out
         while i < out:
@@ -179,7 +180,7 @@ class LiveServer:
             i = due
             if i < out:
                 await _sleep_until(rt, first_at + i / speed)
-        await _sleep_until(rt, ticket.start + plan.duration)
+        await _sleep_until(rt, ticket.started + plan.duration)
         ticket.finish()
         tail = openai_api.final_chunks(call, rid, created, out, ticket.cost) if api is openai_api \
             else anthropic_api.final_events(call, out, ticket.cost)

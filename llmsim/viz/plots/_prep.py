@@ -134,7 +134,7 @@ def capacity_left(res: Result) -> pd.DataFrame:
         g = g.assign(time=g["time"].astype(float)).sort_values("time", kind="stable")
         g = g.drop_duplicates("time", keep="last")
         times = g["time"].to_numpy()
-        slots = g["value"].astype(float).to_numpy()
+        slots = g["number"].to_numpy(dtype=float)
         ends = np.append(times[1:], stop)
         for a, b, s in zip(times, ends, slots, strict=True):
             if b > a:
