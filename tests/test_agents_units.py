@@ -18,7 +18,7 @@ from conftest import tiny_scenario
 
 def guard(**cfg) -> tuple[SpendGuard, list]:
     events = []
-    return SpendGuard(SpendGuards.model_validate(cfg), on_event=lambda *e: events.append(e)), events
+    return SpendGuard(SpendGuards.model_validate(cfg), on_event=lambda *e, **kw: events.append((*e, kw))), events
 
 
 # -- spend guard (pure) ----------------------------------------------------------------------------
@@ -68,7 +68,7 @@ def test_alert_rolling_window_triggers_then_fires_with_action():
     assert g.admit(17.0, None) is None  # not seen yet
     g.fire(20.0)
     assert g.admit(21.0, None) == "alert_block"
-    assert events == [(20.0, "spend_alert", "block", "15")]
+    assert events == [(20.0, "spend_alert", "block", {"number": 15.0})]
 
 
 def test_alert_throttle_spaces_attempts():

@@ -73,7 +73,7 @@ class ContractHook:
         return next_step(self.cfg.on_invalid, req.k, self.cfg.max_attempts)
 
     def _fire(self, _=None) -> None:
-        self.rec.event(self.env.now, "contract_alert", "validation", f"{self.monitor.triggered_at:.6g}")
+        self.rec.event(self.env.now, "contract_alert", "validation", number=self.monitor.triggered_at)
 
 
 def build_hooks(env, cfg: Client, recorder) -> tuple[GuardHook | None, ContractHook | None]:

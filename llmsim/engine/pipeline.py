@@ -16,9 +16,10 @@ thousands of requests per run the saved process switches are most of the cost.
 from __future__ import annotations
 
 from llmsim.config import client as C
+from llmsim.core.outcomes import DELIVERED, Outcome
 from llmsim.core.streams import Streams, UniformPool
 from llmsim.engine.hooks import build_hooks
-from llmsim.engine.layers.call import Call, Context, in_flight
+from llmsim.engine.layers.call import Call, Context
 from llmsim.engine.layers.contract_check import ValidationStage
 from llmsim.engine.layers.hedge import HedgeStage
 from llmsim.engine.layers.leaf import Leaf
@@ -27,7 +28,7 @@ from llmsim.engine.layers.retry import RetryStage
 from llmsim.engine.layers.route import RouteStage, needs_stage
 from llmsim.engine.layers.timeout import TimeoutStage
 from llmsim.engine.recorder import Recorder
-from llmsim.engine.station import Attempt, Station
+from llmsim.engine.station import Attempt, Station, cut_off
 from llmsim.policies.breaker import BreakerPolicy
 
 __all__ = ["Request", "ClientPipeline"]
@@ -129,10 +130,9 @@ class ClientPipeline:
         req = att.req
         del self.open[req.rid]
         req.current = None  # no reference cycle left for the garbage collector
-        delivered = att.outcome == "ok" or att.outcome == "invalid"  # invalid: delivered, contract broken
-        ttft = att.first - req.arrival if delivered else NAN
+        ttft = att.first - req.arrival if att.outcome in DELIVERED else NAN  # invalid: delivered, contract broken
         provider = att.station.index if att.station is not None else req.last_index  # the deciding attempt's
-        self.rec.request(req.rid, req.arrival, att.end, att.outcome, req.k, provider, ttft, req.inp, req.out)
+        self.rec.request_row(req, att.end, att.outcome, provider, ttft)
         if self.on_end is not None:
             self.on_end(req, att.outcome)
 
@@ -144,10 +144,9 @@ class ClientPipeline:
             att = req.current
             waiting = att.group.inflight if att is not None and att.group is not None else [att]
             for a in waiting:
-                if a is not None and in_flight(a):  # one row each
-                    self.rec.attempt(req.rid, a.k, a.station.index if a.station is not None else -1, a.sent,
-                                     a.started, NAN, now, "timeout", 0, NAN, 0, 0, 0.0)
-            self.rec.request(req.rid, req.arrival, now, "timeout", req.k, req.last_index, NAN, req.inp, req.out)
+                if a is not None and a.in_flight:  # one row each
+                    cut_off(self.rec, a, now)
+            self.rec.request_row(req, now, Outcome.TIMEOUT, req.last_index, NAN)
 
 
 class _BreakerEvents:

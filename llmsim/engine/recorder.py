@@ -132,38 +132,6 @@ class Recorder:
         a time), ``session`` the session it is about (-1: none)."""
         self.events.append((time, kind, subject, value, number, session))
 
-    # -- the old positional forms, for engine/pipeline.py until its call sites move to attempt_row /
-    # request_row (llmsim.engine.station.refused_locally, cut_off); remove with their last caller
-    def attempt(self, req: int, k: int, prov: int, sent: float, started: float, first: float, end: float,
-                outcome: str, status: int, retry_after: float, billed_in: int, billed_out: int, cost: float) -> int:
-        row = len(self.a_req)
-        self.a_req.append(req)
-        self.a_k.append(k)
-        self.a_prov.append(prov)
-        self.a_sent.append(sent)
-        self.a_started.append(started)
-        self.a_first.append(first)
-        self.a_end.append(end)
-        self.a_outcome.append(OUTCOME_CODE[outcome])
-        self.a_status.append(status)
-        self.a_retry_after.append(retry_after)
-        self.a_in.append(billed_in)
-        self.a_out.append(billed_out)
-        self.a_cost.append(cost)
-        return row
-
-    def request(self, rid: int, arrival: float, end: float, outcome: str, attempts: int, prov: int, ttft: float,
-                input_tokens: int, output_tokens: int) -> None:
-        self.r_id.append(rid)
-        self.r_arrival.append(arrival)
-        self.r_end.append(end)
-        self.r_outcome.append(OUTCOME_CODE[outcome])
-        self.r_attempts.append(attempts)
-        self.r_prov.append(prov)
-        self.r_ttft.append(ttft)
-        self.r_in.append(input_tokens)
-        self.r_out.append(output_tokens)
-
     # -- tables ---------------------------------------------------------------------------------
     def _cat(self, codes, categories) -> pd.Categorical:
         return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int16), categories=list(categories))

@@ -114,7 +114,7 @@ class SpendGuard:
             if b.spent >= b.cfg.limit and b.announced != b.window.index:
                 b.announced = b.window.index
                 if self.on_event is not None:
-                    self.on_event(now, "budget_exhausted", f"budgets[{i}]", f"{b.spent:.6g}")
+                    self.on_event(now, "budget_exhausted", f"budgets[{i}]", number=b.spent)
         a = self.alert
         if a is None or self.triggered:  # no alert, or already triggered
             return False
@@ -134,4 +134,4 @@ class SpendGuard:
         self.fired_at = now
         self.active = self.alert.action != "page"
         if self.on_event is not None:
-            self.on_event(now, "spend_alert", self.alert.action, f"{self.triggered_at:.6g}")
+            self.on_event(now, "spend_alert", self.alert.action, number=self.triggered_at)

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from llmsim.core.outcomes import Outcome
 from llmsim.core.streams import UniformPool
 from llmsim.engine.recorder import Recorder
-from llmsim.engine.station import Attempt
+from llmsim.engine.station import refused_locally
 
-__all__ = ["Call", "Caller", "Layer", "Context", "Stage", "in_flight"]
+__all__ = ["Call", "Caller", "Layer", "Context", "Stage"]
 
 NAN = float("nan")
 
@@ -67,11 +68,6 @@ class Layer(Protocol):
         """The next call starts from the next provider (fallback order)."""
 
 
-def in_flight(att) -> bool:
-    """Has the attempt not ended yet? (its ``end`` time is NaN until it does)"""
-    return att.end != att.end
-
-
 class Context:
     """What every layer of one client instance shares: the clock, recorder, random numbers."""
 
@@ -84,13 +80,9 @@ class Context:
         self.max_tokens = max_tokens
         self.guard = guard  # spend guards (llmsim.engine.hooks), or None
 
-    def reject(self, req, station_index: int, c: Call, outcome: str = "rejected") -> None:
+    def reject(self, req, station_index: int, c: Call, outcome: Outcome = Outcome.REJECTED) -> None:
         """A call refused locally (no provider saw it): one attempt row, then ``c.done``."""
-        now = self.env.now
-        att = Attempt(req, req.k, 0, now, now, "timeout")
-        att.end = now
-        att.outcome = outcome
-        att.row = self.rec.attempt(req.rid, req.k, station_index, now, NAN, NAN, now, outcome, 0, NAN, 0, 0, 0.0)
+        att = refused_locally(self.rec, req, station_index, self.env.now, outcome)
         req.k += 1
         c.done(att)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from llmsim.config.client import HedgeLayer
 from llmsim.engine.clock import later
-from llmsim.engine.layers.call import Call, Context, Layer, Stage, in_flight
+from llmsim.engine.layers.call import Call, Context, Layer, Stage
 
 __all__ = ["HedgeStage", "HedgeGroup"]
 
@@ -62,7 +62,7 @@ class HedgeStage(Stage):
         if att.outcome == "ok":
             g.finished = g.cancelled = True
             for other in g.inflight:
-                if other is not att and in_flight(other):
+                if other is not att and other.in_flight:
                     self.inner.cancel(other)
             g.outer.done(att)
             return
