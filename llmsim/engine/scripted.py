@@ -20,6 +20,7 @@ from simpy.events import Timeout
 from llmsim.config.client import Client
 from llmsim.core.outcomes import DELIVERED, Outcome
 from llmsim.core.streams import Streams
+from llmsim.engine.clock import later
 from llmsim.engine.pipeline import ClientPipeline, Request
 from llmsim.engine.recorder import Recorder
 from llmsim.engine.station import end_attempt
@@ -59,15 +60,15 @@ class ScriptedProvider:
         outcome, seconds = item[0], float(item[1])
         retry_after = float(item[2]) if len(item) > 2 else NAN
         if now + seconds > att.cut:
-            Timeout(self.env, att.cut - now, (att, att.cut_outcome, 0, NAN)).callbacks.append(self._end)
+            later(self.env, att.cut - now, self._end, (att, att.cut_outcome, 0, NAN))
         elif seconds == 0:
             self._finish(att, outcome, _STATUS.get(outcome, 0), retry_after)
         else:
-            Timeout(self.env, seconds, (att, outcome, _STATUS.get(outcome, 0), retry_after)).callbacks.append(self._end)
+            later(self.env, seconds, self._end, (att, outcome, _STATUS.get(outcome, 0), retry_after))
 
-    def _end(self, ev) -> None:
-        if ev._value[0].in_flight:  # else the client cancelled it
-            self._finish(*ev._value)
+    def _end(self, answer: tuple) -> None:
+        if answer[0].in_flight:  # else the client cancelled it
+            self._finish(*answer)
 
     def _finish(self, att, outcome: str, status: int, retry_after: float) -> None:
         now = self.env.now

@@ -21,6 +21,7 @@ from llmsim.config.sessions import SessionGroup
 from llmsim.core.outcomes import DELIVERED, Outcome
 from llmsim.core.streams import Streams
 from llmsim.engine.arrivals import arrival_times
+from llmsim.engine.clock import exact_delay, later
 from llmsim.engine.pipeline import Request
 from llmsim.policies.spend import SessionSpend
 from llmsim.provider.model import DRAW_COLUMNS
@@ -123,8 +124,6 @@ class SessionDriver:
         env.process(self._source())
 
     def _source(self):
-        from llmsim.engine.simulation import exact_delay  # deferred: engine.simulation imports this module
-
         env = self.env
         for sid, (t, gi) in enumerate(self.starts):
             yield Timeout(env, exact_delay(env.now, t))
@@ -206,10 +205,7 @@ class SessionDriver:
         if s.step >= s.length:
             self._end(s, "done")
             return
-        Timeout(self.env, s.sizes[2][row], s).callbacks.append(self._next)
-
-    def _next(self, ev) -> None:
-        self._step(ev._value)
+        later(self.env, s.sizes[2][row], self._step, s)
 
     def _end(self, s: Session, reason: str) -> None:
         if self.live.pop(s.sid, None) is None:

@@ -10,10 +10,9 @@ test double (llmsim.engine.scripted) and the client's local refusals all end att
 
 from __future__ import annotations
 
-from simpy.events import Timeout
-
 from llmsim.core.outcomes import Outcome
 from llmsim.core.streams import Streams
+from llmsim.engine.clock import later
 from llmsim.engine.recorder import Recorder
 from llmsim.provider.model import DRAW_COLUMNS, ProviderModel
 from llmsim.provider.slots import CANCELLED, DONE, LEAVING, QUEUED, SERVING, Service, SlotQueue
@@ -111,7 +110,7 @@ class Station(SlotQueue):
         self.quality = model.quality  # invalid-answer rate schedule, or None
         self._overflow = streams.rng("provider-overflow", model.index)
         for t, eff in model.capacity_changes():
-            Timeout(env, t, eff).callbacks.append(self._on_capacity)
+            later(env, t, self._on_capacity, eff)
         recorder.event(0.0, "capacity", model.name, number=self.eff)
         for inc in model.cfg.incidents:
             recorder.event(inc.start, "incident_start", model.name, inc.name)
@@ -159,7 +158,7 @@ class Station(SlotQueue):
         self.wait(att)
         wake = min(now + self.queue_timeout, att.cut)
         if wake < INF:
-            Timeout(self.env, wake - now, att).callbacks.append(self._on_queue_timer)
+            later(self.env, wake - now, self._on_queue_timer, att)
 
     def _refuse(self, att: Attempt, now: float, outcome: str, status: int, retry_after: float = NAN) -> None:
         """Turned away without service (nothing billed)."""
@@ -186,7 +185,7 @@ class Station(SlotQueue):
         att.plan = plan
         att.end_at = end
         if end <= att.cut:
-            Timeout(self.env, plan.duration, att).callbacks.append(self._on_complete)
+            later(self.env, plan.duration, self._on_complete, att)
             return
         # the client gives up before the provider is done: settle everything now
         release = self.release_time(att, att.cut)
@@ -195,10 +194,9 @@ class Station(SlotQueue):
             att.first = now + plan.ttft
         att.state = LEAVING
         cost = self.model.cost(req.inp, req.cached, generated)
-        Timeout(self.env, att.cut - now, (att, release, generated, cost)).callbacks.append(self._on_abandon)
+        later(self.env, att.cut - now, self._on_abandon, (att, release, generated, cost))
 
-    def _on_complete(self, ev) -> None:
-        att = ev._value
+    def _on_complete(self, att: Attempt) -> None:
         if att.state == CANCELLED:
             if att.release_at >= att.end_at:
                 self.free(self.env.now)
@@ -223,8 +221,8 @@ class Station(SlotQueue):
         self.free(now)
         att.cb(att)
 
-    def _on_abandon(self, ev) -> None:
-        att, release, generated, cost = ev._value
+    def _on_abandon(self, settled: tuple) -> None:
+        att, release, generated, cost = settled
         if att.state == CANCELLED:
             return
         now = self.env.now
@@ -234,12 +232,12 @@ class Station(SlotQueue):
         if release <= now:
             self.free(now)
         elif release < INF:
-            Timeout(self.env, release - now).callbacks.append(self._release_cb)
+            later(self.env, release - now, self._release)
         else:  # pragma: no cover - an abandoned finite service always ends
             raise AssertionError("unbounded service")
         att.cb(att)
 
-    def _release_cb(self, ev) -> None:
+    def _release(self, _=None) -> None:
         self.free(self.env.now)
 
     def _serve_orphan(self, att: Attempt, now: float) -> None:
@@ -254,7 +252,7 @@ class Station(SlotQueue):
         cost = self.model.cost(req.inp, req.cached, generated)
         self.rec.settle(att.row, req.inp, generated, cost)
         self._billed(att, now, cost, generated)
-        Timeout(self.env, release - now).callbacks.append(self._release_cb)
+        later(self.env, release - now, self._release)
 
     def _billed(self, att: Attempt, now: float, cost: float, output_tokens: int) -> None:
         """What goes with every bill: cached input in the attempts table, and the spend meter."""
@@ -287,7 +285,7 @@ class Station(SlotQueue):
         end_attempt(self.rec, self.index, att, now, _CANCELLED, 0, NAN, att.started, req.inp, generated, cost)
         self._billed(att, now, cost, generated)
         if release < att.end_at or state == LEAVING:  # else _on_complete releases the slot at end_at
-            Timeout(self.env, release - now).callbacks.append(self._release_cb)
+            later(self.env, release - now, self._release)
 
     def _invalid(self, att: Attempt) -> bool:
         """Whether a 200 answer breaks the output contract: a uniform keyed by (request, attempt)
@@ -301,8 +299,7 @@ class Station(SlotQueue):
         return self._overflow.random() < rate
 
     # -- timers ---------------------------------------------------------------------------------
-    def _on_queue_timer(self, ev) -> None:
-        att = ev._value
+    def _on_queue_timer(self, att: Attempt) -> None:
         if att.state != QUEUED:
             return
         now = self.env.now
@@ -320,12 +317,9 @@ class Station(SlotQueue):
         as an orphan first)."""
         drop_at = self.leave_queue(att, left_at)
         if drop_at < INF:
-            Timeout(self.env, drop_at - now, att).callbacks.append(self._on_drop)
+            later(self.env, drop_at - now, self.drop, att)
 
-    def _on_drop(self, ev) -> None:
-        self.drop(ev._value)
-
-    def _on_capacity(self, ev) -> None:
+    def _on_capacity(self, eff: int) -> None:
         now = self.env.now
-        self.rec.event(now, "capacity", self.model.name, number=ev._value)
-        self.set_capacity(ev._value, now)
+        self.rec.event(now, "capacity", self.model.name, number=eff)
+        self.set_capacity(eff, now)

@@ -5,8 +5,9 @@ log-sd in hours); each incident gets an impact class (0 none/maintenance, 1 mino
 3 critical) with the fitted shares, and a small fitted share of incidents are latency incidents.
 
 Derivation (``fit_incident_model``; rerun it on the data to check the numbers below): status-page
-incidents of Chu et al., ICPE'25 (atlarge-research/llm-service-analysis, data/clean, in
-../shared/data/llm_status_incidents_2023_2024.csv), incidents starting 2023-03-01 .. 2024-08-31
+incidents of Chu et al., ICPE'25 (github.com/atlarge-research/llm-service-analysis, file
+data/clean/llm_status_incidents_2023_2024.csv; tests/test_traces_incidents.py refits it when the data
+is present), incidents starting 2023-03-01 .. 2024-08-31
 that touch the API (OpenAI: column API == 1; Anthropic: api.anthropic.com == 1; Character.AI: all).
 rate = count / months observed (months of 30.4375 days; OpenAI: 2023-03-01 to 2024-09-01;
 others: from their first incident in the window
