@@ -23,7 +23,7 @@ import pandas as pd
 
 from llmsim.core.units import format_duration
 from llmsim.results import Result
-from llmsim.simulate import simulate
+from llmsim.simulator import simulate
 
 __all__ = ["sessions_table", "spend_report", "cost_avoided", "contract_report", "validation_retry_cost",
            "recompute_cost", "billing_residual", "expected_cost", "story_reports"]

@@ -38,7 +38,7 @@ def run(
 ) -> None:
     """Run one scenario and print its summary."""
     from llmsim.analysis.spend_contracts import fmt_report_value, story_reports  # deferred: CLI start-up
-    from llmsim.simulate import simulate  # deferred: CLI start-up
+    from llmsim.simulator import simulate  # deferred: CLI start-up
 
     try:
         sc = _load(scenario, set_)

@@ -213,7 +213,7 @@ def fit_cmd(trace: str = typer.Argument(..., help="Trace file."),
             check: bool = typer.Option(True, "--check/--no-check", help="Simulate the fitted scenario and compare."),
             report: Optional[Path] = typer.Option(None, "--report", help="Write fit + calibration report (JSON).")):
     """Fit workload (and provider, where recorded) to a trace; write a scenario that runs."""
-    from llmsim.simulate import simulate  # deferred: CLI start-up
+    from llmsim.simulator import simulate  # deferred: CLI start-up
     from llmsim.traces.calibrate import calibration_report  # deferred: CLI start-up
     from llmsim.traces.fit import fit_scenario  # deferred: CLI start-up
 

@@ -19,7 +19,7 @@ import pandas as pd
 
 from llmsim.config.loading import load_scenario, resolve_client
 from llmsim.config.scenario import Scenario
-from llmsim.simulate import simulate
+from llmsim.simulator import simulate
 from llmsim.traces.replay import ReplayOptions, replay_arrivals
 from llmsim.traces.trace_stats import rate_curve
 

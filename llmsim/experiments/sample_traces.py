@@ -25,7 +25,7 @@ import pandas as pd
 
 from llmsim.config.scenario import Scenario
 from llmsim.core.atomic import atomic_write
-from llmsim.simulate import simulate
+from llmsim.simulator import simulate
 from llmsim.traces.from_result import trace_from_result
 from llmsim.traces.load import convert
 from llmsim.traces.samples import FILES, ROOT, SAMPLE_SCENARIO, to_litellm, to_otel

@@ -21,7 +21,7 @@ from llmsim.config.scenario import Scenario
 from llmsim.experiments.executors import make_executor
 from llmsim.experiments.progress import Progress, ProgressSpec
 from llmsim.experiments.store import RunStore
-from llmsim.simulate import simulate
+from llmsim.simulator import simulate
 
 __all__ = ["Task", "run_task", "simulate_summary", "Runner", "ExperimentInterrupted"]
 

@@ -32,7 +32,7 @@ from llmsim.bridges.serve import ServerThread
 from llmsim.config.loading import resolve_client
 from llmsim.config.scenario import Scenario
 from llmsim.core.errors import InputError
-from llmsim.simulate import simulate
+from llmsim.simulator import simulate
 from llmsim.traces.replay import ReplayOptions, replay_arrivals
 
 __all__ = ["FidelityReport", "run_fidelity", "simulate_like"]

@@ -12,7 +12,7 @@ import sys
 
 from llmsim.config.loading import DEFAULT_SCENARIO, load_scenario
 from llmsim.core.errors import InputError
-from llmsim.simulate import simulate
+from llmsim.simulator import simulate
 from llmsim.viz.plots.page import save_chart
 from llmsim.viz.plots.run_charts import over_time
 
