@@ -24,6 +24,8 @@ from llmsim.bridges.fidelity import (
     tenacity_openai,
 )
 
+from conftest import raised_priority
+
 pytest.importorskip("openai")
 pytest.importorskip("anthropic")
 pytest.importorskip("tenacity")
@@ -44,15 +46,24 @@ KS_MAX = 0.2
 LOOPBACK = 0.02  # seconds of client and loopback overhead allowed on a quiet machine (KS tolerance, mean)
 
 # How these checks stay honest on a loaded machine. A real wait, measured by the server from the end of
-# one attempt to the arrival of the next, is the client's sleep PLUS its own overhead (handling the
-# error, building the request, being scheduled), and load can only make that overhead larger. So every
-# check has two sides:
+# one attempt to the arrival of the next, is the client's sleep PLUS its own overhead (being scheduled to
+# read the error, handling it, being scheduled again after the sleep, building the request), and load can
+# only make that overhead larger. So every check has two sides:
 # - "real is not shorter than simulated" is load-immune: it is checked strictly, against the simulation
 #   itself (formula minimum, one-sided KS, mean);
 # - "real is not longer than simulated" is checked against the simulation plus the overhead measured in
-#   this very run: the lateness of each first attempt against the workload's schedule (request i is sent
-#   i * spacing after the first). On a quiet machine that lateness is a few milliseconds, so the check is
-#   as tight as before; under load it grows with the load it measures, and only then does the check widen.
+#   this very run: the lateness of the first attempts against the workload's schedule (request i is sent
+#   i * spacing after the first), one draw per time the client must be scheduled (two per retry: on the
+#   error, after the sleep). On a quiet machine that lateness is a few milliseconds, so the check is as
+#   tight as before; under load it grows with the load it measures, and only then does the check widen.
+# The client process and the server thread also run at a raised priority where that is permitted (root,
+# as in CI), so other processes' load reaches the measured waits less in the first place.
+
+
+@pytest.fixture(autouse=True)
+def _first_in_line():
+    with raised_priority():
+        yield
 
 
 def ks_longer(a: np.ndarray, b: np.ndarray, tol: float = 0.0) -> float:
@@ -66,21 +77,21 @@ def ks_longer(a: np.ndarray, b: np.ndarray, tol: float = 0.0) -> float:
 
 def lateness(rep, spacing: float) -> np.ndarray:
     """The client's scheduling overhead in this run: how late each first attempt reached the server
-    against the workload's schedule, relative to the least late one (so >= 0, and 0 for at least one)."""
+    against the workload's schedule, relative to the least late one (so >= 0, and 0 for at least one).
+    The first quarter is left out: an SDK's first call pays its lazy imports, once, not per attempt."""
     a = rep.real.attempts
     first = a[a["attempt"] == 0]
     i = first["request"].astype(str).str.removeprefix("req-").astype(int).to_numpy()
-    late = first["sent"].to_numpy(float) - spacing * i
+    late = (first["sent"].to_numpy(float) - spacing * i)[i >= i.max() // 4]
     return late - late.min()
 
 
 def check_waits(real: np.ndarray, sim: np.ndarray, late: np.ndarray, lo: float, hi: float | None = None,
-                overheads: int = 1, what: str = "") -> None:
+                overheads: int = 2, what: str = "") -> None:
     """``real`` waits (or times) against ``sim`` under the two-sided scheme above; ``lo`` / ``hi`` bound
-    the formula's own values; ``overheads`` = how many client overheads one real value carries."""
+    the formula's own values; ``overheads`` = how often the client is scheduled within one real value."""
     rng = np.random.default_rng(0)
-    extra = sum(rng.choice(late, size=len(sim)) for _ in range(overheads))  # sim + measured overhead
-    expected = sim + extra
+    expected = sim + sum(rng.choice(late, size=len(sim)) for _ in range(overheads))  # sim + measured overhead
     se = float(real.std(ddof=1) / np.sqrt(len(real)))
     info = (what, real.min(), real.mean(), sim.mean(), expected.mean(), se, np.quantile(late, [0.5, 0.9]))
     # load-immune side: never shorter than the formula allows, not shorter than simulated
@@ -90,9 +101,9 @@ def check_waits(real: np.ndarray, sim: np.ndarray, late: np.ndarray, lo: float, 
     # load side: not longer than simulated plus this run's overhead
     assert ks_longer(expected, real, LOOPBACK) < KS_MAX, ("longer than simulated", ks_longer(expected, real, LOOPBACK),
                                                           *info)
-    assert real.mean() - expected.mean() <= 4 * se + LOOPBACK * overheads, ("longer than simulated", *info)
+    assert real.mean() - expected.mean() <= 4 * se + LOOPBACK, ("longer than simulated", *info)
     if hi is not None:  # at most 5 % beyond the formula's maximum plus the overhead
-        beyond = float(np.mean(real > hi + LOOPBACK + np.quantile(late, 0.95)))
+        beyond = float(np.mean(real > hi + LOOPBACK + overheads * np.quantile(late, 0.95)))
         assert beyond <= 0.05, ("beyond the formula's maximum", beyond, *info)
 
 
@@ -111,11 +122,11 @@ def test_sdk_defaults_on_always_failing_provider(name, workload):
         assert sim.min() >= 0.75 * base - 1e-9 and sim.max() <= base + 1e-9  # the preset is the formula
         check_waits(real, sim, late, 0.75 * base, base, what=f"gap before attempt {k + 1}")
     give_up = lambda b: b.requests["elapsed"].to_numpy(float)  # noqa: E731 - three attempts, two waits
-    check_waits(give_up(rep.real), give_up(rep.sim), late, 0.75 * 1.5, overheads=2, what="time to give up")
+    check_waits(give_up(rep.real), give_up(rep.sim), late, 0.75 * 1.5, overheads=4, what="time to give up")
     # the tool's own verdict, with the KS tolerance and mean tolerance widened by the measured overhead
-    tol = LOOPBACK + float(np.quantile(late, 0.9))
+    tol = LOOPBACK + 2 * float(np.quantile(late, 0.9))
     verdict = dataclasses.replace(rep, table=fidelity_table(rep.real, rep.sim, tol))
-    assert verdict.failures(abs_tol=LOOPBACK + 2 * float(late.mean())) == [], (verdict, tol)
+    assert verdict.failures(abs_tol=LOOPBACK + 4 * float(late.mean())) == [], (verdict, tol)
 
 
 def test_retry_after_waited_exactly_by_client_and_policy():
