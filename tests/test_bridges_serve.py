@@ -21,6 +21,8 @@ from aiohttp import web
 import llmsim
 from llmsim.bridges.serve import ServerThread
 
+from conftest import raised_priority
+
 openai = pytest.importorskip("openai")
 anthropic = pytest.importorskip("anthropic")
 
@@ -35,6 +37,13 @@ def scenario(**provider):
 
 
 MSG = [{"role": "user", "content": "hello"}]
+
+
+@pytest.fixture(autouse=True)
+def _first_in_line():
+    """Client and server thread at a raised priority where permitted (see conftest.raised_priority)."""
+    with raised_priority():
+        yield
 
 
 def _warm_up(stream) -> None:
