@@ -182,10 +182,11 @@ class LiveServer:
                 await _sleep_until(rt, first_at + i / speed)
         await _sleep_until(rt, ticket.started + plan.duration)
         ticket.finish()
+        # logged before the last write: a client that leaves during it still got (and paid for) the answer
+        self._log(row, rt.now(), "ok", 200, ticket=ticket)
         tail = openai_api.final_chunks(call, rid, created, out, ticket.cost) if api is openai_api \
             else anthropic_api.final_events(call, out, ticket.cost)
         await resp.write(tail)
-        self._log(row, rt.now(), "ok", 200, ticket=ticket)
         await resp.write_eof()
         return resp
 
