@@ -161,7 +161,7 @@ class SessionDriver:
         cols = np.arange(STEP_CHUNK)
         return np.stack(news)[roles, cols].tolist(), np.stack(outs)[roles, cols].tolist(), think.tolist()
 
-    def _step(self, s: Session, _event=None) -> None:
+    def _step(self, s: Session) -> None:
         now = self.env.now
         if now >= self.horizon:
             self._end(s, "horizon")

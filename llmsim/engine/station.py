@@ -40,14 +40,7 @@ class Attempt(Service):
 
     def __init__(self, req, k: int, pk: int, sent: float, cut: float, cut_outcome: str, station=None, cb=None,
                  up=None, permit=None, group=None):
-        # the provider's part (Service.__init__, inlined: one call less per attempt)
-        self.state = QUEUED
-        self.sent = sent
-        self.started = NAN
-        self.plan = None
-        self.end_at = INF
-        self.release_at = INF
-        self.drop_at = INF
+        Service.__init__(self, sent)
         self.req = req
         self.k = k  # attempt number within the request (0 = first)
         self.pk = pk  # attempt number of this request on this provider (keys the provider's draws)
@@ -203,7 +196,7 @@ class Station(SlotQueue):
         cost = self.model.cost(req.inp, req.cached, generated)
         later(self.env, att.cut - now, self._on_abandon, (att, release, generated, cost))
 
-    def _on_complete(self, att: Attempt, _event=None) -> None:
+    def _on_complete(self, att: Attempt) -> None:
         if att.state == CANCELLED:
             if att.release_at >= att.end_at:
                 self.free(self.env.now)
@@ -228,7 +221,7 @@ class Station(SlotQueue):
         self.free(now)
         att.cb(att)
 
-    def _on_abandon(self, settled: tuple, _event=None) -> None:
+    def _on_abandon(self, settled: tuple) -> None:
         att, release, generated, cost = settled
         if att.state == CANCELLED:
             return
@@ -244,7 +237,7 @@ class Station(SlotQueue):
             raise AssertionError("unbounded service")
         att.cb(att)
 
-    def _release(self, _=None, _event=None) -> None:
+    def _release(self, _=None) -> None:
         self.free(self.env.now)
 
     def _serve_orphan(self, att: Attempt, now: float) -> None:
@@ -306,7 +299,7 @@ class Station(SlotQueue):
         return self._overflow.random() < rate
 
     # -- timers ---------------------------------------------------------------------------------
-    def _on_queue_timer(self, att: Attempt, _event=None) -> None:
+    def _on_queue_timer(self, att: Attempt) -> None:
         if att.state != QUEUED:
             return
         now = self.env.now
@@ -324,12 +317,9 @@ class Station(SlotQueue):
         as an orphan first)."""
         drop_at = self.leave_queue(att, left_at)
         if drop_at < INF:
-            later(self.env, drop_at - now, self._on_drop, att)
+            later(self.env, drop_at - now, self.drop, att)
 
-    def _on_drop(self, att: Attempt, _event=None) -> None:
-        self.drop(att)
-
-    def _on_capacity(self, eff: int, _event=None) -> None:
+    def _on_capacity(self, eff: int) -> None:
         now = self.env.now
         self.rec.event(now, "capacity", self.model.name, number=eff)
         self.set_capacity(eff, now)

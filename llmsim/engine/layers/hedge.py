@@ -50,7 +50,7 @@ class HedgeStage(Stage):
             later(self.ctx.env, delay, self._timer, (g, g.launched))
         self.inner.call(g)
 
-    def _timer(self, due: tuple[HedgeGroup, int], _event=None) -> None:
+    def _timer(self, due: tuple[HedgeGroup, int]) -> None:
         g, launched = due
         if g.launched == launched and not g.finished and g.launched < self.total and self.ctx.env.now < g.cut:
             self._launch(g)

@@ -58,7 +58,7 @@ class LimiterStage(Stage):
         if wait < INF:
             later(self.ctx.env, wait, self._give_up, f)
 
-    def _give_up(self, f: _Limited, _event=None) -> None:
+    def _give_up(self, f: _Limited) -> None:
         if f.waiting:
             f.waiting = False
             self.queue.remove(f)
@@ -66,7 +66,7 @@ class LimiterStage(Stage):
             if f.group is None or not f.group.cancelled:
                 self.ctx.reject(f.req, -1, f.outer)
 
-    def _go(self, f: _Limited, _event=None) -> None:
+    def _go(self, f: _Limited) -> None:
         if f.group is not None and f.group.cancelled:  # a hedge already won: hand the permit back
             self.limiter.release(self.ctx.env.now, "cancelled", 0.0)
             return
