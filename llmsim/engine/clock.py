@@ -1,13 +1,17 @@
 """How the engine schedules work in SimPy without touching its private attributes.
 
-``later(env, delay, callback, value)`` calls ``callback(value)`` ``delay`` seconds from now, after
-the events already due at that time (one SimPy ``Timeout``, no process). ``exact_delay`` gives the
+``later(env, delay, handler, value)`` calls ``handler(event)`` ``delay`` seconds from now, after the
+events already due at that time (one SimPy ``Timeout``, no process); the handler reads ``value`` as
+``event.value`` (SimPy's public API). No wrapper sits between SimPy and the handler: a few of these
+fire per simulated request. ``exact_delay`` gives the
 delay that lands exactly on an absolute time.
 
 >>> import simpy
 >>> env = simpy.Environment()
 >>> seen = []
->>> _ = later(env, 2.0, seen.append, "b"); _ = later(env, 1.0, seen.append, "a")
+>>> def note(event):
+...     seen.append(event.value)
+>>> _ = later(env, 2.0, note, "b"); _ = later(env, 1.0, note, "a")
 >>> env.run(); seen, env.now
 (['a', 'b'], 2.0)
 """
@@ -21,16 +25,12 @@ from simpy.events import Timeout
 __all__ = ["later", "exact_delay"]
 
 
-def later(env, delay: float, callback, value=None) -> Timeout:
-    """Call ``callback(value)`` after ``delay`` seconds of simulated time; returns the SimPy event."""
-    ev = Timeout(env, delay, (callback, value))
-    ev.callbacks.append(_fire)
+def later(env, delay: float, handler, value=None) -> Timeout:
+    """Call ``handler(event)`` after ``delay`` seconds of simulated time (``event.value`` is ``value``);
+    returns the SimPy event."""
+    ev = Timeout(env, delay, value)
+    ev.callbacks.append(handler)
     return ev
-
-
-def _fire(ev: Timeout) -> None:
-    callback, value = ev.value
-    callback(value)
 
 
 def exact_delay(now: float, t: float) -> float:

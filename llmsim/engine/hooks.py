@@ -50,7 +50,7 @@ class GuardHook:
         if self.policy.bill(now, cost, tokens, s):
             later(self.env, self.delay, self._fire)
 
-    def _fire(self, _=None) -> None:
+    def _fire(self, _event=None) -> None:
         self.policy.fire(self.env.now)
 
 
@@ -72,7 +72,7 @@ class ContractHook:
             return None
         return next_step(self.cfg.on_invalid, req.k, self.cfg.max_attempts)
 
-    def _fire(self, _=None) -> None:
+    def _fire(self, _event=None) -> None:
         self.rec.event(self.env.now, "contract_alert", "validation", number=self.monitor.triggered_at)
 
 

@@ -66,7 +66,8 @@ class ScriptedProvider:
         else:
             later(self.env, seconds, self._end, (att, outcome, _STATUS.get(outcome, 0), retry_after))
 
-    def _end(self, answer: tuple) -> None:
+    def _end(self, event) -> None:
+        answer = event.value
         if answer[0].in_flight:  # else the client cancelled it
             self._finish(*answer)
 

@@ -161,6 +161,9 @@ class SessionDriver:
         cols = np.arange(STEP_CHUNK)
         return np.stack(news)[roles, cols].tolist(), np.stack(outs)[roles, cols].tolist(), think.tolist()
 
+    def _next_step(self, event) -> None:
+        self._step(event.value)
+
     def _step(self, s: Session) -> None:
         now = self.env.now
         if now >= self.horizon:
@@ -205,7 +208,7 @@ class SessionDriver:
         if s.step >= s.length:
             self._end(s, "done")
             return
-        later(self.env, s.sizes[2][row], self._step, s)
+        later(self.env, s.sizes[2][row], self._next_step, s)
 
     def _end(self, s: Session, reason: str) -> None:
         if self.live.pop(s.sid, None) is None:

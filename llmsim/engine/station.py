@@ -196,7 +196,8 @@ class Station(SlotQueue):
         cost = self.model.cost(req.inp, req.cached, generated)
         later(self.env, att.cut - now, self._on_abandon, (att, release, generated, cost))
 
-    def _on_complete(self, att: Attempt) -> None:
+    def _on_complete(self, event) -> None:
+        att = event.value
         if att.state == CANCELLED:
             if att.release_at >= att.end_at:
                 self.free(self.env.now)
@@ -221,8 +222,8 @@ class Station(SlotQueue):
         self.free(now)
         att.cb(att)
 
-    def _on_abandon(self, settled: tuple) -> None:
-        att, release, generated, cost = settled
+    def _on_abandon(self, event) -> None:
+        att, release, generated, cost = event.value
         if att.state == CANCELLED:
             return
         now = self.env.now
@@ -237,7 +238,7 @@ class Station(SlotQueue):
             raise AssertionError("unbounded service")
         att.cb(att)
 
-    def _release(self, _=None) -> None:
+    def _release(self, _event=None) -> None:
         self.free(self.env.now)
 
     def _serve_orphan(self, att: Attempt, now: float) -> None:
@@ -299,7 +300,8 @@ class Station(SlotQueue):
         return self._overflow.random() < rate
 
     # -- timers ---------------------------------------------------------------------------------
-    def _on_queue_timer(self, att: Attempt) -> None:
+    def _on_queue_timer(self, event) -> None:
+        att = event.value
         if att.state != QUEUED:
             return
         now = self.env.now
@@ -317,9 +319,13 @@ class Station(SlotQueue):
         as an orphan first)."""
         drop_at = self.leave_queue(att, left_at)
         if drop_at < INF:
-            later(self.env, drop_at - now, self.drop, att)
+            later(self.env, drop_at - now, self._on_drop, att)
 
-    def _on_capacity(self, eff: int) -> None:
+    def _on_drop(self, event) -> None:
+        self.drop(event.value)
+
+    def _on_capacity(self, event) -> None:
+        eff = event.value
         now = self.env.now
         self.rec.event(now, "capacity", self.model.name, number=eff)
         self.set_capacity(eff, now)

@@ -35,6 +35,9 @@ class ValidationStage(Stage):
             if step is not None and att.end + delay < v.cut:
                 if step != "retry":
                     self.inner.advance(v.req)  # fall back to the next provider of the route
-                later(self.ctx.env, delay, self.inner.call, v)
+                later(self.ctx.env, delay, self._resend, v)
                 return
         v.outer.done(att)
+
+    def _resend(self, event) -> None:
+        self.inner.call(event.value)

@@ -50,8 +50,8 @@ class HedgeStage(Stage):
             later(self.ctx.env, delay, self._timer, (g, g.launched))
         self.inner.call(g)
 
-    def _timer(self, due: tuple[HedgeGroup, int]) -> None:
-        g, launched = due
+    def _timer(self, event) -> None:
+        g, launched = event.value
         if g.launched == launched and not g.finished and g.launched < self.total and self.ctx.env.now < g.cut:
             self._launch(g)
 

@@ -44,7 +44,7 @@ class LimiterStage(Stage):
         if kind is Admit.GO:
             self._go(f)
         elif kind is Admit.WAIT:  # a permit is reserved: go when its time comes
-            later(self.ctx.env, d.delay, self._go, f)
+            later(self.ctx.env, d.delay, self._go_when_due, f)
         elif kind is Admit.QUEUE:
             self._queue(f, now)
         else:
@@ -58,13 +58,17 @@ class LimiterStage(Stage):
         if wait < INF:
             later(self.ctx.env, wait, self._give_up, f)
 
-    def _give_up(self, f: _Limited) -> None:
+    def _give_up(self, event) -> None:
+        f = event.value
         if f.waiting:
             f.waiting = False
             self.queue.remove(f)
             self.limiter.give_up_waiting()
             if f.group is None or not f.group.cancelled:
                 self.ctx.reject(f.req, -1, f.outer)
+
+    def _go_when_due(self, event) -> None:
+        self._go(event.value)
 
     def _go(self, f: _Limited) -> None:
         if f.group is not None and f.group.cancelled:  # a hedge already won: hand the permit back

@@ -141,7 +141,8 @@ class RetryStage(Stage):
             self.budget.request_done()
         r.outer.done(att)
 
-    def _wake(self, r: _Retrying) -> None:
+    def _wake(self, event) -> None:
+        r = event.value
         if r.group is not None and r.group.cancelled:
             if r.retried and self.budget is not None:
                 self.budget.retry_done(self.ctx.env.now)  # the allowed retry is never sent
