@@ -100,26 +100,7 @@ def resolve_client(spec: Any, source: str | None = None) -> Client:
     ``client`` block is used). Bad input raises ScenarioError naming the field."""
     if isinstance(spec, Client):
         return spec
-    if isinstance(spec, str) and _ALIASES.get(spec, spec) in CLIENT_PRESETS:
-        data = CLIENT_PRESETS[_ALIASES.get(spec, spec)][1]
-        source = source or f"preset {spec}"
-    elif isinstance(spec, (str, Path)):
-        path = Path(spec)
-        if not path.is_file():
-            known = ", ".join(CLIENT_PRESETS)
-            raise ScenarioError("", f"no such file, and no client preset of that name (presets: {known})",
-                                source=str(spec))
-        data = read_yaml(path.read_text(encoding="utf-8"), str(spec))
-        source = source or str(spec)
-        if isinstance(data, dict) and "client" in data and "providers" in data:
-            data = data["client"]
-    elif isinstance(spec, dict) and ("preset" in spec or "litellm" in spec):
-        try:
-            data = expand_preset(_read_litellm(spec, source))
-        except ValueError as exc:
-            raise ScenarioError("client.preset", str(exc), source) from None
-    else:
-        data = spec
+    data, source = _client_data(spec, source)
     if not isinstance(data, dict):
         raise ScenarioError("client", "expected a mapping of client settings", source=source)
     try:
@@ -127,3 +108,31 @@ def resolve_client(spec: Any, source: str | None = None) -> Client:
     except ValidationError as exc:
         e = format_validation_error(exc, source)
         raise ScenarioError(".".join(p for p in ("client", e.path) if p), e.reason, source, e.more) from None
+
+
+def _client_data(spec: Any, source: str | None) -> tuple[Any, str | None]:
+    """The client block ``spec`` stands for (preset, file, preset/LiteLLM dict or plain data) and the source
+    errors cite."""
+    if isinstance(spec, str) and _ALIASES.get(spec, spec) in CLIENT_PRESETS:
+        return CLIENT_PRESETS[_ALIASES.get(spec, spec)][1], source or f"preset {spec}"
+    if isinstance(spec, (str, Path)):
+        return _client_file(spec), source or str(spec)
+    if isinstance(spec, dict) and ("preset" in spec or "litellm" in spec):
+        try:
+            return expand_preset(_read_litellm(spec, source)), source
+        except ValueError as exc:
+            raise ScenarioError("client.preset", str(exc), source) from None
+    return spec, source
+
+
+def _client_file(spec: str | Path) -> Any:
+    """The client block of a YAML file: the whole file, or a scenario's ``client`` block."""
+    path = Path(spec)
+    if not path.is_file():
+        known = ", ".join(CLIENT_PRESETS)
+        raise ScenarioError("", f"no such file, and no client preset of that name (presets: {known})",
+                            source=str(spec))
+    data = read_yaml(path.read_text(encoding="utf-8"), str(spec))
+    if isinstance(data, dict) and "client" in data and "providers" in data:
+        return data["client"]
+    return data
