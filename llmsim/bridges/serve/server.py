@@ -99,54 +99,58 @@ class LiveServer:
         sent = self.now()
         base_headers = {"x-request-id": rid} if api_name == "openai" else {"request-id": rid}
         try:
-            raw = await request.read()
-            try:
-                body = json.loads(raw)
-            except (ValueError, UnicodeDecodeError):
-                raise BadRequest(api.BAD_JSON) from None
-            call = api.parse(body)
+            call = await _read_call(request, api)
         except BadRequest as e:
             return web.json_response(api.error_body(400, e.message, param=e.param, code=e.code), status=e.status,
                                      headers=base_headers)
         call.request_key = request.headers.get("x-llmsim-request-id") or call.request_key \
             or request.headers.get("idempotency-key")
         rt = self.provider_for(call.model)
-        model = rt.model
         key = call.request_key or rid
-        hdr = request.headers.get("x-stainless-retry-count")
-        attempt = int(hdr) if hdr and hdr.isdigit() else self.log.next_attempt(key)
-        row = {"sent": sent, "key": key, "attempt": attempt, "api": api_name, "model": call.model,
-               "provider": rt.name, "stream": call.stream, "input_tokens": call.input_tokens, "first": NAN,
-               "retry_after": NAN, "output_tokens": 0, "cost": 0.0}
+        row = {"sent": sent, "key": key, "attempt": self._attempt_number(request, key), "api": api_name,
+               "model": call.model, "provider": rt.name, "stream": call.stream, "input_tokens": call.input_tokens,
+               "first": NAN, "retry_after": NAN, "output_tokens": 0, "cost": 0.0}
         out = rt.output_tokens(call.max_tokens)
         ticket = None
         try:
             ticket = rt.open(call.input_tokens, 0, call.max_tokens, out)
-            await ticket.wait_for_slot()
-            plan = ticket.plan
-            await _sleep_until(rt, ticket.started + plan.ttft)
-            if plan.error:
-                ticket.finish()
-                return self._error(request, api, row, rt, model.error_status, "server_error", base_headers)
-            if call.stream:
-                return await self._stream(request, api, call, rid, row, rt, ticket, out, base_headers)
-            await _sleep_until(rt, ticket.started + plan.duration)
-            ticket.finish()
-            row["first"] = ticket.started + plan.ttft
-            self._log(row, rt.now(), "ok", 200, ticket=ticket)
-            return web.json_response(api.ok_body(call, rid, out, ticket.cost), headers={
-                **base_headers, **self._limit_headers(api, rt)})
+            return await self._answer(request, api, call, rid, row, rt, ticket, out, base_headers)
         except Refused as r:
             if r.outcome == "rate_limited":
                 return self._rate_limited(request, api, row, rt, call, r.retry_after, base_headers)
             return self._error(request, api, row, rt, r.status, r.outcome, base_headers)
         except (asyncio.CancelledError, ConnectionResetError):
-            # the client went away: an abandoned attempt (the provider notices abort_notice later)
-            if ticket is not None and ticket.state not in (DONE, DROPPED):
-                ticket.abandon()
-                if row.get("logged") is None:
-                    self._log(row, rt.now(), "timeout", 0, ticket=ticket)
+            self._abandoned(row, rt, ticket)
             raise
+
+    def _attempt_number(self, request: web.Request, key: str) -> int:
+        """The SDK's retry count header when it sends one, else the attempts of ``key`` seen so far."""
+        hdr = request.headers.get("x-stainless-retry-count")
+        return int(hdr) if hdr and hdr.isdigit() else self.log.next_attempt(key)
+
+    async def _answer(self, request, api, call: Call, rid, row, rt: LiveProvider, ticket, out, base_headers):
+        """Wait for a slot and the planned time to first token, then answer: an error, a stream or a body."""
+        await ticket.wait_for_slot()
+        plan = ticket.plan
+        await _sleep_until(rt, ticket.started + plan.ttft)
+        if plan.error:
+            ticket.finish()
+            return self._error(request, api, row, rt, rt.model.error_status, "server_error", base_headers)
+        if call.stream:
+            return await self._stream(request, api, call, rid, row, rt, ticket, out, base_headers)
+        await _sleep_until(rt, ticket.started + plan.duration)
+        ticket.finish()
+        row["first"] = ticket.started + plan.ttft
+        self._log(row, rt.now(), "ok", 200, ticket=ticket)
+        return web.json_response(api.ok_body(call, rid, out, ticket.cost), headers={
+            **base_headers, **self._limit_headers(api, rt)})
+
+    def _abandoned(self, row: dict, rt: LiveProvider, ticket) -> None:
+        """The client went away: an abandoned attempt (the provider notices abort_notice later)."""
+        if ticket is not None and ticket.state not in (DONE, DROPPED):
+            ticket.abandon()
+            if row.get("logged") is None:
+                self._log(row, rt.now(), "timeout", 0, ticket=ticket)
 
     async def _stream(self, request, api, call: Call, rid, row, rt: LiveProvider, ticket, out, base_headers):
         plan = ticket.plan
@@ -216,6 +220,16 @@ class LiveServer:
 
 def _etype(body: dict) -> str:
     return body["error"]["type"]
+
+
+async def _read_call(request: web.Request, api) -> Call:
+    """The Call in the request's JSON body (BadRequest when it is not JSON or not a valid request)."""
+    raw = await request.read()
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest(api.BAD_JSON) from None
+    return api.parse(body)
 
 
 async def _sleep_until(rt: LiveProvider, t: float) -> None:
