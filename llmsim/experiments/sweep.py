@@ -135,11 +135,27 @@ def build_table(points: Sequence[Point], records: Mapping[tuple[int, int], dict]
     """The table of the runs of ``points`` found in ``records`` (all ``replications`` of each must be there
     unless it is None), and the metric names (summary metrics first, in their order)."""
     metrics = _metric_names(records)
-    by_index = {p.index: p for p in points}
     if replications is not None:
-        missing = [(p.index, r) for p in points for r in range(replications) if (p.index, r) not in records]
-        if missing:
-            raise ValueError(f"no record for runs {missing[:3]}")
+        _check_complete(points, records, replications)
+    columns = ["point", *params, "replication", "seed", *metrics, "error"]
+    df = pd.DataFrame(_table_rows(points, records, replications, params, metrics), columns=columns)
+    for c in params:  # a column mixing kinds (10 and "30s") is stored as text
+        if _mixes_kinds(df[c]):
+            df[c] = [None if _missing(v) else (v if isinstance(v, str) else json.dumps(v)) for v in df[c]]
+    return normalize_table(df, params, metrics), metrics
+
+
+def _check_complete(points: Sequence[Point], records: Mapping[tuple[int, int], dict], replications: int) -> None:
+    """ValueError naming the first runs of ``points`` missing from ``records``."""
+    missing = [(p.index, r) for p in points for r in range(replications) if (p.index, r) not in records]
+    if missing:
+        raise ValueError(f"no record for runs {missing[:3]}")
+
+
+def _table_rows(points: Sequence[Point], records: Mapping[tuple[int, int], dict], replications: int | None,
+                params: Sequence[str], metrics: Sequence[str]) -> list[dict]:
+    """One row per run of ``points`` (below ``replications`` when given), in (point, replication) order."""
+    by_index = {p.index: p for p in points}
     rows = []
     for (i, r), rec in sorted(records.items()):
         if i not in by_index or (replications is not None and r >= replications):
@@ -148,11 +164,7 @@ def build_table(points: Sequence[Point], records: Mapping[tuple[int, int], dict]
         rows.append({"point": i, **{k: column_value(p.params.get(k)) for k in params}, "replication": r,
                      "seed": rec["seed"], **{m: rec["metrics"].get(m, np.nan) for m in metrics},
                      "error": rec["error"]})
-    df = pd.DataFrame(rows, columns=["point", *params, "replication", "seed", *metrics, "error"])
-    for c in params:  # a column mixing kinds (10 and "30s") is stored as text
-        if _mixes_kinds(df[c]):
-            df[c] = [None if _missing(v) else (v if isinstance(v, str) else json.dumps(v)) for v in df[c]]
-    return normalize_table(df, params, metrics), metrics
+    return rows
 
 
 def _metric_names(records: Mapping[tuple[int, int], dict]) -> list[str]:
