@@ -46,25 +46,25 @@ class Plan:
 def _schedules(cfg: Provider) -> tuple[Schedule, Schedule, Schedule, Schedule]:
     """Effective slots, server error rate, extra TTFT and slowdown factor over time: step schedules
     with a point wherever contention or an incident changes."""
-    slots = cfg.capacity.slots
     contention = cfg.capacity.contention_schedule()
     incidents = cfg.incidents
     points = tuple(sorted({0.0, *contention.times, *(i.start for i in incidents),
                            *(i.start + i.duration for i in incidents)}))
-    capacity, error, extra, slow = [], [], [], []
-    for t in points:
-        during = [i for i in incidents if i.start <= t < i.start + i.duration]
-        mult = min([1.0, *(i.capacity for i in during if i.capacity is not None)])
-        capacity.append(float(math.floor(slots * (1.0 - contention.at(t)) * mult + 1e-9)))
-        error.append(max([cfg.errors.server_error_rate, *(i.server_error_rate for i in during
-                                                         if i.server_error_rate is not None)]))
-        extra.append(sum(i.extra_latency or 0.0 for i in during))
-        factor = 1.0
-        for i in during:
-            factor *= i.slowdown or 1.0
-        slow.append(factor)
-    return (Schedule(points, tuple(capacity)), Schedule(points, tuple(error)), Schedule(points, tuple(extra)),
-            Schedule(points, tuple(slow)))
+    rows = [_state_at(cfg, contention.at(t), [i for i in incidents if i.start <= t < i.start + i.duration])
+            for t in points]
+    capacity, error, extra, slow = zip(*rows, strict=True)
+    return Schedule(points, capacity), Schedule(points, error), Schedule(points, extra), Schedule(points, slow)
+
+
+def _state_at(cfg: Provider, contended: float, during: list) -> tuple[float, float, float, float]:
+    """Slots, server error rate, extra TTFT and slowdown factor with ``contended`` share of the slots taken
+    and the incidents ``during`` under way."""
+    mult = min([1.0, *(i.capacity for i in during if i.capacity is not None)])
+    capacity = float(math.floor(cfg.capacity.slots * (1.0 - contended) * mult + 1e-9))
+    error = max([cfg.errors.server_error_rate, *(i.server_error_rate for i in during
+                                                 if i.server_error_rate is not None)])
+    extra = sum(i.extra_latency or 0.0 for i in during)
+    return capacity, error, extra, math.prod((i.slowdown or 1.0 for i in during), start=1.0)
 
 
 class ProviderModel:
