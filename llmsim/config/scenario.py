@@ -97,13 +97,15 @@ def _route_references(client) -> list[tuple[str, str]]:
     for j, layer in enumerate(client.layers or []):
         if isinstance(layer, RouteLayer) and layer.route is not None:
             routes.append((f"client.layers[{j}].route", layer.route))
-    out = []
-    for base, route in routes:
-        out += [(f"{base}.order[{i}]", n) for i, n in enumerate(route.order) if n != "*"]
-        for k, fb in enumerate(route.fallbacks):
-            out += [(f"{base}.fallbacks[{k}].to[{i}]", n) for i, n in enumerate(fb.to)]
-        out += [(f"{base}.usage_limits.{n}", n) for n in (route.usage_limits or {})]
-    return out
+    return [ref for base, route in routes for ref in _names_in_route(base, route)]
+
+
+def _names_in_route(base: str, route) -> list[tuple[str, str]]:
+    """(field path, provider name) of every provider one route names: its order, fallbacks and usage limits."""
+    out = [(f"{base}.order[{i}]", n) for i, n in enumerate(route.order) if n != "*"]
+    for k, fb in enumerate(route.fallbacks):
+        out += [(f"{base}.fallbacks[{k}].to[{i}]", n) for i, n in enumerate(fb.to)]
+    return out + [(f"{base}.usage_limits.{n}", n) for n in (route.usage_limits or {})]
 
 
 def set_dotted(data: dict, path: str, value: Any) -> None:

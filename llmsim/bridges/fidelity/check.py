@@ -111,14 +111,8 @@ def run_fidelity(scenario, client, workload=None, command: list[str] | None = No
     cl = reference_client(client) if isinstance(client, str) else resolve_client(client)
     if (workload is None) == (command is None):
         raise InputError("", "give exactly one of a workload callable or a command to run")
-    notes = []
     with ServerThread(sc, provider, seed=seed) as srv:
-        if workload is not None and getattr(workload, "spec", None) and in_child:
-            run_in_child(workload, srv.url, timeout)
-        elif workload is not None:
-            workload(srv.url)
-        else:
-            notes += _run_command(command, srv.url, timeout)
+        notes = _drive(srv.url, workload, command, timeout, in_child)
         trace = srv.log.frame()
     real = behaviour_from_trace(trace)
     if real.untagged:
@@ -127,6 +121,17 @@ def run_fidelity(scenario, client, workload=None, command: list[str] | None = No
     sim = simulate_like(sc, trace, cl, provider, replications, seed + 1000)
     title = label or getattr(workload, "label", None) or " ".join(command or [])
     return FidelityReport(fidelity_table(real, sim, tol), real, sim, trace, title, notes)
+
+
+def _drive(url: str, workload, command: list[str] | None, timeout: float, in_child: bool) -> list[str]:
+    """Send the workload (in a child process when it is a built-in one) or run the command; notes on it."""
+    if workload is not None and getattr(workload, "spec", None) and in_child:
+        run_in_child(workload, url, timeout)
+    elif workload is not None:
+        workload(url)
+    else:
+        return _run_command(command, url, timeout)
+    return []
 
 
 def _run_command(command: list[str], url: str, timeout: float) -> list[str]:
