@@ -411,7 +411,21 @@ def _best_line(best, params: list[str], objective: str) -> str:
 
 
 def _tune_table(res, params: list[str]) -> Table:
+    """The 20 best candidates: rank (* on the frontier), parameters, replications, metrics, feasibility."""
     metrics = [res.objective] + [c.metric for c in res.constraints if c.metric != res.objective]
+    table = _tune_columns(res, params, metrics)
+    front = set(res.frontier["candidate"])
+    cand = res.candidates
+    for i in range(min(len(cand), 20)):
+        row = {c: cand[c].iloc[i] for c in cand.columns}
+        table.add_row(f"{row['rank']}{'*' if row['candidate'] in front else ''}", *[_cell(row[p]) for p in params],
+                      str(row["replications"]), *[_pm(m, row[f"{m}_mean"], row[f"{m}_ci"]) for m in metrics],
+                      "yes" if row["feasible"] else "[red]no[/]")
+    return table
+
+
+def _tune_columns(res, params: list[str], metrics: list[str]) -> Table:
+    """The empty candidates table, titled with the constraints."""
     cons = ", ".join(str(c) for c in res.constraints) or "none"
     table = Table(title=f"Candidates by rank (constraints: {cons}); * = on the frontier", title_justify="left")
     table.add_column("#", justify="right")
@@ -421,11 +435,4 @@ def _tune_table(res, params: list[str]) -> Table:
     for m in metrics:
         table.add_column(m, justify="right")
     table.add_column("feasible")
-    front = set(res.frontier["candidate"])
-    cand = res.candidates
-    for i in range(min(len(cand), 20)):
-        row = {c: cand[c].iloc[i] for c in cand.columns}
-        table.add_row(f"{row['rank']}{'*' if row['candidate'] in front else ''}", *[_cell(row[p]) for p in params],
-                      str(row["replications"]), *[_pm(m, row[f"{m}_mean"], row[f"{m}_ci"]) for m in metrics],
-                      "yes" if row["feasible"] else "[red]no[/]")
     return table

@@ -132,16 +132,7 @@ def compare(scenario: Any, clients: Mapping[str, Any] | Sequence[str], replicati
     sizes and provider draws are shared and differences are paired. ``baseline`` defaults to the first client.
     Other arguments as in ``sweep``."""
     base = as_scenario(scenario)
-    if not isinstance(clients, Mapping):
-        clients = {str(c): c for c in clients}
-    if len(clients) < 2:
-        raise InputError("clients", "compare needs at least two clients (name -> preset, file or settings)")
-    resolved = {}
-    for name, spec in clients.items():
-        try:
-            resolved[str(name)] = resolve_client(spec)
-        except InputError as exc:
-            raise InputError(exc.path, exc.reason, exc.source or f"client {name}", exc.more) from None
+    resolved = _resolved_clients(clients)
     names = list(resolved)
     baseline = names[0] if baseline is None else baseline
     if baseline not in resolved:
@@ -155,3 +146,17 @@ def compare(scenario: Any, clients: Mapping[str, Any] | Sequence[str], replicati
         result.save(out)
     return result
 
+
+def _resolved_clients(clients: Mapping[str, Any] | Sequence[str]) -> dict[str, Any]:
+    """name -> Client of at least two clients (errors name the client when the spec does not)."""
+    if not isinstance(clients, Mapping):
+        clients = {str(c): c for c in clients}
+    if len(clients) < 2:
+        raise InputError("clients", "compare needs at least two clients (name -> preset, file or settings)")
+    resolved = {}
+    for name, spec in clients.items():
+        try:
+            resolved[str(name)] = resolve_client(spec)
+        except InputError as exc:
+            raise InputError(exc.path, exc.reason, exc.source or f"client {name}", exc.more) from None
+    return resolved

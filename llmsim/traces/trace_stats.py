@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["describe", "rate_curve", "auto_bin"]
+__all__ = ["describe", "rate_curve", "auto_bin", "has_values"]
 
 
 def auto_bin(span: float) -> float:
@@ -55,16 +55,16 @@ def describe(trace: pd.DataFrame, bin_s: float | None = None) -> dict:
         "missing": {c: int(trace[c].isna().sum()) for c in trace.columns if c not in _REQUIRED},
     }
     for col in ("latency_s", "ttft_s"):
-        if _present(trace, col):
+        if has_values(trace, col):
             out[col] = _q(trace[col].dropna().to_numpy(dtype=float))
-    if _present(trace, "outcome"):
+    if has_values(trace, "outcome"):
         out["outcomes"] = {str(k): int(v) for k, v in trace["outcome"].value_counts(dropna=False).items()}
-    if _present(trace, "logical_request_id"):
+    if has_values(trace, "logical_request_id"):
         out.update(_retries(trace))
     return out
 
 
-def _present(trace: pd.DataFrame, col: str) -> bool:
+def has_values(trace: pd.DataFrame, col: str) -> bool:
     """The trace has the column and at least one value in it."""
     return col in trace and trace[col].notna().any()
 
