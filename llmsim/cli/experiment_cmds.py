@@ -209,7 +209,15 @@ def _delta(metric: str, diff: float, half: float) -> str:
     return text
 
 
+def _sweep_cells(row: dict, params: list[str], metrics: list[str], errors: int) -> list[str]:
+    """One point's cells: parameters, mean ± CI of each metric, and its errors when any run failed."""
+    cells = [_cell(row[p]) for p in params]
+    cells += [_pm(m, row[f"{m}_mean"], row[f"{m}_ci"]) for m in metrics]
+    return cells + [str(row["errors"])] if errors else cells
+
+
 def _sweep_table(sw, metrics: list[str]) -> Table:
+    """The sweep's points (the first 60): parameters, then mean ± CI half-width of each metric."""
     summ = sw.summary(metrics)
     table = Table(title=f"{len(summ)} points x {sw.meta.get('replications', '?')} replications "
                         "(mean ± 95% CI half-width)", title_justify="left")
@@ -222,11 +230,7 @@ def _sweep_table(sw, metrics: list[str]) -> Table:
         table.add_column("errors", justify="right")
     for i in range(min(len(summ), 60)):
         row = {c: summ[c].iloc[i] for c in summ.columns}  # per column, so int parameters stay ints
-        cells = [_cell(row[p]) for p in sw.params]
-        cells += [_pm(m, row[f"{m}_mean"], row[f"{m}_ci"]) for m in metrics]
-        if errors:
-            cells.append(str(row["errors"]))
-        table.add_row(*cells)
+        table.add_row(*_sweep_cells(row, sw.params, metrics, errors))
     if len(summ) > 60:
         table.caption = f"first 60 of {len(summ)} points; all in summary.csv"
     return table

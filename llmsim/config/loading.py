@@ -50,17 +50,8 @@ def load_scenario(source: str | Path | dict, overrides: dict[str, Any] | None = 
     elif isinstance(source, dict):
         sc = validate_scenario(read_file_references(source, None))
     else:
-        path = Path(source)
         name = str(source)
-        if path.is_file():
-            text = path.read_text(encoding="utf-8")
-        elif name in packaged_scenarios():
-            text = resources.files("llmsim.scenarios").joinpath(f"{name}.yaml").read_text(encoding="utf-8")
-        else:
-            known = ", ".join(packaged_scenarios())
-            raise ScenarioError("", f"no such file, and no packaged scenario of that name (packaged: {known})",
-                                source=name)
-        data = read_yaml(text, name)
+        data = read_yaml(_scenario_text(Path(source), name), name)
         if not isinstance(data, dict):
             raise ScenarioError("", "a scenario file must be a mapping of keys to values", source=name)
         sc = validate_scenario(read_file_references(data, name), source=name)
@@ -71,6 +62,16 @@ def load_scenario(source: str | Path | dict, overrides: dict[str, Any] | None = 
             exc.source = exc.source or (None if isinstance(source, dict) else str(source))
             raise ScenarioError(exc.path, exc.reason, exc.source) from None
     return sc
+
+
+def _scenario_text(path: Path, name: str) -> str:
+    """The YAML text of a scenario file, or of the packaged scenario ``name``."""
+    if path.is_file():
+        return path.read_text(encoding="utf-8")
+    if name in packaged_scenarios():
+        return resources.files("llmsim.scenarios").joinpath(f"{name}.yaml").read_text(encoding="utf-8")
+    known = ", ".join(packaged_scenarios())
+    raise ScenarioError("", f"no such file, and no packaged scenario of that name (packaged: {known})", source=name)
 
 
 def _read_litellm(client: Any, source: str | None) -> Any:

@@ -165,13 +165,19 @@ def make_executor(executor: Any = None, workers: int | None = None, scheduler: s
         raise InputError("workers", f"must be >= 1, got {workers}")
     if executor is not None and not isinstance(executor, str):
         return _client_executor(executor)
-    name = (executor or ("dask" if scheduler else "auto")).lower()
-    if scheduler and name != "dask":
-        raise InputError("scheduler", f"a scheduler address needs the dask executor, not {name!r}")
+    name = _executor_name(executor, scheduler)
     n = workers or default_workers()
     if name == "dask":
         return DaskExecutor(scheduler=scheduler, workers=n)
     return _local_executor(name, n if tasks is None else max(1, min(n, tasks)), executor)
+
+
+def _executor_name(executor: str | None, scheduler: str | None) -> str:
+    """The executor's lower-cased name: "dask" with a scheduler address, "auto" when not given."""
+    name = (executor or ("dask" if scheduler else "auto")).lower()
+    if scheduler and name != "dask":
+        raise InputError("scheduler", f"a scheduler address needs the dask executor, not {name!r}")
+    return name
 
 
 def _client_executor(client: Any) -> DaskExecutor:

@@ -54,9 +54,13 @@ def describe(trace: pd.DataFrame, bin_s: float | None = None) -> dict:
         "attrs": {k: v for k, v in trace.attrs.items() if k in _ATTRS},
         "missing": {c: int(trace[c].isna().sum()) for c in trace.columns if c not in _REQUIRED},
     }
-    for col in ("latency_s", "ttft_s"):
-        if has_values(trace, col):
-            out[col] = _q(trace[col].dropna().to_numpy(dtype=float))
+    return {**out, **_recorded(trace)}
+
+
+def _recorded(trace: pd.DataFrame) -> dict:
+    """Latency and TTFT quantiles, outcome counts and retries, for the traces that record them."""
+    out = {col: _q(trace[col].dropna().to_numpy(dtype=float)) for col in ("latency_s", "ttft_s")
+           if has_values(trace, col)}
     if has_values(trace, "outcome"):
         out["outcomes"] = {str(k): int(v) for k, v in trace["outcome"].value_counts(dropna=False).items()}
     if has_values(trace, "logical_request_id"):
