@@ -288,6 +288,15 @@ def _candidate_table(points: Sequence[Point], scores: _Scores) -> pd.DataFrame:
     return cand.sort_values("rank").reset_index(drop=True)
 
 
+def _dominates(x: np.ndarray, y: np.ndarray, signs: np.ndarray) -> bool:
+    """Runs ``x`` beat runs ``y`` (replications x metrics) on the replications both ran: no metric worse, one
+    better (``signs``: +1 where higher is better; NaN counts as worst)."""
+    n = min(len(y), len(x))
+    a = np.nan_to_num(np.nanmean(y[:n], axis=0) * signs, nan=-np.inf)
+    b = np.nan_to_num(np.nanmean(x[:n], axis=0) * signs, nan=-np.inf)
+    return bool(np.all(b >= a) and np.any(b > a))
+
+
 def _frontier(cand: pd.DataFrame, values: Mapping[int, np.ndarray], objective: str, sign: int,
               cons: Sequence[Constraint]) -> pd.DataFrame:
     """Candidates no other candidate dominates on (objective, each constrained metric). Each pair is compared
@@ -295,19 +304,6 @@ def _frontier(cand: pd.DataFrame, values: Mapping[int, np.ndarray], objective: s
     another's shorter, different sample."""
     signs = np.array([sign] + [-1 if c.upper else 1 for c in cons if c.metric != objective], dtype=float)
     ids = list(cand["candidate"])
-    keep = []
-    for i in ids:
-        dominated = False
-        for j in ids:
-            if j == i:
-                continue
-            n = min(len(values[i]), len(values[j]))
-            a = np.nanmean(values[i][:n], axis=0) * signs
-            b = np.nanmean(values[j][:n], axis=0) * signs
-            a, b = np.nan_to_num(a, nan=-np.inf), np.nan_to_num(b, nan=-np.inf)
-            if np.all(b >= a) and np.any(b > a):
-                dominated = True
-                break
-        keep.append(not dominated)
+    keep = [not any(_dominates(values[j], values[i], signs) for j in ids if j != i) for i in ids]
     front = cand[np.array(keep, dtype=bool)]
     return front.sort_values(f"{objective}_mean", ascending=sign < 0).reset_index(drop=True)
