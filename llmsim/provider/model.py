@@ -67,6 +67,18 @@ def _state_at(cfg: Provider, contended: float, during: list) -> tuple[float, flo
     return capacity, error, extra, math.prod((i.slowdown or 1.0 for i in during), start=1.0)
 
 
+def _token_prices(pr) -> tuple[float, float, float]:
+    """Price per input, cached input and output token, after the batch/flex discount."""
+    keep = 1.0 - pr.discount  # batch/flex discount on every price
+    cached = pr.input_per_mtok if pr.cached_input_per_mtok is None else pr.cached_input_per_mtok
+    return pr.input_per_mtok * keep / 1e6, cached * keep / 1e6, pr.output_per_mtok * keep / 1e6
+
+
+def _never_slower(extra: Schedule, slowdown: Schedule) -> bool:
+    """No extra TTFT and no slowdown at any time."""
+    return not any(extra.values) and all(v == 1.0 for v in slowdown.values)
+
+
 class ProviderModel:
     """Time-varying capacity, error rate and latency of one provider, plus its rate limits and prices."""
 
@@ -79,8 +91,7 @@ class ProviderModel:
          self.slowdown_schedule) = _schedules(cfg)
         self._constant_errors = len(set(self.error_schedule.values)) == 1
         self._error_rate = self.error_schedule.values[0]
-        self._no_extra = not any(self.extra_latency_schedule.values) and all(
-            v == 1.0 for v in self.slowdown_schedule.values)
+        self._no_extra = _never_slower(self.extra_latency_schedule, self.slowdown_schedule)
 
         lat = cfg.latency
         self.service_mode = lat.service is not None
@@ -98,13 +109,7 @@ class ProviderModel:
         self.limits = None if rl is None else RateLimiterSet(
             rl.rpm, rl.tpm, rl.itpm, rl.otpm, window=rl.window, admission=rl.admission,
             count_refused=rl.count_refused)
-
-        pr = cfg.pricing
-        keep = 1.0 - pr.discount  # batch/flex discount on every price
-        self.price_in = pr.input_per_mtok * keep / 1e6
-        self.price_cached = (pr.input_per_mtok if pr.cached_input_per_mtok is None
-                             else pr.cached_input_per_mtok) * keep / 1e6
-        self.price_out = pr.output_per_mtok * keep / 1e6
+        self.price_in, self.price_cached, self.price_out = _token_prices(cfg.pricing)
         # output contract: share of 200 answers that are invalid, over time (None: never)
         self.quality = None if cfg.quality is None else cfg.quality.schedule()
 

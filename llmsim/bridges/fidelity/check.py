@@ -60,14 +60,19 @@ class FidelityReport:
         KS statistic (allowing ``tol`` seconds of overhead, see fidelity_table) exceeds ``ks_max``."""
         bad = []
         for name, r in self.table.iterrows():
-            d = abs(r.abs_diff)
-            significant = not (r.real_se == r.real_se) or d > z * r.real_se
-            relative = r.rel_diff != r.rel_diff or abs(r.rel_diff) > mean_tol
-            if relative and significant and d > abs_tol:
+            if _means_differ(r, mean_tol, abs_tol, z):
                 bad.append(f"{name}: mean {r.real_mean:.4g} real vs {r.sim_mean:.4g} simulated")
             if r.ks_tol == r.ks_tol and r.ks_tol > ks_max:
                 bad.append(f"{name}: KS {r.ks_tol:.3f} > {ks_max}")
         return bad
+
+
+def _means_differ(r, mean_tol: float, abs_tol: float, z: float) -> bool:
+    """A fidelity row's means differ: relatively, by more than ``abs_tol`` and by ``z`` standard errors."""
+    d = abs(r.abs_diff)
+    significant = not (r.real_se == r.real_se) or d > z * r.real_se
+    relative = r.rel_diff != r.rel_diff or abs(r.rel_diff) > mean_tol
+    return relative and significant and d > abs_tol
 
 
 def _sim_scenario(scenario: Scenario, client, provider: str | None, horizon: float) -> Scenario:
