@@ -188,6 +188,14 @@ def _measure_name(fn: Callable) -> str:
     return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', type(fn).__name__)}"
 
 
+def experiment_meta(kind: str, base: Scenario, root: int, params: Sequence[str], points: Sequence[Point],
+                    measure: Callable, **extra: Any) -> dict:
+    """The run store's description of an experiment (what ``resume`` must find unchanged)."""
+    return {"kind": kind, "format": _FORMAT, "scenario": base.model_dump(mode="json"), "seed": root,
+            "params": list(params), "measure": _measure_name(measure),
+            "points": [{"params": p.params, "overrides": p.overrides} for p in points], **extra}
+
+
 def run_points(base: Scenario, points: Sequence[Point], params: Sequence[str], *, kind: str, replications: int,
                seed: int | None, workers: int | None, executor: Any, scheduler: str | None, out: Any,
                resume: bool, progress: ProgressSpec, measure: Callable | None, extra: Mapping | None = None
@@ -199,9 +207,8 @@ def run_points(base: Scenario, points: Sequence[Point], params: Sequence[str], *
     check_points(base, points)
     seeds = [replication_seed(root, r) for r in range(replications)]
     measure = measure or simulate_summary
-    meta = {"kind": kind, "format": _FORMAT, "scenario": base.model_dump(mode="json"), "seed": root,
-            "replications": int(replications), "params": list(params), "measure": _measure_name(measure),
-            "points": [{"params": p.params, "overrides": p.overrides} for p in points], **(extra or {})}
+    meta = experiment_meta(kind, base, root, params, points, measure, replications=int(replications),
+                           **(extra or {}))
     store = RunStore(out, meta)
     tasks = [Task(p.index, r, seeds[r], base, p.overrides, measure) for p in points for r in range(replications)]
     with Runner(store, executor, workers, scheduler, progress, total=len(tasks), description=kind,

@@ -29,7 +29,7 @@ from llmsim.experiments.design import Point, column_value, grid_points, parse_ra
 from llmsim.experiments.progress import ProgressSpec
 from llmsim.experiments.stats import Constraint, direction, mean_ci
 from llmsim.experiments.store import RunStore, atomic_write_csv, atomic_write_text, canonical
-from llmsim.experiments.sweep import SweepResult, _measure_name, as_scenario, build_table, check_points
+from llmsim.experiments.sweep import SweepResult, as_scenario, build_table, check_points, experiment_meta
 from llmsim.experiments.task_runner import Runner, Task, simulate_summary
 from llmsim.results import SUMMARY_METRICS
 
@@ -175,11 +175,10 @@ def _meta(base: Any, space: Mapping[str, Any], points: Sequence[Point], objectiv
           cons: Sequence[Constraint], root: int, budget: int, eta: int, min_replications: int,
           measure: Callable) -> dict:
     """The run store's description of the search (what ``resume`` must find unchanged)."""
-    return {"kind": "tune", "format": 1, "scenario": base.model_dump(mode="json"), "seed": root,
-            "params": list(points[0].params), "space": {k: column_value(v) for k, v in space.items()},
-            "objective": objective, "sign": sign, "constraints": [str(c) for c in cons], "budget": budget,
-            "eta": eta, "min_replications": min_replications, "measure": _measure_name(measure),
-            "points": [{"params": p.params, "overrides": p.overrides} for p in points]}
+    return experiment_meta("tune", base, root, list(points[0].params), points, measure,
+                           space={k: column_value(v) for k, v in space.items()}, objective=objective, sign=sign,
+                           constraints=[str(c) for c in cons], budget=budget, eta=eta,
+                           min_replications=min_replications)
 
 
 def _runs_reached(points: Sequence[Point], scores: _Scores, store: RunStore, computed: int) -> SweepResult:

@@ -20,6 +20,7 @@ import asyncio
 import json
 import math
 import time
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -153,6 +154,7 @@ class LiveServer:
                 self._log(row, rt.now(), "timeout", 0, ticket=ticket)
 
     async def _stream(self, request, api, call: Call, rid, row, rt: LiveProvider, ticket, out, base_headers):
+        """Stream the answer as server-sent events, paced by the plan, then its final events."""
         plan = ticket.plan
         resp = web.StreamResponse(status=200, headers={
             **base_headers, **self._limit_headers(api, rt), "content-type": "text/event-stream; charset=utf-8",
@@ -160,30 +162,7 @@ class LiveServer:
         await resp.prepare(request)
         created = int(time.time())
         row["first"] = rt.now()
-        first_at = ticket.started + plan.ttft
-        speed = plan.speed
-        if api is openai_api:
-            def event(i):
-                return openai_api.chunks(call, rid, created, i)
-            head = b""
-        else:
-            def event(i):
-                return anthropic_api.token_event(i)
-            head = anthropic_api.start_events(call, rid)
-        i = 0
-        if speed == INF:
-            await _sleep_until(rt, ticket.started + plan.duration)
-            await resp.write(head + b"".join(event(j) for j in range(out)))
-            i = out
-        while i < out:
-            due = out if speed == INF else min(out, int((rt.now() - first_at) * speed) + 1)
-            due = max(due, i + 1)
-            data = head + b"".join(event(j) for j in range(i, due))
-            head = b""
-            await resp.write(data)
-            i = due
-            if i < out:
-                await _sleep_until(rt, first_at + i / speed)
+        await _write_tokens(resp, rt, ticket, out, *_token_events(api, call, rid, created))
         await _sleep_until(rt, ticket.started + plan.duration)
         ticket.finish()
         tail = openai_api.final_chunks(call, rid, created, out, ticket.cost) if api is openai_api \
@@ -230,6 +209,36 @@ async def _read_call(request: web.Request, api) -> Call:
     except (ValueError, UnicodeDecodeError):
         raise BadRequest(api.BAD_JSON) from None
     return api.parse(body)
+
+
+def _token_events(api, call: Call, rid: str, created: int) -> tuple[Callable[[int], bytes], bytes]:
+    """The API's events carrying token i, and the bytes that go before the first token."""
+    if api is openai_api:
+        def event(i):
+            return openai_api.chunks(call, rid, created, i)
+        return event, b""
+    return anthropic_api.token_event, anthropic_api.start_events(call, rid)
+
+
+async def _write_tokens(resp: web.StreamResponse, rt: LiveProvider, ticket, out: int,
+                        event: Callable[[int], bytes], head: bytes) -> None:
+    """Write the ``out`` tokens as the plan's speed produces them (all at the end at infinite speed)."""
+    plan = ticket.plan
+    first_at = ticket.started + plan.ttft
+    speed = plan.speed
+    i = 0
+    if speed == INF:
+        await _sleep_until(rt, ticket.started + plan.duration)
+        await resp.write(head + b"".join(event(j) for j in range(out)))
+        i = out
+    while i < out:  # finite speed here: the tokens due by now, at least one
+        due = max(min(out, int((rt.now() - first_at) * speed) + 1), i + 1)
+        data = head + b"".join(event(j) for j in range(i, due))
+        head = b""
+        await resp.write(data)
+        i = due
+        if i < out:
+            await _sleep_until(rt, first_at + i / speed)
 
 
 async def _sleep_until(rt: LiveProvider, t: float) -> None:

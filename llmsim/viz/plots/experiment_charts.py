@@ -81,10 +81,14 @@ def _check_heatmap_columns(table: pd.DataFrame, params: list[str], keys: list[st
             raise ValueError(f"no column {k!r} in the sweep table (parameters: {', '.join(params) or 'none'})")
     if metric not in table.columns:
         raise ValueError(f"no metric column {metric!r} in the sweep table")
-    varying = [p for p in params if p not in keys and p in table.columns
-               and table[p].map(P._hashable).nunique(dropna=False) > 1]
+    varying = [p for p in params if p not in keys and _varies(table, p)]
     if varying:
         raise ValueError(f"the sweep also varies {', '.join(map(repr, varying))}: pass facet=..., or filter the table")
+
+
+def _varies(table: pd.DataFrame, col: str) -> bool:
+    """The table has column ``col`` and more than one distinct value in it."""
+    return col in table.columns and table[col].map(P._hashable).nunique(dropna=False) > 1
 
 
 def _worse_half(values: pd.Series, higher_better: bool) -> pd.Series:
