@@ -239,8 +239,7 @@ def sweep(scenario: Any, grid: Mapping[str, Sequence[Any]] | None = None, sample
     points = grid_points(grid) if grid else [Point(0, {}, {})]
     if samples:
         drawn = sample_points(samples, n_samples, method, seed=base.seed if seed is None else int(seed))
-        points = [Point(i, {**g.params, **s.params}, {**g.overrides, **s.overrides})
-                  for i, (g, s) in enumerate((g, s) for g in points for s in drawn)]
+        points = _crossed(points, drawn)
     params = list(points[0].params)
     result = run_points(base, points, params, kind="sweep", replications=replications, seed=seed,
                         workers=workers, executor=executor, scheduler=scheduler, out=out, resume=resume,
@@ -248,3 +247,9 @@ def sweep(scenario: Any, grid: Mapping[str, Sequence[Any]] | None = None, sample
     if out is not None:
         result.save(out)  # the final tables, once (the caller of run_points decides what to save)
     return result
+
+
+def _crossed(grid: Sequence[Point], drawn: Sequence[Point]) -> list[Point]:
+    """Every grid point with every sampled point (the samples vary fastest), renumbered."""
+    return [Point(i, {**g.params, **s.params}, {**g.overrides, **s.overrides})
+            for i, (g, s) in enumerate((g, s) for g in grid for s in drawn)]

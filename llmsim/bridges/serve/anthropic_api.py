@@ -35,14 +35,20 @@ def parse(body) -> Call:
         raise BadRequest("messages: Field required")
     if not isinstance(messages, list):
         raise BadRequest("messages: Input should be a valid list")
+    mt = _max_tokens(body)
+    contents = [m.get("content", "") for m in messages if isinstance(m, dict)]
+    return Call("anthropic", body["model"], mt, bool(body.get("stream", False)),
+                estimate_tokens(body.get("system", ""), *contents), request_key=_user_id(body))
+
+
+def _max_tokens(body: dict) -> int:
+    """``max_tokens``, which Anthropic requires (BadRequest when missing or below 1)."""
     mt = body.get("max_tokens")
     if mt is None:
         raise BadRequest("max_tokens: Field required")
     if not is_count(mt):
         raise BadRequest("max_tokens: Input should be greater than or equal to 1")
-    contents = [m.get("content", "") for m in messages if isinstance(m, dict)]
-    return Call("anthropic", body["model"], mt, bool(body.get("stream", False)),
-                estimate_tokens(body.get("system", ""), *contents), request_key=_user_id(body))
+    return mt
 
 
 def _user_id(body: dict) -> str | None:
