@@ -17,6 +17,7 @@ True
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -111,15 +112,20 @@ def validation_retry_cost(res: Result) -> float:
     return float(att["cost"].to_numpy()[prev_invalid].sum())
 
 
+def _first_onset(res: Result) -> float:
+    """The first rise of any provider's invalid-answer rate (NaN when none rises)."""
+    ons = [p.quality.onset() for p in res.scenario.providers if p.quality is not None]
+    ons = [o for o in ons if o == o]
+    return min(ons) if ons else NAN
+
+
 def contract_report(res: Result, onset: float | None = None) -> pd.Series:
     """What the output contract cost. ``onset``: when answers started breaking (default: the first
     rise of any provider's invalid rate). Returns onset, alert_time (contract_alert), time_to_detect,
     invalid_attempts, invalid_delivered (requests delivered with a broken contract, whole run) and
     after the onset, requests_after_onset, validation_retry_cost."""
     if onset is None:
-        ons = [p.quality.onset() for p in res.scenario.providers if p.quality is not None]
-        ons = [o for o in ons if o == o]
-        onset = min(ons) if ons else NAN
+        onset = _first_onset(res)
     alerts = _events(res, "contract_alert")
     alert = float(alerts["time"].min()) if len(alerts) else NAN
     req = res.requests
@@ -187,24 +193,30 @@ def fmt_report_value(name: str, value: float) -> str:
     return f"{value:,.0f}"
 
 
-def _session_tokens(group, max_steps: int = 100_000) -> tuple[float, float, float]:
-    """Expected (uncached input, cached input, output) tokens of one session of ``group`` that is not
-    runaway, from the mean sizes: step j is made with probability P(N > j)."""
+def _survival(group) -> Callable[[int], float]:
+    """j -> P(a session of ``group`` makes more than j steps): geometric, or from the sampled step counts."""
     if group.stop_probability is not None:
         p = group.stop_probability
 
         def survive(j):
             return (1.0 - p) ** j
-    elif group.steps is not None:
-        rng = np.random.default_rng(0)
-        n = np.maximum(1, np.rint(group.steps.sampler().sample(rng, 200_000)))
-        counts = np.bincount(n.astype(np.int64))
-        tail = 1.0 - np.cumsum(counts) / len(n)  # P(N > j)
-
-        def survive(j):
-            return 1.0 if j == 0 else (float(tail[j - 1]) if j - 1 < len(tail) else 0.0)
-    else:
+        return survive
+    if group.steps is None:
         raise ValueError(f"session group '{group.name}' never stops by itself")
+    rng = np.random.default_rng(0)
+    n = np.maximum(1, np.rint(group.steps.sampler().sample(rng, 200_000)))
+    counts = np.bincount(n.astype(np.int64))
+    tail = 1.0 - np.cumsum(counts) / len(n)  # P(N > j)
+
+    def survive_sampled(j):
+        return 1.0 if j == 0 else (float(tail[j - 1]) if j - 1 < len(tail) else 0.0)
+    return survive_sampled
+
+
+def _session_tokens(group, max_steps: int = 100_000) -> tuple[float, float, float]:
+    """Expected (uncached input, cached input, output) tokens of one session of ``group`` that is not
+    runaway, from the mean sizes: step j is made with probability P(N > j)."""
+    survive = _survival(group)
     agents = [(a.input_tokens.sampler().mean, a.output_tokens.sampler().mean) for a in group.participants()]
     limit = group.context_limit
     share = group.history_cached_share

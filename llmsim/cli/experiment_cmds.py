@@ -209,7 +209,15 @@ def _delta(metric: str, diff: float, half: float) -> str:
     return text
 
 
+def _sweep_cells(row: dict, params: list[str], metrics: list[str], errors: int) -> list[str]:
+    """One point's cells: parameters, mean ± CI of each metric, and its errors when any run failed."""
+    cells = [_cell(row[p]) for p in params]
+    cells += [_pm(m, row[f"{m}_mean"], row[f"{m}_ci"]) for m in metrics]
+    return cells + [str(row["errors"])] if errors else cells
+
+
 def _sweep_table(sw, metrics: list[str]) -> Table:
+    """The sweep's points (the first 60): parameters, then mean ± CI half-width of each metric."""
     summ = sw.summary(metrics)
     table = Table(title=f"{len(summ)} points x {sw.meta.get('replications', '?')} replications "
                         "(mean ± 95% CI half-width)", title_justify="left")
@@ -222,11 +230,7 @@ def _sweep_table(sw, metrics: list[str]) -> Table:
         table.add_column("errors", justify="right")
     for i in range(min(len(summ), 60)):
         row = {c: summ[c].iloc[i] for c in summ.columns}  # per column, so int parameters stay ints
-        cells = [_cell(row[p]) for p in sw.params]
-        cells += [_pm(m, row[f"{m}_mean"], row[f"{m}_ci"]) for m in metrics]
-        if errors:
-            cells.append(str(row["errors"]))
-        table.add_row(*cells)
+        table.add_row(*_sweep_cells(row, sw.params, metrics, errors))
     if len(summ) > 60:
         table.caption = f"first 60 of {len(summ)} points; all in summary.csv"
     return table
@@ -411,7 +415,21 @@ def _best_line(best, params: list[str], objective: str) -> str:
 
 
 def _tune_table(res, params: list[str]) -> Table:
+    """The 20 best candidates: rank (* on the frontier), parameters, replications, metrics, feasibility."""
     metrics = [res.objective] + [c.metric for c in res.constraints if c.metric != res.objective]
+    table = _tune_columns(res, params, metrics)
+    front = set(res.frontier["candidate"])
+    cand = res.candidates
+    for i in range(min(len(cand), 20)):
+        row = {c: cand[c].iloc[i] for c in cand.columns}
+        table.add_row(f"{row['rank']}{'*' if row['candidate'] in front else ''}", *[_cell(row[p]) for p in params],
+                      str(row["replications"]), *[_pm(m, row[f"{m}_mean"], row[f"{m}_ci"]) for m in metrics],
+                      "yes" if row["feasible"] else "[red]no[/]")
+    return table
+
+
+def _tune_columns(res, params: list[str], metrics: list[str]) -> Table:
+    """The empty candidates table, titled with the constraints."""
     cons = ", ".join(str(c) for c in res.constraints) or "none"
     table = Table(title=f"Candidates by rank (constraints: {cons}); * = on the frontier", title_justify="left")
     table.add_column("#", justify="right")
@@ -421,11 +439,4 @@ def _tune_table(res, params: list[str]) -> Table:
     for m in metrics:
         table.add_column(m, justify="right")
     table.add_column("feasible")
-    front = set(res.frontier["candidate"])
-    cand = res.candidates
-    for i in range(min(len(cand), 20)):
-        row = {c: cand[c].iloc[i] for c in cand.columns}
-        table.add_row(f"{row['rank']}{'*' if row['candidate'] in front else ''}", *[_cell(row[p]) for p in params],
-                      str(row["replications"]), *[_pm(m, row[f"{m}_mean"], row[f"{m}_ci"]) for m in metrics],
-                      "yes" if row["feasible"] else "[red]no[/]")
     return table

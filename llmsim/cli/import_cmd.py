@@ -36,17 +36,21 @@ def litellm(
         load_scenario(imp.scenario)  # what we write must load
     except InputError as exc:
         fail(str(exc))
-    for n in imp.notes:
-        if not quiet or n.status in ("unknown", "approximated"):
-            err.print(str(n), highlight=False, soft_wrap=True, markup=False)
+    _print_notes(imp.notes, quiet)
     unknown = imp.unknown()
     if unknown and strict:
         fail(f"{config}: {len(unknown)} unknown key(s): {', '.join(n.path for n in unknown)}")
-    data = imp.client if client_only else imp.scenario
-    text = yaml.safe_dump(data, sort_keys=False)
-    if out_file is not None:
-        atomic_write_text(out_file, text)
-        err.print(f"wrote {out_file}" + (f" ({len(unknown)} unknown key(s) reported above)" if unknown else ""),
-                  highlight=False)
-    else:
+    text = yaml.safe_dump(imp.client if client_only else imp.scenario, sort_keys=False)
+    if out_file is None:
         sys.stdout.write(text)
+        return
+    atomic_write_text(out_file, text)
+    err.print(f"wrote {out_file}" + (f" ({len(unknown)} unknown key(s) reported above)" if unknown else ""),
+              highlight=False)
+
+
+def _print_notes(notes: list, quiet: bool) -> None:
+    """The import's notes on stderr (with ``quiet``, only the unknown and approximated keys)."""
+    for n in notes:
+        if not quiet or n.status in ("unknown", "approximated"):
+            err.print(str(n), highlight=False, soft_wrap=True, markup=False)

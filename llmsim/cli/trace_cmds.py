@@ -94,23 +94,37 @@ def inspect_cmd(trace: str = typer.Argument(..., help="Trace file."), fmt: Optio
 
 
 def _print_stats(trace: str, a: dict, st: dict) -> None:
-    out.print(f"[bold]{trace}[/]: format {a['format']}, {st['rows']:,} rows over {st['span_s']:.6g} s"
-              + (f" from {a['origin']}" if a.get("origin") else "")
-              + (f", {a['skipped']} non-attempt records skipped" if a.get("skipped") else ""))
+    """The trace's statistics (``describe``) as text: header, rates, quantiles, then what the trace has."""
+    out.print(_header(trace, a, st))
     out.print(f"rate: mean {st['rate_mean_per_s']:.4g}/s, peak {st['rate_peak_per_s']:.4g}/s "
               f"per {st['bin_s']:g} s bin, "
               f"inter-arrival CV {st['interarrival_cv']:.3g}")
     out.print(_quantile_table(st))
-    if "outcomes" in st:
-        out.print("outcomes: " + ", ".join(f"{k} {v:,}" for k, v in st["outcomes"].items()))
-    if "attempts_per_logical_request" in st:
-        out.print(f"logical requests: {st['logical_requests']:,}, attempts per logical request "
-                  f"{st['attempts_per_logical_request']:.3f}, retries histogram {st['retries_histogram']}")
-    missing = {k: v for k, v in st["missing"].items() if v}
-    if missing:
-        out.print("null (not recorded): " + ", ".join(f"{k} {v:,}" for k, v in missing.items()))
+    for line in _optional_lines(st):
+        out.print(line)
     for note in a.get("notes", []):
         out.print(f"note: {note}")
+
+
+def _header(trace: str, a: dict, st: dict) -> str:
+    """File, format, rows and span, with the time origin and the records skipped when known."""
+    return (f"[bold]{trace}[/]: format {a['format']}, {st['rows']:,} rows over {st['span_s']:.6g} s"
+            + (f" from {a['origin']}" if a.get("origin") else "")
+            + (f", {a['skipped']} non-attempt records skipped" if a.get("skipped") else ""))
+
+
+def _optional_lines(st: dict) -> list[str]:
+    """Outcomes, logical requests and missing values, for the traces that record them."""
+    lines = []
+    if "outcomes" in st:
+        lines.append("outcomes: " + ", ".join(f"{k} {v:,}" for k, v in st["outcomes"].items()))
+    if "attempts_per_logical_request" in st:
+        lines.append(f"logical requests: {st['logical_requests']:,}, attempts per logical request "
+                     f"{st['attempts_per_logical_request']:.3f}, retries histogram {st['retries_histogram']}")
+    missing = {k: v for k, v in st["missing"].items() if v}
+    if missing:
+        lines.append("null (not recorded): " + ", ".join(f"{k} {v:,}" for k, v in missing.items()))
+    return lines
 
 
 def _quantile_table(st: dict) -> Table:
@@ -163,12 +177,8 @@ def replay_cmd(trace: str = typer.Argument(..., help="Trace file."),
         run_h = _seconds(horizon, "--horizon") if horizon else (win[1] - win[0]) * time_scale
         opts = ReplayOptions(window=win, time_scale=time_scale, rate_multiplier=rate_multiplier, loop=loop)
         sc = sc.with_overrides({"horizon": max(run_h, 1e-6), "warmup": 0})
-        clients = {}
-        for c in client or ["scenario"]:
-            name, spec = c.split("=", 1) if "=" in c else (c, c)
-            clients[name] = sc.client if spec == "scenario" else spec
         seed = sc.seed if seed is None else seed
-        tab = counterfactual(sc, df, clients, seed=seed, options=opts)
+        tab = counterfactual(sc, df, _named_clients(client, sc), seed=seed, options=opts)
     except (InputError, ValueError) as exc:
         fail(str(exc))
     info = tab.attrs["replay"]
@@ -183,6 +193,16 @@ def replay_cmd(trace: str = typer.Argument(..., help="Trace file."),
     for m in COUNTERFACTUAL_METRICS:
         t.add_row(m, *(f"{v:.4g}" for v in tab[m]))
     out.print(t)
+
+
+def _named_clients(client: list[str], sc) -> dict:
+    """name -> client spec from ``--client`` values (``NAME=spec`` or a spec named after itself; "scenario" is
+    the scenario's own client)."""
+    clients = {}
+    for c in client or ["scenario"]:
+        name, spec = c.split("=", 1) if "=" in c else (c, c)
+        clients[name] = sc.client if spec == "scenario" else spec
+    return clients
 
 
 def _window(df, window: Optional[str], worst: Optional[str]) -> tuple[float, float]:

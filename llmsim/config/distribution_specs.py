@@ -119,16 +119,26 @@ def _token_counts(value: Any) -> Any:
     plain = not isinstance(value, dict)
     value = _plain_to_fixed(value)
     if isinstance(value, dict):
-        numbers = [(k, value[k]) for k in _COUNT_FIELDS if k in value]
-        numbers += [("values", v) for v in value.get("values") or [] if isinstance(value.get("values"), list)]
-        for key, v in numbers:
-            if isinstance(v, str):
-                try:
-                    float(v)
-                except ValueError:
-                    where = "" if plain else f"{key}: "
-                    raise ValueError(f"{where}a token count is a plain number, not {v!r}") from None
+        for key, v in _count_fields(value):
+            if isinstance(v, str) and not _numeric_text(v):
+                where = "" if plain else f"{key}: "
+                raise ValueError(f"{where}a token count is a plain number, not {v!r}")
     return value
+
+
+def _count_fields(value: dict) -> list[tuple[str, Any]]:
+    """(key, number) of every count a distribution spec gives, ``values`` entries included."""
+    numbers = [(k, value[k]) for k in _COUNT_FIELDS if k in value]
+    return numbers + [("values", v) for v in value.get("values") or [] if isinstance(value.get("values"), list)]
+
+
+def _numeric_text(text: str) -> bool:
+    """``text`` reads as a number (``"250"``, not ``"250ms"``)."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 #: A distribution of times, or a plain duration meaning ``{dist: fixed, value: ...}``.

@@ -58,14 +58,24 @@ def format_validation_error(exc: ValidationError, source: str | None = None) -> 
     err = max(errors, key=lambda e: len(e["loc"]))
     ctx = err.get("ctx") or {}
     path = ctx.get("path") or _loc_to_path(err["loc"])
+    msg = _reason(err)
+    # union members each report an error: count distinct paths only
+    more = len({_loc_to_path(e["loc"]) for e in errors} - {path, _loc_to_path(err["loc"])})
+    return ScenarioError(path, msg[0].lower() + msg[1:] if msg else msg, source=source, more=more)
+
+
+def _reason(err: dict) -> str:
+    """pydantic's message without its "Value error, " prefix, with the offending value when short and useful."""
     msg = err["msg"]
     for prefix in ("Value error, ", "Assertion failed, "):
         if msg.startswith(prefix):
             msg = msg[len(prefix):]
     value = err.get("input")
-    if err["type"] not in ("unknown_key", "cross_ref", "missing") and isinstance(value, (int, float, str)) \
-            and not isinstance(value, bool) and len(str(value)) < 40 and repr(value) not in msg:
+    if err["type"] not in ("unknown_key", "cross_ref", "missing") and _shows(value) and repr(value) not in msg:
         msg += f" (got {value!r})"
-    # union members each report an error: count distinct paths only
-    more = len({_loc_to_path(e["loc"]) for e in errors} - {path, _loc_to_path(err["loc"])})
-    return ScenarioError(path, msg[0].lower() + msg[1:] if msg else msg, source=source, more=more)
+    return msg
+
+
+def _shows(value: object) -> bool:
+    """A number or short string worth quoting in a message (not a bool)."""
+    return isinstance(value, (int, float, str)) and not isinstance(value, bool) and len(str(value)) < 40

@@ -70,15 +70,19 @@ class IncidentModelConfig(Config):
 
     @model_validator(mode="after")
     def _check(self):
-        if self.preset is not None and self.preset not in PRESETS:
-            raise ValueError(f"unknown incident preset '{self.preset}' (known: {', '.join(PRESETS)})")
-        if self.preset is None and (self.rate_per_month is None or self.duration is None):
-            raise ValueError("give a 'preset', or both 'rate_per_month' and 'duration'")
+        self._check_source()
         if self.duration is not None and self.duration.p95 < self.duration.median:
             raise ValueError("duration.p95 must be >= duration.median")
         if self.impact_shares is not None and (min(self.impact_shares) < 0 or sum(self.impact_shares) <= 0):
             raise ValueError("impact_shares must be >= 0 with a positive sum")
         return self
+
+    def _check_source(self) -> None:
+        """A known preset, or both a rate and a duration."""
+        if self.preset is not None and self.preset not in PRESETS:
+            raise ValueError(f"unknown incident preset '{self.preset}' (known: {', '.join(PRESETS)})")
+        if self.preset is None and (self.rate_per_month is None or self.duration is None):
+            raise ValueError("give a 'preset', or both 'rate_per_month' and 'duration'")
 
     def model(self):
         """The IncidentModel this config describes."""

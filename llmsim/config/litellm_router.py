@@ -272,21 +272,25 @@ def _check_deployment(p: str, dep: Any) -> dict:
 
 
 def _read_deployment(p: str, dep: dict, params: dict, d: _Deployment, notes: _Notes) -> _Deployment:
+    """Map a deployment's keys onto ``d``, noting how each maps (prices and rate limits gathered)."""
     notes.extend(ImportNote(f"{p}.{k}", "unknown", "not a deployment field")
                  for k in dep if k not in _DEPLOYMENT_FIELDS)
-    for k, v in params.items():
-        if k != "model":
-            kp = f"{p}.litellm_params.{k}"
-            notes.add(kp, *_PARAM_RULES.get(k, _passed_through)(d, k, v, kp))
+    _apply_rules(d, notes, f"{p}.litellm_params", [(k, v) for k, v in params.items() if k != "model"],
+                 _PARAM_RULES, _passed_through)
     info = dep.get("model_info") or {}
-    for k, v in (info.items() if isinstance(info, dict) else []):
-        kp = f"{p}.model_info.{k}"
-        notes.add(kp, *_INFO_RULES.get(k, _metadata)(d, k, v, kp))
+    _apply_rules(d, notes, f"{p}.model_info", info.items() if isinstance(info, dict) else [], _INFO_RULES, _metadata)
     if d.limits:
         d.provider["rate_limits"] = d.limits
     if "pricing" not in d.provider:
         notes.add(f"{p}", "approximated", f"no prices given: providers.{d.name}.pricing is 0 (set it for costs)")
     return d
+
+
+def _apply_rules(d: _Deployment, notes: _Notes, where: str, items, rules: dict, default) -> None:
+    """Apply each key's rule (``default`` for keys without one) and note what it maps to."""
+    for k, v in items:
+        kp = f"{where}.{k}"
+        notes.add(kp, *rules.get(k, default)(d, k, v, kp))
 
 
 # One rule per deployment key: (deployment, key, value, path) -> (status, detail) of its note, after

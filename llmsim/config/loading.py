@@ -50,17 +50,8 @@ def load_scenario(source: str | Path | dict, overrides: dict[str, Any] | None = 
     elif isinstance(source, dict):
         sc = validate_scenario(read_file_references(source, None))
     else:
-        path = Path(source)
         name = str(source)
-        if path.is_file():
-            text = path.read_text(encoding="utf-8")
-        elif name in packaged_scenarios():
-            text = resources.files("llmsim.scenarios").joinpath(f"{name}.yaml").read_text(encoding="utf-8")
-        else:
-            known = ", ".join(packaged_scenarios())
-            raise ScenarioError("", f"no such file, and no packaged scenario of that name (packaged: {known})",
-                                source=name)
-        data = read_yaml(text, name)
+        data = read_yaml(_scenario_text(Path(source), name), name)
         if not isinstance(data, dict):
             raise ScenarioError("", "a scenario file must be a mapping of keys to values", source=name)
         sc = validate_scenario(read_file_references(data, name), source=name)
@@ -71,6 +62,16 @@ def load_scenario(source: str | Path | dict, overrides: dict[str, Any] | None = 
             exc.source = exc.source or (None if isinstance(source, dict) else str(source))
             raise ScenarioError(exc.path, exc.reason, exc.source) from None
     return sc
+
+
+def _scenario_text(path: Path, name: str) -> str:
+    """The YAML text of a scenario file, or of the packaged scenario ``name``."""
+    if path.is_file():
+        return path.read_text(encoding="utf-8")
+    if name in packaged_scenarios():
+        return resources.files("llmsim.scenarios").joinpath(f"{name}.yaml").read_text(encoding="utf-8")
+    known = ", ".join(packaged_scenarios())
+    raise ScenarioError("", f"no such file, and no packaged scenario of that name (packaged: {known})", source=name)
 
 
 def _read_litellm(client: Any, source: str | None) -> Any:
@@ -100,26 +101,7 @@ def resolve_client(spec: Any, source: str | None = None) -> Client:
     ``client`` block is used). Bad input raises ScenarioError naming the field."""
     if isinstance(spec, Client):
         return spec
-    if isinstance(spec, str) and _ALIASES.get(spec, spec) in CLIENT_PRESETS:
-        data = CLIENT_PRESETS[_ALIASES.get(spec, spec)][1]
-        source = source or f"preset {spec}"
-    elif isinstance(spec, (str, Path)):
-        path = Path(spec)
-        if not path.is_file():
-            known = ", ".join(CLIENT_PRESETS)
-            raise ScenarioError("", f"no such file, and no client preset of that name (presets: {known})",
-                                source=str(spec))
-        data = read_yaml(path.read_text(encoding="utf-8"), str(spec))
-        source = source or str(spec)
-        if isinstance(data, dict) and "client" in data and "providers" in data:
-            data = data["client"]
-    elif isinstance(spec, dict) and ("preset" in spec or "litellm" in spec):
-        try:
-            data = expand_preset(_read_litellm(spec, source))
-        except ValueError as exc:
-            raise ScenarioError("client.preset", str(exc), source) from None
-    else:
-        data = spec
+    data, source = _client_data(spec, source)
     if not isinstance(data, dict):
         raise ScenarioError("client", "expected a mapping of client settings", source=source)
     try:
@@ -127,3 +109,31 @@ def resolve_client(spec: Any, source: str | None = None) -> Client:
     except ValidationError as exc:
         e = format_validation_error(exc, source)
         raise ScenarioError(".".join(p for p in ("client", e.path) if p), e.reason, source, e.more) from None
+
+
+def _client_data(spec: Any, source: str | None) -> tuple[Any, str | None]:
+    """The client block ``spec`` stands for (preset, file, preset/LiteLLM dict or plain data) and the source
+    errors cite."""
+    if isinstance(spec, str) and _ALIASES.get(spec, spec) in CLIENT_PRESETS:
+        return CLIENT_PRESETS[_ALIASES.get(spec, spec)][1], source or f"preset {spec}"
+    if isinstance(spec, (str, Path)):
+        return _client_file(spec), source or str(spec)
+    if isinstance(spec, dict) and ("preset" in spec or "litellm" in spec):
+        try:
+            return expand_preset(_read_litellm(spec, source)), source
+        except ValueError as exc:
+            raise ScenarioError("client.preset", str(exc), source) from None
+    return spec, source
+
+
+def _client_file(spec: str | Path) -> Any:
+    """The client block of a YAML file: the whole file, or a scenario's ``client`` block."""
+    path = Path(spec)
+    if not path.is_file():
+        known = ", ".join(CLIENT_PRESETS)
+        raise ScenarioError("", f"no such file, and no client preset of that name (presets: {known})",
+                            source=str(spec))
+    data = read_yaml(path.read_text(encoding="utf-8"), str(spec))
+    if isinstance(data, dict) and "client" in data and "providers" in data:
+        return data["client"]
+    return data

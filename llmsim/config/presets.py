@@ -24,17 +24,27 @@ def expand_preset(value: Any) -> Any:
     client stack of that LiteLLM config (its deployments must be the scenario's providers, named as
     ``llmsim import litellm`` names them); anything else unchanged."""
     if isinstance(value, dict) and "litellm" in value:
-        config = value["litellm"]
-        if not isinstance(config, dict):
-            raise ValueError("client.litellm: a router config file is read by llmsim.load_scenario (or "
-                             "resolve_client); here give its contents as a mapping")
-        imported = translate_litellm(config, model=value.get("model")).client
-        return deep_merge(imported, {k: v for k, v in value.items() if k not in ("litellm", "model")})
+        return _from_litellm(value)
     if isinstance(value, str):
         value = {"preset": value}
     if isinstance(value, dict) and "preset" in value:
-        name = _ALIASES.get(value["preset"], value["preset"])
-        if name not in CLIENT_PRESETS:
-            raise ValueError(f"no client preset named {value['preset']!r} (presets: {', '.join(CLIENT_PRESETS)})")
-        return deep_merge(CLIENT_PRESETS[name][1], {k: v for k, v in value.items() if k != "preset"})
+        return _from_preset(value)
     return value
+
+
+def _from_litellm(value: dict) -> dict:
+    """The client stack of the LiteLLM router config in ``value["litellm"]``, with the other keys merged in."""
+    config = value["litellm"]
+    if not isinstance(config, dict):
+        raise ValueError("client.litellm: a router config file is read by llmsim.load_scenario (or "
+                         "resolve_client); here give its contents as a mapping")
+    imported = translate_litellm(config, model=value.get("model")).client
+    return deep_merge(imported, {k: v for k, v in value.items() if k not in ("litellm", "model")})
+
+
+def _from_preset(value: dict) -> dict:
+    """The client data of preset ``value["preset"]``, with the other keys merged in."""
+    name = _ALIASES.get(value["preset"], value["preset"])
+    if name not in CLIENT_PRESETS:
+        raise ValueError(f"no client preset named {value['preset']!r} (presets: {', '.join(CLIENT_PRESETS)})")
+    return deep_merge(CLIENT_PRESETS[name][1], {k: v for k, v in value.items() if k != "preset"})

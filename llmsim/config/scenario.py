@@ -97,13 +97,15 @@ def _route_references(client) -> list[tuple[str, str]]:
     for j, layer in enumerate(client.layers or []):
         if isinstance(layer, RouteLayer) and layer.route is not None:
             routes.append((f"client.layers[{j}].route", layer.route))
-    out = []
-    for base, route in routes:
-        out += [(f"{base}.order[{i}]", n) for i, n in enumerate(route.order) if n != "*"]
-        for k, fb in enumerate(route.fallbacks):
-            out += [(f"{base}.fallbacks[{k}].to[{i}]", n) for i, n in enumerate(fb.to)]
-        out += [(f"{base}.usage_limits.{n}", n) for n in (route.usage_limits or {})]
-    return out
+    return [ref for base, route in routes for ref in _names_in_route(base, route)]
+
+
+def _names_in_route(base: str, route) -> list[tuple[str, str]]:
+    """(field path, provider name) of every provider one route names: its order, fallbacks and usage limits."""
+    out = [(f"{base}.order[{i}]", n) for i, n in enumerate(route.order) if n != "*"]
+    for k, fb in enumerate(route.fallbacks):
+        out += [(f"{base}.fallbacks[{k}].to[{i}]", n) for i, n in enumerate(fb.to)]
+    return out + [(f"{base}.usage_limits.{n}", n) for n in (route.usage_limits or {})]
 
 
 def set_dotted(data: dict, path: str, value: Any) -> None:
@@ -130,16 +132,22 @@ def set_dotted(data: dict, path: str, value: Any) -> None:
 
 
 def _list_index(items: list, part: str, where: str) -> int:
+    """The position ``part`` names in the list at ``where``: an index (negative from the end) or an item's name."""
     if part.lstrip("-").isdigit():
         idx = int(part)
         if -len(items) <= idx < len(items):
             return idx
         raise KeyError(f"index {idx} out of range for '{where}' ({len(items)} items)")
+    return _named_index(items, part, where)
+
+
+def _named_index(items: list, name: str, where: str) -> int:
+    """The position of the item named ``name`` (KeyError listing the names there are)."""
     for j, item in enumerate(items):
-        if isinstance(item, dict) and item.get("name") == part:
+        if isinstance(item, dict) and item.get("name") == name:
             return j
     names = [it.get("name") for it in items if isinstance(it, dict) and "name" in it]
-    raise KeyError(f"no item named '{part}' in '{where}' (have: {', '.join(map(str, names))})")
+    raise KeyError(f"no item named '{name}' in '{where}' (have: {', '.join(map(str, names))})")
 
 
 def validate_scenario(data: dict, source: str | None = None) -> Scenario:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from llmsim.config.loading import resolve_client
@@ -66,26 +67,20 @@ class CompareResult:
         for m in metrics or self.metrics:
             wide = self.values(m)
             base = wide[self.baseline].to_numpy(dtype=float)
-            for c in self.clients:
-                if c == self.baseline:
-                    continue
-                other = wide[c].to_numpy(dtype=float)
-                d = paired_diff(base, other, self.confidence)
-                bmean = mean_ci(base)[0]
-                sig = bool(d["p_value"] < self.alpha)
-                sign = direction(m)
-                if sign == 0:
-                    verdict = "-"
-                elif not sig:
-                    verdict = "no significant difference"
-                else:
-                    verdict = "better" if d["diff"] * sign > 0 else "worse"
-                rows.append({"client": c, "metric": m, "baseline": bmean, "value": mean_ci(other)[0],
-                             "diff": d["diff"], "ci": d["ci"],
-                             "rel_diff": d["diff"] / bmean if bmean else float("nan"),
-                             "p_value": d["p_value"], "significant": sig, "n": d["n"],
-                             "unpaired_ci": welch_ci(base, other, self.confidence), "verdict": verdict})
+            rows += [self._difference(m, c, base, wide[c].to_numpy(dtype=float))
+                     for c in self.clients if c != self.baseline]
         return pd.DataFrame(rows)
+
+    def _difference(self, m: str, c: str, base: np.ndarray, other: np.ndarray) -> dict:
+        """The row of ``differences`` for client ``c`` and metric ``m``."""
+        d = paired_diff(base, other, self.confidence)
+        bmean = mean_ci(base)[0]
+        sig = bool(d["p_value"] < self.alpha)
+        return {"client": c, "metric": m, "baseline": bmean, "value": mean_ci(other)[0],
+                "diff": d["diff"], "ci": d["ci"],
+                "rel_diff": d["diff"] / bmean if bmean else float("nan"),
+                "p_value": d["p_value"], "significant": sig, "n": d["n"],
+                "unpaired_ci": welch_ci(base, other, self.confidence), "verdict": _verdict(m, d["diff"], sig)}
 
     def winners(self, metrics: Sequence[str] | None = None) -> pd.DataFrame:
         """Per metric with a direction: the ``best`` client by mean, the ``runner_up``, the ``margin`` between them
@@ -122,6 +117,16 @@ class CompareResult:
         return cls(sw, list(sw.meta["clients"]), sw.meta["baseline"])
 
 
+def _verdict(metric: str, diff: float, significant: bool) -> str:
+    """"better" or "worse" for a significant difference, "-" for a metric with no better direction."""
+    sign = direction(metric)
+    if sign == 0:
+        return "-"
+    if not significant:
+        return "no significant difference"
+    return "better" if diff * sign > 0 else "worse"
+
+
 def compare(scenario: Any, clients: Mapping[str, Any] | Sequence[str], replications: int = 10,
             baseline: str | None = None, seed: int | None = None, workers: int | None = None, executor: Any = None,
             scheduler: str | None = None, out: str | Path | None = None, resume: bool = False,
@@ -132,16 +137,7 @@ def compare(scenario: Any, clients: Mapping[str, Any] | Sequence[str], replicati
     sizes and provider draws are shared and differences are paired. ``baseline`` defaults to the first client.
     Other arguments as in ``sweep``."""
     base = as_scenario(scenario)
-    if not isinstance(clients, Mapping):
-        clients = {str(c): c for c in clients}
-    if len(clients) < 2:
-        raise InputError("clients", "compare needs at least two clients (name -> preset, file or settings)")
-    resolved = {}
-    for name, spec in clients.items():
-        try:
-            resolved[str(name)] = resolve_client(spec)
-        except InputError as exc:
-            raise InputError(exc.path, exc.reason, exc.source or f"client {name}", exc.more) from None
+    resolved = _resolved_clients(clients)
     names = list(resolved)
     baseline = names[0] if baseline is None else baseline
     if baseline not in resolved:
@@ -155,3 +151,17 @@ def compare(scenario: Any, clients: Mapping[str, Any] | Sequence[str], replicati
         result.save(out)
     return result
 
+
+def _resolved_clients(clients: Mapping[str, Any] | Sequence[str]) -> dict[str, Any]:
+    """name -> Client of at least two clients (errors name the client when the spec does not)."""
+    if not isinstance(clients, Mapping):
+        clients = {str(c): c for c in clients}
+    if len(clients) < 2:
+        raise InputError("clients", "compare needs at least two clients (name -> preset, file or settings)")
+    resolved = {}
+    for name, spec in clients.items():
+        try:
+            resolved[str(name)] = resolve_client(spec)
+        except InputError as exc:
+            raise InputError(exc.path, exc.reason, exc.source or f"client {name}", exc.more) from None
+    return resolved

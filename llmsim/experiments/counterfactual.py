@@ -46,15 +46,20 @@ def worst_window(trace: pd.DataFrame, width: float = 3600.0, by: str = "failures
     return (i * step, i * step + width)
 
 
+def _with_window(opt: ReplayOptions, window: tuple[float, float] | None) -> ReplayOptions:
+    """The replay options, given ``window`` when they have none."""
+    if window is None or opt.window is not None:
+        return opt
+    return ReplayOptions(window=window, time_scale=opt.time_scale, rate_multiplier=opt.rate_multiplier,
+                         copy_shift=opt.copy_shift, loop=opt.loop, first_attempts=opt.first_attempts)
+
+
 def counterfactual(scenario, trace: pd.DataFrame, clients: dict, window: tuple[float, float] | None = None,
                    seed: int = 0, options: ReplayOptions | None = None) -> pd.DataFrame:
     """One row per client policy (name -> preset name, dict, YAML path or Client): summary metrics of the
     replayed window, plus ``*_vs_first`` differences against the first policy (paired: same seed)."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    opt = options or ReplayOptions(window=window)
-    if window is not None and opt.window is None:
-        opt = ReplayOptions(window=window, time_scale=opt.time_scale, rate_multiplier=opt.rate_multiplier,
-                            copy_shift=opt.copy_shift, loop=opt.loop, first_attempts=opt.first_attempts)
+    opt = _with_window(options or ReplayOptions(window=window), window)
     horizon = (opt.window[1] - opt.window[0]) * opt.time_scale if opt.window else None
     arrivals, info = replay_arrivals(trace, opt, seed, horizon)
     if horizon is not None:

@@ -62,7 +62,7 @@ def parse_range(path: str, spec: Any) -> Range:
     if isinstance(spec, Range):
         return spec
     lo, hi, log, integer = _range_parts(path, spec)
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lo, hi)):
+    if not (_is_number(lo) and _is_number(hi)):
         raise InputError(path, f"range bounds must be numbers, got {lo!r} and {hi!r}")
     if integer is None:  # not said: integer when both bounds are
         integer = isinstance(lo, int) and isinstance(hi, int)
@@ -71,6 +71,11 @@ def parse_range(path: str, spec: Any) -> Range:
     if log and lo <= 0:
         raise InputError(path, "a log range needs low > 0")
     return Range(float(lo), float(hi), log, bool(integer))
+
+
+def _is_number(v: Any) -> bool:
+    """An int or a float (not a bool)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def _range_parts(path: str, spec: Any) -> tuple[Any, Any, bool, Any]:

@@ -164,17 +164,31 @@ def make_executor(executor: Any = None, workers: int | None = None, scheduler: s
     if workers is not None and workers < 1:
         raise InputError("workers", f"must be >= 1, got {workers}")
     if executor is not None and not isinstance(executor, str):
-        if type(executor).__name__ == "Client" and hasattr(executor, "scheduler_info"):
-            return DaskExecutor(client=executor)
-        raise InputError("executor", f"expected a name or a distributed.Client, got {type(executor).__name__}")
-    name = (executor or ("dask" if scheduler else "auto")).lower()
-    if scheduler and name != "dask":
-        raise InputError("scheduler", f"a scheduler address needs the dask executor, not {name!r}")
+        return _client_executor(executor)
+    name = _executor_name(executor, scheduler)
     n = workers or default_workers()
     if name == "dask":
         return DaskExecutor(scheduler=scheduler, workers=n)
-    if tasks is not None:
-        n = max(1, min(n, tasks))
+    return _local_executor(name, n if tasks is None else max(1, min(n, tasks)), executor)
+
+
+def _executor_name(executor: str | None, scheduler: str | None) -> str:
+    """The executor's lower-cased name: "dask" with a scheduler address, "auto" when not given."""
+    name = (executor or ("dask" if scheduler else "auto")).lower()
+    if scheduler and name != "dask":
+        raise InputError("scheduler", f"a scheduler address needs the dask executor, not {name!r}")
+    return name
+
+
+def _client_executor(client: Any) -> DaskExecutor:
+    """A DaskExecutor on a ``distributed.Client`` (InputError for anything else that is not a name)."""
+    if type(client).__name__ == "Client" and hasattr(client, "scheduler_info"):
+        return DaskExecutor(client=client)
+    raise InputError("executor", f"expected a name or a distributed.Client, got {type(client).__name__}")
+
+
+def _local_executor(name: str, n: int, executor: str | None) -> _Base:
+    """The serial or process executor ``name`` (lower-cased ``executor``) stands for, with ``n`` workers."""
     if name == "serial" or (name == "auto" and n == 1):
         return SerialExecutor()
     if name in ("auto", "processes"):

@@ -114,15 +114,7 @@ class Constraint:
         m = _CONSTRAINT.match(str(spec))
         if not m or m.group(1) in (None, "=="):
             raise InputError(f"constraints.{metric}", f"expected '<= BOUND' or '>= BOUND', got {spec!r}")
-        text = m.group(2)
-        try:
-            bound = float(text[:-1]) / 100 if text.endswith("%") else float(text)
-        except ValueError:
-            try:
-                bound = parse_duration(text)
-            except UnitError:
-                raise InputError(f"constraints.{metric}", f"cannot read the bound {text!r}") from None
-        return cls(metric, m.group(1), bound)
+        return cls(metric, m.group(1), _bound(metric, m.group(2)))
 
     @property
     def upper(self) -> bool:
@@ -146,3 +138,15 @@ class Constraint:
 
     def __str__(self) -> str:
         return f"{self.metric} {self.op} {self.bound:g}"
+
+
+def _bound(metric: str, text: str) -> float:
+    """A constraint's bound: a number, a percentage (99.5% -> 0.995) or a duration (10s)."""
+    try:
+        return float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        pass
+    try:
+        return parse_duration(text)
+    except UnitError:
+        raise InputError(f"constraints.{metric}", f"cannot read the bound {text!r}") from None

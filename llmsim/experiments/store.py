@@ -67,6 +67,10 @@ class RunStore:
         if not resume:
             raise InputError("out", f"{self.root} already holds an experiment; use --resume (resume=True) "
                                        "to continue it, or choose another folder")
+        self._check_same(path)
+
+    def _check_same(self, path: Path) -> None:
+        """Refuse to resume when the manifest at ``path`` describes another experiment."""
         try:
             old = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:

@@ -135,11 +135,27 @@ def build_table(points: Sequence[Point], records: Mapping[tuple[int, int], dict]
     """The table of the runs of ``points`` found in ``records`` (all ``replications`` of each must be there
     unless it is None), and the metric names (summary metrics first, in their order)."""
     metrics = _metric_names(records)
-    by_index = {p.index: p for p in points}
     if replications is not None:
-        missing = [(p.index, r) for p in points for r in range(replications) if (p.index, r) not in records]
-        if missing:
-            raise ValueError(f"no record for runs {missing[:3]}")
+        _check_complete(points, records, replications)
+    columns = ["point", *params, "replication", "seed", *metrics, "error"]
+    df = pd.DataFrame(_table_rows(points, records, replications, params, metrics), columns=columns)
+    for c in params:  # a column mixing kinds (10 and "30s") is stored as text
+        if _mixes_kinds(df[c]):
+            df[c] = [None if _missing(v) else (v if isinstance(v, str) else json.dumps(v)) for v in df[c]]
+    return normalize_table(df, params, metrics), metrics
+
+
+def _check_complete(points: Sequence[Point], records: Mapping[tuple[int, int], dict], replications: int) -> None:
+    """ValueError naming the first runs of ``points`` missing from ``records``."""
+    missing = [(p.index, r) for p in points for r in range(replications) if (p.index, r) not in records]
+    if missing:
+        raise ValueError(f"no record for runs {missing[:3]}")
+
+
+def _table_rows(points: Sequence[Point], records: Mapping[tuple[int, int], dict], replications: int | None,
+                params: Sequence[str], metrics: Sequence[str]) -> list[dict]:
+    """One row per run of ``points`` (below ``replications`` when given), in (point, replication) order."""
+    by_index = {p.index: p for p in points}
     rows = []
     for (i, r), rec in sorted(records.items()):
         if i not in by_index or (replications is not None and r >= replications):
@@ -148,11 +164,7 @@ def build_table(points: Sequence[Point], records: Mapping[tuple[int, int], dict]
         rows.append({"point": i, **{k: column_value(p.params.get(k)) for k in params}, "replication": r,
                      "seed": rec["seed"], **{m: rec["metrics"].get(m, np.nan) for m in metrics},
                      "error": rec["error"]})
-    df = pd.DataFrame(rows, columns=["point", *params, "replication", "seed", *metrics, "error"])
-    for c in params:  # a column mixing kinds (10 and "30s") is stored as text
-        if _mixes_kinds(df[c]):
-            df[c] = [None if _missing(v) else (v if isinstance(v, str) else json.dumps(v)) for v in df[c]]
-    return normalize_table(df, params, metrics), metrics
+    return rows
 
 
 def _metric_names(records: Mapping[tuple[int, int], dict]) -> list[str]:
@@ -176,6 +188,14 @@ def _measure_name(fn: Callable) -> str:
     return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', type(fn).__name__)}"
 
 
+def experiment_meta(kind: str, base: Scenario, root: int, params: Sequence[str], points: Sequence[Point],
+                    measure: Callable, **extra: Any) -> dict:
+    """The run store's description of an experiment (what ``resume`` must find unchanged)."""
+    return {"kind": kind, "format": _FORMAT, "scenario": base.model_dump(mode="json"), "seed": root,
+            "params": list(params), "measure": _measure_name(measure),
+            "points": [{"params": p.params, "overrides": p.overrides} for p in points], **extra}
+
+
 def run_points(base: Scenario, points: Sequence[Point], params: Sequence[str], *, kind: str, replications: int,
                seed: int | None, workers: int | None, executor: Any, scheduler: str | None, out: Any,
                resume: bool, progress: ProgressSpec, measure: Callable | None, extra: Mapping | None = None
@@ -187,9 +207,8 @@ def run_points(base: Scenario, points: Sequence[Point], params: Sequence[str], *
     check_points(base, points)
     seeds = [replication_seed(root, r) for r in range(replications)]
     measure = measure or simulate_summary
-    meta = {"kind": kind, "format": _FORMAT, "scenario": base.model_dump(mode="json"), "seed": root,
-            "replications": int(replications), "params": list(params), "measure": _measure_name(measure),
-            "points": [{"params": p.params, "overrides": p.overrides} for p in points], **(extra or {})}
+    meta = experiment_meta(kind, base, root, params, points, measure, replications=int(replications),
+                           **(extra or {}))
     store = RunStore(out, meta)
     tasks = [Task(p.index, r, seeds[r], base, p.overrides, measure) for p in points for r in range(replications)]
     with Runner(store, executor, workers, scheduler, progress, total=len(tasks), description=kind,
@@ -220,8 +239,7 @@ def sweep(scenario: Any, grid: Mapping[str, Sequence[Any]] | None = None, sample
     points = grid_points(grid) if grid else [Point(0, {}, {})]
     if samples:
         drawn = sample_points(samples, n_samples, method, seed=base.seed if seed is None else int(seed))
-        points = [Point(i, {**g.params, **s.params}, {**g.overrides, **s.overrides})
-                  for i, (g, s) in enumerate((g, s) for g in points for s in drawn)]
+        points = _crossed(points, drawn)
     params = list(points[0].params)
     result = run_points(base, points, params, kind="sweep", replications=replications, seed=seed,
                         workers=workers, executor=executor, scheduler=scheduler, out=out, resume=resume,
@@ -229,3 +247,9 @@ def sweep(scenario: Any, grid: Mapping[str, Sequence[Any]] | None = None, sample
     if out is not None:
         result.save(out)  # the final tables, once (the caller of run_points decides what to save)
     return result
+
+
+def _crossed(grid: Sequence[Point], drawn: Sequence[Point]) -> list[Point]:
+    """Every grid point with every sampled point (the samples vary fastest), renumbered."""
+    return [Point(i, {**g.params, **s.params}, {**g.overrides, **s.overrides})
+            for i, (g, s) in enumerate((g, s) for g in grid for s in drawn)]

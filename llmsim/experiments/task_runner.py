@@ -100,17 +100,21 @@ class Runner:
             self.progress.add_total(beyond)
         self.progress.advance(len(tasks) - len(todo))
         if todo:
-            executor = self._get_executor(len(todo))  # a bad executor or scheduler fails before any file is written
-            if not self._prepared:
-                self.store.prepare(self._resume)
-                self._prepared = True
-            try:
-                for rec in executor.imap_unordered(run_task, todo):
-                    self._keep(rec)
-            except KeyboardInterrupt:
-                self._stop(executor)
-                raise ExperimentInterrupted(len(self.records), self.progress.total, self.store.root) from None
+            self._compute(todo)
         return [self.records[t.key] for t in tasks]
+
+    def _compute(self, todo: list[Task]) -> None:
+        """Run ``todo`` on the executor, keeping each record as it arrives (Ctrl-C keeps what finished)."""
+        executor = self._get_executor(len(todo))  # a bad executor or scheduler fails before any file is written
+        if not self._prepared:
+            self.store.prepare(self._resume)
+            self._prepared = True
+        try:
+            for rec in executor.imap_unordered(run_task, todo):
+                self._keep(rec)
+        except KeyboardInterrupt:
+            self._stop(executor)
+            raise ExperimentInterrupted(len(self.records), self.progress.total, self.store.root) from None
 
     def _keep(self, rec: dict) -> None:
         self.store.write(rec)

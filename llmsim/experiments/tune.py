@@ -29,7 +29,7 @@ from llmsim.experiments.design import Point, column_value, grid_points, parse_ra
 from llmsim.experiments.progress import ProgressSpec
 from llmsim.experiments.stats import Constraint, direction, mean_ci
 from llmsim.experiments.store import RunStore, atomic_write_csv, atomic_write_text, canonical
-from llmsim.experiments.sweep import SweepResult, _measure_name, as_scenario, build_table, check_points
+from llmsim.experiments.sweep import SweepResult, as_scenario, build_table, check_points, experiment_meta
 from llmsim.experiments.task_runner import Runner, Task, simulate_summary
 from llmsim.results import SUMMARY_METRICS
 
@@ -94,14 +94,7 @@ def _candidates(space: Mapping[str, Any], n: int, method: str, seed: int) -> lis
     ``method`` over the ranges)."""
     finite = {k: _finite(k, v) for k, v in space.items()}
     if all(v is not None for v in finite.values()):
-        size = math.prod(len(v) for v in finite.values())
-        if size <= n:
-            return grid_points(finite)
-        pick = np.sort(np.random.default_rng(seed).choice(size, n, replace=False))
-        picked = set(pick.tolist())
-        chosen = [c for j, c in enumerate(itertools.product(*finite.values())) if j in picked]
-        dicts = [dict(zip(space, c, strict=True)) for c in chosen]
-        return [Point(i, d, dict(d)) for i, d in enumerate(dicts)]
+        return _grid_candidates(finite, n, seed)
     drawn, seen = [], set()
     for p in sample_points(space, n, method, seed=seed):
         key = json.dumps(p.params, sort_keys=True)
@@ -109,6 +102,16 @@ def _candidates(space: Mapping[str, Any], n: int, method: str, seed: int) -> lis
             seen.add(key)
             drawn.append(Point(len(drawn), p.params, p.overrides))
     return drawn
+
+
+def _grid_candidates(finite: Mapping[str, list], n: int, seed: int) -> list[Point]:
+    """The whole grid when it has at most ``n`` points, else ``n`` distinct grid points drawn at random."""
+    size = math.prod(len(v) for v in finite.values())
+    if size <= n:
+        return grid_points(finite)
+    picked = set(np.sort(np.random.default_rng(seed).choice(size, n, replace=False)).tolist())
+    chosen = [c for j, c in enumerate(itertools.product(*finite.values())) if j in picked]
+    return [Point(i, d, dict(d)) for i, d in enumerate(dict(zip(finite, c, strict=True)) for c in chosen)]
 
 
 def tune(scenario: Any, space: Mapping[str, Any], objective: str = "cost_total",
@@ -125,28 +128,15 @@ def tune(scenario: Any, space: Mapping[str, Any], objective: str = "cost_total",
     (default: as many as successive halving from ``min_replications`` can afford) drawn from the grid or by
     Latin hypercube. Replication r uses the same seed for every candidate (paired comparisons)."""
     base = as_scenario(scenario)
-    if not space:
-        raise InputError("space", "give at least one parameter: path -> values or (low, high)")
-    if eta < 2 or min_replications < 1:
-        raise InputError("eta", "eta must be >= 2 and min_replications >= 1")
-    cons = [Constraint.parse(m, spec) for m, spec in (constraints or {}).items()]
-    if measure is None:  # the summary metrics are known: a misspelt name would make every mean NaN
-        _check_metric_names(objective, cons)
+    cons = _checked_inputs(space, objective, constraints, budget, min_replications, eta, measure)
     sign = (1 if maximize else -1) if maximize is not None else (direction(objective) or -1)
-    if budget < 2 * min_replications:
-        raise InputError("budget", f"must allow at least two candidates: >= {2 * min_replications} runs")
     n = candidates if candidates is not None else _affordable_candidates(budget, min_replications, eta)
     root = base.seed if seed is None else int(seed)
     points = _candidates(space, n, method, root)
     check_points(base, points)
-    params = list(points[0].params)
     measure = measure or simulate_summary
-    meta = {"kind": "tune", "format": 1, "scenario": base.model_dump(mode="json"), "seed": root,
-            "params": params, "space": {k: column_value(v) for k, v in space.items()}, "objective": objective,
-            "sign": sign, "constraints": [str(c) for c in cons], "budget": budget, "eta": eta,
-            "min_replications": min_replications, "measure": _measure_name(measure),
-            "points": [{"params": p.params, "overrides": p.overrides} for p in points]}
-    store = RunStore(out, meta)
+    store = RunStore(out, _meta(base, space, points, objective, sign, cons, root, budget, eta, min_replications,
+                                measure))
     planned = min(budget, halving_cost(len(points), min_replications, eta))
 
     def task(i: int, r: int) -> Task:
@@ -159,13 +149,44 @@ def tune(scenario: Any, space: Mapping[str, Any], objective: str = "cost_total",
         computed = runner.computed
     cand = _candidate_table(points, scores)
     frontier = _frontier(cand, {i: scores.matrix(i) for i in scores.reached}, objective, sign, cons)
-    records = {k: v for k, v in runner.records.items() if k[0] in scores.reached and k[1] < scores.reached[k[0]]}
-    table, metrics = build_table(points, records, None, params)
-    runs = SweepResult(table, params, metrics, store.manifest, computed=computed)
+    runs = _runs_reached(points, scores, store, computed)
     result = TuneResult(cand.iloc[0].copy(), cand, frontier, runs, objective, cons)
     if out is not None:
         result.save(out)
     return result
+
+
+def _checked_inputs(space: Mapping[str, Any], objective: str, constraints: Mapping[str, str] | None, budget: int,
+                    min_replications: int, eta: int, measure: Callable | None) -> list[Constraint]:
+    """The parsed constraints, after checking the search's arguments (InputError on the first bad one)."""
+    if not space:
+        raise InputError("space", "give at least one parameter: path -> values or (low, high)")
+    if eta < 2 or min_replications < 1:
+        raise InputError("eta", "eta must be >= 2 and min_replications >= 1")
+    cons = [Constraint.parse(m, spec) for m, spec in (constraints or {}).items()]
+    if measure is None:  # the summary metrics are known: a misspelt name would make every mean NaN
+        _check_metric_names(objective, cons)
+    if budget < 2 * min_replications:
+        raise InputError("budget", f"must allow at least two candidates: >= {2 * min_replications} runs")
+    return cons
+
+
+def _meta(base: Any, space: Mapping[str, Any], points: Sequence[Point], objective: str, sign: int,
+          cons: Sequence[Constraint], root: int, budget: int, eta: int, min_replications: int,
+          measure: Callable) -> dict:
+    """The run store's description of the search (what ``resume`` must find unchanged)."""
+    return experiment_meta("tune", base, root, list(points[0].params), points, measure,
+                           space={k: column_value(v) for k, v in space.items()}, objective=objective, sign=sign,
+                           constraints=[str(c) for c in cons], budget=budget, eta=eta,
+                           min_replications=min_replications)
+
+
+def _runs_reached(points: Sequence[Point], scores: _Scores, store: RunStore, computed: int) -> SweepResult:
+    """The runs of the replications each candidate reached, as a sweep table."""
+    params = list(points[0].params)
+    records = {k: v for k, v in scores.records.items() if k[0] in scores.reached and k[1] < scores.reached[k[0]]}
+    table, metrics = build_table(points, records, None, params)
+    return SweepResult(table, params, metrics, store.manifest, computed=computed)
 
 
 def _check_metric_names(objective: str, cons: Sequence[Constraint]) -> None:
@@ -266,6 +287,15 @@ def _candidate_table(points: Sequence[Point], scores: _Scores) -> pd.DataFrame:
     return cand.sort_values("rank").reset_index(drop=True)
 
 
+def _dominates(x: np.ndarray, y: np.ndarray, signs: np.ndarray) -> bool:
+    """Runs ``x`` beat runs ``y`` (replications x metrics) on the replications both ran: no metric worse, one
+    better (``signs``: +1 where higher is better; NaN counts as worst)."""
+    n = min(len(y), len(x))
+    a = np.nan_to_num(np.nanmean(y[:n], axis=0) * signs, nan=-np.inf)
+    b = np.nan_to_num(np.nanmean(x[:n], axis=0) * signs, nan=-np.inf)
+    return bool(np.all(b >= a) and np.any(b > a))
+
+
 def _frontier(cand: pd.DataFrame, values: Mapping[int, np.ndarray], objective: str, sign: int,
               cons: Sequence[Constraint]) -> pd.DataFrame:
     """Candidates no other candidate dominates on (objective, each constrained metric). Each pair is compared
@@ -273,19 +303,6 @@ def _frontier(cand: pd.DataFrame, values: Mapping[int, np.ndarray], objective: s
     another's shorter, different sample."""
     signs = np.array([sign] + [-1 if c.upper else 1 for c in cons if c.metric != objective], dtype=float)
     ids = list(cand["candidate"])
-    keep = []
-    for i in ids:
-        dominated = False
-        for j in ids:
-            if j == i:
-                continue
-            n = min(len(values[i]), len(values[j]))
-            a = np.nanmean(values[i][:n], axis=0) * signs
-            b = np.nanmean(values[j][:n], axis=0) * signs
-            a, b = np.nan_to_num(a, nan=-np.inf), np.nan_to_num(b, nan=-np.inf)
-            if np.all(b >= a) and np.any(b > a):
-                dominated = True
-                break
-        keep.append(not dominated)
+    keep = [not any(_dominates(values[j], values[i], signs) for j in ids if j != i) for i in ids]
     front = cand[np.array(keep, dtype=bool)]
     return front.sort_values(f"{objective}_mean", ascending=sign < 0).reset_index(drop=True)

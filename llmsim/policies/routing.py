@@ -22,6 +22,22 @@ from llmsim.policies.windows import FixedWindow
 __all__ = ["StrategyRouter"]
 
 
+def _cumulative_shares(weights: list[float] | None, n: int) -> list[float]:
+    """Running totals of the weights' shares (equal shares without weights or when they sum to 0)."""
+    w = list(weights) if weights is not None else [1.0] * n
+    total = sum(w)
+    cum, acc = [], 0.0
+    for x in w:
+        acc += x / total if total > 0 else 1.0 / n
+        cum.append(acc)
+    return cum
+
+
+def _usage_limits(limits: dict, names: list[str]) -> list[tuple | None]:
+    """(rpm, tpm) of each provider that has usage limits, None for the others."""
+    return [(limits[m].get("rpm"), limits[m].get("tpm")) if m in limits else None for m in names]
+
+
 class StrategyRouter:
     """The ``config.client.Route`` state of one client instance: calls in flight, recent latencies,
     usage this minute. ``names``: the providers of the route (``order`` with ``*`` resolved);
@@ -33,18 +49,11 @@ class StrategyRouter:
         self.cfg = cfg
         self.strategy = cfg.strategy
         self.n = n
-        w = list(cfg.weights) if cfg.weights is not None else [1.0] * n
-        total = sum(w)
-        self.cum = []
-        acc = 0.0
-        for x in w:
-            acc += x / total if total > 0 else 1.0 / n
-            self.cum.append(acc)
+        self.cum = _cumulative_shares(cfg.weights, n)
         self.inflight = [0] * n
         self.latencies = [deque(maxlen=cfg.latency_window) for _ in range(n)]
         self.prices = prices or [(0.0, 0.0)] * n
-        limits = cfg.usage_limits or {}
-        self.usage_limits = [(limits[m].get("rpm"), limits[m].get("tpm")) if m in limits else None for m in names]
+        self.usage_limits = _usage_limits(cfg.usage_limits or {}, names)
         self.minutes = [FixedWindow(60.0) for _ in range(n)]
         self.used_tokens = [0] * n
         self.used_requests = [0] * n

@@ -46,25 +46,37 @@ class Plan:
 def _schedules(cfg: Provider) -> tuple[Schedule, Schedule, Schedule, Schedule]:
     """Effective slots, server error rate, extra TTFT and slowdown factor over time: step schedules
     with a point wherever contention or an incident changes."""
-    slots = cfg.capacity.slots
     contention = cfg.capacity.contention_schedule()
     incidents = cfg.incidents
     points = tuple(sorted({0.0, *contention.times, *(i.start for i in incidents),
                            *(i.start + i.duration for i in incidents)}))
-    capacity, error, extra, slow = [], [], [], []
-    for t in points:
-        during = [i for i in incidents if i.start <= t < i.start + i.duration]
-        mult = min([1.0, *(i.capacity for i in during if i.capacity is not None)])
-        capacity.append(float(math.floor(slots * (1.0 - contention.at(t)) * mult + 1e-9)))
-        error.append(max([cfg.errors.server_error_rate, *(i.server_error_rate for i in during
-                                                         if i.server_error_rate is not None)]))
-        extra.append(sum(i.extra_latency or 0.0 for i in during))
-        factor = 1.0
-        for i in during:
-            factor *= i.slowdown or 1.0
-        slow.append(factor)
-    return (Schedule(points, tuple(capacity)), Schedule(points, tuple(error)), Schedule(points, tuple(extra)),
-            Schedule(points, tuple(slow)))
+    rows = [_state_at(cfg, contention.at(t), [i for i in incidents if i.start <= t < i.start + i.duration])
+            for t in points]
+    capacity, error, extra, slow = zip(*rows, strict=True)
+    return Schedule(points, capacity), Schedule(points, error), Schedule(points, extra), Schedule(points, slow)
+
+
+def _state_at(cfg: Provider, contended: float, during: list) -> tuple[float, float, float, float]:
+    """Slots, server error rate, extra TTFT and slowdown factor with ``contended`` share of the slots taken
+    and the incidents ``during`` under way."""
+    mult = min([1.0, *(i.capacity for i in during if i.capacity is not None)])
+    capacity = float(math.floor(cfg.capacity.slots * (1.0 - contended) * mult + 1e-9))
+    error = max([cfg.errors.server_error_rate, *(i.server_error_rate for i in during
+                                                 if i.server_error_rate is not None)])
+    extra = sum(i.extra_latency or 0.0 for i in during)
+    return capacity, error, extra, math.prod((i.slowdown or 1.0 for i in during), start=1.0)
+
+
+def _token_prices(pr) -> tuple[float, float, float]:
+    """Price per input, cached input and output token, after the batch/flex discount."""
+    keep = 1.0 - pr.discount  # batch/flex discount on every price
+    cached = pr.input_per_mtok if pr.cached_input_per_mtok is None else pr.cached_input_per_mtok
+    return pr.input_per_mtok * keep / 1e6, cached * keep / 1e6, pr.output_per_mtok * keep / 1e6
+
+
+def _never_slower(extra: Schedule, slowdown: Schedule) -> bool:
+    """No extra TTFT and no slowdown at any time."""
+    return not any(extra.values) and all(v == 1.0 for v in slowdown.values)
 
 
 class ProviderModel:
@@ -79,8 +91,7 @@ class ProviderModel:
          self.slowdown_schedule) = _schedules(cfg)
         self._constant_errors = len(set(self.error_schedule.values)) == 1
         self._error_rate = self.error_schedule.values[0]
-        self._no_extra = not any(self.extra_latency_schedule.values) and all(
-            v == 1.0 for v in self.slowdown_schedule.values)
+        self._no_extra = _never_slower(self.extra_latency_schedule, self.slowdown_schedule)
 
         lat = cfg.latency
         self.service_mode = lat.service is not None
@@ -98,13 +109,7 @@ class ProviderModel:
         self.limits = None if rl is None else RateLimiterSet(
             rl.rpm, rl.tpm, rl.itpm, rl.otpm, window=rl.window, admission=rl.admission,
             count_refused=rl.count_refused)
-
-        pr = cfg.pricing
-        keep = 1.0 - pr.discount  # batch/flex discount on every price
-        self.price_in = pr.input_per_mtok * keep / 1e6
-        self.price_cached = (pr.input_per_mtok if pr.cached_input_per_mtok is None
-                             else pr.cached_input_per_mtok) * keep / 1e6
-        self.price_out = pr.output_per_mtok * keep / 1e6
+        self.price_in, self.price_cached, self.price_out = _token_prices(cfg.pricing)
         # output contract: share of 200 answers that are invalid, over time (None: never)
         self.quality = None if cfg.quality is None else cfg.quality.schedule()
 

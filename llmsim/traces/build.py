@@ -101,21 +101,20 @@ class Chunk:
         return _p(self.positions, i)
 
     def numbers(self, values, source: str, integer: bool, required: bool) -> pd.Series:
-        s = values if isinstance(values, pd.Series) else pd.Series(values)
-        s = s.reset_index(drop=True)
-        if s.dtype == bool:
-            s = s.astype(int)
-        num = pd.to_numeric(s, errors="coerce") if not pd.api.types.is_numeric_dtype(s) else s
-        num = num.astype("Float64") if not isinstance(num.dtype, pd.Float64Dtype) else num
+        s, num = _as_numbers(values)
         isna = num.isna().to_numpy()
         if isna.any():
             self._check_nulls(s, isna, source, required)
         arr = num.to_numpy(dtype=float, na_value=np.nan)
+        self._check_finite(s, arr, source, integer)
+        return pd.Series(arr)
+
+    def _check_finite(self, s: pd.Series, arr: np.ndarray, source: str, integer: bool) -> None:
+        """An infinite value, or (when ``integer``) a fraction, is an error."""
         if (i := _first(~(np.isfinite(arr) | np.isnan(arr)))) is not None:
             raise self.ctx.error(f"not a finite number ({s.iloc[i]!r})", self.pos(i), source)
         if integer and (i := _first(~np.isnan(arr) & (arr != np.floor(arr)))) is not None:
             raise self.ctx.error(f"not a whole number ({s.iloc[i]!r})", self.pos(i), source)
-        return pd.Series(arr)
 
     def _check_nulls(self, s: pd.Series, isna: np.ndarray, source: str, required: bool) -> None:
         """A value that is not a number, or (when ``required``) no value at all, is an error."""
@@ -186,3 +185,13 @@ def _first(mask: np.ndarray) -> int | None:
     """Position of the first True in ``mask``, or None."""
     hits = np.flatnonzero(mask)
     return int(hits[0]) if len(hits) else None
+
+
+def _as_numbers(values) -> tuple[pd.Series, pd.Series]:
+    """The values as a fresh Series (bools as 0/1), and as nullable floats (NA where not a number)."""
+    s = values if isinstance(values, pd.Series) else pd.Series(values)
+    s = s.reset_index(drop=True)
+    if s.dtype == bool:
+        s = s.astype(int)
+    num = pd.to_numeric(s, errors="coerce") if not pd.api.types.is_numeric_dtype(s) else s
+    return s, num.astype("Float64") if not isinstance(num.dtype, pd.Float64Dtype) else num

@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from llmsim.traces.replay import first_attempts
-from llmsim.traces.trace_stats import rate_curve
+from llmsim.traces.trace_stats import has_values, rate_curve
 
 __all__ = ["calibration_report", "rate_comparison", "ks"]
 
@@ -58,19 +58,23 @@ def calibration_report(trace: pd.DataFrame, result, bin_s: float = 60.0) -> dict
                                 span=result.scenario.horizon - 1e-9),
         "requests_recorded": int(len(logical)), "requests_simulated": int(len(req)),
     }
-    ok = trace["outcome"].eq("ok").fillna(False).to_numpy(dtype=bool) if "outcome" in trace and \
-        trace["outcome"].notna().any() else None
+    ok = trace["outcome"].eq("ok").fillna(False).to_numpy(dtype=bool) if has_values(trace, "outcome") else None
     att = result.attempts
     sim_ok = att["outcome"].astype(str) == "ok"
     sims = {"latency_s": (att["end"] - att["sent"])[sim_ok], "ttft_s": (att["first_token"] - att["sent"])[sim_ok]}
     for col, sim in sims.items():
-        if col in trace and trace[col].notna().any():
+        if has_values(trace, col):
             rec = trace.loc[ok if ok is not None else slice(None), col].dropna().to_numpy(dtype=float)
             out[f"ks_{col}"] = ks(rec, sim.dropna())
     if ok is not None:
-        rec_share = trace["outcome"].value_counts(normalize=True)
-        sim_share = att["outcome"].astype(str).value_counts(normalize=True)
-        names = sorted(set(rec_share.index.astype(str)) | {n for n, v in sim_share.items() if v > 0})
-        out["outcome_shares"] = {n: {"recorded": float(rec_share.get(n, 0.0)),
-                                     "simulated": float(sim_share.get(n, 0.0))} for n in names}
+        out["outcome_shares"] = _outcome_shares(trace["outcome"], att["outcome"].astype(str))
     return out
+
+
+def _outcome_shares(recorded: pd.Series, simulated: pd.Series) -> dict:
+    """outcome -> its share of the recorded and of the simulated attempts."""
+    rec_share = recorded.value_counts(normalize=True)
+    sim_share = simulated.value_counts(normalize=True)
+    names = sorted(set(rec_share.index.astype(str)) | {n for n, v in sim_share.items() if v > 0})
+    return {n: {"recorded": float(rec_share.get(n, 0.0)), "simulated": float(sim_share.get(n, 0.0))}
+            for n in names}

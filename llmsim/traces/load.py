@@ -80,6 +80,14 @@ def load_trace(path: str | Path, format: str | None = None, mapping: dict | None
     return df
 
 
+def _with_origin(schema: pa.Schema, table: pa.Table, origin) -> tuple[pa.Schema, pa.Table]:
+    """Schema and table carrying the time origin in their metadata (unchanged without an origin)."""
+    if origin is None:
+        return schema, table
+    schema = schema.with_metadata({b"llmsim.origin": origin.isoformat().encode()})
+    return schema, table.replace_schema_metadata(schema.metadata)
+
+
 def convert(path: str | Path, out: str | Path, format: str | None = None, mapping: dict | None = None,
             time_unit: str | None = None, chunksize: int = CHUNK_ROWS) -> dict:
     """Write the canonical table of ``path`` to Parquet ``out``, streaming chunk by chunk, atomically.
@@ -98,9 +106,7 @@ def convert(path: str | Path, out: str | Path, format: str | None = None, mappin
         for df in reader.chunks():
             table = pa.Table.from_pandas(df, schema=schema, preserve_index=False)
             if writer is None:  # the origin is known once the first chunk is read
-                if reader.ctx.origin is not None:
-                    schema = schema.with_metadata({b"llmsim.origin": reader.ctx.origin.isoformat().encode()})
-                    table = table.replace_schema_metadata(schema.metadata)
+                schema, table = _with_origin(schema, table, reader.ctx.origin)
                 writer = pq.ParquetWriter(tmp, schema)
             writer.write_table(table)
             rows += len(df)

@@ -55,26 +55,36 @@ def sniff(path: str | Path, size: int = 1 << 16) -> Head:
     if not raw.strip():
         raise TraceError(name, "the file is empty")
     if raw[:4] == _PARQUET_MAGIC:
-        try:
-            schema = pq.read_schema(p)
-        except Exception as exc:  # noqa: BLE001 - any arrow failure is a bad file
-            raise TraceError(name, f"not a readable Parquet file ({exc})") from None
-        return Head(name, "parquet", list(schema.names))
+        return _parquet_head(p, name)
     text = raw.decode("utf-8", errors="replace").lstrip("\ufeff")
-    stripped = text.lstrip()
-    if stripped[:1] in "{[":
-        first_line = stripped.split("\n", 1)[0].strip()
-        try:
-            rec = json.loads(first_line)
-            rest = stripped[len(first_line):].strip()
-            if isinstance(rec, dict) and (not rest or rest.startswith("{")):
-                return Head(name, "jsonl", list(rec), rec, text)
-        except json.JSONDecodeError:
-            pass
-        return Head(name, "json", [], None, text)
+    if text.lstrip()[:1] in "{[":
+        return _json_head(name, text)
     first_line = text.split("\n", 1)[0].rstrip("\r")
     cols = next(csv.reader(io.StringIO(first_line)), [])
     return Head(name, "csv", [c.strip() for c in cols], None, text)
+
+
+def _parquet_head(p: Path, name: str) -> Head:
+    """The head of a Parquet file: its column names (TraceError when arrow cannot read its schema)."""
+    try:
+        schema = pq.read_schema(p)
+    except Exception as exc:  # noqa: BLE001 - any arrow failure is a bad file
+        raise TraceError(name, f"not a readable Parquet file ({exc})") from None
+    return Head(name, "parquet", list(schema.names))
+
+
+def _json_head(name: str, text: str) -> Head:
+    """JSON Lines when the first line is an object followed by objects (or nothing), else one JSON document."""
+    stripped = text.lstrip()
+    first_line = stripped.split("\n", 1)[0].strip()
+    try:
+        rec = json.loads(first_line)
+        rest = stripped[len(first_line):].strip()
+        if isinstance(rec, dict) and (not rest or rest.startswith("{")):
+            return Head(name, "jsonl", list(rec), rec, text)
+    except json.JSONDecodeError:
+        pass
+    return Head(name, "json", [], None, text)
 
 
 def iter_csv(path: str, usecols: list[str] | None, chunksize: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:

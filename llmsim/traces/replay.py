@@ -70,52 +70,13 @@ def replay_arrivals(trace: pd.DataFrame, options: ReplayOptions | None = None, s
     info = {"rows": len(trace)}
     tr = first_attempts(trace) if opt.first_attempts else trace
     info["logical_requests"] = len(tr)
-    t_all = tr["arrival_s"].to_numpy(dtype=float)
-    t0 = float(t_all.min()) if len(t_all) else 0.0
-    t = t_all - t0
-    inp = tr["input_tokens"].to_numpy(dtype=np.int64)
-    out = tr["output_tokens"].to_numpy(dtype=np.int64)
-    cached = tr["cached_input_tokens"] if "cached_input_tokens" in tr else None
-    cached = None if cached is None or cached.isna().all() else cached.fillna(0).to_numpy(dtype=np.int64)
-    if opt.window is not None:
-        a, b = opt.window
-        sel = (t >= a) & (t < b)
-        t, inp, out = t[sel] - a, inp[sel], out[sel]
-        cached = None if cached is None else cached[sel]
-        span = b - a
-    else:
-        gap = float(np.mean(np.diff(t))) if len(t) > 1 else 1.0
-        span = (float(t[-1]) + gap) if len(t) else 0.0
+    t, sizes, span = _windowed(*_columns(tr), opt.window)
     t = t * opt.time_scale
     span *= opt.time_scale
-    rng = Streams(seed).rng("trace-replay")
-    idx_parts, time_parts = [], []
-    m = opt.rate_multiplier
-    n = len(t)
-    whole, frac = int(math.floor(m)), m - math.floor(m)
-    if whole == 0:
-        keep = rng.random(n) < m
-        idx_parts.append(np.flatnonzero(keep))
-        time_parts.append(t[keep])
-    else:
-        idx_parts.append(np.arange(n))
-        time_parts.append(t)
-        extra = [(1.0, k) for k in range(1, whole)] + ([(frac, whole)] if frac > 1e-12 else [])
-        for p, _k in extra:
-            keep = rng.random(n) < p if p < 1.0 else np.ones(n, bool)
-            shift = rng.uniform(0.0, opt.copy_shift)
-            tt = t[keep] + shift
-            if span > 0:
-                tt = np.mod(tt, span)
-            idx_parts.append(np.flatnonzero(keep))
-            time_parts.append(tt)
-    idx = np.concatenate(idx_parts) if idx_parts else np.zeros(0, np.int64)
-    times = np.concatenate(time_parts) if time_parts else np.zeros(0)
-    info["copies"] = m
+    idx, times = _copies(t, span, opt, Streams(seed).rng("trace-replay"))
+    info["copies"] = opt.rate_multiplier
     if opt.loop and horizon is not None and span > 0 and len(times):
-        reps = int(math.ceil(horizon / span))
-        idx = np.tile(idx, reps)
-        times = np.concatenate([times + r * span for r in range(reps)])
+        idx, times = _looped(idx, times, span, horizon)
     order = np.argsort(times, kind="stable")
     times, idx = times[order], idx[order]
     if horizon is not None:
@@ -123,8 +84,55 @@ def replay_arrivals(trace: pd.DataFrame, options: ReplayOptions | None = None, s
         info["dropped_after_horizon"] = int((~inside).sum())
         times, idx = times[inside], idx[inside]
     info["requests"] = len(times)
+    inp, out, cached = sizes
     arr = ExplicitArrivals.from_arrays(times, inp[idx], out[idx], None if cached is None else cached[idx])
     return arr, info
+
+
+def _columns(tr: pd.DataFrame) -> tuple[np.ndarray, tuple]:
+    """Arrival offsets from the first arrival, and the (input, output, cached or None) token arrays."""
+    t_all = tr["arrival_s"].to_numpy(dtype=float)
+    t0 = float(t_all.min()) if len(t_all) else 0.0
+    inp = tr["input_tokens"].to_numpy(dtype=np.int64)
+    out = tr["output_tokens"].to_numpy(dtype=np.int64)
+    cached = tr["cached_input_tokens"] if "cached_input_tokens" in tr else None
+    cached = None if cached is None or cached.isna().all() else cached.fillna(0).to_numpy(dtype=np.int64)
+    return t_all - t0, (inp, out, cached)
+
+
+def _windowed(t: np.ndarray, sizes: tuple, window: tuple | None) -> tuple[np.ndarray, tuple, float]:
+    """The arrivals inside the window, shifted to start at 0, and the span they cover."""
+    if window is None:
+        gap = float(np.mean(np.diff(t))) if len(t) > 1 else 1.0
+        return t, sizes, (float(t[-1]) + gap) if len(t) else 0.0
+    a, b = window
+    sel = (t >= a) & (t < b)
+    inp, out, cached = sizes
+    return t[sel] - a, (inp[sel], out[sel], None if cached is None else cached[sel]), b - a
+
+
+def _copies(t: np.ndarray, span: float, opt: ReplayOptions, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices and times after the rate multiplier: thinned below 1, shifted extra copies above."""
+    m = opt.rate_multiplier
+    n = len(t)
+    whole, frac = int(math.floor(m)), m - math.floor(m)
+    if whole == 0:
+        keep = rng.random(n) < m
+        return np.flatnonzero(keep), t[keep]
+    idx_parts, time_parts = [np.arange(n)], [t]
+    extra = [1.0] * (whole - 1) + ([frac] if frac > 1e-12 else [])
+    for p in extra:
+        keep = rng.random(n) < p if p < 1.0 else np.ones(n, bool)
+        tt = t[keep] + rng.uniform(0.0, opt.copy_shift)
+        idx_parts.append(np.flatnonzero(keep))
+        time_parts.append(np.mod(tt, span) if span > 0 else tt)
+    return np.concatenate(idx_parts), np.concatenate(time_parts)
+
+
+def _looped(idx: np.ndarray, times: np.ndarray, span: float, horizon: float) -> tuple[np.ndarray, np.ndarray]:
+    """The window repeated back to back until the horizon."""
+    reps = int(math.ceil(horizon / span))
+    return np.tile(idx, reps), np.concatenate([times + r * span for r in range(reps)])
 
 
 def replay_file(path: str | Path, options: ReplayOptions | None = None, seed: int = 0,

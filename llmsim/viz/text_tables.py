@@ -22,20 +22,40 @@ _MONEY = {"cost_total", "wasted_cost", "cost_per_success"}
 _COUNTS = {"requests", "breaker_opens", "invalid_delivered"}
 
 
+def _seconds(value: float) -> str:
+    return f"{value * 1000:.0f}ms" if value < 1 else f"{value:.3g}s"
+
+
+def _percent(value: float) -> str:
+    return f"{value * 100:.2f}%"
+
+
+def _dollars(value: float) -> str:
+    return f"${value:,.2f}" if value >= 0.01 else f"${value:.6f}"
+
+
+def _whole(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def _per_second(value: float) -> str:
+    return f"{value:.3g}/s"
+
+
+def _plain(value: float) -> str:
+    return f"{value:.4g}"
+
+
+#: metric name -> how its value reads
+_FORMATS = {**dict.fromkeys(_SECONDS, _seconds), **dict.fromkeys(_SHARES, _percent),
+            **dict.fromkeys(_MONEY, _dollars), **dict.fromkeys(_COUNTS, _whole), "goodput": _per_second}
+
+
 def fmt_metric(name: str, value: float) -> str:
+    """A metric's value for people: ms/s, percent, dollars, counts, or 4 significant digits; "-" when missing."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
-    if name in _SECONDS:
-        return f"{value * 1000:.0f}ms" if value < 1 else f"{value:.3g}s"
-    if name in _SHARES:
-        return f"{value * 100:.2f}%"
-    if name in _MONEY:
-        return f"${value:,.2f}" if value >= 0.01 else f"${value:.6f}"
-    if name in _COUNTS:
-        return f"{value:,.0f}"
-    if name == "goodput":
-        return f"{value:.3g}/s"
-    return f"{value:.4g}"
+    return _FORMATS.get(name, _plain)(value)
 
 
 def summary_table(summary: pd.Series, title: str) -> Table:

@@ -60,14 +60,19 @@ class FidelityReport:
         KS statistic (allowing ``tol`` seconds of overhead, see fidelity_table) exceeds ``ks_max``."""
         bad = []
         for name, r in self.table.iterrows():
-            d = abs(r.abs_diff)
-            significant = not (r.real_se == r.real_se) or d > z * r.real_se
-            relative = r.rel_diff != r.rel_diff or abs(r.rel_diff) > mean_tol
-            if relative and significant and d > abs_tol:
+            if _means_differ(r, mean_tol, abs_tol, z):
                 bad.append(f"{name}: mean {r.real_mean:.4g} real vs {r.sim_mean:.4g} simulated")
             if r.ks_tol == r.ks_tol and r.ks_tol > ks_max:
                 bad.append(f"{name}: KS {r.ks_tol:.3f} > {ks_max}")
         return bad
+
+
+def _means_differ(r, mean_tol: float, abs_tol: float, z: float) -> bool:
+    """A fidelity row's means differ: relatively, by more than ``abs_tol`` and by ``z`` standard errors."""
+    d = abs(r.abs_diff)
+    significant = not (r.real_se == r.real_se) or d > z * r.real_se
+    relative = r.rel_diff != r.rel_diff or abs(r.rel_diff) > mean_tol
+    return relative and significant and d > abs_tol
 
 
 def _sim_scenario(scenario: Scenario, client, provider: str | None, horizon: float) -> Scenario:
@@ -111,14 +116,8 @@ def run_fidelity(scenario, client, workload=None, command: list[str] | None = No
     cl = reference_client(client) if isinstance(client, str) else resolve_client(client)
     if (workload is None) == (command is None):
         raise InputError("", "give exactly one of a workload callable or a command to run")
-    notes = []
     with ServerThread(sc, provider, seed=seed) as srv:
-        if workload is not None and getattr(workload, "spec", None) and in_child:
-            run_in_child(workload, srv.url, timeout)
-        elif workload is not None:
-            workload(srv.url)
-        else:
-            notes += _run_command(command, srv.url, timeout)
+        notes = _drive(srv.url, workload, command, timeout, in_child)
         trace = srv.log.frame()
     real = behaviour_from_trace(trace)
     if real.untagged:
@@ -127,6 +126,17 @@ def run_fidelity(scenario, client, workload=None, command: list[str] | None = No
     sim = simulate_like(sc, trace, cl, provider, replications, seed + 1000)
     title = label or getattr(workload, "label", None) or " ".join(command or [])
     return FidelityReport(fidelity_table(real, sim, tol), real, sim, trace, title, notes)
+
+
+def _drive(url: str, workload, command: list[str] | None, timeout: float, in_child: bool) -> list[str]:
+    """Send the workload (in a child process when it is a built-in one) or run the command; notes on it."""
+    if workload is not None and getattr(workload, "spec", None) and in_child:
+        run_in_child(workload, url, timeout)
+    elif workload is not None:
+        workload(url)
+    else:
+        return _run_command(command, url, timeout)
+    return []
 
 
 def _run_command(command: list[str], url: str, timeout: float) -> list[str]:

@@ -43,19 +43,33 @@ def ks_within(real: np.ndarray, sim: np.ndarray, tol: float) -> float:
     return float(max(0.0, d1.max(), d2.max()))
 
 
+def _or_nan(fn, x: np.ndarray) -> float:
+    """``fn(x)`` as a float, NaN for an empty sample."""
+    return float(fn(x)) if len(x) else math.nan
+
+
+def _rel_diff(rm: float, sm: float) -> float:
+    """(sim - real) / |real|; 0 when both are equal (even 0), NaN when undefined."""
+    return (sm - rm) / abs(rm) if rm == rm and sm == sm and rm != 0 else (0.0 if rm == sm else math.nan)
+
+
+def _ks_pair(real: np.ndarray, sim: np.ndarray, tol: float) -> tuple[float, float]:
+    """The two-sample KS statistic, plain and within ``tol`` (NaN when a sample is empty)."""
+    if not (len(real) and len(sim)):
+        return math.nan, math.nan
+    return float(stats.ks_2samp(real, sim).statistic), ks_within(real, sim, tol)
+
+
 def _row(name: str, real: np.ndarray, sim: np.ndarray, tol: float = 0.0) -> dict:
+    """One metric's row: sample sizes, means, medians, their difference and the KS statistics."""
     real = real[np.isfinite(real)]
     sim = sim[np.isfinite(sim)]
-    rm = float(real.mean()) if len(real) else math.nan
-    sm = float(sim.mean()) if len(sim) else math.nan
-    ks = float(stats.ks_2samp(real, sim).statistic) if len(real) and len(sim) else math.nan
-    ks_tol = ks_within(real, sim, tol) if len(real) and len(sim) else math.nan
-    rel = (sm - rm) / abs(rm) if rm == rm and sm == sm and rm != 0 else (0.0 if rm == sm else math.nan)
+    rm, sm = _or_nan(np.mean, real), _or_nan(np.mean, sim)
+    ks, ks_tol = _ks_pair(real, sim, tol)
     return {"metric": name, "real_n": len(real), "sim_n": len(sim), "real_mean": rm, "sim_mean": sm,
             "real_se": float(real.std(ddof=1) / np.sqrt(len(real))) if len(real) > 1 else math.nan,
-            "rel_diff": rel, "abs_diff": sm - rm, "ks": ks, "ks_tol": ks_tol,
-            "real_p50": float(np.median(real)) if len(real) else math.nan,
-            "sim_p50": float(np.median(sim)) if len(sim) else math.nan}
+            "rel_diff": _rel_diff(rm, sm), "abs_diff": sm - rm, "ks": ks, "ks_tol": ks_tol,
+            "real_p50": _or_nan(np.median, real), "sim_p50": _or_nan(np.median, sim)}
 
 
 def fidelity_table(real: Behaviour, sim: Behaviour, tol: float = 0.02) -> pd.DataFrame:

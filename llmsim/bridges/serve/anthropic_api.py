@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from llmsim.bridges.serve.protocol import BadRequest, Call, estimate_tokens, new_id, token_text
+from llmsim.bridges.serve.protocol import BadRequest, Call, estimate_tokens, is_count, new_id, str_or_none, token_text
 
 __all__ = ["parse", "ok_body", "error_body", "start_events", "token_event", "final_events", "limit_headers",
            "BAD_JSON"]
@@ -35,17 +35,26 @@ def parse(body) -> Call:
         raise BadRequest("messages: Field required")
     if not isinstance(messages, list):
         raise BadRequest("messages: Input should be a valid list")
+    mt = _max_tokens(body)
+    contents = [m.get("content", "") for m in messages if isinstance(m, dict)]
+    return Call("anthropic", body["model"], mt, bool(body.get("stream", False)),
+                estimate_tokens(body.get("system", ""), *contents), request_key=_user_id(body))
+
+
+def _max_tokens(body: dict) -> int:
+    """``max_tokens``, which Anthropic requires (BadRequest when missing or below 1)."""
     mt = body.get("max_tokens")
     if mt is None:
         raise BadRequest("max_tokens: Field required")
-    if not isinstance(mt, int) or isinstance(mt, bool) or mt < 1:
+    if not is_count(mt):
         raise BadRequest("max_tokens: Input should be greater than or equal to 1")
+    return mt
+
+
+def _user_id(body: dict) -> str | None:
+    """``metadata.user_id`` when it is a string."""
     meta = body.get("metadata") or {}
-    key = meta.get("user_id") if isinstance(meta, dict) else None
-    system = body.get("system", "")
-    return Call("anthropic", body["model"], mt, bool(body.get("stream", False)),
-                estimate_tokens(system, *[m.get("content", "") for m in messages if isinstance(m, dict)]),
-                request_key=key if isinstance(key, str) else None)
+    return str_or_none(meta.get("user_id")) if isinstance(meta, dict) else None
 
 
 def _usage(call: Call, out: int, cost: float) -> dict:

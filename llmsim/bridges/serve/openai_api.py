@@ -16,7 +16,16 @@ from __future__ import annotations
 import json
 import time
 
-from llmsim.bridges.serve.protocol import BadRequest, Call, estimate_tokens, fmt_duration, new_id, token_text
+from llmsim.bridges.serve.protocol import (
+    BadRequest,
+    Call,
+    estimate_tokens,
+    fmt_duration,
+    is_count,
+    new_id,
+    str_or_none,
+    token_text,
+)
 
 __all__ = ["parse", "ok_body", "error_body", "chunks", "final_chunks", "limit_headers", "BAD_JSON", "DEFAULT_MAX"]
 
@@ -32,6 +41,17 @@ def parse(body) -> Call:
     model = body.get("model")
     if not model or not isinstance(model, str):
         raise BadRequest("you must provide a model parameter")
+    messages = _messages(body)
+    mt = _max_tokens(body)
+    opts = body.get("stream_options") or {}
+    return Call("openai", model, mt, bool(body.get("stream", False)),
+                estimate_tokens(*[m.get("content", "") for m in messages]),
+                include_usage=bool(opts.get("include_usage")) if isinstance(opts, dict) else False,
+                request_key=str_or_none(body.get("user")))
+
+
+def _messages(body: dict) -> list:
+    """The request's messages: a non-empty list of objects with a role (BadRequest otherwise)."""
     messages = body.get("messages")
     if messages is None:
         raise BadRequest("Missing required parameter: 'messages'.", "messages", "missing_required_parameter")
@@ -42,18 +62,18 @@ def parse(body) -> Call:
         if not isinstance(m, dict) or "role" not in m:
             raise BadRequest(f"Missing required parameter: 'messages[{i}].role'.", f"messages[{i}].role",
                              "missing_required_parameter")
+    return messages
+
+
+def _max_tokens(body: dict) -> int:
+    """``max_completion_tokens``, else ``max_tokens``, else DEFAULT_MAX (BadRequest when below 1)."""
     mt = body.get("max_completion_tokens", body.get("max_tokens"))
     if mt is None:
-        mt = DEFAULT_MAX
-    if not isinstance(mt, int) or isinstance(mt, bool) or mt < 1:
+        return DEFAULT_MAX
+    if not is_count(mt):
         raise BadRequest(f"Invalid 'max_tokens': integer below minimum value. Expected a value >= 1, but got {mt!r}.",
                          "max_tokens", "integer_below_min_value")
-    opts = body.get("stream_options") or {}
-    user = body.get("user")
-    return Call("openai", model, mt, bool(body.get("stream", False)),
-                estimate_tokens(*[m.get("content", "") for m in messages]),
-                include_usage=bool(opts.get("include_usage")) if isinstance(opts, dict) else False,
-                request_key=user if isinstance(user, str) else None)
+    return mt
 
 
 def _usage(call: Call, out: int, cost: float) -> dict:

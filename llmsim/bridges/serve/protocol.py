@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 
 __all__ = ["Call", "BadRequest", "estimate_tokens", "token_text", "fmt_duration", "limit_state", "new_id",
-           "binding_limit"]
+           "binding_limit", "is_count", "str_or_none"]
 
 _WORDS = ("lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit", "sed", "do")
 
@@ -43,6 +43,16 @@ class BadRequest(Exception):
         self.param = param
         self.code = code
         self.status = status
+
+
+def is_count(value) -> bool:
+    """``value`` is an integer (not a bool) of at least 1, as ``max_tokens`` must be."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def str_or_none(value) -> str | None:
+    """``value`` when it is a string, else None."""
+    return value if isinstance(value, str) else None
 
 
 def new_id(prefix: str) -> str:

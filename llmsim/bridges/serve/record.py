@@ -55,33 +55,7 @@ class AttemptLog:
         """The canonical trace of the attempts so far, sorted by send time."""
         with self._lock:
             rows = list(self._rows)
-        recs = []
-        for i, r in enumerate(rows):
-            t = r.get("ticket")
-            out = r["output_tokens"] if t is None else t.generated
-            cost = r["cost"] if t is None else t.cost
-            nan = math.nan
-            first = r["first"]
-            status = r["status"]
-            recs.append({
-                "request_id": f"{r['key']}-{r['attempt']}" if r["key"] else str(i),
-                "arrival_s": r["sent"],
-                "input_tokens": r["input_tokens"],
-                "output_tokens": out,
-                "logical_request_id": r["key"],
-                "attempt": r["attempt"],
-                "model": r["model"],
-                "provider": r["provider"],
-                "deployment": r["api"],
-                "outcome": str(r["outcome"]),
-                "http_status": status if status else None,
-                "error_type": r.get("error_type"),
-                "latency_s": r["end"] - r["sent"],
-                "ttft_s": first - r["sent"] if first == first else nan,
-                "retry_after_s": r["retry_after"],
-                "cost_usd": cost,
-                "stream": r["stream"],
-            })
+        recs = [_record(i, r) for i, r in enumerate(rows)]
         df = pd.DataFrame(recs)
         if df.empty:
             return empty_trace()
@@ -108,3 +82,29 @@ class AttemptLog:
 
         atomic_write(target, write)
         return len(df)
+
+
+def _record(i: int, r: dict) -> dict:
+    """The trace fields of the ``i``-th attempt logged (tokens and cost from its ticket when it has one)."""
+    t = r.get("ticket")
+    first = r["first"]
+    status = r["status"]
+    return {
+        "request_id": f"{r['key']}-{r['attempt']}" if r["key"] else str(i),
+        "arrival_s": r["sent"],
+        "input_tokens": r["input_tokens"],
+        "output_tokens": r["output_tokens"] if t is None else t.generated,
+        "logical_request_id": r["key"],
+        "attempt": r["attempt"],
+        "model": r["model"],
+        "provider": r["provider"],
+        "deployment": r["api"],
+        "outcome": str(r["outcome"]),
+        "http_status": status if status else None,
+        "error_type": r.get("error_type"),
+        "latency_s": r["end"] - r["sent"],
+        "ttft_s": first - r["sent"] if first == first else math.nan,
+        "retry_after_s": r["retry_after"],
+        "cost_usd": r["cost"] if t is None else t.cost,
+        "stream": r["stream"],
+    }

@@ -20,6 +20,7 @@ import asyncio
 import json
 import math
 import time
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -99,56 +100,61 @@ class LiveServer:
         sent = self.now()
         base_headers = {"x-request-id": rid} if api_name == "openai" else {"request-id": rid}
         try:
-            raw = await request.read()
-            try:
-                body = json.loads(raw)
-            except (ValueError, UnicodeDecodeError):
-                raise BadRequest(api.BAD_JSON) from None
-            call = api.parse(body)
+            call = await _read_call(request, api)
         except BadRequest as e:
             return web.json_response(api.error_body(400, e.message, param=e.param, code=e.code), status=e.status,
                                      headers=base_headers)
         call.request_key = request.headers.get("x-llmsim-request-id") or call.request_key \
             or request.headers.get("idempotency-key")
         rt = self.provider_for(call.model)
-        model = rt.model
         key = call.request_key or rid
-        hdr = request.headers.get("x-stainless-retry-count")
-        attempt = int(hdr) if hdr and hdr.isdigit() else self.log.next_attempt(key)
-        row = {"sent": sent, "key": key, "attempt": attempt, "api": api_name, "model": call.model,
-               "provider": rt.name, "stream": call.stream, "input_tokens": call.input_tokens, "first": NAN,
-               "retry_after": NAN, "output_tokens": 0, "cost": 0.0}
+        row = {"sent": sent, "key": key, "attempt": self._attempt_number(request, key), "api": api_name,
+               "model": call.model, "provider": rt.name, "stream": call.stream, "input_tokens": call.input_tokens,
+               "first": NAN, "retry_after": NAN, "output_tokens": 0, "cost": 0.0}
         out = rt.output_tokens(call.max_tokens)
         ticket = None
         try:
             ticket = rt.open(call.input_tokens, 0, call.max_tokens, out)
-            await ticket.wait_for_slot()
-            plan = ticket.plan
-            await _sleep_until(rt, ticket.started + plan.ttft)
-            if plan.error:
-                ticket.finish()
-                return self._error(request, api, row, rt, model.error_status, "server_error", base_headers)
-            if call.stream:
-                return await self._stream(request, api, call, rid, row, rt, ticket, out, base_headers)
-            await _sleep_until(rt, ticket.started + plan.duration)
-            ticket.finish()
-            row["first"] = ticket.started + plan.ttft
-            self._log(row, rt.now(), "ok", 200, ticket=ticket)
-            return web.json_response(api.ok_body(call, rid, out, ticket.cost), headers={
-                **base_headers, **self._limit_headers(api, rt)})
+            return await self._answer(request, api, call, rid, row, rt, ticket, out, base_headers)
         except Refused as r:
             if r.outcome == "rate_limited":
                 return self._rate_limited(request, api, row, rt, call, r.retry_after, base_headers)
             return self._error(request, api, row, rt, r.status, r.outcome, base_headers)
         except (asyncio.CancelledError, ConnectionResetError):
-            # the client went away: an abandoned attempt (the provider notices abort_notice later)
-            if ticket is not None and ticket.state not in (DONE, DROPPED):
-                ticket.abandon()
-                if row.get("logged") is None:
-                    self._log(row, rt.now(), "timeout", 0, ticket=ticket)
+            self._abandoned(row, rt, ticket)
             raise
 
+    def _attempt_number(self, request: web.Request, key: str) -> int:
+        """The SDK's retry count header when it sends one, else the attempts of ``key`` seen so far."""
+        hdr = request.headers.get("x-stainless-retry-count")
+        return int(hdr) if hdr and hdr.isdigit() else self.log.next_attempt(key)
+
+    async def _answer(self, request, api, call: Call, rid, row, rt: LiveProvider, ticket, out, base_headers):
+        """Wait for a slot and the planned time to first token, then answer: an error, a stream or a body."""
+        await ticket.wait_for_slot()
+        plan = ticket.plan
+        await _sleep_until(rt, ticket.started + plan.ttft)
+        if plan.error:
+            ticket.finish()
+            return self._error(request, api, row, rt, rt.model.error_status, "server_error", base_headers)
+        if call.stream:
+            return await self._stream(request, api, call, rid, row, rt, ticket, out, base_headers)
+        await _sleep_until(rt, ticket.started + plan.duration)
+        ticket.finish()
+        row["first"] = ticket.started + plan.ttft
+        self._log(row, rt.now(), "ok", 200, ticket=ticket)
+        return web.json_response(api.ok_body(call, rid, out, ticket.cost), headers={
+            **base_headers, **self._limit_headers(api, rt)})
+
+    def _abandoned(self, row: dict, rt: LiveProvider, ticket) -> None:
+        """The client went away: an abandoned attempt (the provider notices abort_notice later)."""
+        if ticket is not None and ticket.state not in (DONE, DROPPED):
+            ticket.abandon()
+            if row.get("logged") is None:
+                self._log(row, rt.now(), "timeout", 0, ticket=ticket)
+
     async def _stream(self, request, api, call: Call, rid, row, rt: LiveProvider, ticket, out, base_headers):
+        """Stream the answer as server-sent events, paced by the plan, then its final events."""
         plan = ticket.plan
         resp = web.StreamResponse(status=200, headers={
             **base_headers, **self._limit_headers(api, rt), "content-type": "text/event-stream; charset=utf-8",
@@ -156,30 +162,7 @@ class LiveServer:
         await resp.prepare(request)
         created = int(time.time())
         row["first"] = rt.now()
-        first_at = ticket.started + plan.ttft
-        speed = plan.speed
-        if api is openai_api:
-            def event(i):
-                return openai_api.chunks(call, rid, created, i)
-            head = b""
-        else:
-            def event(i):
-                return anthropic_api.token_event(i)
-            head = anthropic_api.start_events(call, rid)
-        i = 0
-        if speed == INF:
-            await _sleep_until(rt, ticket.started + plan.duration)
-            await resp.write(head + b"".join(event(j) for j in range(out)))
-            i = out
-        while i < out:
-            due = out if speed == INF else min(out, int((rt.now() - first_at) * speed) + 1)
-            due = max(due, i + 1)
-            data = head + b"".join(event(j) for j in range(i, due))
-            head = b""
-            await resp.write(data)
-            i = due
-            if i < out:
-                await _sleep_until(rt, first_at + i / speed)
+        await _write_tokens(resp, rt, ticket, out, *_token_events(api, call, rid, created))
         await _sleep_until(rt, ticket.started + plan.duration)
         ticket.finish()
         # logged before the last write: a client that leaves during it still got (and paid for) the answer
@@ -217,6 +200,46 @@ class LiveServer:
 
 def _etype(body: dict) -> str:
     return body["error"]["type"]
+
+
+async def _read_call(request: web.Request, api) -> Call:
+    """The Call in the request's JSON body (BadRequest when it is not JSON or not a valid request)."""
+    raw = await request.read()
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest(api.BAD_JSON) from None
+    return api.parse(body)
+
+
+def _token_events(api, call: Call, rid: str, created: int) -> tuple[Callable[[int], bytes], bytes]:
+    """The API's events carrying token i, and the bytes that go before the first token."""
+    if api is openai_api:
+        def event(i):
+            return openai_api.chunks(call, rid, created, i)
+        return event, b""
+    return anthropic_api.token_event, anthropic_api.start_events(call, rid)
+
+
+async def _write_tokens(resp: web.StreamResponse, rt: LiveProvider, ticket, out: int,
+                        event: Callable[[int], bytes], head: bytes) -> None:
+    """Write the ``out`` tokens as the plan's speed produces them (all at the end at infinite speed)."""
+    plan = ticket.plan
+    first_at = ticket.started + plan.ttft
+    speed = plan.speed
+    i = 0
+    if speed == INF:
+        await _sleep_until(rt, ticket.started + plan.duration)
+        await resp.write(head + b"".join(event(j) for j in range(out)))
+        i = out
+    while i < out:  # finite speed here: the tokens due by now, at least one
+        due = max(min(out, int((rt.now() - first_at) * speed) + 1), i + 1)
+        data = head + b"".join(event(j) for j in range(i, due))
+        head = b""
+        await resp.write(data)
+        i = due
+        if i < out:
+            await _sleep_until(rt, first_at + i / speed)
 
 
 async def _sleep_until(rt: LiveProvider, t: float) -> None:

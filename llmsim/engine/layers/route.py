@@ -47,10 +47,13 @@ class RouteStage(Stage):
         self.breaker_of = breaker_of
         self.router = StrategyRouter(cfg, names, [(s.model.price_in, s.model.price_out) for s in self.stations])
         self.failover_on = frozenset(cfg.failover_on)
-        self.ejection = None if cfg.ejection is None else ejection.build(cfg.ejection, len(names),
-                                                                          self._ejection_event)
+        self.ejection = self._ejection(cfg, len(names))
         self.fallbacks = [(frozenset(fb.on), [by_name[t] for t in fb.to]) for fb in cfg.fallbacks]
         self.single = len(names) == 1 and not self.fallbacks
+
+    def _ejection(self, cfg: Route, n: int):
+        """The outlier ejection policy over the ``n`` providers, or None."""
+        return None if cfg.ejection is None else ejection.build(cfg.ejection, n, self._ejection_event)
 
     def _ejection_event(self, now: float, i: int, what: str) -> None:
         self.ctx.rec.event(now, what, self.stations[i].model.name, "")

@@ -58,13 +58,19 @@ def _generic_read(head: Head, ctx: Context, options: dict) -> Iterator[pd.DataFr
     needed = [source[n] for n in _NEEDED]
     if head.container != "jsonl":
         require_columns(head, ctx, needed, ctx.format)
-    # JSON Lines records may differ in their keys: a mapped key counts even when the first records lack it
-    have = set(head.columns)
-    present = {n: s for n, s in source.items() if s in have or (head.container == "jsonl" and n in mapping)}
+    present = _present(head, source, mapping)
     if head.container == "parquet" and ctx.origin is None:
         ctx.origin = _parquet_origin(head.path)
     for raw in raw_chunks(head, sorted(set(present.values())), options.get("chunksize", CHUNK_ROWS)):
         yield _generic_frame(raw, ctx, source, present, needed, options.get("time_unit"))
+
+
+def _present(head: Head, source: dict[str, str], mapping: dict[str, str]) -> dict[str, str]:
+    """Canonical -> source column, for the source columns the file has."""
+    # JSON Lines records may differ in their keys: a mapped key counts even when the first records lack it
+    have = set(head.columns)
+    jsonl = head.container == "jsonl"
+    return {n: s for n, s in source.items() if s in have or (jsonl and n in mapping)}
 
 
 def _mapping(options: dict, ctx: Context) -> dict[str, str]:

@@ -12,6 +12,7 @@ metadata.usage_object.prompt_tokens_details.cached_tokens -> cached input.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,11 +27,17 @@ __all__ = ["LITELLM"]
 _KEYS = {"id", "trace_id", "call_type", "startTime", "prompt_tokens", "completion_tokens"}
 
 
+def _http_status(err: dict) -> Any:
+    """The error's code when it is an HTTP status (digits), else None."""
+    code = err.get("error_code")
+    return code if code not in (None, "") and str(code).isdigit() else None
+
+
 def _flatten(rec: dict) -> dict:
+    """One LiteLLM log record (or its ``standard_logging_object``) as trace fields."""
     p = rec.get("standard_logging_object", rec)
     err = p.get("error_information") or {}
-    code = err.get("error_code")
-    status = code if code not in (None, "") and str(code).isdigit() else None
+    status = _http_status(err)
     failed = None if p.get("status") is None else p.get("status") != "success"
     return {
         "request_id": p.get("id"),

@@ -63,20 +63,59 @@ def _documents(head: Head) -> Iterator[dict]:
 
 
 def _spans(head: Head, ctx: Context) -> tuple[list[dict], int]:
+    """The spans with gen_ai.* attributes (``span`` and merged attributes ``a``), and how many others there were."""
     rows, skipped = [], 0
     for doc in _documents(head):
         if not isinstance(doc, dict) or "resourceSpans" not in doc:
             raise TraceError(ctx.file, "not an OTLP JSON trace export (no 'resourceSpans')")
         for rs in doc["resourceSpans"] or []:
-            res = otlp_attributes((rs.get("resource") or {}).get("attributes"))
-            for ss in rs.get("scopeSpans") or rs.get("instrumentationLibrarySpans") or []:
-                for sp in ss.get("spans") or []:
-                    a = {**res, **otlp_attributes(sp.get("attributes"))}
-                    if not any(k.startswith("gen_ai.") for k in a):
-                        skipped += 1
-                        continue
+            for sp, a in _resource_spans(rs):
+                if any(k.startswith("gen_ai.") for k in a):
                     rows.append({"span": sp, "a": a})
+                else:
+                    skipped += 1
     return rows, skipped
+
+
+def _resource_spans(rs: dict) -> Iterator[tuple[dict, dict]]:
+    """Each span of a resource, with the resource's attributes overridden by the span's."""
+    res = otlp_attributes((rs.get("resource") or {}).get("attributes"))
+    for ss in rs.get("scopeSpans") or rs.get("instrumentationLibrarySpans") or []:
+        for sp in ss.get("spans") or []:
+            yield sp, {**res, **otlp_attributes(sp.get("attributes"))}
+
+
+def _record(sp: dict, a: dict, has_resend: bool) -> dict:
+    """A span's trace fields (times still in nanoseconds as ``start`` and ``end``)."""
+    parent = sp.get("parentSpanId") or ""
+    status = a.get("http.response.status_code")
+    err = a.get("error.type")
+    failed = (sp.get("status") or {}).get("code") in (2, "STATUS_CODE_ERROR") or err is not None
+    resend = a.get("http.request.resend_count")
+    return {
+        "request_id": sp.get("spanId"),
+        "start": sp.get("startTimeUnixNano"), "end": sp.get("endTimeUnixNano"),
+        "logical_request_id": f"{sp.get('traceId')}/{parent or sp.get('spanId')}",
+        "attempt": resend if resend is not None else (0 if has_resend else None),
+        "session_id": a.get("gen_ai.conversation.id", a.get("session.id")),
+        "model": a.get("gen_ai.response.model", a.get("gen_ai.request.model")),
+        "provider": a.get("gen_ai.provider.name", a.get("gen_ai.system")),
+        "deployment": a.get("server.address"),
+        "outcome": outcome_from_status(status, err, failed),
+        "http_status": status,
+        "error_type": err,
+        "ttft_s": a.get("gen_ai.response.time_to_first_chunk", a.get("gen_ai.server.time_to_first_token")),
+        "input_tokens": a.get("gen_ai.usage.input_tokens", a.get("gen_ai.usage.prompt_tokens")),
+        "output_tokens": a.get("gen_ai.usage.output_tokens", a.get("gen_ai.usage.completion_tokens")),
+        "cached_input_tokens": a.get("gen_ai.usage.cache_read.input_tokens"),
+        "stream": a.get("gen_ai.request.stream"),
+    }
+
+
+_SOURCE_NAMES = {"input_tokens": "gen_ai.usage.input_tokens", "output_tokens": "gen_ai.usage.output_tokens",
+                 "cached_input_tokens": "gen_ai.usage.cache_read.input_tokens",
+                 "attempt": "http.request.resend_count", "http_status": "http.response.status_code",
+                 "ttft_s": "gen_ai.response.time_to_first_chunk"}
 
 
 def _read(head: Head, ctx: Context, options: dict) -> Iterator[pd.DataFrame]:
@@ -84,51 +123,26 @@ def _read(head: Head, ctx: Context, options: dict) -> Iterator[pd.DataFrame]:
     if not spans:
         raise TraceError(ctx.file, "no spans with gen_ai.* attributes")
     has_resend = any("http.request.resend_count" in r["a"] for r in spans)
-    recs = []
-    for r in spans:
-        sp, a = r["span"], r["a"]
-        start, end = sp.get("startTimeUnixNano"), sp.get("endTimeUnixNano")
-        parent = sp.get("parentSpanId") or ""
-        status = a.get("http.response.status_code")
-        err = a.get("error.type")
-        failed = (sp.get("status") or {}).get("code") in (2, "STATUS_CODE_ERROR") or err is not None
-        resend = a.get("http.request.resend_count")
-        recs.append({
-            "request_id": sp.get("spanId"),
-            "start": start, "end": end,
-            "logical_request_id": f"{sp.get('traceId')}/{parent or sp.get('spanId')}",
-            "attempt": resend if resend is not None else (0 if has_resend else None),
-            "session_id": a.get("gen_ai.conversation.id", a.get("session.id")),
-            "model": a.get("gen_ai.response.model", a.get("gen_ai.request.model")),
-            "provider": a.get("gen_ai.provider.name", a.get("gen_ai.system")),
-            "deployment": a.get("server.address"),
-            "outcome": outcome_from_status(status, err, failed),
-            "http_status": status,
-            "error_type": err,
-            "ttft_s": a.get("gen_ai.response.time_to_first_chunk", a.get("gen_ai.server.time_to_first_token")),
-            "input_tokens": a.get("gen_ai.usage.input_tokens", a.get("gen_ai.usage.prompt_tokens")),
-            "output_tokens": a.get("gen_ai.usage.output_tokens", a.get("gen_ai.usage.completion_tokens")),
-            "cached_input_tokens": a.get("gen_ai.usage.cache_read.input_tokens"),
-            "stream": a.get("gen_ai.request.stream"),
-        })
-    df = pd.DataFrame.from_records(recs)
+    df = pd.DataFrame.from_records([_record(r["span"], r["a"], has_resend) for r in spans])
     df = fill_failed_tokens(df, ctx, logical="logical_request_id")
+    start_ns = _start_ns(df, ctx)
+    ctx.origin = pd.Timestamp(int(start_ns.min()), unit="ns", tz="UTC")
+    end = pd.to_numeric(df["end"], errors="coerce").to_numpy()
+    cols = {k: (df[k], _SOURCE_NAMES.get(k, k)) for k in df.columns if k not in ("start", "end")}
+    cols["arrival_s"] = ((start_ns - ctx.origin.value) / 1e9, "startTimeUnixNano")
+    cols["latency_s"] = (pd.Series((end - start_ns) / 1e9), "endTimeUnixNano")
+    cols["stream"] = (df["stream"].astype("boolean"), "gen_ai.request.stream")
+    yield sorted_frame(cols, ctx, len(df))
+
+
+def _start_ns(df: pd.DataFrame, ctx: Context) -> np.ndarray:
+    """The spans' start times in nanoseconds (an error naming the first missing or bad one)."""
     start = pd.to_numeric(df["start"], errors="coerce")
     bad = np.flatnonzero(start.isna().to_numpy())
     if len(bad):
         raise ctx.error(f"missing or bad startTimeUnixNano ({df['start'].iloc[bad[0]]!r})", int(bad[0]),
                         "startTimeUnixNano")
-    start_ns = df["start"].astype("int64").to_numpy()
-    ctx.origin = pd.Timestamp(int(start_ns.min()), unit="ns", tz="UTC")
-    end = pd.to_numeric(df["end"], errors="coerce").to_numpy()
-    names = {"input_tokens": "gen_ai.usage.input_tokens", "output_tokens": "gen_ai.usage.output_tokens",
-             "cached_input_tokens": "gen_ai.usage.cache_read.input_tokens", "attempt": "http.request.resend_count",
-             "http_status": "http.response.status_code", "ttft_s": "gen_ai.response.time_to_first_chunk"}
-    cols = {k: (df[k], names.get(k, k)) for k in df.columns if k not in ("start", "end")}
-    cols["arrival_s"] = ((start_ns - ctx.origin.value) / 1e9, "startTimeUnixNano")
-    cols["latency_s"] = (pd.Series((end - start_ns) / 1e9), "endTimeUnixNano")
-    cols["stream"] = (df["stream"].astype("boolean"), "gen_ai.request.stream")
-    yield sorted_frame(cols, ctx, len(df))
+    return df["start"].astype("int64").to_numpy()
 
 
 OTEL = Adapter("otel", ("json", "jsonl"), "OpenTelemetry GenAI spans, OTLP JSON export",

@@ -39,12 +39,7 @@ def named_results(results) -> dict[str, Result]:
     elif isinstance(results, Mapping):
         items = [(str(k), v) for k, v in results.items()]
     elif isinstance(results, Sequence) and not isinstance(results, (str, bytes)):
-        items = [(r.scenario.name if isinstance(r, Result) else "?", r) for r in results]
-        names = [n for n, _ in items]
-        if len(set(names)) < len(names):
-            seeded = [f"{n} (seed {r.seed})" for n, r in items]
-            names = seeded if len(set(seeded)) == len(seeded) else [f"{n} #{i + 1}" for i, n in enumerate(names)]
-            items = [(n, r) for n, (_, r) in zip(names, items, strict=True)]
+        items = _uniquely_named(results)
     else:
         raise TypeError(f"expected a Result, a list of Results or a dict name -> Result, got {type(results).__name__}")
     if not items:
@@ -53,6 +48,17 @@ def named_results(results) -> dict[str, Result]:
         if not isinstance(r, Result):
             raise TypeError(f"{name!r} is a {type(r).__name__}, not an llmsim Result")
     return dict(items)
+
+
+def _uniquely_named(results: Sequence) -> list[tuple[str, Result]]:
+    """(name, result) pairs named by scenario; when names repeat, by scenario and seed, else numbered."""
+    items = [(r.scenario.name if isinstance(r, Result) else "?", r) for r in results]
+    names = [n for n, _ in items]
+    if len(set(names)) == len(names):
+        return items
+    seeded = [f"{n} (seed {r.seed})" for n, r in items]
+    names = seeded if len(set(seeded)) == len(seeded) else [f"{n} #{i + 1}" for i, n in enumerate(names)]
+    return [(n, r) for n, (_, r) in zip(names, items, strict=True)]
 
 
 def choose_freq(horizon: float, max_bins: int = 150) -> float:

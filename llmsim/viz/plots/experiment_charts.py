@@ -61,22 +61,45 @@ def sweep_heatmap(sweep, x: str, y: str, metric: str = "latency_p95", *, facet: 
     table = P.table_of(sweep)
     params = list(params) if params is not None else P.param_columns(table)
     keys = [x, y] + ([facet] if facet else [])
+    _check_heatmap_columns(table, params, keys, metric)
+    means = P.point_means(table, keys, [metric])
+    for k in keys:
+        means[k] = means[k].astype(str)
+    means["label_color"] = np.where(_worse_half(means[metric], metric in HIGHER_IS_BETTER), "white", "black")
+    chart = alt.layer(*_heatmap_marks(table, x, y, metric, fmt), data=means).properties(
+        width=alt.Step(64), height=alt.Step(32))
+    if facet:
+        return chart.facet(column=alt.Column(field=_f(facet), type="nominal", title=facet)).properties(
+            title=f"{metric} (mean)")
+    return chart.properties(title=f"{metric} (mean over replications)")
+
+
+def _check_heatmap_columns(table: pd.DataFrame, params: list[str], keys: list[str], metric: str) -> None:
+    """ValueError unless the keys and the metric are columns and no other parameter varies."""
     for k in keys:
         if k not in table.columns:
             raise ValueError(f"no column {k!r} in the sweep table (parameters: {', '.join(params) or 'none'})")
     if metric not in table.columns:
         raise ValueError(f"no metric column {metric!r} in the sweep table")
-    varying = [p for p in params if p not in keys and p in table.columns
-               and table[p].map(P._hashable).nunique(dropna=False) > 1]
+    varying = [p for p in params if p not in keys and _varies(table, p)]
     if varying:
         raise ValueError(f"the sweep also varies {', '.join(map(repr, varying))}: pass facet=..., or filter the table")
-    means = P.point_means(table, keys, [metric])
-    for k in keys:
-        means[k] = means[k].astype(str)
-    lo, hi = means[metric].min(), means[metric].max()
+
+
+def _varies(table: pd.DataFrame, col: str) -> bool:
+    """The table has column ``col`` and more than one distinct value in it."""
+    return col in table.columns and table[col].map(P._hashable).nunique(dropna=False) > 1
+
+
+def _worse_half(values: pd.Series, higher_better: bool) -> pd.Series:
+    """The cells on the worse side of the middle of the colour scale (dark cells, white labels)."""
+    mid = (values.min() + values.max()) / 2
+    return (values < mid) if higher_better else (values > mid)
+
+
+def _heatmap_marks(table: pd.DataFrame, x: str, y: str, metric: str, fmt: str) -> tuple[alt.Chart, alt.Chart]:
+    """The coloured cells and the values written in them."""
     higher_better = metric in HIGHER_IS_BETTER
-    bad = (means[metric] < (lo + hi) / 2) if higher_better else (means[metric] > (lo + hi) / 2)
-    means["label_color"] = np.where(bad, "white", "black")
     enc = dict(x=alt.X(field=_f(x), type="ordinal", title=x, sort=_sort_labels(table[x].map(P._hashable)),
                        axis=alt.Axis(labelAngle=0)),
                y=alt.Y(field=_f(y), type="ordinal", title=y, sort=_sort_labels(table[y].map(P._hashable))))
@@ -89,17 +112,12 @@ def sweep_heatmap(sweep, x: str, y: str, metric: str = "latency_p95", *, facet: 
     text = alt.Chart().mark_text(fontSize=11).encode(
         **enc, text=alt.Text(field=_f(metric), type="quantitative", format=fmt),
         color=alt.condition("datum.label_color == 'white'", alt.value("white"), alt.value("black")))
-    chart = alt.layer(rect, text, data=means).properties(width=alt.Step(64), height=alt.Step(32))
-    if facet:
-        return chart.facet(column=alt.Column(field=_f(facet), type="nominal", title=facet)).properties(
-            title=f"{metric} (mean)")
-    return chart.properties(title=f"{metric} (mean over replications)")
+    return rect, text
 
 
 def _points_from(source, params: list[str] | None, x: str, y: str) -> pd.DataFrame:
-    items = source.values() if isinstance(source, Mapping) else source
-    is_runs = isinstance(source, (Mapping, Sequence)) and not isinstance(source, (str, pd.DataFrame))
-    if isinstance(source, Result) or (is_runs and source and all(isinstance(v, Result) for v in items)):
+    """One row per point to plot: each Result's summary, or each sweep point's means of ``x`` and ``y``."""
+    if _is_results(source):
         runs = P.named_results(source)
         rows = [{"label": name, **res.summary().to_dict()} for name, res in runs.items()]
         return pd.DataFrame(rows).assign(n=1)
@@ -109,10 +127,24 @@ def _points_from(source, params: list[str] | None, x: str, y: str) -> pd.DataFra
             raise ValueError(f"no column {c!r} in the table (columns: {', '.join(map(str, table.columns))})")
     params = [p for p in (params if params is not None else P.param_columns(table)) if p not in (x, y)]
     pts = P.point_means(table, params, [x, y])
-    values = zip(*(pts[p].tolist() for p in params), strict=True) if params else [()] * len(pts)
-    pts["label"] = [", ".join(f"{_short(p)}={v}" for p, v in zip(params, vals, strict=True)) or "all"
-                    for vals in values]
+    pts["label"] = _point_labels(pts, params)
     return pts
+
+
+def _is_results(source) -> bool:
+    """``source`` is a Result, or a non-empty list or dict of Results."""
+    if isinstance(source, Result):
+        return True
+    if not isinstance(source, (Mapping, Sequence)) or isinstance(source, (str, pd.DataFrame)):
+        return False
+    items = source.values() if isinstance(source, Mapping) else source
+    return bool(source) and all(isinstance(v, Result) for v in items)
+
+
+def _point_labels(pts: pd.DataFrame, params: list[str]) -> list[str]:
+    """``name=value, ...`` of each point's parameters (short names), or ``all`` when there are none."""
+    values = zip(*(pts[p].tolist() for p in params), strict=True) if params else [()] * len(pts)
+    return [", ".join(f"{_short(p)}={v}" for p, v in zip(params, vals, strict=True)) or "all" for vals in values]
 
 
 def pareto_frontier(source, x: str = "cost_total", y: str = "latency_p95", *, params: list[str] | None = None,
