@@ -171,3 +171,14 @@ def test_orphans_are_served_until_dropped_and_abandoned_service_frees_at_notice(
     assert c.state == DONE and d.busy == 1 and d.live_queue == 0
     a.end_at, a.state = 20.0, LEAVING
     assert d.release_time(a, 4.0) == 6.0 and d.release_time(a, 19.0) == 20.0
+
+
+def test_attempt_starts_as_a_fresh_service():
+    """Attempt sets its provider part inline (hot path): it must equal a new Service's."""
+    from llmsim.engine.station import Attempt
+    from llmsim.provider.slots import Service
+
+    att, svc = Attempt(None, 0, 0, 12.5, 30.0, "timeout"), Service(12.5)
+    for name in Service.__slots__:
+        a, s = getattr(att, name), getattr(svc, name)
+        assert a == s or (a != a and s != s), name

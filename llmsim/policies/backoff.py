@@ -36,35 +36,37 @@ def polly_v2_delay(n: int, u: float, prev_formula: float, base: float) -> tuple[
     return (nxt - prev_formula) * _RP_SCALING * base, nxt
 
 
-def _schedule(cfg: Backoff, n: int) -> float:
+def _schedule(b: BackoffPolicy, n: int) -> float:
     """The delay before jitter and clamping."""
-    kind = cfg.kind
+    kind = b.kind
     if kind == "constant":
-        return cfg.base
+        return b.base
     if kind == "linear":
-        return cfg.base * (n + 1)
+        return b.base * (n + 1)
     if n > 1000:
         return math.inf  # clamped to the cap
     if kind == "envoy":
-        return cfg.base * (2.0 ** (n + 1) - 1)
-    return cfg.base * cfg.multiplier**n
+        return b.base * (2.0 ** (n + 1) - 1)
+    return b.base * b.multiplier**n
 
 
 class BackoffPolicy:
     """The ``config.client.Backoff`` schedule: kind exponential: base * multiplier**n; linear:
     base * (n + 1); constant: base; clamped to [min, cap], then jittered."""
 
-    __slots__ = ("cfg", "cap", "_jitter")
+    __slots__ = ("cfg", "cap", "_jitter", "kind", "base", "multiplier", "floor")
 
     def __init__(self, cfg: Backoff):
         self.cfg = cfg
+        # read on every retry: kept in slots (a pydantic model's attribute costs several times a slot's)
+        self.kind, self.base, self.multiplier, self.floor = cfg.kind, cfg.base, cfg.multiplier, cfg.min
         self.cap = max(cfg.cap, cfg.base) if cfg.kind == "constant" else cfg.cap
         j = cfg.jitter
         self._jitter = _JITTERS[j] if isinstance(j, str) else (
             _additive if isinstance(j, AdditiveJitter) else _multiplicative)
 
     def expo(self, n: int) -> float:
-        return min(self.cap, max(self.cfg.min, _schedule(self.cfg, n)))
+        return min(self.cap, max(self.floor, _schedule(self, n)))
 
     def delay(self, n: int, u: float, prev: float | None) -> float:
         return self._jitter(self, n, u, prev)
@@ -73,7 +75,7 @@ class BackoffPolicy:
         """(delay, state to pass as ``prev`` next time): the state is the previous delay, except for
         polly-v2 where it is the previous value of Polly's formula (0 before the first retry)."""
         if self._jitter is _polly_v2:
-            d, formula = polly_v2_delay(n, u, 0.0 if prev is None else prev, self.cfg.base)
+            d, formula = polly_v2_delay(n, u, 0.0 if prev is None else prev, self.base)
             return min(self.cap, max(0.0, d)), formula
         d = self._jitter(self, n, u, prev)
         return d, d
@@ -94,7 +96,7 @@ def _equal(b: BackoffPolicy, n: int, u: float, prev) -> float:
 
 def _decorrelated(b: BackoffPolicy, n: int, u: float, prev) -> float:
     """s = min(cap, U(base, 3 * s_prev)), s_0 = base."""
-    base = b.cfg.base
+    base = b.base
     hi = 3.0 * (base if prev is None else prev)
     return min(b.cap, base + u * (hi - base)) if hi > base else min(b.cap, base)
 

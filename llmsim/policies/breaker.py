@@ -45,7 +45,7 @@ class _ConsecutiveWindow:
 
     def trips(self, b: BreakerPolicy, now: float, failed: bool, slow: bool) -> bool:
         self.streak = self.streak + 1 if failed else 0
-        return self.streak >= b.cfg.min_calls
+        return self.streak >= b.min_calls
 
 
 class _CountWindow:
@@ -91,10 +91,11 @@ class _TimeWindow:
         self.fails[i] += failed
         self.slows[i] += slow
         t = self.totals
-        t.calls += 1
+        n = t.calls = t.calls + 1
         t.fails += failed
         t.slows += slow
-        return b.over(t)
+        # b.over(t), inlined: the default window is on every call's path
+        return n >= b.min_calls and (t.fails >= b.failure_rate * n or t.slows >= b.slow_call_rate * n)
 
     def _advance(self, sec: int) -> None:
         """Drop 1 s buckets older than the window up to second ``sec``."""
@@ -127,11 +128,15 @@ class BreakerPolicy:
     re-decides when all have finished. ``allow`` returns a permit (the state epoch) or None; results
     of calls permitted in an earlier epoch are ignored."""
 
-    __slots__ = ("cfg", "size", "slow_duration", "max_open", "state", "epoch", "open_until", "opens", "streak",
-                 "on_change", "window", "probe", "permits")
+    __slots__ = ("cfg", "size", "slow_duration", "max_open", "min_calls", "failure_rate", "slow_call_rate", "state",
+                 "epoch", "open_until", "opens", "streak", "on_change", "window", "probe", "permits")
 
     def __init__(self, cfg: CircuitBreaker, on_change=None):
         self.cfg = cfg
+        # read on every call: kept in slots (a pydantic model's attribute costs several times a slot's)
+        self.min_calls = cfg.min_calls
+        self.failure_rate = cfg.failure_rate
+        self.slow_call_rate = cfg.slow_call_rate
         self.size = max(1, int(round(cfg.window)))
         self.slow_duration = INF if cfg.slow_call_duration is None else cfg.slow_call_duration
         self.max_open = INF if cfg.max_open is None else cfg.max_open
@@ -148,8 +153,7 @@ class BreakerPolicy:
     def over(self, c: _Counts) -> bool:
         """Do these counts open the breaker?"""
         n = c.calls
-        cfg = self.cfg
-        return n >= cfg.min_calls and (c.fails >= cfg.failure_rate * n or c.slows >= cfg.slow_call_rate * n)
+        return n >= self.min_calls and (c.fails >= self.failure_rate * n or c.slows >= self.slow_call_rate * n)
 
     def _transition(self, now: float, state: str) -> None:
         self.state = state

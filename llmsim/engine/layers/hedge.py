@@ -31,6 +31,7 @@ class HedgeStage(Stage):
         super().__init__(inner, ctx)
         self.cfg = layer.hedge
         self.total = 1 + self.cfg.max_hedged
+        self.delay = self.cfg.delay  # read on every call (a plain attribute is cheaper than the model's)
 
     def call(self, c: Call) -> None:
         g = HedgeGroup(c.req, c.station, c.cut, c.kind, None, self, c)
@@ -44,7 +45,7 @@ class HedgeStage(Stage):
     def _launch(self, g: HedgeGroup) -> None:
         g.launched += 1
         g.pending += 1
-        delay = self.cfg.delay
+        delay = self.delay
         if g.launched < self.total and delay is not None:
             # the next hedge goes ``delay`` after this launch, unless a failure launched it earlier
             later(self.ctx.env, delay, self._timer, (g, g.launched))
@@ -68,7 +69,7 @@ class HedgeStage(Stage):
             return
         g.last = att
         now = self.ctx.env.now
-        if g.launched < self.total and (self.cfg.delay is None or g.pending == 0) and now < g.cut:
+        if g.launched < self.total and (self.delay is None or g.pending == 0) and now < g.cut:
             self._launch(g)  # a failure starts the next hedge at once
             return
         if g.pending == 0 and (g.launched >= self.total or now >= g.cut):

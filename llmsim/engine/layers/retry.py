@@ -50,6 +50,10 @@ class RetryStage(Stage):
         self.stop_before = _inf(cfg.stop_before_delay)
         self.give_up_over = _inf(cfg.give_up_retry_after_over)
         self.budget = None if cfg.budget is None else budgets.build(cfg.budget)
+        # read on every failed attempt: plain attributes (a pydantic model's cost several times as much)
+        self.max_attempts = cfg.max_attempts
+        self.respect_should_retry = cfg.respect_should_retry
+        self.instant_if_alternative = cfg.instant_if_alternative
 
     def call(self, c: Call) -> None:
         r = _Retrying(c.req, c.station, c.cut, c.kind, c.group, self, c)
@@ -110,9 +114,9 @@ class RetryStage(Stage):
     def _final(self, r: _Retrying, att) -> bool:
         """Does this attempt decide the call (success, deadline, not retryable, no attempts left)?"""
         outcome = att.outcome
-        if outcome == "ok" or outcome == "deadline" or r.n >= self.cfg.max_attempts:
+        if outcome == "ok" or outcome == "deadline" or r.n >= self.max_attempts:
             return True
-        if self.cfg.respect_should_retry and att.should_retry is not None:
+        if self.respect_should_retry and att.should_retry is not None:
             return not att.should_retry  # x-should-retry: the server decides
         return not (outcome in self.on or att.status in self.statuses)
 
@@ -130,7 +134,7 @@ class RetryStage(Stage):
         nxt = self.inner.peek(r.req, now) if r.station is None else r.station
         if hinted and station is not None and nxt is station:
             delay = self.hint.delay(delay, ra)  # the hint is about the provider we are going back to
-        if self.cfg.instant_if_alternative and station is not None and self.inner.has_alternative(r.req, now, station):
+        if self.instant_if_alternative and station is not None and self.inner.has_alternative(r.req, now, station):
             delay = 0.0
         if (now - r.first) + delay >= self.stop_before or now + delay >= r.outer.cut:
             return None  # the wait would pass the deadline or the stop: give up now

@@ -22,9 +22,10 @@ class TimeoutStage(Stage):
     def __init__(self, layer: TimeoutLayer, inner: Layer, ctx: Context):
         super().__init__(inner, ctx)
         self.cfg = layer
+        self.timeout = layer.timeout  # read on every call (a plain attribute is cheaper than the model's)
 
     def call(self, c: Call) -> None:
-        t = self.ctx.env.now + self.cfg.timeout
+        t = self.ctx.env.now + self.timeout
         if t < c.cut:
             c = Call(c.req, c.station, t, "timeout", c.group, self, c)
         self.inner.call(c)
