@@ -69,12 +69,16 @@ class RateLimiterSet:
         out = output_tokens if self.use_actual else max_tokens
         rpm, tpm, itpm, otpm = self.rpm, self.tpm, self.itpm, self.otpm
         wait = 0.0 if rpm is None else rpm.wait_for(now, 1.0)  # the longest wait of any bucket
+        # (a comparison, not max(): a builtin call per bucket per attempt costs more)
         if tpm is not None:
-            wait = max(wait, tpm.wait_for(now, input_tokens + out))
+            w = tpm.wait_for(now, input_tokens + out)
+            wait = w if w > wait else wait
         if itpm is not None:
-            wait = max(wait, itpm.wait_for(now, input_tokens - cached_tokens))
+            w = itpm.wait_for(now, input_tokens - cached_tokens)
+            wait = w if w > wait else wait
         if otpm is not None:
-            wait = max(wait, otpm.wait_for(now, out))
+            w = otpm.wait_for(now, out)
+            wait = w if w > wait else wait
         if wait == 0.0:
             self._take(now, input_tokens, cached_tokens, out)
         elif self.count_refused and rpm is not None:
