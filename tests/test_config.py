@@ -142,11 +142,11 @@ def test_distribution_means_are_analytic():
                  {"dist": "lognormal", "median": 100, "p95": 400}, {"dist": "gamma", "mean": 5, "cv": 0.5},
                  {"dist": "empirical", "values": [1, 2, 6]}]:
         d = ta.validate_python(spec)
-        s = d.sampler()
+        s = d.build()
         x = s.sample(rng, 400_000)
         se = x.std() / np.sqrt(len(x))
         assert abs(x.mean() - s.mean) <= 5 * se + 1e-12, spec
-    ln = ta.validate_python({"dist": "lognormal", "median": 100, "p95": 400}).sampler()
+    ln = ta.validate_python({"dist": "lognormal", "median": 100, "p95": 400}).build()
     x = ln.sample(rng, 400_000)
     assert np.quantile(x, 0.5) == pytest.approx(100, rel=0.02)
     assert np.quantile(x, 0.95) == pytest.approx(400, rel=0.02)

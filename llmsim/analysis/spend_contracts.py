@@ -204,7 +204,7 @@ def _survival(group) -> Callable[[int], float]:
     if group.steps is None:
         raise ValueError(f"session group '{group.name}' never stops by itself")
     rng = np.random.default_rng(0)
-    n = np.maximum(1, np.rint(group.steps.sampler().sample(rng, 200_000)))
+    n = np.maximum(1, np.rint(group.steps.build().sample(rng, 200_000)))
     counts = np.bincount(n.astype(np.int64))
     tail = 1.0 - np.cumsum(counts) / len(n)  # P(N > j)
 
@@ -217,7 +217,7 @@ def _session_tokens(group, max_steps: int = 100_000) -> tuple[float, float, floa
     """Expected (uncached input, cached input, output) tokens of one session of ``group`` that is not
     runaway, from the mean sizes: step j is made with probability P(N > j)."""
     survive = _survival(group)
-    agents = [(a.input_tokens.sampler().mean, a.output_tokens.sampler().mean) for a in group.participants()]
+    agents = [(a.input_tokens.build().mean, a.output_tokens.build().mean) for a in group.participants()]
     limit = group.context_limit
     share = group.history_cached_share
     hist = 0.0
@@ -260,9 +260,9 @@ def expected_cost(scenario) -> float:
     total = 0.0
     if wl.arrivals is not None:
         n = wl.arrivals.rate_schedule().integral(0.0, scenario.horizon)
-        inp = wl.input_tokens.sampler().mean
+        inp = wl.input_tokens.build().mean
         cached = inp * wl.cached_input_share
-        total += n * ((inp - cached) * p_in + cached * p_c + wl.output_tokens.sampler().mean * p_out)
+        total += n * ((inp - cached) * p_in + cached * p_c + wl.output_tokens.build().mean * p_out)
     for g in wl.sessions:
         if g.starts.at is not None or g.runaway >= 1:
             continue

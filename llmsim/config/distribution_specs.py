@@ -1,8 +1,9 @@
 """Distribution configs: ``{dist: fixed|exponential|lognormal|gamma|empirical, ...}``, or a plain value
 meaning ``{dist: fixed, value: ...}``.
 
-Times (``DurationDistribution``) may carry units ("600ms"); token counts (``TokenDistribution``) are
-plain numbers, so a unit there is an error rather than a silent conversion.
+``.build()`` gives the sampler (``llmsim.core.samplers``). Times (``DurationDistribution``) may carry
+units ("600ms"); token counts (``TokenDistribution``) are plain numbers, so a unit there is an error
+rather than a silent conversion.
 
 >>> from pydantic import TypeAdapter
 >>> d = TypeAdapter(DurationDistribution).validate_python({"dist": "lognormal", "median": "600ms", "p95": "2s"})
@@ -35,7 +36,7 @@ class FixedDist(Config):
     dist: Literal["fixed"]
     value: Quantity
 
-    def sampler(self) -> D.Sampler:
+    def build(self) -> D.Sampler:
         return D.Fixed(self.value)
 
     @property
@@ -49,7 +50,7 @@ class ExponentialDist(Config):
     dist: Literal["exponential"]
     mean: Annotated[Quantity, Field(gt=0)]
 
-    def sampler(self) -> D.Sampler:
+    def build(self) -> D.Sampler:
         return D.Exponential(self.mean)
 
 
@@ -66,12 +67,12 @@ class LogNormalDist(Config):
             raise ValueError(f"p95 ({self.p95:g}) must be >= median ({self.median:g})")
         return self
 
-    def sampler(self) -> D.Sampler:
+    def build(self) -> D.Sampler:
         return D.LogNormal(self.median, self.p95)
 
     @property
     def mean(self) -> float:
-        return self.sampler().mean
+        return self.build().mean
 
 
 class GammaDist(Config):
@@ -81,7 +82,7 @@ class GammaDist(Config):
     mean: Annotated[Quantity, Field(gt=0)]
     cv: Annotated[float, Field(gt=0)]
 
-    def sampler(self) -> D.Sampler:
+    def build(self) -> D.Sampler:
         return D.Gamma(self.mean, self.cv)
 
 
@@ -91,12 +92,12 @@ class EmpiricalDist(Config):
     dist: Literal["empirical"]
     values: Annotated[list[Quantity], Field(min_length=1)]
 
-    def sampler(self) -> D.Sampler:
+    def build(self) -> D.Sampler:
         return D.Empirical(tuple(self.values))
 
     @property
     def mean(self) -> float:
-        return self.sampler().mean
+        return self.build().mean
 
 
 Distribution = Annotated[

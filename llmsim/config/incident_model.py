@@ -1,9 +1,9 @@
 """Provider option ``incident_model``: draw random incidents from a fitted preset or explicit parameters.
 
 >>> m = IncidentModelConfig.model_validate({"preset": "openai-api-2024", "rate_factor": 2})
->>> round(m.model().rate_per_month, 2)
+>>> round(m.build().rate_per_month, 2)
 18.26
->>> IncidentModelConfig.model_validate({"rate_per_month": 4, "duration": {"median": "1h", "p95": "6h"}}).model().n
+>>> IncidentModelConfig.model_validate({"rate_per_month": 4, "duration": {"median": "1h", "p95": "6h"}}).build().n
 0
 """
 
@@ -84,7 +84,7 @@ class IncidentModelConfig(Config):
         if self.preset is None and (self.rate_per_month is None or self.duration is None):
             raise ValueError("give a 'preset', or both 'rate_per_month' and 'duration'")
 
-    def model(self):
+    def build(self) -> IncidentModel:
         """The IncidentModel this config describes."""
         base = PRESETS[self.preset] if self.preset else IncidentModel("custom", 0.0, 1.0, 1.0, (0, 1, 0, 0), 0.0)
         fields = {}

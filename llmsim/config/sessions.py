@@ -90,4 +90,4 @@ class SessionGroup(Config):
             return 1.0 / self.stop_probability
         if self.steps is None:
             return float("inf")
-        return max(1.0, self.steps.sampler().mean)
+        return max(1.0, self.steps.build().mean)

@@ -86,10 +86,10 @@ class _Group:
     def __init__(self, cfg: SessionGroup):
         self.cfg = cfg
         self.name = cfg.name
-        self.agents = [(a.input_tokens.sampler(), a.output_tokens.sampler()) for a in cfg.participants()]
-        self.think = cfg.think_time.sampler()
+        self.agents = [(a.input_tokens.build(), a.output_tokens.build()) for a in cfg.participants()]
+        self.think = cfg.think_time.build()
         self.stop_p = cfg.stop_probability
-        self.steps = cfg.steps.sampler() if cfg.steps is not None else None
+        self.steps = cfg.steps.build() if cfg.steps is not None else None
 
 
 def session_start_times(groups: list[SessionGroup], horizon: float, streams: Streams) -> list[tuple[float, int]]:

@@ -65,7 +65,7 @@ def _arrivals(scenario: Scenario, streams: Streams, arrivals: ExplicitArrivals |
     wl = scenario.workload
     if arrivals is not None:
         return arrivals.batches(), lambda c: arrivals.sizes(c, wl.max_tokens)
-    sizes = RequestChunks(streams, wl.input_tokens.sampler(), wl.output_tokens.sampler(), wl.max_tokens,
+    sizes = RequestChunks(streams, wl.input_tokens.build(), wl.output_tokens.build(), wl.max_tokens,
                           wl.cached_input_share)
     if wl.arrivals is None:
         return (), sizes.sizes

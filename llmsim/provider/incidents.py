@@ -104,5 +104,5 @@ def with_drawn_incidents(provider, index: int, streams, horizon: float):
     spec = getattr(provider, "incident_model", None)
     if spec is None:
         return provider
-    drawn = draw_incidents(spec.model(), horizon, streams.rng("incidents", index))
+    drawn = draw_incidents(spec.build(), horizon, streams.rng("incidents", index))
     return provider.model_copy(update={"incidents": list(provider.incidents) + drawn})

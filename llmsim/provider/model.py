@@ -95,8 +95,8 @@ class ProviderModel:
 
         lat = cfg.latency
         self.service_mode = lat.service is not None
-        self.service_sampler = lat.service.sampler() if lat.service is not None else None
-        self.ttft_sampler = lat.ttft.sampler()
+        self.service_sampler = lat.service.build() if lat.service is not None else None
+        self.ttft_sampler = lat.ttft.build()
         self.tokens_per_s = lat.tokens_per_s
         self.slow_extra = lat.load_slowdown - 1.0
         self.error_status = cfg.errors.status

@@ -60,7 +60,7 @@ class LiveServer:
 
     def start_clock(self) -> None:
         """Time 0 for every provider (called when the server starts listening)."""
-        out = self.scenario.workload.output_tokens.sampler()
+        out = self.scenario.workload.output_tokens.build()
         self.providers = {p.name: LiveProvider(ProviderModel(p, i), self.seed, out)
                           for i, p in enumerate(self.scenario.providers)}
         self.t0 = time.monotonic()
