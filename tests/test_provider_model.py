@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 import llmsim
 from llmsim.bridges.serve.runtime import LiveProvider, Ticket
 from llmsim.config import Provider
+from llmsim.engine.arrivals import ExplicitArrivals
 from llmsim.engine.station import Attempt, Station
 from llmsim.provider.buckets import RateLimiterSet
 from llmsim.provider.model import ProviderModel
@@ -182,3 +184,32 @@ def test_attempt_starts_as_a_fresh_service():
     for name in Service.__slots__:
         a, s = getattr(att, name), getattr(svc, name)
         assert a == s or (a != a and s != s), name
+
+
+def test_retry_after_honoured_exactly_is_admitted_on_any_grid_time():
+    """A client that comes back exactly at now + Retry-After finds its token there (floating-point
+    rounding of the refill must not refuse it again with a hint of 1e-16 s): rpm 60 over a 1 s window,
+    two requests at each of 500 arrival times on a 0.1 s grid."""
+    for k in range(500):
+        t = round(0.1 * k, 10)
+        limits = RateLimiterSet(rpm=60, window=1.0)
+        assert limits.admit(t, 10, 0, 10, 5) == 0.0
+        wait = limits.admit(t, 10, 0, 10, 5)
+        assert wait == pytest.approx(1.0)
+        assert limits.admit(t + wait, 10, 0, 10, 5) == 0.0, t
+
+
+def test_honoured_retry_after_is_not_refused_again_in_the_engine():
+    """The issue's example: rpm 60, window 1 s, two requests at t = 0.15, retries honouring the hint:
+    the second request is refused once (Retry-After 1 s) and admitted at 1.15."""
+    sc = llmsim.Scenario.model_validate({
+        "horizon": 30, "seed": 1,
+        "workload": {"arrivals": {"rate": 1}, "input_tokens": 10, "output_tokens": 5, "max_tokens": 10},
+        "providers": [{"name": "p", "capacity": {"slots": 10}, "rate_limits": {"rpm": 60, "window": "1s"},
+                       "latency": {"ttft": "10ms", "tokens_per_s": 1000}}],
+        "client": {"retry": {"max_attempts": 3, "on": ["rate_limited"], "retry_after": "honor"}}})
+    arrivals = ExplicitArrivals(np.array([0.15, 0.15]), np.full(2, 10), np.full(2, 5))
+    att = llmsim.simulate(sc, arrivals=arrivals).attempts
+    second = att[att["request_id"] == 1]
+    assert second["outcome"].astype(str).tolist() == ["rate_limited", "ok"]
+    assert second["sent"].tolist() == pytest.approx([0.15, 1.15])

@@ -3,23 +3,33 @@
 >>> b = TokenBucket(rate=1.0, capacity=2.0)
 >>> b.try_take(0.0, 2.0), b.try_take(0.0, 1.0)
 (0.0, 1.0)
+>>> b.try_take(0.0 + 1.0, 1.0)  # back exactly when told: admitted
+0.0
 """
 
 from __future__ import annotations
 
-__all__ = ["TokenBucket", "RateLimiterSet"]
+__all__ = ["TokenBucket", "RateLimiterSet", "EARLY"]
+
+#: seconds a request may arrive before its tokens are there and still be admitted (rounding, not policy)
+EARLY = 1e-7
 
 
 class TokenBucket:
     """``capacity`` tokens, refilled at ``rate`` per second; starts full."""
 
-    __slots__ = ("rate", "capacity", "level", "last")
+    __slots__ = ("rate", "capacity", "level", "last", "slack")
 
     def __init__(self, rate: float, capacity: float):
         self.rate = rate
         self.capacity = capacity
         self.level = capacity
         self.last = 0.0
+        # tokens a cost may lack and still fit: what 100 ns of refill brings (more than the rounding of
+        # a time up to years, less than any real shortfall). A client that
+        # comes back exactly when told (now + Retry-After) can land an ulp early in floating point;
+        # without the slack it would be refused again with a Retry-After of 1e-16 s
+        self.slack = rate * EARLY
 
     def level_at(self, now: float) -> float:
         level = self.level + (now - self.last) * self.rate
@@ -30,7 +40,7 @@ class TokenBucket:
         level = self.level + (now - self.last) * self.rate  # level_at(now), inlined: called per attempt
         if level >= self.capacity:
             level = self.capacity
-        if level >= cost:
+        if level >= cost - self.slack:
             return 0.0
         if cost > self.capacity:
             return float("inf")
