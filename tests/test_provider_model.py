@@ -177,9 +177,6 @@ def test_orphans_are_served_until_dropped_and_abandoned_service_frees_at_notice(
 
 def test_attempt_starts_as_a_fresh_service():
     """Attempt sets its provider part inline (hot path): it must equal a new Service's."""
-    from llmsim.engine.station import Attempt
-    from llmsim.provider.slots import Service
-
     att, svc = Attempt(None, 0, 0, 12.5, 30.0, "timeout"), Service(12.5)
     for name in Service.__slots__:
         a, s = getattr(att, name), getattr(svc, name)
