@@ -1,4 +1,4 @@
-"""Shared test fixtures: paths to ../shared (skipped cleanly when absent), small scenarios, and a raised
+"""Shared test fixtures: the public-data slices shipped under traces/public, small scenarios, and a raised
 scheduling priority for the tests that measure real clients in wall-clock time."""
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+PUBLIC = ROOT / "traces" / "public"
+FIXTURES = ROOT / "tests" / "fixtures"
 
 
 @pytest.fixture
-def shared_dir() -> Path:
-    if not SHARED.is_dir():
-        pytest.skip("../shared is not present")
-    return SHARED
+def public_dir() -> Path:
+    """Slices of the real public traces and the status-page incident table (sources in its README.md)."""
+    return PUBLIC
 
 
 def tiny_scenario(**over) -> dict:

@@ -9,6 +9,8 @@ from typer.testing import CliRunner
 
 from llmsim.cli import app
 
+from conftest import FIXTURES
+
 runner = CliRunner()
 QUICK = ["--set", "horizon=10m", "--set", "warmup=1m"]
 
@@ -60,8 +62,8 @@ def test_bad_yaml_file(tmp_path):
     assert r.exit_code == 2 and "YAML syntax error at line" in r.output
 
 
-def test_validate_schema_presets(shared_dir):
-    r = runner.invoke(app, ["validate", str(shared_dir / "examples" / "morning-peak.yaml"), "tuesday"])
+def test_validate_schema_presets():
+    r = runner.invoke(app, ["validate", str(FIXTURES / "morning-peak.yaml"), "tuesday"])
     assert r.exit_code == 0 and r.output.count("ok:") == 2
     r = runner.invoke(app, ["schema"])
     assert r.exit_code == 0 and "horizon" in json.loads(r.stdout)["properties"]

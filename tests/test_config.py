@@ -11,7 +11,7 @@ from llmsim.config.loading import read_yaml
 from llmsim.core.errors import ScenarioError
 from llmsim.core.units import UnitError, parse_duration, parse_rate
 
-from conftest import tiny_scenario
+from conftest import FIXTURES, tiny_scenario
 
 
 @pytest.mark.parametrize("text,seconds", [("250ms", 0.25), ("30s", 30), ("5m", 300), ("2h", 7200), ("1d", 86400),
@@ -36,16 +36,16 @@ def test_unit_typo_suggests():
         parse_duration("5mins")
 
 
-def test_shared_example_loads_unchanged(shared_dir):
-    sc = llmsim.load_scenario(shared_dir / "examples" / "morning-peak.yaml")
+def test_shared_example_loads_unchanged():
+    sc = llmsim.load_scenario(FIXTURES / "morning-peak.yaml")
     assert [p.name for p in sc.providers] == ["primary", "backup"]
     assert sc.client.retry.on == ["rate_limited", "overloaded", "server_error", "timeout"]  # `on:` is not a boolean
     assert sc.workload.arrivals.schedule[1] == (1800.0, 12.0)
     assert sc.providers[0].capacity.contention[1] == (1800.0, 0.85)
 
 
-def test_shared_example_runs(shared_dir):
-    sc = llmsim.load_scenario(shared_dir / "examples" / "morning-peak.yaml", {"horizon": "15m", "warmup": "1m"})
+def test_shared_example_runs():
+    sc = llmsim.load_scenario(FIXTURES / "morning-peak.yaml", {"horizon": "15m", "warmup": "1m"})
     res = llmsim.simulate(sc)
     assert len(res.requests) > 1000
     assert set(res.attempts["provider"].astype(str)) <= {"primary", "backup", "none"}

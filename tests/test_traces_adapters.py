@@ -1,4 +1,4 @@
-"""Adapters: the real public traces in ../shared/traces (row counts and token sums computed here with
+"""Adapters: slices of the real public traces in traces/public (row counts and token sums computed here with
 the csv/json modules, independently of llmsim), the fixtures of export formats, detection."""
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from llmsim.traces import COLUMNS, load_trace
 FIX = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).resolve().parents[1]
 
-SHARED = {
+PUBLIC = {
     "AzureLLMInferenceTrace_conv_2023.csv": ("azure", "ContextTokens", "GeneratedTokens"),
     "AzureLLMInferenceTrace_code_2023.csv": ("azure", "ContextTokens", "GeneratedTokens"),
-    "burstgpt1_first400_slice.csv": ("burstgpt", "Request tokens", "Response tokens"),
-    "burstgpt3_first400_slice.csv": ("burstgpt", "Request tokens", "Response tokens"),
+    "burstgpt1.csv": ("burstgpt", "Request tokens", "Response tokens"),
+    "burstgpt3.csv": ("burstgpt", "Request tokens", "Response tokens"),
     "mooncake_conversation_trace.jsonl": ("mooncake", "input_length", "output_length"),
     "mooncake_synthetic_trace.jsonl": ("mooncake", "input_length", "output_length"),
 }
@@ -46,12 +46,10 @@ def _independent_counts(path: Path, inp: str, out: str) -> tuple[int, int, int, 
     return rows, si, so, zero
 
 
-@pytest.mark.parametrize("name", sorted(SHARED))
-def test_shared_trace_rows_and_token_sums(shared_dir, name):
-    fmt, inp, out = SHARED[name]
-    path = shared_dir / "traces" / name
-    if not path.is_file():
-        pytest.skip(f"{name} not present")
+@pytest.mark.parametrize("name", sorted(PUBLIC))
+def test_public_trace_rows_and_token_sums(public_dir, name):
+    fmt, inp, out = PUBLIC[name]
+    path = public_dir / name
     rows, si, so, zero = _independent_counts(path, inp, out)
     df = load_trace(path)  # detected by content
     assert df.attrs["format"] == fmt
@@ -66,8 +64,8 @@ def test_shared_trace_rows_and_token_sums(shared_dir, name):
         assert df["outcome"].isna().all() and df.attrs["missing"]["outcome"] == rows
 
 
-def test_azure_keeps_sub_microsecond_digits(shared_dir):
-    path = shared_dir / "traces" / "AzureLLMInferenceTrace_conv_2023.csv"
+def test_azure_keeps_sub_microsecond_digits(public_dir):
+    path = public_dir / "AzureLLMInferenceTrace_conv_2023.csv"
     with open(path) as fh:
         next(fh)
         t0, t1 = (next(fh).split(",")[0] for _ in range(2))
@@ -81,8 +79,8 @@ def test_azure_keeps_sub_microsecond_digits(shared_dir):
     assert df.attrs["origin"].startswith("2023-11-16T18:15:46.68059")
 
 
-def test_mooncake_ties_kept_in_file_order(shared_dir):
-    path = shared_dir / "traces" / "mooncake_conversation_trace.jsonl"
+def test_mooncake_ties_kept_in_file_order(public_dir):
+    path = public_dir / "mooncake_conversation_trace.jsonl"
     recs = [json.loads(line) for _, line in zip(range(50), open(path), strict=False)]
     df = load_trace(path)
     assert df["input_tokens"].head(50).tolist() == [r["input_length"] for r in recs]

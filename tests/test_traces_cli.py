@@ -24,8 +24,8 @@ def test_inspect_json_and_html(tmp_path):
     assert "<svg" in (tmp_path / "t.html").read_text()
 
 
-def test_convert_roundtrip(tmp_path, shared_dir):
-    src = shared_dir / "traces" / "burstgpt3_first400_slice.csv"
+def test_convert_roundtrip(tmp_path, public_dir):
+    src = public_dir / "burstgpt3.csv"
     out = tmp_path / "b.parquet"
     r = runner.invoke(app, ["trace", "convert", str(src), "--out", str(out)])
     assert r.exit_code == 0, r.output

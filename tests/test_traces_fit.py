@@ -9,8 +9,8 @@ from llmsim.traces.fit import fit_scenario
 from llmsim.traces.samples import SAMPLE_SCENARIO, sample_path
 
 
-def test_fit_then_simulate_azure_conversation(shared_dir):
-    tr = load_trace(shared_dir / "traces" / "AzureLLMInferenceTrace_conv_2023.csv")
+def test_fit_then_simulate_azure_conversation(public_dir):
+    tr = load_trace(public_dir / "AzureLLMInferenceTrace_conv_2023.csv")
     sc, rep = fit_scenario(tr, bin_s=60)
     res = llmsim.simulate(llmsim.Scenario.model_validate(sc), seed=1)
     cal = calibration_report(tr, res, bin_s=60)
@@ -18,9 +18,9 @@ def test_fit_then_simulate_azure_conversation(shared_dir):
     rate = cal["rate"]
     # the fitted rate in bin i is recorded_i / 60 s: simulated counts are Poisson(recorded_i), so the
     # chi-square statistic sum (sim - rec)^2 / rec has ~df degrees of freedom; reject only at p < 0.001
-    assert rate["chi2_df"] == rate["bins"] == 59
+    assert rate["chi2_df"] == rate["bins"] >= 10
     assert rate["chi2_p"] > 0.001
-    # total requests: Poisson(19366) -> within 4 sd
+    # total requests: Poisson(len(tr)) -> within 4 sd
     assert abs(cal["requests_simulated"] - len(tr)) < 4 * len(tr) ** 0.5
 
 

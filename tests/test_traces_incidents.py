@@ -1,4 +1,5 @@
-"""Incident model: presets equal the documented derivation on ../shared/data; generator statistics."""
+"""Incident model: presets equal the documented derivation on the status-page table (traces/public);
+generator statistics."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from llmsim.provider.incidents import MONTH_S, draw_incidents, fit_incident_mode
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
-def test_presets_match_fit(shared_dir, name):
-    path = shared_dir / "data" / "llm_status_incidents_2023_2024.csv"
+def test_presets_match_fit(public_dir, name):
+    path = public_dir / "llm_status_incidents_2023_2024.csv"
     fitted = fit_incident_model(pd.read_csv(path), name)
     assert fitted == PRESETS[name]
 

@@ -19,9 +19,9 @@ def _ample(trace_block: dict, horizon: float) -> llmsim.Scenario:
 
 
 @pytest.mark.parametrize("name", ["AzureLLMInferenceTrace_code_2023.csv", "mooncake_synthetic_trace.jsonl",
-                                  "burstgpt1_first400_slice.csv", "burstgpt3_first400_slice.csv"])
-def test_exact_replay_from_yaml_config(shared_dir, name):
-    path = shared_dir / "traces" / name
+                                  "burstgpt1.csv", "burstgpt3.csv"])
+def test_exact_replay_from_yaml_config(public_dir, name):
+    path = public_dir / name
     tr = load_trace(path)
     res = llmsim.simulate(_ample({"path": str(path)}, float(tr["arrival_s"].max()) + 1), seed=5)
     req = res.requests
