@@ -8,9 +8,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from llmsim.config.loading import load_scenario
+from llmsim.config.loading import HORIZON_CAP_VARIABLE, capped_horizon, load_scenario
 from llmsim.config.scenario import Scenario
 from llmsim.engine.arrivals import ExplicitArrivals
 from llmsim.engine.simulation import run_model
@@ -25,8 +26,10 @@ def simulate(scenario: Scenario | dict | str | Path, seed: int | None = None,
     """Run one simulation. ``seed=None`` uses the scenario's seed. Same scenario and seed -> same tables.
 
     ``arrivals`` (optional) gives explicit arrival times and token counts instead of the scenario's
-    Poisson workload, e.g. a replayed trace."""
+    Poisson workload, e.g. a replayed trace. The environment variable ``LLMSIM_HORIZON_CAP`` (a duration),
+    when set, cuts every horizon to it (``capped_horizon``): the docs tests use it for speed."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    sc = capped_horizon(sc, os.environ.get(HORIZON_CAP_VARIABLE))
     seed = sc.seed if seed is None else int(seed)
     if arrivals is None and sc.workload.trace is not None:
         tr = sc.workload.trace

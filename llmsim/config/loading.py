@@ -25,11 +25,13 @@ from llmsim.config.presets import expand_preset
 from llmsim.config.scenario import Scenario, validate_scenario
 from llmsim.config.yaml_io import read_yaml
 from llmsim.core.errors import ScenarioError
+from llmsim.core.units import UnitError, parse_duration
 
 __all__ = ["load_scenario", "validate_scenario", "packaged_scenarios", "format_validation_error", "read_yaml",
            "resolve_client", "read_file_references"]
 
 DEFAULT_SCENARIO = "tuesday"
+HORIZON_CAP_VARIABLE = "LLMSIM_HORIZON_CAP"
 
 
 def packaged_scenarios() -> dict[str, str]:
@@ -62,6 +64,29 @@ def load_scenario(source: str | Path | dict, overrides: dict[str, Any] | None = 
             exc.source = exc.source or (None if isinstance(source, dict) else str(source))
             raise ScenarioError(exc.path, exc.reason, exc.source) from None
     return sc
+
+
+def capped_horizon(sc: Scenario, cap: str | None) -> Scenario:
+    """``sc`` with its horizon cut to ``cap`` (a duration) and its warm-up to a quarter of that, if longer.
+
+    The switch behind the ``LLMSIM_HORIZON_CAP`` environment variable, which ``llmsim.simulate`` (every
+    run, sweep and comparison) applies; the docs tests set it so that every documented command runs in
+    seconds: results under it are not the documented ones, only shorter.
+
+    >>> capped_horizon(load_scenario("tuesday"), "20m").horizon
+    1200.0
+    >>> capped_horizon(load_scenario("tuesday"), "1000d").horizon == load_scenario("tuesday").horizon
+    True
+    """
+    if not cap:
+        return sc
+    try:
+        limit = parse_duration(cap)
+    except UnitError as exc:
+        raise ScenarioError("", f"{HORIZON_CAP_VARIABLE}={cap!r}: {exc}") from None
+    if sc.horizon <= limit:
+        return sc
+    return sc.with_overrides({"horizon": limit, "warmup": min(sc.warmup, limit / 4)})
 
 
 def _scenario_text(path: Path, name: str) -> str:
