@@ -80,3 +80,23 @@ def test_config_rejects_both_sources():
     with pytest.raises(llmsim.ScenarioError, match="exactly one of 'arrivals'"):
         llmsim.load_scenario({"horizon": 10, "workload": {"arrivals": {"rate": 1}, "trace": {"path": "x.csv"}},
                               "providers": [{"name": "p", "capacity": {"slots": 1}}]})
+
+
+def test_replay_at_a_clock_time_meets_the_scenario_then():
+    """``at``: the replayed arrivals are shifted to that time of the scenario, the time before is warm-up."""
+    from llmsim.core.units import UnitError, parse_offset
+    from llmsim.experiments.counterfactual import counterfactual
+
+    assert parse_offset("08:30") == 8.5 * 3600 and parse_offset("00:00:30") == 30.0
+    with pytest.raises(UnitError, match="clock time"):
+        parse_offset("25:00")
+    tr = pd.DataFrame({"arrival_s": [100.0, 100.5, 160.0], "input_tokens": [10, 20, 30], "output_tokens": 5})
+    sc = llmsim.Scenario.model_validate({
+        "horizon": "1h", "workload": {"arrivals": {"rate": "1/s"}},
+        # other tenants hold every slot from 2h to 3h: only a replay placed then meets it
+        "providers": [{"name": "p", "capacity": {"slots": 4, "contention": [[0, 0.0], ["2h", 1.0], ["3h", 0.0]]},
+                       "queue": {"limit": 0}}]})
+    early = counterfactual(sc, tr, {"a": "no-retries"}, seed=1)
+    late = counterfactual(sc, tr, {"a": "no-retries"}, seed=1, at=parse_offset("02:10"))
+    assert early.loc["a", "requests"] == late.loc["a", "requests"] == 3
+    assert early.loc["a", "success_rate"] == 1.0 and late.loc["a", "success_rate"] == 0.0

@@ -6,6 +6,8 @@
 11.666666666666666
 >>> format_duration(5400)
 '1h30m'
+>>> parse_offset("08:30"), parse_offset("1d 09:00"), parse_offset("90m")
+(30600.0, 118800.0, 5400.0)
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import difflib
 import math
 import re
 
-__all__ = ["parse_duration", "parse_rate", "format_duration", "UnitError"]
+__all__ = ["parse_duration", "parse_rate", "parse_offset", "format_duration", "UnitError"]
 
 
 class UnitError(ValueError):
@@ -47,6 +49,25 @@ def parse_duration(value) -> float:
     Raises UnitError for an unknown unit, a malformed string or a negative or non-finite value.
     """
     return _parse(value, "duration", "'30s' or a number of seconds", _duration_text)
+
+
+_CLOCK = re.compile(r"^\s*(?:(\d+)d\s*)?(\d{1,2}):(\d{2})(?::(\d{2}(?:\.\d+)?))?\s*$")
+
+
+def parse_offset(value) -> float:
+    """Seconds after a scenario's start from a clock time ("08:30", "08:30:15", "1d 09:00": day 1, that
+    is the second day) or a duration ("90m", plain seconds).
+
+    A scenario's time 0 is midnight of its first day, so "08:30" is 8.5 hours in.
+    """
+    text = str(value)
+    m = _CLOCK.match(text)
+    if not m:
+        return parse_duration(value)
+    days, hours, minutes, seconds = m.groups()
+    if int(hours) > 23 or int(minutes) > 59 or float(seconds or 0) >= 60:
+        raise UnitError(f"not a clock time: {text!r} (expected HH:MM or HH:MM:SS, e.g. '08:30')")
+    return int(days or 0) * 86400.0 + int(hours) * 3600.0 + int(minutes) * 60.0 + float(seconds or 0)
 
 
 def parse_rate(value) -> float:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from llmsim.config.loading import load_scenario, resolve_client
 from llmsim.config.scenario import Scenario
+from llmsim.engine.arrivals import ExplicitArrivals
 from llmsim.simulator import simulate
 from llmsim.traces.replay import ReplayOptions, replay_arrivals
 from llmsim.traces.trace_stats import rate_curve
@@ -55,15 +56,25 @@ def _with_window(opt: ReplayOptions, window: tuple[float, float] | None) -> Repl
 
 
 def counterfactual(scenario, trace: pd.DataFrame, clients: dict, window: tuple[float, float] | None = None,
-                   seed: int = 0, options: ReplayOptions | None = None) -> pd.DataFrame:
+                   seed: int = 0, options: ReplayOptions | None = None, at: float = 0.0) -> pd.DataFrame:
     """One row per client policy (name -> preset name, dict, YAML path or Client): summary metrics of the
-    replayed window, plus ``*_vs_first`` differences against the first policy (paired: same seed)."""
+    replayed window, plus ``*_vs_first`` differences against the first policy (paired: same seed).
+
+    ``at`` (seconds after the scenario's start, see ``llmsim.core.units.parse_offset``) is when the
+    replayed traffic meets the provider: at 08:30 of ``tuesday`` it meets the morning's contention. The
+    run then starts at 0 with no traffic of yours before ``at``, which is the warm-up (excluded from the
+    metrics)."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     opt = _with_window(options or ReplayOptions(window=window), window)
-    horizon = (opt.window[1] - opt.window[0]) * opt.time_scale if opt.window else None
-    arrivals, info = replay_arrivals(trace, opt, seed, horizon)
-    if horizon is not None:
-        sc = sc.with_overrides({"horizon": horizon, "warmup": min(sc.warmup, horizon / 2)})
+    span = (opt.window[1] - opt.window[0]) * opt.time_scale if opt.window else None
+    arrivals, info = replay_arrivals(trace, opt, seed, span)
+    if at > 0:
+        span = span if span is not None else float(arrivals.times.max()) + 1.0 if len(arrivals) else 1.0
+        arrivals = ExplicitArrivals(arrivals.times + at, arrivals.input_tokens, arrivals.output_tokens,
+                                    arrivals.cached_tokens)
+        sc = sc.with_overrides({"horizon": at + span, "warmup": at})
+    elif span is not None:
+        sc = sc.with_overrides({"horizon": span, "warmup": min(sc.warmup, span / 2)})
     rows = {}
     for name, spec in clients.items():
         client = resolve_client(spec)
