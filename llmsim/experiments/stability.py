@@ -126,6 +126,30 @@ class StabilityResult:
         return fluid_boundary(f["mu"], f["lam"], f["attempts"], f["timeout"], share, list(durations),
                               burst=t["depth"] if t["kind"] == "burst" else 0.0)
 
+    def example_runs(self, client: str, duration: float, load: float) -> dict[str, Any]:
+        """Re-run (same seeds, so the same runs) one replication that did not recover and one that did, each the
+        nearest to ``load`` in the column (``client``, ``duration``): ``{"collapsed": Result, "recovered":
+        Result}`` (a key is missing when the column has no such run)."""
+        rows = self.table[(self.table["client"] == client) & (self.table["duration"] == float(duration))]
+        if not len(rows):
+            raise InputError("cell", f"no runs for client {client!r} and duration {duration:g}s")
+        out = {}
+        for name, flag in (("collapsed", False), ("recovered", True)):
+            pick = rows[rows["recovered"] == flag]
+            if len(pick):
+                row = pick.iloc[int(np.argmin(np.abs(pick["load"].to_numpy(float) - load)))]
+                out[name] = self.rerun(row)
+        return out
+
+    def rerun(self, row: Mapping[str, Any]) -> Any:
+        """The Result of one row of ``table`` (simulated again: same scenario, cell and seed)."""
+        m = self.meta
+        t = Trigger(m["trigger"]["kind"], m["trigger"]["depth"], float(row["duration"]))
+        task = CellTask(m["base"], str(row["client"]), m["clients_spec"][row["client"]], float(row["load"]), t,
+                        int(row["replication"]), int(row["seed"]), m["settle"], m["recover_within"],
+                        CollapseCriteria(**m["criteria"]))
+        return run_cell(task, keep=True)
+
     def save(self, path: str | Path) -> Path:
         """``runs.parquet``, ``cells.parquet``, ``boundaries.parquet`` and ``stability.json`` (settings)."""
         root = Path(path)
@@ -249,11 +273,13 @@ def _result(search: _Search, base, resolved: dict, durations, loads, refine: int
         f = fluid_inputs(base, resolve_client(spec))
         fluid[name] = {"mu": f.mu, "lam": f.lam, "attempts": f.attempts, "timeout": f.timeout}
     c = search.criteria
-    meta = {"kind": "stability", "scenario": base.name, "clients": list(resolved), "seed": search.seed,
+    meta = {"kind": "stability", "scenario": base.name, "clients": list(resolved), "clients_spec": resolved,
+            "seed": search.seed,
             "trigger": {"kind": search.kind, "depth": search.depth}, "durations": [float(d) for d in durations],
             "loads": [float(m) for m in loads], "refine": refine, "replications": search.replications,
             "recover_within": search.recover_within, "settle": search.settle,
-            "criteria": {k: getattr(c, k) for k in c.__dataclass_fields__}, "fluid": fluid}
+            "criteria": {k: getattr(c, k) for k in c.__dataclass_fields__}, "fluid": fluid,
+            "base": search.base}
     result = StabilityResult(table.reset_index(drop=True), meta)
     if out is not None:
         result.save(out)

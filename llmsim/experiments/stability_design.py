@@ -114,12 +114,15 @@ class CellTask:
     criteria: CollapseCriteria = field(default_factory=CollapseCriteria)
 
 
-def run_cell(task: CellTask) -> dict:
-    """Simulate one cell and replication: collapse verdict plus success rate, amplification and cost."""
+def run_cell(task: CellTask, keep: bool = False):
+    """Simulate one cell and replication: collapse verdict plus success rate, amplification and cost (a dict);
+    with ``keep`` the run's Result instead."""
     base = Scenario.model_validate(task.base)
     observe = task.recover_within + task.criteria.recovery_window
     sc = cell_scenario(base, task.client, task.load, task.trigger, task.settle, observe)
     res = simulate(sc, seed=task.seed)
+    if keep:
+        return res
     req = res.requests
     end = task.settle + task.trigger.duration
     v = detect_collapse(req["arrival"].to_numpy(), req["end"].to_numpy(), (req["outcome"] == "ok").to_numpy(),
