@@ -23,8 +23,9 @@ import pandas as pd
 
 from llmsim.analysis.collapse import goodput_timeline
 from llmsim.core.collapse import CollapseCriteria
+from llmsim.viz.plots.page import charts_page, escape_html
 
-__all__ = ["stability_map", "recovery_timeline", "cell_bands"]
+__all__ = ["stability_map", "recovery_timeline", "cell_bands", "stability_page"]
 
 _P_SCALE = alt.Scale(domain=[0, 1], scheme="redyellowgreen")
 
@@ -97,3 +98,40 @@ def recovery_timeline(runs: Mapping[str, object], criteria: CollapseCriteria | N
         layers = [shade, lines] if len(trig) else [lines]
         panels.append(alt.layer(*layers).properties(title=f"{name} run", width=width, height=150))
     return alt.vconcat(*panels)
+
+
+def _boundary_table(bounds: pd.DataFrame) -> str:
+    head = ("client", "duration (s)", "boundary load", "+-", "P(recover) stable side", "unstable side", "fluid")
+    rows = []
+    for _, b in bounds.iterrows():
+        cells = (b["client"], f"{b['duration']:g}", f"{b['boundary']:.3g}", f"{b['uncertainty']:.2g}",
+                 f"{b['p_stable']:.2f} [{b['p_stable_low']:.2f}, {b['p_stable_high']:.2f}]",
+                 f"{b['p_unstable']:.2f} [{b['p_unstable_low']:.2f}, {b['p_unstable_high']:.2f}]",
+                 f"{b['fluid']:.3g}")
+        rows.append("<tr>" + "".join(f"<td>{escape_html(c)}</td>" for c in cells) + "</tr>")
+    return ("<table><tr>" + "".join(f"<th>{escape_html(h)}</th>" for h in head) + "</tr>" + "".join(rows)
+            + "</table>")
+
+
+def stability_page(result, timeline_cell: tuple[str, float, float] | None = None) -> str:
+    """An offline HTML page: settings, boundary table, the map, and the timeline of a collapsed and a recovered
+    run of ``timeline_cell`` = (client, duration, load) (default: the first client's longest duration at its
+    boundary)."""
+    m = result.meta
+    bounds = result.boundaries()
+    t = m.get("trigger", {})
+    intro = (f"<h1>Stability map: {escape_html(m.get('scenario', ''))}</h1><p class='meta'>trigger "
+             f"{escape_html(t.get('kind'))} depth {escape_html(t.get('depth'))}; recovery within "
+             f"{escape_html(m.get('recover_within'))} s of the trigger's end; {escape_html(m.get('replications'))} "
+             "replications per cell with common random numbers; see docs/stability.md</p>")
+    charts = [("Recovery probability", stability_map(result))]
+    if timeline_cell is None and len(bounds):
+        first = bounds[bounds["client"] == result.clients[0]].iloc[-1]
+        timeline_cell = (str(first["client"]), float(first["duration"]), float(first["boundary"]))
+    if timeline_cell is not None and "base" in m:
+        runs = result.example_runs(*timeline_cell)
+        if runs:
+            c, d, load = timeline_cell
+            charts.append((f"Runs of {c} near load {load:.3g}, trigger {d:g} s", recovery_timeline(runs)))
+    return charts_page(charts, title=f"stability {m.get('scenario', '')}",
+                       body_html=intro + "<h2>Boundaries</h2>" + _boundary_table(bounds))
