@@ -40,60 +40,68 @@ def mmc() -> llmsim.Scenario:
 
 
 # -- the independent simulator ----------------------------------------------------------------------
+class IndependentCell:
+    """A plain event loop of one cell (see the module doc)."""
+
+    def __init__(self, lam: float, retries: int, share: float, d: float, horizon: float, seed: int):
+        self.rng = np.random.default_rng(seed)
+        arrivals = np.cumsum(self.rng.exponential(1 / lam, int(lam * horizon * 1.5) + 50))
+        self.arrivals = arrivals[arrivals < horizon]
+        self.retries, self.share, self.horizon = retries, share, horizon
+        self.ev = [(t, 0, "arrive", i) for i, t in enumerate(self.arrivals)]
+        self.ev += [(SETTLE, 1, "cap", 0), (SETTLE + d, 1, "cap", 1)]
+        heapq.heapify(self.ev)
+        self.queue: deque = deque()
+        self.busy, self.slots = 0, SLOTS
+        self.end = np.full(len(self.arrivals), np.nan)
+        self.ok = np.zeros(len(self.arrivals), bool)
+        self.tries = np.zeros(len(self.arrivals), int)
+        self.live: dict = {}  # request -> deadline of the attempt its client still waits for
+
+    def send(self, i: int, t: float) -> None:
+        self.tries[i] += 1
+        self.live[i] = t + TIMEOUT
+        self.queue.append((i, t + TIMEOUT))
+        heapq.heappush(self.ev, (t + TIMEOUT, 2, "timeout", (i, t + TIMEOUT)))
+
+    def done(self, t: float, i: int, deadline: float) -> None:
+        self.busy -= 1
+        if t <= deadline and self.live.get(i) == deadline:
+            del self.live[i]
+            self.ok[i], self.end[i] = True, t
+
+    def timeout(self, t: float, i: int, deadline: float) -> None:
+        if self.live.get(i) != deadline:
+            return
+        del self.live[i]
+        if self.tries[i] <= self.retries:
+            self.send(i, t)
+        else:
+            self.end[i] = t
+
+    def run(self):
+        while self.ev:
+            t, _, kind, x = heapq.heappop(self.ev)
+            if t > self.horizon + 1:
+                break
+            if kind == "arrive":
+                self.send(x, t)
+            elif kind == "cap":
+                self.slots = int(math.floor(SLOTS * self.share + 1e-9)) if x == 0 else SLOTS
+            elif kind == "done":
+                self.done(t, *x)
+            else:
+                self.timeout(t, *x)
+            while self.queue and self.busy < self.slots:
+                i, deadline = self.queue.popleft()
+                self.busy += 1
+                heapq.heappush(self.ev, (t + self.rng.exponential(MEAN_SERVICE), 0, "done", (i, deadline)))
+        return self.arrivals, self.end, self.ok
+
+
 def independent_run(lam: float, retries: int, share: float, d: float, horizon: float, seed: int):
-    """(arrival times, end times, ok flags) of one run of the cell, by a plain event loop."""
-    rng = np.random.default_rng(seed)
-    arrivals = np.cumsum(rng.exponential(1 / lam, int(lam * horizon * 1.5) + 50))
-    arrivals = arrivals[arrivals < horizon]
-    ev = [(t, 0, "arrive", i) for i, t in enumerate(arrivals)] + [(SETTLE, 1, "cap", 0), (SETTLE + d, 1, "cap", 1)]
-    heapq.heapify(ev)
-    seq = len(ev)
-    queue: deque = deque()
-    busy, slots = 0, SLOTS
-    end = np.full(len(arrivals), np.nan)
-    ok = np.zeros(len(arrivals), bool)
-    tries = np.zeros(len(arrivals), int)
-    live = {}  # request -> deadline of its current attempt
-
-    def send(i, t):
-        nonlocal seq
-        tries[i] += 1
-        live[i] = t + TIMEOUT
-        queue.append((i, t + TIMEOUT))
-        heapq.heappush(ev, (t + TIMEOUT, 2, "timeout", (i, t + TIMEOUT)))
-        seq += 1
-
-    def start(t):
-        nonlocal busy
-        while queue and busy < slots:
-            i, deadline = queue.popleft()
-            busy += 1
-            heapq.heappush(ev, (t + rng.exponential(MEAN_SERVICE), 0, "done", (i, deadline)))
-
-    while ev:
-        t, _, kind, x = heapq.heappop(ev)
-        if t > horizon + 1:
-            break
-        if kind == "arrive":
-            send(x, t)
-        elif kind == "cap":
-            slots = int(math.floor(SLOTS * share + 1e-9)) if x == 0 else SLOTS
-        elif kind == "done":
-            busy -= 1
-            i, deadline = x
-            if t <= deadline and live.get(i) == deadline:  # the client still waits for this attempt
-                del live[i]
-                ok[i], end[i] = True, t
-        elif kind == "timeout":
-            i, deadline = x
-            if live.get(i) == deadline:
-                del live[i]
-                if tries[i] <= retries:
-                    send(i, t)
-                else:
-                    end[i] = t
-        start(t)
-    return arrivals, end, ok
+    """(arrival times, end times, ok flags) of one run of the cell."""
+    return IndependentCell(lam, retries, share, d, horizon, seed).run()
 
 
 def independent_recovered(arrivals, end, ok, trigger_end: float, within: float, horizon: float) -> bool:

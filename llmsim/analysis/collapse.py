@@ -23,7 +23,8 @@ import pandas as pd
 from llmsim.core.collapse import COLLAPSE_METRICS, CollapseCriteria, detect_collapse, trigger_windows
 from llmsim.results import Result
 
-__all__ = ["CollapseCriteria", "COLLAPSE_METRICS", "collapse_of", "triggers_of", "goodput_timeline"]
+__all__ = ["CollapseCriteria", "COLLAPSE_METRICS", "collapse_of", "triggers_of", "goodput_timeline",
+           "collapse_sentence"]
 
 
 def triggers_of(result: Result) -> list[tuple[float, float]]:
@@ -60,3 +61,22 @@ def goodput_timeline(result: Result, criteria: CollapseCriteria | None = None,
         share = np.where(offered > 0, goodput / offered, np.nan)
     return pd.DataFrame({"time": starts, "offered": offered, "goodput": goodput, "share": share,
                          "collapsed": goodput < c.share * offered, "trigger": active})
+
+
+def collapse_sentence(summary) -> str:
+    """One line for a report from a summary's collapse metrics.
+
+    >>> collapse_sentence({"collapsed": 1.0, "recovered_at": float("nan"), "time_to_recover": float("nan"),
+    ...                    "metastable": 1.0})
+    'Goodput collapsed and did not recover: metastable (still collapsed after the trigger ended, load unchanged).'
+    """
+    if not summary.get("collapsed"):
+        return "Goodput did not collapse (docs/stability.md)."
+    if summary.get("metastable"):
+        tail = "metastable (still collapsed after the trigger ended, load unchanged)."
+    else:
+        tail = "not metastable."
+    if np.isnan(summary.get("recovered_at", np.nan)):
+        return f"Goodput collapsed and did not recover: {tail}"
+    return (f"Goodput collapsed and recovered at {summary['recovered_at']:.0f} s, "
+            f"{summary['time_to_recover']:.0f} s after the trigger ended: {tail}")
