@@ -67,7 +67,7 @@ def _incident(trigger: Trigger, start: float) -> dict:
 def _scaled_arrivals(arrivals: dict, load: float, trigger: Trigger, start: float) -> dict:
     """The Poisson arrivals scaled by ``load`` (and, for a burst, raised during the trigger)."""
     pairs = [[0.0, arrivals["rate"]]] if arrivals.get("rate") is not None else [list(p) for p in arrivals["schedule"]]
-    if trigger.kind == "burst":
+    if trigger.kind == "burst" and "kind" in arrivals:  # Poisson arrivals only, not session starts
         end = start + trigger.duration
         at = [t for t, _ in pairs]
         rate_at = [pairs[int(np.searchsorted(at, x, side="right")) - 1][1] for x in (start, end)]
@@ -82,15 +82,23 @@ def _scaled_arrivals(arrivals: dict, load: float, trigger: Trigger, start: float
 
 def cell_scenario(base: Scenario, client: dict, load: float, trigger: Trigger, settle: float,
                   observe: float) -> Scenario:
-    """``base`` with ``client``, its Poisson arrivals times ``load`` and ``trigger`` at ``settle`` seconds, run
-    until ``observe`` seconds after the trigger ended (no warm-up, 1 s drain). The scenario's own incidents
-    and drawn incident model are removed so that the trigger is the only one."""
+    """``base`` with ``client``; its Poisson arrivals, session start rates and trace replay rate times ``load``;
+    ``trigger`` at ``settle`` seconds; run until ``observe`` seconds after the trigger ended (no warm-up, 1 s
+    drain). The scenario's own incidents and drawn incident model are removed: the trigger is the only one."""
     data = base.model_dump(mode="json")
-    arrivals = data["workload"].get("arrivals")
-    if arrivals is None or data["workload"].get("sessions"):
-        raise InputError("workload", "a stability map scales Poisson arrivals: give workload.arrivals and no "
-                                     "sessions")
-    data["workload"]["arrivals"] = {"kind": "poisson", **_scaled_arrivals(arrivals, load, trigger, settle)}
+    workload = data["workload"]
+    if workload.get("arrivals") is None and trigger.kind == "burst":
+        raise InputError("workload.arrivals", "a burst trigger raises Poisson arrivals: the workload has none")
+    if workload.get("arrivals") is not None:
+        workload["arrivals"] = {"kind": "poisson", **_scaled_arrivals(workload["arrivals"], load, trigger, settle)}
+    for i, group in enumerate(workload.get("sessions") or []):
+        starts = group["starts"]
+        if starts.get("at") is not None:
+            raise InputError(f"workload.sessions[{i}].starts", "a stability map scales session start rates: "
+                                                               "scheduled starts ('at') cannot be scaled")
+        group["starts"] = _scaled_arrivals(starts, load, trigger, settle)
+    if workload.get("trace") is not None:
+        workload["trace"]["rate_multiplier"] *= load
     for p in data["providers"]:
         p["incidents"] = [] if trigger.kind == "burst" else [_incident(trigger, settle)]
         p["incident_model"] = None

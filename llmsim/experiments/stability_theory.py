@@ -77,11 +77,15 @@ def max_attempts_in_collapse(client) -> float:
 
 
 def fluid_inputs(scenario: Scenario, client=None) -> FluidInputs:
-    """Capacity (all providers, at the contention of time 0), arrival rate, attempts and timeout."""
+    """Capacity (all providers, at the contention of time 0), request rate (Poisson arrivals plus session starts
+    times their mean steps; a replayed trace is not counted), attempts and timeout."""
     client = client if client is not None else scenario.client
     out_mean = float(scenario.workload.output_tokens.build().mean)
     mu = sum(p.capacity.slots * (1 - p.capacity.contention_schedule().at(0.0)) / _service_mean(p, out_mean)
              for p in scenario.providers)
-    lam = float(scenario.workload.arrivals.rate_schedule().at(0.0))
+    wl = scenario.workload
+    lam = float(wl.arrivals.rate_schedule().at(0.0)) if wl.arrivals is not None else 0.0
+    lam += sum(float(g.starts.rate_schedule().at(0.0)) * g.mean_steps() for g in wl.sessions
+               if g.starts.at is None and np.isfinite(g.mean_steps()))
     timeouts = [t for t in (client.timeout, client.retry.timeout if client.retry else None) if t is not None]
     return FluidInputs(mu, lam, max_attempts_in_collapse(client), min(timeouts) if timeouts else math.inf)
