@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from llmsim.config.scenario import Scenario
-from llmsim.core.collapse import COLLAPSE_METRICS, detect_collapse, trigger_windows
+from llmsim.core.goodput_collapse import COLLAPSE_METRICS, detect_collapse, trigger_windows
 from llmsim.core.outcomes import LOCAL_OUTCOMES
 from llmsim.core.units import parse_duration
 from llmsim.engine.recorder import EVENT_COLUMNS, event_frame

@@ -17,7 +17,7 @@ import pytest
 
 import llmsim
 from llmsim.analysis.collapse import collapse_of, goodput_timeline
-from llmsim.core.collapse import CollapseCriteria, detect_collapse
+from llmsim.core.goodput_collapse import CollapseCriteria, detect_collapse
 from llmsim.experiments.design import replication_seed
 from llmsim.experiments.stability import StabilityResult, stability, wilson
 from llmsim.experiments.stability_theory import fluid_inputs

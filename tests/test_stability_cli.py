@@ -10,7 +10,6 @@ import yaml
 from typer.testing import CliRunner
 
 import llmsim
-
 from llmsim.cli import app
 from llmsim.experiments.stability import StabilityResult, stability
 from llmsim.experiments.stability_design import Trigger, cell_scenario

@@ -1,6 +1,6 @@
 """Did goodput collapse, did it come back, and was the collapse metastable? (docs/stability.md)
 
-The definitions and their named thresholds (``CollapseCriteria``) are those of ``llmsim.core.collapse``, which
+The definitions and their named thresholds (``CollapseCriteria``) are those of ``llmsim.core.goodput_collapse``, which
 ``Result.summary()`` uses for its ``collapsed``, ``recovered_at``, ``time_to_recover`` and ``metastable``
 metrics; here they apply to whole Results with other criteria, and give the per-bin timeline behind them.
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from llmsim.core.collapse import COLLAPSE_METRICS, CollapseCriteria, detect_collapse, trigger_windows
+from llmsim.core.goodput_collapse import COLLAPSE_METRICS, CollapseCriteria, detect_collapse, trigger_windows
 from llmsim.results import Result
 
 __all__ = ["CollapseCriteria", "COLLAPSE_METRICS", "collapse_of", "triggers_of", "goodput_timeline",

@@ -31,8 +31,8 @@ import pandas as pd
 
 from llmsim.config.loading import resolve_client
 from llmsim.core.atomic import atomic_write_text
-from llmsim.core.collapse import CollapseCriteria
 from llmsim.core.errors import InputError
+from llmsim.core.goodput_collapse import CollapseCriteria
 from llmsim.experiments.design import replication_seed
 from llmsim.experiments.executors import make_executor
 from llmsim.experiments.progress import Progress, ProgressSpec

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from llmsim.config.scenario import Scenario, validate_scenario
-from llmsim.core.collapse import CollapseCriteria, detect_collapse
 from llmsim.core.errors import InputError
+from llmsim.core.goodput_collapse import CollapseCriteria, detect_collapse
 from llmsim.simulator import simulate
 
 __all__ = ["Trigger", "TRIGGER_KINDS", "cell_scenario", "CellTask", "run_cell"]

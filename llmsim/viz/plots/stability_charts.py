@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from llmsim.analysis.collapse import goodput_timeline
-from llmsim.core.collapse import CollapseCriteria
+from llmsim.core.goodput_collapse import CollapseCriteria
 from llmsim.viz.plots.page import charts_page, escape_html
 
 __all__ = ["stability_map", "recovery_timeline", "cell_bands", "stability_page"]

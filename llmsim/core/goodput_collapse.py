@@ -8,8 +8,9 @@ load burst) that began before the collapse ended (or from the collapse when no t
 is **metastable** when, ``metastable_after`` seconds after the trigger ended, goodput is still collapsed while
 the offered load is still at least ``load_share`` of what it was before the trigger.
 
-This module lives in ``core`` (numpy only) so that ``Result.summary()`` can use it; ``llmsim.analysis.collapse``
-is the user-facing side (whole Results, trigger windows from scenarios, timelines).
+This module lives in ``core`` (numpy only) so that ``Result.summary()`` can use it: ``results`` sits below
+``analysis`` in the layers. ``llmsim.analysis.collapse`` is the user-facing side (whole Results, other
+criteria, timelines).
 
 >>> import numpy as np
 >>> arrival = np.arange(0.0, 600.0, 0.1)                     # 10 requests/s
