@@ -122,9 +122,12 @@ class StabilityResult:
         """The fluid estimate (``llmsim.experiments.stability_theory``) for ``client`` at these durations."""
         t = self.meta["trigger"]
         f = self.meta["fluid"][client]
-        share = {"dip": t["depth"], "slowdown": 1 / t["depth"] if t["depth"] else 1.0}.get(t["kind"], 1.0)
-        return fluid_boundary(f["mu"], f["lam"], f["attempts"], f["timeout"], share, list(durations),
-                              burst=t["depth"] if t["kind"] == "burst" else 0.0)
+        kind, depth = t["kind"], t["depth"]
+        share = {"dip": depth, "slowdown": 1 / depth if depth else 1.0}.get(kind, 1.0)
+        extra = depth if kind == "burst" else 0.0
+        if kind == "errors":  # failed attempts retried: attempts per request (1 - p^A) / (1 - p) while it lasts
+            extra = (1 - depth ** f["attempts"]) / (1 - depth) - 1 if depth < 1 else f["attempts"] - 1
+        return fluid_boundary(f["mu"], f["lam"], f["attempts"], f["timeout"], share, list(durations), burst=extra)
 
     def example_runs(self, client: str, duration: float, load: float) -> dict[str, Any]:
         """Re-run (same seeds, so the same runs) one replication that did not recover and one that did, each the
