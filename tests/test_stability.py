@@ -183,7 +183,12 @@ def test_without_retries_every_dip_recovers_below_capacity():
     assert f.attempts == 1 and m.fluid("none", [1e9])[0] == pytest.approx(mu / RATE, rel=1e-6)
 
 
-def test_a_retry_budget_widens_the_stable_region():
+@pytest.mark.parametrize("budget", [
+    {"kind": "ratio", "ratio": 0.1, "window": "60s"},
+    pytest.param({"kind": "aws"}, marks=pytest.mark.slow),
+], ids=["ratio-10pct", "aws-quota"])
+def test_a_retry_budget_widens_the_stable_region(budget, monkeypatch):
+    monkeypatch.setitem(CLIENTS, "budget", {"timeout": TIMEOUT, "retry": {**IMMEDIATE, "budget": budget}})
     m = run_map(["immediate", "budget"], [30.0], [0.6, 1.0, 1.4], refine=2, reps=10)
     b = m.boundaries().set_index("client")
     assert b.loc["budget", "boundary"] - b.loc["budget", "uncertainty"] > \
@@ -191,11 +196,10 @@ def test_a_retry_budget_widens_the_stable_region():
     # at the immediate-retry boundary's unstable side, the budget recovers: the Wilson intervals do not overlap
     cells = m.cells().set_index(["client", "load"])
     load = b.loc["immediate", "unstable_load"]
+    budget_cells = cells
     if ("budget", load) not in cells.index:  # the budget's search did not visit that load: run it
-        extra = run_map(["budget"], [30.0], [load], refine=0, reps=10).cells().set_index(["client", "load"])
-        cells = extra
-    assert cells.loc[("budget", load), "p_low"] > m.cells().set_index(["client", "load"]).loc[
-        ("immediate", load), "p_high"]
+        budget_cells = run_map(["budget"], [30.0], [load], refine=0, reps=10).cells().set_index(["client", "load"])
+    assert budget_cells.loc[("budget", load), "p_low"] > cells.loc[("immediate", load), "p_high"]
 
 
 def test_summary_flags_a_metastable_run_and_not_a_quick_recovery():
