@@ -70,25 +70,30 @@ def _recovery_bin(good: np.ndarray, after: int, need: int) -> int | None:
     return None
 
 
+def _healthy(warmup: float) -> dict[str, float]:
+    return {"collapsed": 0.0, "recovered_at": float(warmup), "time_to_recover": 0.0, "metastable": 0.0}
+
+
 def detect_collapse(arrival: np.ndarray, end: np.ndarray, ok: np.ndarray, horizon: float, warmup: float = 0.0,
                     triggers: list[tuple[float, float]] | None = None,
                     criteria: CollapseCriteria | None = None) -> dict[str, float]:
     """``collapsed``, ``recovered_at``, ``time_to_recover``, ``metastable`` (floats: 1/0, seconds or NaN) of
     one run: request arrival and end times, which requests succeeded, the horizon, and the trigger windows.
 
-    Not collapsed: recovered_at NaN, time_to_recover 0. Collapsed and never recovered before the horizon:
+    Not collapsed: recovered_at = the warm-up's end (healthy all along; a number, so that paired comparisons of
+    healthy runs give 0, not NaN), time_to_recover 0. Collapsed and never recovered before the horizon:
     recovered_at and time_to_recover NaN."""
     c = criteria or CollapseCriteria()
     w = c.bin_width
     edges = np.arange(warmup, horizon + 1e-9, w)
     if len(edges) < 2:
-        return {"collapsed": 0.0, "recovered_at": float("nan"), "time_to_recover": 0.0, "metastable": 0.0}
+        return _healthy(warmup)
     offered = np.histogram(arrival, edges)[0].astype(float)
     goodput = np.histogram(end[ok], edges)[0].astype(float)
     bad = goodput < c.share * offered
     first = _first_collapse(bad, int(np.ceil(c.min_duration / w)))
     if first is None:
-        return {"collapsed": 0.0, "recovered_at": float("nan"), "time_to_recover": 0.0, "metastable": 0.0}
+        return _healthy(warmup)
     start, stop = first
     t_collapse = float(edges[start])
     rec = _recovery_bin(~bad, stop, int(np.ceil(c.recovery_window / w)))
