@@ -98,9 +98,10 @@ class StabilityResult:
                                else s, kind="stable").reset_index(drop=True)
 
     def boundaries(self) -> pd.DataFrame:
-        """Per client and duration: ``stable_load`` (highest load below the crossing with p_recover >= 1/2),
-        ``unstable_load`` (lowest load above it with p_recover < 1/2; NaN if none), ``boundary`` (their middle)
-        and ``uncertainty`` (half the bracket), p_recover and its interval on both sides, and ``fluid`` (the
+        """Per client and duration: ``stable_load`` (highest load below the crossing with p_recover >= 1/2; -inf
+        when even the lowest load is unstable), ``unstable_load`` (lowest load with p_recover < 1/2; inf when every
+        load searched is stable), ``boundary`` (their middle, or the finite one) and ``uncertainty`` (half the
+        bracket; NaN when open), p_recover and its interval on both sides, and ``fluid`` (the
         theory's load for that duration)."""
         rows = []
         cells = self.cells()
