@@ -39,7 +39,7 @@ def saved(files):
     r = runner.invoke(app, ["stability", str(files / "sc.yaml"), "-c", f"imm={files / 'imm.yaml'}", "-c",
                             "none=no-retry", "--durations", "10,20", "--loads", "0.5,1.6", "--refine", "1", "-r",
                             "3", "--within", "30", "--settle", "20", "-w", "1", "--no-progress", "--out", str(out),
-                            "--report", str(files / "map.html")])
+                            "--report", str(files / "map.html"), "--timeline", "imm,20,1.6"])
     assert r.exit_code == 0, r.output
     return r, out
 
@@ -54,7 +54,7 @@ def test_cli_prints_boundaries_and_saves_the_map(saved, files):
     assert set(pd.read_parquet(out / "cells.parquet").columns) >= {"p_recover", "p_low", "p_high",
                                                                  "median_time_to_recover"}
     page = (files / "map.html").read_text()
-    assert page.count('class="vis"') >= 1 and "<script src=" not in page
+    assert page.count('class="vis"') == 2 and "<script src=" not in page and "Runs of imm" in page
 
 
 @pytest.mark.parametrize("args,needle", [
@@ -62,6 +62,7 @@ def test_cli_prints_boundaries_and_saves_the_map(saved, files):
     (["--depth", "2"], "depth"),
     (["--durations", "ten"], "--durations"),
     (["-c", "x=not-a-preset"], "not-a-preset"),
+    (["--timeline", "nobody,10,1"], "--timeline"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(files, args, needle):
     base = ["stability", str(files / "sc.yaml")] + ([] if "-c" in args else ["-c", "no-retry"])

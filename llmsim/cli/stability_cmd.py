@@ -35,6 +35,17 @@ def _clients(items: list[str]) -> dict[str, str]:
     return clients
 
 
+def _cell(text: Optional[str], clients: dict[str, str]) -> Optional[tuple[str, float, float]]:
+    """``--timeline CLIENT,DURATION,LOAD`` -> (client, duration, load)."""
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 3 or parts[0] not in clients:
+        raise InputError("", f"--timeline expects CLIENT,DURATION,LOAD with a client of --client, got {text!r}")
+    duration, load = _numbers(",".join(parts[1:]), "--timeline")
+    return parts[0], duration, load
+
+
 def _table(result) -> Table:
     t = Table(title="stability boundary (load multiplier where P(recover) crosses 1/2)")
     for col in ("client", "trigger (s)", "boundary", "+-", "P stable side", "P unstable side", "fluid"):
@@ -71,6 +82,8 @@ def stability(
     dask_local: bool = typer.Option(False, "--dask-local", help="Start a local Dask cluster of --workers."),
     out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for runs/cells/boundaries parquet."),
     report: Optional[Path] = typer.Option(None, "--report", help="Also write an offline HTML page to this file."),
+    timeline: Optional[str] = typer.Option(None, "--timeline", help="CLIENT,DURATION,LOAD: the cell whose "
+                                                                    "collapsed and recovered runs --report shows."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
 ) -> None:
     """Map recovery probability over load x trigger duration per client, with the stable/metastable boundary."""
@@ -79,6 +92,7 @@ def stability(
     try:
         if scheduler and dask_local:
             raise InputError("", "give --scheduler or --dask-local, not both")
+        cell = _cell(timeline, _clients(client))
         sc = load_scenario(scenario, parse_sets(set_))
         result = run_stability(sc, _clients(client), kind=kind, depth=depth,
                                durations=_numbers(durations, "--durations"), loads=_numbers(loads, "--loads"),
@@ -98,5 +112,5 @@ def stability(
         from llmsim.core.atomic import atomic_write_text  # deferred: only with --report
         from llmsim.viz.plots.stability_charts import stability_page  # deferred: CLI start-up (altair)
 
-        atomic_write_text(report, stability_page(result))
+        atomic_write_text(report, stability_page(result, cell))
         out.print(f"report written to {report}")
