@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from llmsim.config.scenario import Scenario
+from llmsim.core.goodput_collapse import COLLAPSE_METRICS, detect_collapse, trigger_windows
 from llmsim.core.outcomes import LOCAL_OUTCOMES
 from llmsim.core.units import parse_duration
 from llmsim.engine.recorder import EVENT_COLUMNS, event_frame
@@ -31,7 +32,7 @@ SUMMARY_METRICS = (
     "attempts_per_request", "rate_limited_share", "overloaded_share", "timeout_share", "server_error_share",
     "rejected_share", "cost_total", "cost_per_success", "wasted_cost", "goodput", "breaker_opens",
     "invalid_delivered",
-)
+) + COLLAPSE_METRICS
 #: 2: typed events (``number``, ``session_id``); folders written as 1 are upgraded when loaded
 _FORMAT_VERSION = 2
 #: event kinds whose format-1 ``value`` was a number written as text
@@ -102,8 +103,13 @@ class Result:
     events: pd.DataFrame = field(default_factory=lambda: event_frame(*((),) * len(EVENT_COLUMNS)))
 
     def summary(self) -> pd.Series:
-        """The summary metrics (``SUMMARY_METRICS``, docs/model.md), warm-up excluded."""
-        return summarize(self.requests, self.attempts, self.events, self.scenario.warmup, self.scenario.horizon)
+        """The summary metrics (``SUMMARY_METRICS``, docs/model.md), warm-up excluded; the collapse ones:
+        docs/stability.md."""
+        sc, req, ev = self.scenario, self.requests, self.events
+        triggers = trigger_windows(*(ev[k].to_numpy() for k in ("kind", "time", "number", "subject")), sc.horizon)
+        collapse = detect_collapse(req["arrival"].to_numpy(), req["end"].to_numpy(),
+                                   (req["outcome"] == "ok").to_numpy(), sc.horizon, sc.warmup, triggers)
+        return pd.concat([summarize(req, self.attempts, ev, sc.warmup, sc.horizon), pd.Series(collapse, name="value")])
 
     def timeseries(self, freq: str | float = "1min") -> pd.DataFrame:
         """Per time bin (index ``time`` = bin start in seconds): arrivals, successes, latency p50/p95 of

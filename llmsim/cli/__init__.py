@@ -16,6 +16,7 @@ from llmsim.cli import import_cmd as _importers  # noqa: F401  (registers import
 from llmsim.cli import report_cmd as _report  # noqa: F401  (registers report)
 from llmsim.cli import run_cmds as core  # noqa: F401  (registers run, schema, validate, presets, version)
 from llmsim.cli import serve_cmd as _serve  # noqa: F401  (registers serve)
+from llmsim.cli import stability_cmd as _stability  # noqa: F401  (registers stability)
 from llmsim.cli import trace_cmds as _trace  # noqa: F401  (registers the trace sub-app)
 from llmsim.cli.app import app
 

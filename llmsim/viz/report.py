@@ -16,6 +16,7 @@ from pathlib import Path
 import altair as alt
 import yaml
 
+from llmsim.analysis.collapse import collapse_sentence
 from llmsim.core.atomic import atomic_write_text
 from llmsim.core.version import __version__
 from llmsim.results import Result
@@ -68,7 +69,7 @@ def _run_body(res: Result, title: str) -> str:
         f'<p class="meta">seed {res.seed} · horizon {sc.horizon:g}s · warm-up {sc.warmup:g}s excluded · '
         f"{len(res.requests):,} requests, {len(res.attempts):,} attempts · llmsim {escape_html(__version__)}</p>",
         f"<p>{escape_html(sc.description)}</p>" if sc.description else "",
-        "<h2>Summary</h2>",
+        "<h2>Summary</h2>", f"<p>{escape_html(collapse_sentence(summary))}</p>",
         _table([(k, fmt_metric(k, float(v))) for k, v in summary.items()], ("metric", "value"), {1}),
         "<h2>Providers</h2>",
         _table(providers, ("name", "model", "slots", "contention", "incidents", "price in/out per Mtok"), {2, 4}),
