@@ -81,7 +81,9 @@ def _figures(lost: int, waits: np.ndarray) -> dict:
 
 def llmsim_replication(case: QueueCase, seed: int) -> dict:
     """``METRICS`` of one llmsim run (the real engine, built from a scenario dict)."""
-    a = llmsim.simulate(case.scenario(seed)).attempts
+    res = llmsim.simulate(case.scenario(seed))
+    assert res.scenario.horizon == case.horizon, "LLMSIM_HORIZON_CAP cut the llmsim run: unset it to compare"
+    a = res.attempts
     a = a[a["sent"] < case.horizon]
     served = a["started"].notna().to_numpy()
     bad = set(a["outcome"][~served]) - {"overloaded"}

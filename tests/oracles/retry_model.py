@@ -186,7 +186,9 @@ def scenario(case: RetryCase, seed: int) -> dict:
 def llmsim_replication(case: RetryCase, seed: int) -> dict:
     import llmsim  # deferred: the model above stands alone; only the comparison needs llmsim
 
-    r = llmsim.simulate(scenario(case, seed)).requests
+    res = llmsim.simulate(scenario(case, seed))
+    assert res.scenario.horizon == case.horizon, "LLMSIM_HORIZON_CAP cut the llmsim run: unset it to compare"
+    r = res.requests
     r = r[r["arrival"] < case.horizon]
     return _figures(r["attempts"].to_numpy(), (r["outcome"] == "ok").to_numpy(),
                     (r["end"] - r["arrival"]).to_numpy())
