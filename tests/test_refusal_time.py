@@ -136,3 +136,50 @@ def test_refusals_hold_no_slot_erlang_b(c, lam):
     sd = np.std(shares, ddof=1)
     hw = stats.t.ppf(0.995, len(shares) - 1) * sd / math.sqrt(len(shares))
     assert abs(np.mean(shares) - theory) <= max(hw, 0.004), (np.mean(shares), theory, hw)
+
+
+# -- client.overhead ----------------------------------------------------------------------------
+def test_client_overhead_delays_every_attempt_by_its_draw():
+    client = {"overhead": {"dist": "lognormal", "median": "24ms", "p95": "75ms"},
+              "retry": {"max_attempts": 3, "on": ["overloaded"], "backoff": NO_BACKOFF}}
+    res = llmsim.simulate(refuse_everything({"error": "100ms"}, client, horizon=300))
+    a = res.attempts.sort_values(["request_id", "attempt"])
+    first = a[a["attempt"] == 0].set_index("request_id")["sent"]
+    arrival = res.requests.set_index("request_id")["arrival"]
+    lag = (first - arrival.loc[first.index]).to_numpy()  # overhead of the first attempt
+    gap = (a.groupby("request_id")["sent"].shift(-1) - a["end"]).dropna().to_numpy()  # overhead of the retries
+    draws = np.concatenate([lag, gap])
+    assert len(draws) > 600 and (draws > 0).all()
+    sigma = LogNormal(0.024, 0.075).sigma
+    assert stats.kstest(draws, stats.lognorm(s=sigma, scale=0.024).cdf).pvalue > 1e-3
+    np.testing.assert_allclose((a["end"] - a["sent"]).to_numpy(), 0.1)  # the answer time is unchanged
+
+
+def test_overhead_longer_than_the_timeout_never_reaches_the_provider():
+    client = {"overhead": "2s", "timeout": "1s"}
+    scen = llmsim.Scenario.model_validate({
+        "horizon": 30, "seed": 2, "workload": {"arrivals": {"rate": 1}},
+        "providers": [{"name": "p", "capacity": {"slots": 1}, "rate_limits": {"rpm": 6000},
+                       "latency": {"service": {"dist": "fixed", "value": 0.1}}}], "client": client})
+    res = llmsim.simulate(scen)
+    assert set(res.requests["outcome"]) == {"timeout"}
+    np.testing.assert_allclose((res.requests["end"] - res.requests["arrival"]).to_numpy(), 1.0)
+    assert (res.attempts["cost"] == 0).all() and res.attempts["started"].isna().all()
+
+
+def test_a_hedge_winner_cancels_an_attempt_still_in_the_client_overhead():
+    # overhead 50 ms, service 1 ms: the first attempt ends at 51 ms; the hedge launched at 10 ms
+    # would leave at 60 ms, so it is cancelled at 51 ms before the provider sees it
+    scen = llmsim.Scenario.model_validate({
+        "horizon": 60, "seed": 1, "workload": {"arrivals": {"rate": 0.5}},
+        "providers": [{"name": "p", "capacity": {"slots": 1}, "queue": {"limit": 0},
+                       "latency": {"service": {"dist": "fixed", "value": 0.001}}}],
+        "client": {"overhead": "50ms", "hedge": {"max_hedged": 1, "delay": "10ms"}}})
+    res = llmsim.simulate(scen)
+    a = res.attempts
+    hedge = a[a["attempt"] == 1]
+    assert len(hedge) > 10 and set(hedge["outcome"]) == {"cancelled"}
+    np.testing.assert_allclose((hedge["end"] - hedge["sent"]).to_numpy(), 0.0)
+    req = res.requests.set_index("request_id")
+    np.testing.assert_allclose(hedge["end"].to_numpy(), req.loc[hedge["request_id"], "arrival"].to_numpy() + 0.051)
+    assert set(res.requests["outcome"]) == {"ok"}  # one slot, no queue: the hedge never took it
