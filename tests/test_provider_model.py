@@ -203,7 +203,7 @@ def test_honoured_retry_after_is_not_refused_again_in_the_engine():
         "horizon": 30, "seed": 1,
         "workload": {"arrivals": {"rate": 1}, "input_tokens": 10, "output_tokens": 5, "max_tokens": 10},
         "providers": [{"name": "p", "capacity": {"slots": 10}, "rate_limits": {"rpm": 60, "window": "1s"},
-                       "latency": {"ttft": "10ms", "tokens_per_s": 1000}}],
+                       "latency": {"ttft": "10ms", "tokens_per_s": 1000, "refusal": 0}}],  # answered at once
         "client": {"retry": {"max_attempts": 3, "on": ["rate_limited"], "retry_after": "honor"}}})
     arrivals = ExplicitArrivals(np.array([0.15, 0.15]), np.full(2, 10), np.full(2, 5))
     att = llmsim.simulate(sc, arrivals=arrivals).attempts

@@ -24,7 +24,7 @@ ATTEMPT_COLUMNS = ["request_id", "attempt", "provider", "sent", "started", "firs
 @pytest.fixture(scope="module")
 def res():
     return llmsim.simulate(llmsim.load_scenario("tuesday", {"horizon": "30m", "warmup": "2m",
-                                                            "providers.0.capacity.contention": 0.9}), seed=2)
+                                                            "providers.0.capacity.contention": 0.95}), seed=2)
 
 
 def test_columns_and_vocabulary(res):

@@ -19,6 +19,7 @@ from pydantic import Field, model_validator
 
 from llmsim.config.base import Config, Duration
 from llmsim.config.contracts import Validation
+from llmsim.config.distribution_specs import DurationDistribution
 from llmsim.config.guards import SpendGuards
 from llmsim.core.outcomes import Outcome
 
@@ -363,7 +364,12 @@ class Client(Config):
     """The caller's policy stack. No retry block = one attempt; no route = the first provider.
 
     ``instances``: requests are spread over N client instances (request id modulo N), each with its
-    own breakers, budgets, limiters and cooldowns unless ``share_state`` is true."""
+    own breakers, budgets, limiters and cooldowns unless ``share_state`` is true.
+
+    ``overhead``: client-side time spent before each attempt leaves (building the request, the SDK's
+    own work), a distribution; default none (zero). Measured for openai-python against ``llmsim
+    serve``: its retry waits were the Retry-After hint plus a median 24 ms (5th-95th percentile
+    6-75 ms), about ``{dist: lognormal, median: 24ms, p95: 75ms}`` (issue 12)."""
 
     timeout: Optional[PositiveDuration] = None
     deadline: Optional[PositiveDuration] = None
@@ -377,6 +383,7 @@ class Client(Config):
     layers: Optional[Annotated[list[Layer], Field(min_length=1)]] = None
     instances: Annotated[int, Field(ge=1)] = 1
     share_state: bool = False
+    overhead: Optional[DurationDistribution] = None
 
     @model_validator(mode="after")
     def _one_form(self):

@@ -18,7 +18,7 @@ from llmsim.config.incident_model import IncidentModelConfig
 from llmsim.config.schedule_pairs import check_increasing, schedule_from_pairs
 from llmsim.core.schedule import Schedule
 
-__all__ = ["Capacity", "Queue", "RateLimits", "Latency", "Errors", "Incident", "Pricing", "Provider"]
+__all__ = ["DEFAULT_REFUSAL", "Capacity", "Queue", "RateLimits", "Latency", "Errors", "Incident", "Pricing", "Provider"]
 
 Share = Annotated[float, Field(ge=0, le=1)]
 
@@ -64,16 +64,43 @@ class RateLimits(Config):
     window: Annotated[Duration, Field(gt=0)] = 60.0
 
 
+#: How long a refusal takes to reach the client: one network round trip on a kept-alive HTTPS
+#: connection plus the gateway's work. Median 60 ms: same-continent round trips measured between
+#: cities are 20-80 ms (WonderProxy's ping table, Reinheimer 2011; Martinez et al., "Round Trip Time
+#: (RTT) Delay in the Internet", arXiv:2301.07788), plus a few ms of gateway work (assumed: no
+#: provider publishes it). p95 200 ms: a transcontinental round trip (100-175 ms in the same table)
+#: plus queueing in the path. See docs/model.md section 3.
+DEFAULT_REFUSAL = {"dist": "lognormal", "median": 0.06, "p95": 0.2}
+
+
 class Latency(Config):
     """Time to first token plus output_tokens / speed, where speed drops with load.
 
     speed = tokens_per_s / (1 + (load_slowdown - 1) * busy / effective_slots), busy counted at start.
-    Or ``service``: a total service time that ignores tokens (queueing-theory checks)."""
+    Or ``service``: a total service time that ignores tokens (queueing-theory checks).
+
+    ``refusal``: time from sending to receiving an answer refused without service (a 429, a 400 for
+    the context window); default lognormal, median 60 ms, p95 200 ms (``DEFAULT_REFUSAL``; ``0``:
+    answered at the instant it is sent). ``error``: the same for a 529/503 overload answer (queue
+    full or queue timeout); ``None`` (default): the ``refusal`` distribution.
+
+    >>> Latency().refusal.median, Latency.model_validate({"refusal": 0}).refusal.value, Latency().error
+    (0.06, 0.0, None)
+    """
 
     ttft: DurationDistribution = Field(default_factory=lambda: {"dist": "fixed", "value": 0.5})
     tokens_per_s: Annotated[float, Field(gt=0)] = 80.0
     load_slowdown: Annotated[float, Field(ge=1)] = 1.0
     service: Optional[Distribution] = None
+    refusal: DurationDistribution = Field(default_factory=lambda: dict(DEFAULT_REFUSAL))
+    error: Optional[DurationDistribution] = None
+
+    @field_validator("refusal", "error")
+    @classmethod
+    def _not_negative(cls, v):
+        if v is not None and min(getattr(v, "values", None) or [getattr(v, "value", 0.0)]) < 0:
+            raise ValueError("an answer time cannot be negative")
+        return v
 
 
 class Errors(Config):

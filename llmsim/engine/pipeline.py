@@ -30,6 +30,7 @@ from llmsim.engine.layers.timeout import TimeoutStage
 from llmsim.engine.recorder import Recorder
 from llmsim.engine.station import Attempt, Station, cut_off
 from llmsim.policies.breaker import BreakerPolicy
+from llmsim.provider.answer_times import AnswerTimes
 
 __all__ = ["Request", "ClientPipeline"]
 
@@ -70,6 +71,14 @@ def failure_outcomes(br: C.CircuitBreaker) -> frozenset:
     return frozenset(fails)
 
 
+def client_overhead(cfg: C.Client, streams: Streams) -> AnswerTimes | None:
+    """The client's time before each attempt leaves (``client.overhead``), or None when it is zero."""
+    if cfg.overhead is None:
+        return None
+    times = AnswerTimes(cfg.overhead.build(), streams.rng("client-overhead"))
+    return None if times.instant else times
+
+
 class ClientPipeline:
     """Builds the layer stack of each client instance and runs requests through it; it is the
     caller of every request's top call (``done``)."""
@@ -85,6 +94,7 @@ class ClientPipeline:
         self.guard, self.contract = build_hooks(env, cfg, recorder)
         self.on_end = None  # callback(req, outcome) when a request ends
         self.ctx = Context(env, recorder, jitter, max_tokens, self.guard)
+        self.overhead = client_overhead(cfg, streams)
         stack = cfg.stack()
         if order is not None and cfg.route is None and cfg.layers is None:
             # an explicit order (tests, scripted providers) without a route block: fallback over it
@@ -98,7 +108,7 @@ class ClientPipeline:
     def _build(self, stack, stations: list[Station], instance: int):
         breaker_of = self._breakers(stations, instance)
         failures = frozenset() if self.cfg.circuit_breaker is None else failure_outcomes(self.cfg.circuit_breaker)
-        layer = leaf = Leaf(self.ctx, stations[0], breaker_of, failures)
+        layer = leaf = Leaf(self.ctx, stations[0], breaker_of, failures, self.overhead)
         for spec in reversed(stack):
             if not isinstance(spec, C.RouteLayer):
                 layer = _STAGES[type(spec)](spec, layer, self.ctx)

@@ -14,8 +14,9 @@ from llmsim.core.outcomes import Outcome
 from llmsim.core.streams import Streams
 from llmsim.engine.clock import later
 from llmsim.engine.recorder import Recorder
+from llmsim.provider.answer_times import AnswerTimes
 from llmsim.provider.model import DRAW_COLUMNS, ProviderModel
-from llmsim.provider.slots import CANCELLED, DONE, LEAVING, QUEUED, SERVING, Service, SlotQueue
+from llmsim.provider.slots import CANCELLED, DONE, DROPPED, LEAVING, QUEUED, REFUSING, SERVING, Service, SlotQueue
 
 __all__ = ["Attempt", "Station", "end_attempt", "refused_locally", "cut_off"]
 
@@ -116,6 +117,11 @@ class Station(SlotQueue):
             self.add_meter(self._count_spend)
         self.quality = model.quality  # invalid-answer rate schedule, or None
         self._overflow = streams.rng("provider-overflow", model.index)
+        lat = cfg.latency
+        # how long an answer without service takes to reach the client (429/400; 529/503)
+        self.refusal_times = AnswerTimes(lat.refusal.build(), streams.rng("provider-refusal", model.index))
+        self.error_times = self.refusal_times if lat.error is None else AnswerTimes(
+            lat.error.build(), streams.rng("provider-error-answer", model.index))
         for t, eff in model.capacity_changes():
             later(env, t, self._on_capacity, eff)
         recorder.event(0.0, "capacity", model.name, number=self.eff)
@@ -160,16 +166,39 @@ class Station(SlotQueue):
             return
         if self.queue_full():
             att.should_retry = self.should_retry
-            self._refuse(att, now, _OVERLOADED, self.model.overload_status)
+            self._refuse(att, now, _OVERLOADED, self.model.overload_status, NAN, self.error_times)
             return
         self.wait(att)
         wake = min(now + self.queue_timeout, att.cut)
         if wake < INF:
             later(self.env, wake - now, self._on_queue_timer, att)
 
-    def _refuse(self, att: Attempt, now: float, outcome: str, status: int, retry_after: float = NAN) -> None:
-        """Turned away without service (nothing billed)."""
-        end_attempt(self.rec, self.index, att, now, outcome, status, retry_after)
+    def _refuse(self, att: Attempt, now: float, outcome: str, status: int, retry_after: float = NAN,
+                times: AnswerTimes | None = None) -> None:
+        """Turned away without service (nothing billed; the buckets were charged or not at arrival): the
+        answer reaches the client an answer time later (``latency.refusal``, or ``latency.error`` for
+        ``times=self.error_times``), unless the client gives up first. No slot is held meanwhile."""
+        if times is None:
+            times = self.refusal_times
+        if times.instant:
+            end_attempt(self.rec, self.index, att, now, outcome, status, retry_after)
+            att.cb(att)
+            return
+        at = now + times.next()
+        if att.state == QUEUED:  # refused at arrival (a queue timeout leaves it DROPPED: the queue skips it)
+            att.state = REFUSING
+        if at <= att.cut:  # a tie goes to the provider
+            later(self.env, at - now, self._on_answer, (att, outcome, status, retry_after))
+            return
+        att.should_retry = None  # the client never saw the answer
+        later(self.env, att.cut - now, self._on_answer, (att, att.cut_outcome, 0, NAN))
+
+    def _on_answer(self, event) -> None:
+        """A refusal reaches its client (or the client gave up waiting for it)."""
+        att, outcome, status, retry_after = event.value
+        if not att.in_flight:  # cancelled (a hedge won) or cut off at the end of the run
+            return
+        end_attempt(self.rec, self.index, att, self.env.now, outcome, status, retry_after)
         att.cb(att)
 
     # -- service --------------------------------------------------------------------------------
@@ -281,6 +310,10 @@ class Station(SlotQueue):
             end_attempt(self.rec, self.index, att, now, _CANCELLED)
             self._left_queue(att, now, now)
             return
+        if state == REFUSING or state == DROPPED:  # its refusal is on the way: nothing to bill, no slot to free
+            att.should_retry = None
+            end_attempt(self.rec, self.index, att, now, _CANCELLED)
+            return
         if state != SERVING and state != LEAVING:  # pragma: no cover - the client cancels only attempts in flight
             return
         req = att.req
@@ -317,7 +350,7 @@ class Station(SlotQueue):
         if att.sent + self.queue_timeout <= att.cut:  # the provider's queue timeout came first
             self.time_out(att)
             att.should_retry = self.should_retry
-            self._refuse(att, now, _OVERLOADED, self.model.overload_status)
+            self._refuse(att, now, _OVERLOADED, self.model.overload_status, NAN, self.error_times)
             return
         end_attempt(self.rec, self.index, att, now, att.cut_outcome)
         self._left_queue(att, att.cut, now)

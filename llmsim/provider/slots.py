@@ -13,6 +13,8 @@ A call's provider-side record is a ``Service``; its ``state`` moves
     QUEUED --queue timeout--> DROPPED
     SERVING --client will leave before the end (the simulator knows the cut)--> LEAVING
     SERVING / LEAVING --client cancels--> CANCELLED
+    (sent) --refused at arrival--> REFUSING --answer reaches the client--> DONE
+                                            --client cancels--> CANCELLED   (never holds a slot)
 
 >>> from llmsim.config import Provider
 >>> from llmsim.provider.model import ProviderModel
@@ -41,11 +43,12 @@ from collections import deque
 
 from llmsim.provider.model import ProviderModel
 
-__all__ = ["Service", "SlotQueue", "QUEUED", "SERVING", "LEAVING", "ORPHANED", "DROPPED", "DONE", "CANCELLED"]
+__all__ = ["Service", "SlotQueue", "QUEUED", "SERVING", "LEAVING", "ORPHANED", "DROPPED", "DONE", "CANCELLED",
+           "REFUSING"]
 
 INF = float("inf")
 NAN = float("nan")
-QUEUED, SERVING, LEAVING, ORPHANED, DROPPED, DONE, CANCELLED = range(7)
+QUEUED, SERVING, LEAVING, ORPHANED, DROPPED, DONE, CANCELLED, REFUSING = range(8)
 
 
 class Service:

@@ -8,8 +8,10 @@
 
 from __future__ import annotations
 
+from llmsim.core.outcomes import Outcome
+from llmsim.engine.clock import later
 from llmsim.engine.layers.call import Call, Context
-from llmsim.engine.station import Attempt, Station
+from llmsim.engine.station import Attempt, Station, end_attempt
 
 __all__ = ["Leaf"]
 
@@ -18,11 +20,12 @@ class Leaf:
     """Sends an attempt to a station (the call's, else ``default``), through that provider's circuit
     breaker (one per client instance); the attempt's result goes back to the call (``att.up``)."""
 
-    def __init__(self, ctx: Context, default: Station, breaker_of: dict, failures: frozenset):
+    def __init__(self, ctx: Context, default: Station, breaker_of: dict, failures: frozenset, overhead=None):
         self.ctx = ctx
         self.default = default
         self.breaker_of = breaker_of  # station index -> BreakerPolicy (none: no breakers)
         self.failures = failures  # outcomes a breaker counts as failures
+        self.overhead = overhead  # client.overhead draws (AnswerTimes), or None: attempts leave at once
 
     def call(self, c: Call) -> None:
         station = c.station
@@ -41,14 +44,28 @@ class Leaf:
             if permit is None:  # open: nothing is sent to the provider
                 ctx.reject(req, idx, c)
                 return
-        att = Attempt(req, req.k, req.tries[idx], now, c.cut, c.kind, station, self._finished, c, permit, c.group)
+        sent = now if self.overhead is None else now + self.overhead.next()
+        att = Attempt(req, req.k, req.tries[idx], sent, c.cut, c.kind, station, self._finished, c, permit, c.group)
         req.k += 1
         req.tries[idx] += 1
         req.last_index = idx
         req.current = att
         if c.group is not None:
             c.group.inflight.append(att)
+        if sent > now:  # the client's own overhead first: in flight, not at the provider yet
+            later(ctx.env, min(sent, c.cut) - now, self._send, att)
+            return
         station.submit(att)
+
+    def _send(self, event) -> None:
+        att = event.value
+        if not att.in_flight:  # cancelled meanwhile, or cut off at the end of the run
+            return
+        if att.sent >= att.cut:  # the client's timeout came before the attempt left (now == cut)
+            end_attempt(self.ctx.rec, att.station.index, att, self.ctx.env.now, att.cut_outcome)
+            att.cb(att)
+            return
+        att.station.submit(att)
 
     def _finished(self, att: Attempt) -> None:
         if att.permit is not None:
@@ -61,7 +78,12 @@ class Leaf:
     def cancel(self, att: Attempt) -> None:
         """Cancel an attempt in flight (a hedge that lost); the layers of its branch then see it end
         as ``cancelled``, so they settle what they hold (budgets, limiter permits, calls in flight)."""
-        att.station.cancel(att)
+        now = self.ctx.env.now
+        if att.sent > now:  # still in the client's overhead: the provider never sees it
+            att.sent = now
+            end_attempt(self.ctx.rec, att.station.index, att, now, Outcome.CANCELLED)
+        else:
+            att.station.cancel(att)
         if att.permit is not None:
             self.breaker_of[att.station.index].record(att.end, att.permit, False, 0.0)
         c = att.up
