@@ -3,13 +3,14 @@ must skip for a while after they failed. Both implement ``llmsim.policies.protoc
 
 >>> from llmsim.config.client import LiteLLMCooldown
 >>> c = LiteLLMCooldownEjection(LiteLLMCooldown(), n=2)
->>> c.record(10.0, 0, "rate_limited", 7.0); c.healthy(12.0, 0), c.healthy(17.5, 0)
+>>> c.record(10.0, 0, "rate_limited", 6.2); c.healthy(16.5, 0), c.healthy(17.0, 0)   # retry-after: 7 (whole s)
 (False, True)
 """
 
 from __future__ import annotations
 
 from llmsim.config import client as C
+from llmsim.policies.hints import read_hint
 from llmsim.policies.protocols import Ejection
 from llmsim.policies.windows import FixedWindow
 
@@ -48,6 +49,7 @@ class LiteLLMCooldownEjection(_Ejection):
         self.minutes = [FixedWindow(60.0) for _ in range(n)]
         self.calls = [0] * n
         self.fails = [0] * n
+        self.read_hint = read_hint(cfg.hint_header)
 
     def record(self, now: float, i: int, outcome: str, retry_after: float = NAN) -> None:
         if self.minutes[i].roll(now):  # failures this minute
@@ -57,6 +59,8 @@ class LiteLLMCooldownEjection(_Ejection):
             return
         self.fails[i] += 1
         if self._cools(i, outcome):
+            if self.read_hint is not None and retry_after == retry_after and retry_after > 0:
+                retry_after = self.read_hint(retry_after)
             span = retry_after if retry_after == retry_after and retry_after > 0 else self.cfg.cooldown_time
             if now + span > self.until[i]:
                 self._out(now, i, now + span, "cooldown")
