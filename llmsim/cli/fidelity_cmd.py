@@ -81,12 +81,17 @@ def _print_json(rep, preset: str) -> None:
 
 def _print_table(rep, preset: str, replications: int) -> None:
     t = Table(title=f"fidelity: real client vs {preset} (simulated x{replications})")
-    for c in ("metric", "n real", "n sim", "real", "sim", "diff", "KS", "KS±tol"):
+    for c in ("metric", "n real", "n sim", "real", "sim", "diff", "KS", "KS p", "KS±tol", "TOST p", "equiv."):
         t.add_column(c, justify="left" if c == "metric" else "right", no_wrap=c == "metric")
     for name, r in rep.table.iterrows():
+        eq = "" if r.equivalent is None or r.equivalent != r.equivalent else ("yes" if r.equivalent else "no")
         t.add_row(name, str(int(r.real_n)), str(int(r.sim_n)), _fmt(r.real_mean), _fmt(r.sim_mean),
-                  _fmt(100 * r.rel_diff, "{:+.1f}%"), _fmt(r.ks, "{:.3f}"), _fmt(r.ks_tol, "{:.3f}"))
+                  _fmt(100 * r.rel_diff, "{:+.1f}%"), _fmt(r.ks, "{:.3f}"), _fmt(r.ks_p, "{:.3f}"),
+                  _fmt(r.ks_tol, "{:.3f}"), _fmt(r.tost_p, "{:.3f}"), eq)
     out.print(t)
+    err.print("KS p: two-sample Kolmogorov-Smirnov test (small: the distributions differ); TOST p: equivalence "
+              "of the means within +-10 % of the real mean (times: at least 20 ms; shares: +-0.10), equivalent "
+              "when below 0.05", highlight=False)
     for n in rep.notes:
         err.print(f"note: {n}", highlight=False)
 
