@@ -168,7 +168,8 @@ class Retry(Config):
     ``stop_before_delay`` stops when the next sleep would end past it; ``give_up_retry_after_over``
     refuses to retry when the server asks for a longer wait (OpenAI SDK v3: 120 s);
     ``instant_if_alternative``: retry at once when the routing below has another healthy
-    deployment (LiteLLM); ``hint_header``: which header the client parses for the Retry-After hint
+    deployment, and give up on a 429 when it has no healthy deployment at all (LiteLLM's Router;
+    needs a route below); ``hint_header``: which header the client parses for the Retry-After hint
     (openai-python, anthropic: retry-after-ms; LiteLLM: retry-after in whole seconds; see HintHeader)."""
 
     max_attempts: Annotated[int, Field(ge=1, le=100)] = 3
@@ -214,13 +215,18 @@ class CircuitBreaker(Config):
 
 # -- routing --------------------------------------------------------------------------------------
 class LiteLLMCooldown(Config):
-    """LiteLLM router cooldowns (router_utils/cooldown_handlers.py): a deployment cools down on a 429
-    when the group has > 1 deployment, when its failures this minute exceed ``allowed_fails``, or when
-    > 50 % of >= 5 calls this minute failed; for Retry-After if given (read from ``hint_header``:
-    LiteLLM reads only the whole-second ``retry-after``), else ``cooldown_time``. Recovery is passive;
-    when every deployment cools down, calls fail at once."""
+    """LiteLLM router cooldowns (litellm 1.110, router_utils/cooldown_handlers.py
+    ``_should_cooldown_deployment``). ``mode`` ``rates`` (the Router built without ``allowed_fails``):
+    a deployment cools down on a 429 when its group has > 1 deployment, when > ``failure_share`` of
+    >= ``min_requests`` calls this minute failed (groups of > 1), or when every call of >= 1000 this
+    minute failed. ``allowed_fails`` (the Router given ``allowed_fails``): when its failures counted
+    since the first one within ``cooldown_time`` exceed ``allowed_fails``; a lone deployment never.
+    The cooldown lasts the Retry-After if the response has one (read from ``hint_header``: LiteLLM
+    reads only the whole-second ``retry-after``), else ``cooldown_time``. Recovery is passive; when
+    every deployment cools down, calls fail at once."""
 
     kind: Literal["litellm"] = "litellm"
+    mode: Literal["rates", "allowed_fails"] = "rates"
     cooldown_time: Duration = 5.0
     allowed_fails: Annotated[int, Field(ge=0)] = 3
     failure_share: Annotated[float, Field(gt=0, le=1)] = 0.5

@@ -142,7 +142,21 @@ def fidelity_table(real: Behaviour, sim: Behaviour, tol: float = 0.02, margin: f
         if len(re_) or len(se):
             rows.append(_row(name, re_, se, tol, margin))
     rows.extend(_share_rows(real, sim, margin))
+    rows.extend(_router_rows(real, sim, margin))
     return pd.DataFrame(rows).set_index("metric")
+
+
+def _router_rows(real: Behaviour, sim: Behaviour, margin: float) -> list[dict]:
+    """For clients that route: the share of retries sent to another deployment (absolute margin), and
+    the deployments cooled down per run (when the real run's count was observed)."""
+    rows = []
+    rf, sf = real.failovers(), sim.failovers()
+    if len(rf) or len(sf):
+        rows.append(_share_row("failover share", rf, sf, margin))
+    if real.cooldowns is not None and sim.cooldowns is not None:
+        rows.append(_row("cooldowns per run", np.asarray(real.cooldowns, float), np.asarray(sim.cooldowns, float),
+                         margin=margin))
+    return rows
 
 
 def _share_rows(real: Behaviour, sim: Behaviour, margin: float) -> list[dict]:
@@ -154,13 +168,18 @@ def _share_rows(real: Behaviour, sim: Behaviour, margin: float) -> list[dict]:
         s = (sim.requests["outcome"] == outcome).to_numpy(float)
         if outcome != "ok" and not (r.any() or s.any()):
             continue
-        row = _row(name, r, s, margin=0.0)
-        row["margin"] = margin  # shares: absolute margin (0.10 = 10 points)
-        row["tost_p"] = tost_p(r, s, margin)
-        row["equivalent"] = bool(row["tost_p"] < ALPHA) if row["tost_p"] == row["tost_p"] else None
-        row["ks"] = row["ks_p"] = row["ks_tol"] = math.nan  # a share, not a distribution
-        rows.append(row)
+        rows.append(_share_row(name, r, s, margin))
     return rows
+
+
+def _share_row(name: str, real: np.ndarray, sim: np.ndarray, margin: float) -> dict:
+    """A row for a share (0/1 per request or retry): equivalence within an absolute ``margin``, no KS."""
+    row = _row(name, real, sim, margin=0.0)
+    row["margin"] = margin  # shares: absolute margin (0.10 = 10 points)
+    row["tost_p"] = tost_p(real, sim, margin)
+    row["equivalent"] = bool(row["tost_p"] < ALPHA) if row["tost_p"] == row["tost_p"] else None
+    row["ks"] = row["ks_p"] = row["ks_tol"] = math.nan  # a share, not a distribution
+    return row
 
 
 def format_table(table: pd.DataFrame, title: str = "") -> str:

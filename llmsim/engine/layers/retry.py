@@ -137,8 +137,11 @@ class RetryStage(Stage):
         nxt = self.inner.peek(r.req, now) if r.station is None else r.station
         if hinted and station is not None and nxt is station:
             delay = self.hint.delay(delay, ra)  # the hint is about the provider we are going back to
-        if self.instant_if_alternative and station is not None and self.inner.has_alternative(r.req, now, station):
-            delay = 0.0
+        if self.instant_if_alternative and station is not None:  # LiteLLM's Router
+            if self.inner.has_alternative(r.req, now, station):
+                delay = 0.0
+            elif att.outcome == "rate_limited" and not self.inner.has_alternative(r.req, now, None):
+                return None  # a 429 with every deployment cooling down is raised, not retried
         if (now - r.first) + delay >= self.stop_before or now + delay >= r.outer.cut:
             return None  # the wait would pass the deadline or the stop: give up now
         return delay
