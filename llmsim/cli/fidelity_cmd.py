@@ -22,9 +22,12 @@ def fidelity(
                                                               "reference client (openai-python, anthropic-python) "
                                                               "or a client YAML file."),
     workload: Optional[str] = typer.Option(None, "--workload", help="Built-in real client instead of a command: "
-                                                                  "openai, anthropic or tenacity."),
-    scenario: str = typer.Option("always-fail", "--scenario", help="Provider scenario served: always-fail, flaky, "
-                                                                  "rate-limited, a packaged name or a YAML file."),
+                                                                  "openai, anthropic, tenacity or litellm "
+                                                                  "(litellm.Router over deployments gpt-0, gpt-1)."),
+    scenario: Optional[str] = typer.Option(None, "--scenario", help="Provider scenario served: always-fail "
+                                                                   "(default), flaky, rate-limited, "
+                                                                   "rate-limited-pair (default for --workload "
+                                                                   "litellm), a packaged name or a YAML file."),
     provider: Optional[str] = typer.Option(None, "--provider", help="Provider answering the calls."),
     requests: int = typer.Option(100, "--requests", min=1, help="Logical requests of a built-in workload."),
     replications: int = typer.Option(20, "--replications", min=1, help="Simulated runs pooled."),
@@ -37,6 +40,8 @@ def fidelity(
     from llmsim.bridges.fidelity import run_fidelity  # deferred: CLI start-up
 
     work, preset = _workload(command, workload, preset, requests)
+    if scenario is None:
+        scenario = "rate-limited-pair" if workload == "litellm" else "always-fail"
     try:
         with err.status("running the real client, then simulating...", spinner="dots"):
             rep = run_fidelity(scenario, preset, workload=work, command=command or None, provider=provider,
