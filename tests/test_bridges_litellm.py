@@ -77,6 +77,11 @@ def test_no_retry_is_refused_with_a_sub_millisecond_hint(preset, t):
 
 
 # -- the real Router ------------------------------------------------------------------------------
+# Behind the `slow` marker (python -m pytest -m slow tests/test_bridges_litellm.py): the real Router's
+# behaviour depends on the machine's load. Its cooldowns are recorded by a callback after each failure,
+# and when its process is starved (the full suite in parallel with other work) it falls into a regime
+# with 1-3 s retries and several times the cooldowns (docs/bridges.md), which no client model should
+# be asked to reproduce; on a quiet machine the acceptance bounds below hold.
 N = 80
 
 
@@ -102,6 +107,7 @@ def _per_run(rep, values) -> np.ndarray:
     return np.array([values[run == r].mean() for r in np.unique(run)])
 
 
+@pytest.mark.slow
 def test_litellm_router_success_and_local_refusals_match(litellm_run):
     rep = litellm_run
     real_ok = (rep.real.requests["outcome"] == "ok").mean()
@@ -114,6 +120,7 @@ def test_litellm_router_success_and_local_refusals_match(litellm_run):
     assert rep.real.requests["attempts"].max() <= 3 and rep.sim.requests["attempts"].max() <= 3  # num_retries 2
 
 
+@pytest.mark.slow
 def test_litellm_router_cooldowns_and_failovers_match(litellm_run):
     rep = litellm_run
     real_cool, sim_cool = rep.real.cooldowns[0], np.asarray(rep.sim.cooldowns, float)
