@@ -18,6 +18,7 @@ from rich.table import Table
 from llmsim.cli.app import app, err, fail, out, parse_sets
 from llmsim.config.loading import load_scenario, read_yaml, resolve_client
 from llmsim.config.scenario import Scenario
+from llmsim.core.atomic import check_writable
 from llmsim.core.errors import InputError
 from llmsim.results import SUMMARY_METRICS
 from llmsim.viz.text_tables import fmt_metric
@@ -32,9 +33,9 @@ _CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|<|>)\s*(.+?)\s*
 # What the experiment commands share, declared once, in --help order: name -> (type, argument or option).
 _SCENARIO = {"scenario": (str, typer.Argument(..., help="Scenario YAML file or packaged scenario name."))}
 _RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
-    "replications": (Optional[int], typer.Option(None, "--replications", "-r",
+    "replications": (Optional[int], typer.Option(None, "--replications", "-r", min=1,
                                                  help="Runs per point, seeds derived from --seed.")),
-    "seed": (Optional[int], typer.Option(None, "--seed", help="Root seed of the replications (default: the "
+    "seed": (Optional[int], typer.Option(None, "--seed", min=0, help="Root seed of the replications (default: the "
                                                               "scenario's).")),
     "set_": (list[str], typer.Option([], "--set", help="Override a scenario value first: PATH=VALUE.")),
     "workers": (Optional[int], typer.Option(None, "--workers", "-w", help="Worker processes (default: the cores; "
@@ -84,6 +85,10 @@ class _RunOptions:
             raise InputError("", "give --scheduler or --dask-local, not both")
         if self.workers is not None and self.workers < 1:
             raise InputError("workers", f"must be >= 1, got {self.workers}")
+        if self.out_dir is not None:
+            check_writable(self.out_dir, "--out", folder=True)
+        if self.report is not None:
+            check_writable(self.report, "--report")
         return {"workers": self.workers, "scheduler": self.scheduler,
                 "executor": "dask" if (self.scheduler or self.dask_local) else None}
 

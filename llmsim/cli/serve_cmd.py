@@ -24,7 +24,7 @@ def serve(
     port: int = typer.Option(8000, "--port", help="TCP port (0 = any free port)."),
     record: Optional[Path] = typer.Option(None, "--record", help="Write every attempt, on exit, to this canonical "
                                                                  "trace file (.parquet, .csv or .jsonl)."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (default: the scenario's)."),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Random seed (default: the scenario's)."),
     set_: list[str] = typer.Option([], "--set", help="Override a scenario value: PATH=VALUE."),
 ) -> None:
     """Serve POST /v1/chat/completions and /v1/messages from the provider model (Ctrl-C stops)."""

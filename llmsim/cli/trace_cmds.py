@@ -19,7 +19,7 @@ from rich.table import Table
 from llmsim.cli.app import app, fail, out
 from llmsim.config.loading import load_scenario
 from llmsim.config.scenario import Scenario
-from llmsim.core.atomic import atomic_write_text
+from llmsim.core.atomic import atomic_write_text, check_writable
 from llmsim.core.errors import InputError
 from llmsim.core.units import UnitError, parse_duration
 
@@ -144,6 +144,7 @@ def convert_cmd(trace: str = typer.Argument(..., help="Trace file."), fmt: Optio
     from llmsim.traces import convert  # deferred: CLI start-up
 
     try:
+        check_writable(out_file, "--out")
         attrs = convert(trace, out_file, fmt, _mapping(mapping), time_unit)
     except InputError as exc:
         fail(str(exc))
@@ -164,7 +165,7 @@ def replay_cmd(trace: str = typer.Argument(..., help="Trace file."),
                rate_multiplier: float = typer.Option(1.0, "--rate-multiplier", help="Thin (<1) or superpose (>1)."),
                loop: bool = typer.Option(False, "--loop", help="Repeat the window until the horizon."),
                horizon: Optional[str] = typer.Option(None, "--horizon", help="Run length (default: the window)."),
-               seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (default: the scenario's)."),
+               seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Random seed (default: the scenario's)."),
                as_json: bool = typer.Option(False, "--json", help="Print the table as JSON.")):
     """Replay a trace's arrivals and sizes against a scenario's providers under one or more client policies."""
     from llmsim.experiments.counterfactual import COUNTERFACTUAL_METRICS, counterfactual  # deferred: CLI start-up
@@ -229,7 +230,7 @@ def fit_cmd(trace: str = typer.Argument(..., help="Trace file."),
             fmt: Optional[str] = _FORMAT, mapping: list[str] = _MAP, time_unit: Optional[str] = _UNIT,
             bin_: str = typer.Option("1min", "--bin", help="Width of the piecewise arrival rate."),
             tokens: str = typer.Option("empirical", "--tokens", help="empirical (quantiles) or lognormal."),
-            seed: int = typer.Option(0, "--seed", help="Seed of the calibration run and the scenario."),
+            seed: int = typer.Option(0, "--seed", min=0, help="Seed of the calibration run and the scenario."),
             check: bool = typer.Option(True, "--check/--no-check", help="Simulate the fitted scenario and compare."),
             report: Optional[Path] = typer.Option(None, "--report", help="Write fit + calibration report (JSON).")):
     """Fit workload (and provider, where recorded) to a trace; write a scenario that runs."""
@@ -238,6 +239,9 @@ def fit_cmd(trace: str = typer.Argument(..., help="Trace file."),
     from llmsim.traces.fit import fit_scenario  # deferred: CLI start-up
 
     try:
+        check_writable(out_file, "--out")
+        if report is not None:
+            check_writable(report, "--report")
         df = _load(trace, fmt, mapping, time_unit)
         sc_dict, rep = fit_scenario(df, _seconds(bin_, "--bin"), tokens, name=Path(out_file).stem, seed=seed)
         sc = Scenario.model_validate(sc_dict)
