@@ -38,10 +38,10 @@ def litellm(
         load_scenario(imp.scenario)  # what we write must load
     except InputError as exc:
         fail(str(exc))
-    _print_notes(imp.notes, quiet)
     unknown = imp.unknown()
-    if unknown and strict:
+    if unknown and strict:  # the one line says it all: no key report before it
         fail(f"{config}: {len(unknown)} unknown key(s): {', '.join(n.path for n in unknown)}")
+    _print_notes(imp.notes, quiet)
     text = yaml.safe_dump(imp.client if client_only else imp.scenario, sort_keys=False)
     if out_file is None:
         sys.stdout.write(text)
