@@ -39,7 +39,7 @@ def read_config_text(path: Path, what: str = "", limit: int = MAX_SCENARIO_BYTES
     """The UTF-8 text of a config file: too large, unreadable or not UTF-8 -> a one-line ScenarioError.
 
     >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "s.yaml"; _ = p.write_bytes(b"name: caf\xe9")
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "s.yaml"; _ = p.write_bytes(b"name: caf\\xe9")
     >>> try:
     ...     read_config_text(p)
     ... except ScenarioError as exc:
