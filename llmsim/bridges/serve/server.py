@@ -25,7 +25,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from llmsim.bridges.serve import anthropic_api, openai_api
-from llmsim.bridges.serve.guards import DEFAULT_MAX_CONNECTIONS, ConnectionBound, json_errors, read_body
+from llmsim.bridges.serve.hardening import DEFAULT_MAX_CONNECTIONS, ConnectionBound, json_errors, read_body
 from llmsim.bridges.serve.protocol import BadRequest, Call, binding_limit, limit_state
 from llmsim.bridges.serve.record import AttemptLog
 from llmsim.bridges.serve.runtime import LiveProvider, Refused

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from llmsim.bridges.serve.guards import HEADER_TIMEOUT, raise_fd_limit
+from llmsim.bridges.serve.hardening import HEADER_TIMEOUT, raise_fd_limit
 from llmsim.bridges.serve.server import LiveServer
 from llmsim.core.errors import InputError
 
