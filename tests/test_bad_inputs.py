@@ -309,3 +309,20 @@ def test_packaged_scenarios_are_within_the_limits():
     for name in packaged_scenarios():
         assert estimate_work(load_scenario(name)).refusal() is None, name
 
+
+
+def test_yaml_alias_bomb_refused_before_validation(tmp_path, no_simulation):
+    """A few hundred bytes of nested anchors standing for 10^8 values: refused from the node count."""
+    s = "&a0 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0]"
+    for i in range(1, 8):
+        s = f"&a{i} [{s}, " + ", ".join([f"*a{i - 1}"] * 9) + "]"
+    p = tmp_path / "bomb.yaml"
+    p.write_text("name: x\nhorizon: 1h\nworkload: {arrivals: {schedule: " + s + "}}\n"
+                 "providers: [{name: p, capacity: {slots: 1}}]\n")
+    assert_one_line(invoke("run", p), "YAML aliases expand to 111,111,130 values")
+
+
+def test_deeply_nested_yaml_one_line(tmp_path):
+    p = tmp_path / "deep.yaml"
+    p.write_text("a: " + "[" * 50_000 + "]" * 50_000 + "\n")
+    assert_one_line(invoke("validate", p), "nested too deeply")
