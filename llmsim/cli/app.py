@@ -5,14 +5,16 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
+from llmsim.cli.failure_path import GuardedGroup
 from llmsim.config.loading import read_yaml
 from llmsim.core.errors import InputError
 
 __all__ = ["app", "out", "err", "fail", "parse_sets"]
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+app = typer.Typer(cls=GuardedGroup, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Simulate LLM API traffic and compare client policies (retries, breakers, failover) "
-                       "before you deploy them.")
+                       "before you deploy them. Any error is one line (exit 2 for bad input); add --debug "
+                       "anywhere for the traceback of an unexpected one.")
 out = Console()
 err = Console(stderr=True)
 

@@ -16,8 +16,10 @@ import typer
 from rich.table import Table
 
 from llmsim.cli.app import app, err, fail, out, parse_sets
+from llmsim.cli.work_guard import DRY_RUN, FORCE, check_work, sweep_estimate
 from llmsim.config.loading import load_scenario, read_yaml, resolve_client
 from llmsim.config.scenario import Scenario
+from llmsim.core.atomic import check_writable
 from llmsim.core.errors import InputError
 from llmsim.results import SUMMARY_METRICS
 from llmsim.viz.text_tables import fmt_metric
@@ -32,9 +34,9 @@ _CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|<|>)\s*(.+?)\s*
 # What the experiment commands share, declared once, in --help order: name -> (type, argument or option).
 _SCENARIO = {"scenario": (str, typer.Argument(..., help="Scenario YAML file or packaged scenario name."))}
 _RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
-    "replications": (Optional[int], typer.Option(None, "--replications", "-r",
+    "replications": (Optional[int], typer.Option(None, "--replications", "-r", min=1,
                                                  help="Runs per point, seeds derived from --seed.")),
-    "seed": (Optional[int], typer.Option(None, "--seed", help="Root seed of the replications (default: the "
+    "seed": (Optional[int], typer.Option(None, "--seed", min=0, help="Root seed of the replications (default: the "
                                                               "scenario's).")),
     "set_": (list[str], typer.Option([], "--set", help="Override a scenario value first: PATH=VALUE.")),
     "workers": (Optional[int], typer.Option(None, "--workers", "-w", help="Worker processes (default: the cores; "
@@ -52,6 +54,8 @@ _RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
     "no_progress": (bool, typer.Option(False, "--no-progress", help="No progress bar.")),
     "report": (Optional[Path], typer.Option(None, "--report", help="Also write an offline HTML report (table and "
                                                                    "charts) to this file.")),
+    "dry_run": (bool, DRY_RUN),
+    "force": (bool, FORCE),
 }
 
 
@@ -71,6 +75,14 @@ class _RunOptions:
     replications: Optional[int] = None
     metric: list[str] = field(default_factory=list)
     report: Optional[Path] = None
+    dry_run: bool = False
+    force: bool = False
+
+    def check_work(self, sc: Scenario, points: int, replications: int,
+                   grid: Optional[dict[str, list]] = None) -> None:
+        """Print the estimate (--dry-run) or refuse work beyond the limits (unless --force)."""
+        est = sweep_estimate(sc, grid, points, replications, self.workers or 1)
+        check_work(est, self.dry_run, self.force)
 
     def load_scenario(self) -> Scenario:
         """The scenario with the --set overrides."""
@@ -84,6 +96,10 @@ class _RunOptions:
             raise InputError("", "give --scheduler or --dask-local, not both")
         if self.workers is not None and self.workers < 1:
             raise InputError("workers", f"must be >= 1, got {self.workers}")
+        if self.out_dir is not None:
+            check_writable(self.out_dir, "--out", folder=True)
+        if self.report is not None:
+            check_writable(self.report, "--report")
         return {"workers": self.workers, "scheduler": self.scheduler,
                 "executor": "dask" if (self.scheduler or self.dask_local) else None}
 
@@ -257,6 +273,8 @@ def sweep(
             raise InputError("", "give at least one --grid PATH=V1,V2,... (or --sample PATH=LO:HI)")
         metrics = _check_metrics(opts.metric) or _SWEEP_METRICS
         executor = opts.executor()
+        opts.check_work(sc, math.prod(len(v) for v in space.values()) if space else samples,
+                        opts.replications or 1, space)
     sw = opts.run(run_sweep, executor, scenario=sc, grid=space or None, samples=ranges or None, n_samples=samples,
                   method=method, replications=opts.replications or 1, seed=opts.seed)
     out.print(_sweep_table(sw, metrics))
@@ -332,6 +350,7 @@ def compare(
         clients = _clients(client)
         metrics = _check_metrics(opts.metric) or _COMPARE_METRICS
         executor = opts.executor()
+        opts.check_work(sc, len(clients), opts.replications or 10)
     cmp = opts.run(run_compare, executor, scenario=sc, clients=clients, baseline=baseline,
                    replications=opts.replications or 10, seed=opts.seed)
     for table in _compare_tables(cmp, metrics):
@@ -364,7 +383,8 @@ def _write_report(result, path: Optional[Path]) -> None:
 
 
 @app.command()
-@_with_options("seed", "set_", "workers", "scheduler", "dask_local", "out_dir", "resume", "no_progress")
+@_with_options("seed", "set_", "workers", "scheduler", "dask_local", "out_dir", "resume", "no_progress", "dry_run",
+               "force")
 def tune(
     param: list[str] = typer.Option([], "--param", "-p", help="PATH=V1,V2,... or PATH=LO:HI[:log|int] "
                                                               "(repeatable): the search space."),
@@ -386,6 +406,7 @@ def tune(
         _check_metrics([objective], "--objective")
         cons = _constraints(constraint)
         executor = opts.executor()
+        opts.check_work(sc, budget, 1)
     res = opts.run(run_tune, executor, scenario=sc, space=space, objective=objective, constraints=cons,
                    budget=budget, seed=opts.seed)
     out.print(_tune_table(res, list(space)))

@@ -31,7 +31,7 @@ def fidelity(
     provider: Optional[str] = typer.Option(None, "--provider", help="Provider answering the calls."),
     requests: int = typer.Option(100, "--requests", min=1, help="Logical requests of a built-in workload."),
     replications: int = typer.Option(20, "--replications", min=1, help="Simulated runs pooled."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the server and the simulations."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the server and the simulations."),
     as_json: bool = typer.Option(False, "--json", help="Print the table as JSON."),
     check: bool = typer.Option(False, "--check", help="Exit 1 if a mean differs by > 5 % (and > 3 "
                                                     "standard errors) or a KS statistic is > 0.2."),

@@ -13,9 +13,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from llmsim.cli.app import app, err, fail, out, parse_sets
+from llmsim.cli.work_guard import DRY_RUN, FORCE, check_work
 from llmsim.config.client_presets import client_presets
 from llmsim.config.loading import DEFAULT_SCENARIO, load_scenario, packaged_scenarios
 from llmsim.config.scenario import Scenario
+from llmsim.config.work_estimate import estimate_work
+from llmsim.core.atomic import check_writable
 from llmsim.core.errors import InputError
 from llmsim.core.units import format_duration
 from llmsim.core.version import __version__
@@ -30,18 +33,22 @@ def _load(source: Optional[str], sets: list[str]) -> Scenario:
 def run(
     scenario: Optional[str] = typer.Argument(None, help="Scenario YAML file or packaged scenario name "
                                                         f"(default: {DEFAULT_SCENARIO})."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (default: the scenario's)."),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Random seed (default: the scenario's)."),
     set_: list[str] = typer.Option([], "--set", help="Override a value: PATH=VALUE, e.g. client.retry.max_attempts=5."),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Save the result (parquet + json) to this folder."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     report: Optional[Path] = typer.Option(None, "--report", help="Also write an offline HTML report to this file."),
+    dry_run: bool = DRY_RUN,
+    force: bool = FORCE,
 ) -> None:
-    """Run one scenario and print its summary."""
+    """Run one scenario and print its summary (refused up front when its work estimate is beyond the limits)."""
     from llmsim.analysis.spend_contracts import fmt_report_value, story_reports  # deferred: CLI start-up
     from llmsim.simulator import simulate  # deferred: CLI start-up
 
     try:
         sc = _load(scenario, set_)
+        _check_outputs(out_dir, report)
+        check_work(estimate_work(sc), dry_run, force)
     except InputError as exc:
         fail(str(exc))
     with err.status(f"simulating {sc.name} ({sc.horizon / 3600:.3g} h)...", spinner="dots"):
@@ -64,6 +71,14 @@ def run(
         out.print(f"saved to {out_dir}")
     if report is not None:
         out.print(f"report written to {report}")
+
+
+def _check_outputs(out_dir: Optional[Path], report: Optional[Path]) -> None:
+    """The output folder and report file can be written: checked before any work starts."""
+    if out_dir is not None:
+        check_writable(out_dir, "--out", folder=True)
+    if report is not None:
+        check_writable(report, "--report")
 
 
 def _nan_as_null(values) -> dict:

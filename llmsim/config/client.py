@@ -283,6 +283,8 @@ class Route(Config):
     def _weights(self):
         if self.weights is not None and self.order != ["*"] and len(self.weights) != len(self.order):
             raise ValueError(f"weights has {len(self.weights)} entries for {len(self.order)} providers in order")
+        if self.weights is not None and not 0 < sum(self.weights) < float("inf"):
+            raise ValueError("weights must be finite with at least one above 0 (omit weights for an even split)")
         return self
 
 

@@ -25,6 +25,7 @@ Every key is accounted for in ``notes``: mapped, approximated, ignored (with why
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -130,9 +131,12 @@ def _name(s: str) -> str:
 
 def _num(v, path: str) -> float:
     try:
-        return float(v)
+        x = float(v)
     except (TypeError, ValueError):
         raise InputError(path, f"expected a number, got {v!r}") from None
+    if not math.isfinite(x):
+        raise InputError(path, f"expected a finite number, got {v!r}")
+    return x
 
 
 def _fallbacks(value, path: str) -> dict[str, list[str]]:
