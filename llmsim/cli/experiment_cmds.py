@@ -32,8 +32,11 @@ _CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|<|>)\s*(.+?)\s*
 # What the experiment commands share, declared once, in --help order: name -> (type, argument or option).
 _SCENARIO = {"scenario": (str, typer.Argument(..., help="Scenario YAML file or packaged scenario name."))}
 _RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
-    "replications": (Optional[int], typer.Option(None, "--replications", "-r",
-                                                 help="Runs per point, seeds derived from --seed.")),
+    "replications": (Optional[str], typer.Option(None, "--replications", "-r",
+                                                 help="Runs per point, seeds derived from --seed; 'auto' (or "
+                                                      "auto:TARGET:MOST, e.g. auto:0.05:30) adds paired runs "
+                                                      "until every interval is within TARGET of its scale or "
+                                                      "clearly excludes zero.")),
     "seed": (Optional[int], typer.Option(None, "--seed", help="Root seed of the replications (default: the "
                                                               "scenario's).")),
     "set_": (list[str], typer.Option([], "--set", help="Override a scenario value first: PATH=VALUE.")),
@@ -68,7 +71,7 @@ class _RunOptions:
     out_dir: Optional[Path] = None
     resume: bool = False
     no_progress: bool = False
-    replications: Optional[int] = None
+    replications: Optional[str] = None
     metric: list[str] = field(default_factory=list)
     report: Optional[Path] = None
 
@@ -260,6 +263,7 @@ def sweep(
     sw = opts.run(run_sweep, executor, scenario=sc, grid=space or None, samples=ranges or None, n_samples=samples,
                   method=method, replications=opts.replications or 1, seed=opts.seed)
     out.print(_sweep_table(sw, metrics))
+    _print_adaptive(sw.adaptive, "point's mean")
     if len(sw.failures):
         err.print(f"[yellow]{len(sw.failures)} run(s) failed[/]; first: {sw.failures['error'].iloc[0]}",
                   highlight=False)
@@ -333,11 +337,25 @@ def compare(
         metrics = _check_metrics(opts.metric) or _COMPARE_METRICS
         executor = opts.executor()
     cmp = opts.run(run_compare, executor, scenario=sc, clients=clients, baseline=baseline,
-                   replications=opts.replications or 10, seed=opts.seed)
+                   replications=opts.replications or "auto", seed=opts.seed, metrics=metrics)
     for table in _compare_tables(cmp, metrics):
         out.print(table)
+    _print_adaptive(cmp.sweep.adaptive, "difference")
     opts.saved("table.parquet, summary.csv, differences.csv, winners.csv")
     _write_report(cmp, opts.report)
+
+
+def _print_adaptive(adaptive: Optional[dict], what: str) -> None:
+    """How many replications ``-r auto`` needed, and whether every interval settled."""
+    if not adaptive:
+        return
+    target = f"{adaptive['target']:.0%}" if adaptive["target"] >= 0.01 else f"{adaptive['target']:g}"
+    if adaptive["settled"]:
+        out.print(f"-r auto: {adaptive['replications']} replications: every {what}'s {adaptive['confidence']:.0%} "
+                  f"interval is within {target}" + (" or clearly excludes zero" if what == "difference" else ""))
+    else:
+        out.print(f"[yellow]-r auto: stopped at the most, {adaptive['replications']} replications; some {what} "
+                  f"intervals are still wider than {target}[/]")
 
 
 def _clients(items: list[str]) -> dict[str, Any]:
