@@ -23,6 +23,7 @@ from llmsim.config.scenario import Scenario
 from llmsim.core.outcomes import LOCAL_OUTCOMES
 from llmsim.core.units import parse_duration
 from llmsim.engine.recorder import EVENT_COLUMNS, event_frame
+from llmsim.engine.streaming import StreamedSummary
 
 __all__ = ["Result", "SUMMARY_METRICS", "EVENT_COLUMNS", "summarize", "summary_metrics", "upgrade_events",
            "ExactValues", "outcome_codes", "breaker_opens"]
@@ -165,17 +166,34 @@ class Result:
 
     scenario: Scenario
     seed: int
-    requests: pd.DataFrame
-    attempts: pd.DataFrame
-    events: pd.DataFrame = field(default_factory=lambda: event_frame(*((),) * len(EVENT_COLUMNS)))
+    requests: pd.DataFrame | None
+    attempts: pd.DataFrame | None
+    events: pd.DataFrame | None = field(default_factory=lambda: event_frame(*((),) * len(EVENT_COLUMNS)))
+    #: the summary, when the tables it needs were not kept (``keep: requests`` or ``summary``)
+    kept_summary: pd.Series | None = field(default=None, repr=False)
+
+    @classmethod
+    def streamed(cls, scenario: Scenario, seed: int, s: StreamedSummary) -> Result:
+        """The Result of a summary-only run (``keep: summary``): no tables, the streamed summary."""
+        m = summary_metrics(s.n, s.latency, s.ttft, s.attempt_outcomes(), s.cost_total, s.wasted_cost,
+                            scenario.horizon - scenario.warmup, s.breaker_opens, s.invalid)
+        return cls(scenario, seed, None, None, None, kept_summary=pd.Series(m, name="value"))
 
     def summary(self) -> pd.Series:
         """The summary metrics (``SUMMARY_METRICS``, docs/model.md), warm-up excluded."""
+        if self.kept_summary is not None:
+            return self.kept_summary.copy()
         return summarize(self.requests, self.attempts, self.events, self.scenario.warmup, self.scenario.horizon)
+
+    def _tables_needed(self, what: str) -> None:
+        if self.requests is None or self.attempts is None or self.events is None:
+            raise ValueError(f"{what} needs the tables; this run kept {self.scenario.keep!r} "
+                             "(run with keep: all)")
 
     def timeseries(self, freq: str | float = "1min") -> pd.DataFrame:
         """Per time bin (index ``time`` = bin start in seconds): arrivals, successes, latency p50/p95 of
         requests arriving in the bin, attempts by outcome sent in the bin, cost, and provider capacity."""
+        self._tables_needed("timeseries()")
         width = parse_duration(freq)
         if width <= 0:
             raise ValueError("freq must be > 0")
@@ -220,7 +238,8 @@ class Result:
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
         try:
             for name in ("requests", "attempts", "events"):
-                getattr(self, name).to_parquet(tmp / f"{name}.parquet", index=False)
+                if getattr(self, name) is not None:
+                    getattr(self, name).to_parquet(tmp / f"{name}.parquet", index=False)
             meta = {
                 "format": _FORMAT_VERSION,
                 "seed": self.seed,
@@ -236,13 +255,20 @@ class Result:
 
     @classmethod
     def load(cls, path: str | Path) -> Result:
-        """Read a folder written by ``save``."""
+        """Read a folder written by ``save`` (tables a ``keep: requests|summary`` run did not keep are None)."""
         src = Path(path)
         meta = json.loads((src / "result.json").read_text(encoding="utf-8"))
-        tables = {name: pd.read_parquet(src / f"{name}.parquet") for name in ("requests", "attempts", "events")}
-        events = tables["events"] if meta.get("format", 1) >= 2 else upgrade_events(tables["events"])
-        return cls(Scenario.model_validate(meta["scenario"]), int(meta["seed"]), tables["requests"],
-                   tables["attempts"], events)
+        tables = {name: pd.read_parquet(src / f"{name}.parquet") if (src / f"{name}.parquet").exists() else None
+                  for name in ("requests", "attempts", "events")}
+        events = tables["events"]
+        if events is not None and meta.get("format", 1) < 2:
+            events = upgrade_events(events)
+        res = cls(Scenario.model_validate(meta["scenario"]), int(meta["seed"]), tables["requests"],
+                  tables["attempts"], events)
+        if any(t is None for t in tables.values()):
+            res.kept_summary = pd.Series({k: (float("nan") if v is None else v) for k, v in meta["summary"].items()},
+                                         name="value", dtype=float)
+        return res
 
 
 def _bin_counts(bins: np.ndarray, nb: int) -> np.ndarray:
