@@ -187,7 +187,7 @@ class Result:
 
     def _tables_needed(self, what: str) -> None:
         if self.requests is None or self.attempts is None or self.events is None:
-            raise ValueError(f"{what} needs the tables; this run kept {self.scenario.keep!r} "
+            raise ValueError(f"{what} needs the tables; this run kept only {self.scenario.keep!r} "
                              "(run with keep: all)")
 
     def timeseries(self, freq: str | float = "1min") -> pd.DataFrame:

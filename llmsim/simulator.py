@@ -33,7 +33,7 @@ def simulate(scenario: Scenario | dict | str | Path, seed: int | None = None,
     if arrivals is None and sc.workload.trace is not None:
         tr = sc.workload.trace
         arrivals, _ = replay_file(tr.path, tr.options(), seed, sc.horizon, tr.format, tr.mapping, tr.time_unit)
-    if sc.keep == "summary":
+    if sc.keep == "summary":  # unset (None) keeps everything
         rec = run_recorded(sc, seed, arrivals, StreamingRecorder([p.name for p in sc.providers], sc.warmup))
         return Result.streamed(sc, seed, rec.summary())
     requests, attempts, events = run_model(sc, seed, arrivals)

@@ -1,8 +1,9 @@
 """Adaptive replications (``-r auto``): add paired replications until every reported interval is narrow
 enough or clearly away from zero, up to a maximum.
 
-A rule ``AutoReplications(target, start, most)`` runs ``start`` replications, then grows the count by
-half (at least by one) while an interval is still too wide, never past ``most``. An interval is narrow
+A rule ``AutoReplications(target, start, most)`` runs ``start`` replications (10: the same runs as a
+fixed ``-r 10``, same seeds, so it stops with exactly those intervals or goes on), then grows the count
+by half (at least by one) while an interval is still too wide, never past ``most`` (40). An interval is narrow
 enough when its half-width is at most ``target`` times the size of what it measures (the baseline's mean
 for a difference, the mean itself for a point), and a paired difference is settled when its interval
 lies on one side of zero with room to spare (half-width at most half the difference). The decision
@@ -11,9 +12,9 @@ stops at the same count.
 
 >>> rule = parse_replications("auto:0.02")
 >>> rule.target, rule.start, rule.most
-(0.02, 4, 30)
->>> rule.counts()[:5]
-[4, 6, 9, 13, 19]
+(0.02, 10, 40)
+>>> rule.counts()
+[10, 15, 23, 35, 40]
 >>> parse_replications("7")
 7
 """
@@ -45,8 +46,8 @@ class AutoReplications:
     clearly excludes zero; from ``start`` replications to at most ``most``."""
 
     target: float = 0.05
-    start: int = 4
-    most: int = 30
+    start: int = 10
+    most: int = 40
     confidence: float = 0.95
 
     def __post_init__(self):
@@ -85,11 +86,11 @@ def parse_replications(value: int | str | AutoReplications | None, default: int 
         raise InputError("replications", f"must be an integer >= 1 or 'auto[:TARGET[:MOST]]', got {value!r}")
     try:
         target = float(parts[1].rstrip("%")) / (100 if parts[1].endswith("%") else 1) if len(parts) > 1 else 0.05
-        most = int(parts[2]) if len(parts) > 2 else 30
+        most = int(parts[2]) if len(parts) > 2 else AutoReplications.most
     except ValueError:
         raise InputError("replications", f"cannot read {value!r}: expected auto:TARGET:MOST, e.g. auto:0.05:30"
                          ) from None
-    return AutoReplications(target=target, most=most, start=min(4, most))
+    return AutoReplications(target=target, most=most, start=min(AutoReplications.start, max(most, 2)))
 
 
 def _narrow(half: float, scale: float, target: float) -> bool:

@@ -152,7 +152,7 @@ def compare(scenario: Any, clients: Mapping[str, Any] | Sequence[str],
 
     ``replications="auto"`` (``"auto:TARGET:MOST"``, or an ``AutoReplications``) adds paired replications
     until every difference from the baseline in ``metrics`` (default ``AUTO_METRICS``) has an interval
-    narrower than the target (5 % of the baseline's mean) or clearly excluding zero, up to the most (30);
+    narrower than the target (5 % of the baseline's mean) or clearly excluding zero, from 10 up to 40;
     ``result.replications`` says how many it took. Other arguments as in ``sweep``."""
     base = as_scenario(scenario)
     resolved = _resolved_clients(clients)

@@ -39,7 +39,7 @@ from llmsim.experiments.store import MANIFEST, RunStore, atomic_write_csv, atomi
 from llmsim.experiments.task_runner import Runner, Task, simulate_summary
 from llmsim.results import SUMMARY_METRICS
 
-__all__ = ["sweep", "SweepResult", "run_points", "build_table", "check_points", "as_scenario"]
+__all__ = ["sweep", "SweepResult", "run_points", "build_table", "check_points", "as_scenario", "summary_only"]
 
 _FORMAT = 1
 _COLUMNS = "columns.json"
@@ -219,6 +219,7 @@ def run_points(base: Scenario, points: Sequence[Point], params: Sequence[str], *
     if rule is None and (not isinstance(replications, (int, np.integer)) or replications < 1):
         raise InputError("replications", f"must be an integer >= 1 or 'auto', got {replications!r}")
     counts = rule.counts() if rule else [int(replications)]
+    base = summary_only(base, measure)
     root = base.seed if seed is None else int(seed)
     check_points(base, points)
     measure = measure or simulate_summary
@@ -241,6 +242,14 @@ def run_points(base: Scenario, points: Sequence[Point], params: Sequence[str], *
     table, metrics = build_table(points, records, done, params)
     adaptive = None if rule is None else {**rule.describe(), "replications": done, "settled": ok}
     return SweepResult(table, list(params), metrics, store.manifest, computed=runner.computed, adaptive=adaptive)
+
+
+def summary_only(base: Scenario, measure: Callable | None) -> Scenario:
+    """The scenario its runs are measured on: summary-only (``keep: summary``, streamed, bounded memory) when
+    the measure is the default summary and the scenario does not say what to keep."""
+    if measure is None and base.keep is None:
+        return base.model_copy(update={"keep": "summary"})
+    return base
 
 
 def _means_settled(points: Sequence[Point], rule: AutoReplications | None) -> Settled:
