@@ -37,6 +37,9 @@ _RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
                                                       "auto:TARGET:MOST, e.g. auto:0.05:30) adds paired runs "
                                                       "until every interval is within TARGET of its scale or "
                                                       "clearly excludes zero.")),
+    "keep": (Optional[str], typer.Option(None, "--keep", help="What each run keeps: summary (the default: metrics "
+                                                              "streamed, quantiles within 0.5%) or all (every "
+                                                              "table; exact quantiles).")),
     "seed": (Optional[int], typer.Option(None, "--seed", help="Root seed of the replications (default: the "
                                                               "scenario's).")),
     "set_": (list[str], typer.Option([], "--set", help="Override a scenario value first: PATH=VALUE.")),
@@ -72,12 +75,13 @@ class _RunOptions:
     resume: bool = False
     no_progress: bool = False
     replications: Optional[str] = None
+    keep: Optional[str] = None
     metric: list[str] = field(default_factory=list)
     report: Optional[Path] = None
 
     def load_scenario(self) -> Scenario:
         """The scenario with the --set overrides."""
-        return load_scenario(self.scenario, parse_sets(self.set_))
+        return load_scenario(self.scenario, parse_sets(self.set_ + ([f"keep={self.keep}"] if self.keep else [])))
 
     def executor(self) -> dict:
         """Where to run (checked after --resume has its --out)."""
@@ -382,7 +386,7 @@ def _write_report(result, path: Optional[Path]) -> None:
 
 
 @app.command()
-@_with_options("seed", "set_", "workers", "scheduler", "dask_local", "out_dir", "resume", "no_progress")
+@_with_options("keep", "seed", "set_", "workers", "scheduler", "dask_local", "out_dir", "resume", "no_progress")
 def tune(
     param: list[str] = typer.Option([], "--param", "-p", help="PATH=V1,V2,... or PATH=LO:HI[:log|int] "
                                                               "(repeatable): the search space."),
