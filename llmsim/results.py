@@ -266,7 +266,9 @@ class Result:
         res = cls(Scenario.model_validate(meta["scenario"]), int(meta["seed"]), tables["requests"],
                   tables["attempts"], events)
         if any(t is None for t in tables.values()):
-            res.kept_summary = pd.Series({k: (float("nan") if v is None else v) for k, v in meta["summary"].items()},
+            saved = meta["summary"]  # written with sorted keys: back in the summary's order
+            order = [m for m in SUMMARY_METRICS if m in saved] + [m for m in saved if m not in SUMMARY_METRICS]
+            res.kept_summary = pd.Series({k: (float("nan") if saved[k] is None else saved[k]) for k in order},
                                          name="value", dtype=float)
         return res
 
