@@ -17,7 +17,7 @@ q (n - 1)); each order statistic is read from its bucket, so the result is withi
 >>> h.add(values)
 >>> bool(abs(h.quantile(0.95) / np.quantile(values, 0.95) - 1) <= h.rel_error)
 True
->>> len(h), round(h.mean() / values.mean(), 12)
+>>> len(h), float(round(h.mean() / values.mean(), 12))
 (100000, 1.0)
 """
 

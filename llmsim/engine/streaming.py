@@ -10,7 +10,7 @@ order of float additions); the latency and TTFT quantiles are within the histogr
 >>> import llmsim
 >>> sc = llmsim.load_scenario("tuesday", {"horizon": "10m", "keep": "summary"})
 >>> res = llmsim.simulate(sc, seed=1)
->>> res.requests is None, res.summary()["requests"] > 0
+>>> res.requests is None, bool(res.summary()["requests"] > 0)
 (True, True)
 """
 
