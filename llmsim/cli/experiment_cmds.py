@@ -37,9 +37,10 @@ _RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
                                                       "auto:TARGET:MOST, e.g. auto:0.05:30) adds paired runs "
                                                       "until every interval is within TARGET of its scale or "
                                                       "clearly excludes zero.")),
-    "keep": (Optional[str], typer.Option(None, "--keep", help="What each run keeps: summary (the default: metrics "
-                                                              "streamed, quantiles within 0.5%) or all (every "
-                                                              "table; exact quantiles).")),
+    "keep": (Optional[str], typer.Option(None, "--keep", help="What each run keeps: summary (metrics streamed, "
+                                                              "quantiles within 0.5%; the default of sweep and "
+                                                              "tune) or all (every table, exact quantiles; the "
+                                                              "default of compare).")),
     "seed": (Optional[int], typer.Option(None, "--seed", help="Root seed of the replications (default: the "
                                                               "scenario's).")),
     "set_": (list[str], typer.Option([], "--set", help="Override a scenario value first: PATH=VALUE.")),
