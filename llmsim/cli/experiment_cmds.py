@@ -34,8 +34,15 @@ _CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|<|>)\s*(.+?)\s*
 # What the experiment commands share, declared once, in --help order: name -> (type, argument or option).
 _SCENARIO = {"scenario": (str, typer.Argument(..., help="Scenario YAML file or packaged scenario name."))}
 _RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
-    "replications": (Optional[int], typer.Option(None, "--replications", "-r", min=1,
-                                                 help="Runs per point, seeds derived from --seed.")),
+    "replications": (Optional[str], typer.Option(None, "--replications", "-r",
+                                                 help="Runs per point, seeds derived from --seed; 'auto' (or "
+                                                      "auto:TARGET:MOST, e.g. auto:0.05:30) adds paired runs "
+                                                      "until every interval is within TARGET of its scale or "
+                                                      "clearly excludes zero.")),
+    "keep": (Optional[str], typer.Option(None, "--keep", help="What each run keeps: summary (metrics streamed, "
+                                                              "quantiles within 0.5%; the default of sweep and "
+                                                              "tune) or all (every table, exact quantiles; the "
+                                                              "default of compare).")),
     "seed": (Optional[int], typer.Option(None, "--seed", min=0, help="Root seed of the replications (default: the "
                                                               "scenario's).")),
     "set_": (list[str], typer.Option([], "--set", help="Override a scenario value first: PATH=VALUE.")),
@@ -72,21 +79,27 @@ class _RunOptions:
     out_dir: Optional[Path] = None
     resume: bool = False
     no_progress: bool = False
-    replications: Optional[int] = None
+    replications: Optional[str] = None
+    keep: Optional[str] = None
     metric: list[str] = field(default_factory=list)
     report: Optional[Path] = None
     dry_run: bool = False
     force: bool = False
 
-    def check_work(self, sc: Scenario, points: int, replications: int,
+    def check_work(self, sc: Scenario, points: int, replications: int | str,
                    grid: Optional[dict[str, list]] = None) -> None:
-        """Print the estimate (--dry-run) or refuse work beyond the limits (unless --force)."""
-        est = sweep_estimate(sc, grid, points, replications, self.workers or 1)
+        """Print the estimate (--dry-run) or refuse work beyond the limits (unless --force); ``-r auto``
+        counts at its most."""
+        from llmsim.experiments.adaptive import parse_replications  # deferred: CLI start-up
+
+        plan = parse_replications(replications)
+        count = plan if isinstance(plan, int) else plan.most
+        est = sweep_estimate(sc, grid, points, count, self.workers or 1)
         check_work(est, self.dry_run, self.force)
 
     def load_scenario(self) -> Scenario:
         """The scenario with the --set overrides."""
-        return load_scenario(self.scenario, parse_sets(self.set_))
+        return load_scenario(self.scenario, parse_sets(self.set_ + ([f"keep={self.keep}"] if self.keep else [])))
 
     def executor(self) -> dict:
         """Where to run (checked after --resume has its --out)."""
@@ -278,6 +291,7 @@ def sweep(
     sw = opts.run(run_sweep, executor, scenario=sc, grid=space or None, samples=ranges or None, n_samples=samples,
                   method=method, replications=opts.replications or 1, seed=opts.seed)
     out.print(_sweep_table(sw, metrics))
+    _print_adaptive(sw.adaptive, "point's mean")
     if len(sw.failures):
         err.print(f"[yellow]{len(sw.failures)} run(s) failed[/]; first: {sw.failures['error'].iloc[0]}",
                   highlight=False)
@@ -350,13 +364,27 @@ def compare(
         clients = _clients(client)
         metrics = _check_metrics(opts.metric) or _COMPARE_METRICS
         executor = opts.executor()
-        opts.check_work(sc, len(clients), opts.replications or 10)
+        opts.check_work(sc, len(clients), opts.replications or "auto")
     cmp = opts.run(run_compare, executor, scenario=sc, clients=clients, baseline=baseline,
-                   replications=opts.replications or 10, seed=opts.seed)
+                   replications=opts.replications or "auto", seed=opts.seed, metrics=metrics)
     for table in _compare_tables(cmp, metrics):
         out.print(table)
+    _print_adaptive(cmp.sweep.adaptive, "difference")
     opts.saved("table.parquet, summary.csv, differences.csv, winners.csv")
     _write_report(cmp, opts.report)
+
+
+def _print_adaptive(adaptive: Optional[dict], what: str) -> None:
+    """How many replications ``-r auto`` needed, and whether every interval settled."""
+    if not adaptive:
+        return
+    target = f"{adaptive['target']:.0%}" if adaptive["target"] >= 0.01 else f"{adaptive['target']:g}"
+    if adaptive["settled"]:
+        out.print(f"-r auto: {adaptive['replications']} replications: every {what}'s {adaptive['confidence']:.0%} "
+                  f"interval is within {target}" + (" or clearly excludes zero" if what == "difference" else ""))
+    else:
+        out.print(f"[yellow]-r auto: stopped at the most, {adaptive['replications']} replications; some {what} "
+                  f"intervals are still wider than {target}[/]")
 
 
 def _clients(items: list[str]) -> dict[str, Any]:
@@ -383,8 +411,8 @@ def _write_report(result, path: Optional[Path]) -> None:
 
 
 @app.command()
-@_with_options("seed", "set_", "workers", "scheduler", "dask_local", "out_dir", "resume", "no_progress", "dry_run",
-               "force")
+@_with_options("keep", "seed", "set_", "workers", "scheduler", "dask_local", "out_dir", "resume", "no_progress",
+               "dry_run", "force")
 def tune(
     param: list[str] = typer.Option([], "--param", "-p", help="PATH=V1,V2,... or PATH=LO:HI[:log|int] "
                                                               "(repeatable): the search space."),

@@ -38,6 +38,9 @@ def run(
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Save the result (parquet + json) to this folder."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     report: Optional[Path] = typer.Option(None, "--report", help="Also write an offline HTML report to this file."),
+    keep: Optional[str] = typer.Option(None, "--keep", help="What to keep: all (every table, the default), requests "
+                                                            "(no attempts table) or summary (no tables: metrics "
+                                                            "streamed in bounded memory, quantiles within 0.5%)."),
     dry_run: bool = DRY_RUN,
     force: bool = FORCE,
 ) -> None:
@@ -46,7 +49,9 @@ def run(
     from llmsim.simulator import simulate  # deferred: CLI start-up
 
     try:
-        sc = _load(scenario, set_)
+        sc = _load(scenario, set_ + ([f"keep={keep}"] if keep else []))
+        if report is not None and sc.keep in ("requests", "summary"):
+            raise InputError("keep", f"--report needs every table; this run keeps {sc.keep}")
         _check_outputs(out_dir, report)
         check_work(estimate_work(sc), dry_run, force)
     except InputError as exc:
@@ -54,7 +59,7 @@ def run(
     with err.status(f"simulating {sc.name} ({sc.horizon / 3600:.3g} h)...", spinner="dots"):
         res = simulate(sc, seed)
     summary = res.summary()
-    stories = story_reports(res)
+    stories = story_reports(res) if res.attempts is not None else {}
     if out_dir is not None:
         res.save(out_dir)
     if report is not None:
@@ -87,8 +92,12 @@ def _nan_as_null(values) -> dict:
 
 def _print_tables(sc: Scenario, res, summary, stories: dict, fmt) -> None:
     """The summary, the metrics by period, each story report and, for spend, the cost by period."""
-    out.print(summary_table(summary, f"{sc.name} (seed {res.seed}): {len(res.requests):,} requests, "
-                                     f"warm-up {sc.warmup:g}s excluded"))
+    n = (f"{len(res.requests):,} requests" if res.requests is not None
+         else f"{summary['requests']:,.0f} measured requests")
+    out.print(summary_table(summary, f"{sc.name} (seed {res.seed}): {n}, warm-up {sc.warmup:g}s excluded"))
+    if res.attempts is None:
+        out.print(f"keep: {sc.keep}: no metrics by period (they need every table)")
+        return
     ts = _print_periods(sc, res)
     for kind, rep in stories.items():
         out.print(_story_table(kind, rep, fmt))

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -42,6 +42,11 @@ class Scenario(Config):
     workload: Workload
     providers: Annotated[list[Provider], Field(min_length=1)]
     client: Client = Field(default_factory=Client)
+    keep: Annotated[Literal["all", "requests", "summary"] | None, Field(description=(
+        "what a run keeps: `all` (the requests, attempts and events tables), `requests` (no attempts "
+        "table; the summary is computed before it is dropped) or `summary` (no tables: the summary "
+        "metrics streamed during the run in bounded memory, quantiles within 0.5 %); unset: `all` "
+        "for a single run, `summary` for the runs of a sweep, compare or tune"))] = None
 
     @field_validator("client", mode="before")
     @classmethod

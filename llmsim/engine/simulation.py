@@ -26,7 +26,7 @@ from llmsim.engine.station import Station
 from llmsim.provider.incidents import with_drawn_incidents
 from llmsim.provider.model import DRAW_COLUMNS, ProviderModel
 
-__all__ = ["run_model", "ChunkDraws"]
+__all__ = ["run_model", "run_recorded", "ChunkDraws"]
 
 
 class ChunkDraws:
@@ -106,9 +106,13 @@ def run_model(scenario: Scenario, seed: int, arrivals: ExplicitArrivals | None =
     """Run one simulation; returns (requests, attempts, events) DataFrames. No I/O.
 
     ``arrivals`` replaces the scenario's Poisson arrivals and size distributions (trace replay)."""
+    return run_recorded(scenario, seed, arrivals, Recorder([p.name for p in scenario.providers])).tables()
+
+
+def run_recorded(scenario: Scenario, seed: int, arrivals: ExplicitArrivals | None, rec):
+    """Run one simulation into the recorder ``rec`` (a ``Recorder`` or a ``StreamingRecorder``); returns it."""
     env = simpy.Environment()
     streams = Streams(seed)
-    rec = Recorder([p.name for p in scenario.providers])
     wl = scenario.workload
     models = [ProviderModel(with_drawn_incidents(p, i, streams, scenario.horizon), i)
               for i, p in enumerate(scenario.providers)]
@@ -129,4 +133,4 @@ def run_model(scenario: Scenario, seed: int, arrivals: ExplicitArrivals | None =
     if driver is not None:
         driver.close()
     client.close_open()
-    return rec.tables()
+    return rec
