@@ -3,7 +3,8 @@ metrics an SLO may name (``cost_per_1k_requests``) and a report projects (``cost
 
 >>> from llmsim.config.slo import parse_slo
 >>> summary = {"requests": 2000, "success_rate": 0.985, "latency_p95": 4.0, "cost_total": 0.8}
->>> table = slo_table(summary, parse_slo({"success_rate": "99%", "latency_p95": "10s", "cost_per_1k_requests": "$0.50"}))
+>>> slo = parse_slo({"success_rate": "99%", "latency_p95": "10s", "cost_per_1k_requests": "$0.50"})
+>>> table = slo_table(summary, slo)
 >>> table[["target", "met"]].values.tolist()
 [['success_rate >= 99%', False], ['latency_p95 <= 10s', True], ['cost_per_1k_requests <= $0.5', True]]
 >>> round(monthly_factor(3600), 1)   # 30 days of a 1-hour window
@@ -71,5 +72,6 @@ def projection_note(window_seconds: float) -> str:
     """How a $/month figure was projected, in one line for the page."""
     hours = window_seconds / 3600.0
     span = f"{hours:.3g} h" if hours >= 1 else f"{window_seconds / 60:.3g} min"
-    return (f"$/month = cost over the measured window ({span}, warm-up excluded) x {monthly_factor(window_seconds):,.0f} "
+    factor = monthly_factor(window_seconds)
+    return (f"$/month = cost over the measured window ({span}, warm-up excluded) x {factor:,.0f} "
             f"(30 days / window): the month as if every {span} were like the simulated one")
