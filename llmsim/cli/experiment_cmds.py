@@ -18,6 +18,7 @@ from rich.table import Table
 from llmsim.cli.app import app, err, fail, out, parse_sets
 from llmsim.config.loading import load_scenario, read_yaml, resolve_client
 from llmsim.config.scenario import Scenario
+from llmsim.config.slo import merge_slo, parse_slo_option
 from llmsim.core.errors import InputError
 from llmsim.results import SUMMARY_METRICS
 from llmsim.viz.text_tables import fmt_metric
@@ -52,6 +53,9 @@ _RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
     "no_progress": (bool, typer.Option(False, "--no-progress", help="No progress bar.")),
     "report": (Optional[Path], typer.Option(None, "--report", help="Also write an offline HTML report (table and "
                                                                    "charts) to this file.")),
+    "slo": (list[str], typer.Option([], "--slo", help="SLO target METRIC<=BOUND or METRIC>=BOUND, e.g. "
+                                                      "'latency_p95<=10s', 'success_rate>=99%' (repeatable; adds to "
+                                                      "and overrides the scenario's slo).")),
 }
 
 
@@ -71,6 +75,11 @@ class _RunOptions:
     replications: Optional[int] = None
     metric: list[str] = field(default_factory=list)
     report: Optional[Path] = None
+    slo: list[str] = field(default_factory=list)
+
+    def targets(self, sc: Scenario) -> list:
+        """The scenario's SLO targets with the --slo ones added (same metric and direction: --slo wins)."""
+        return merge_slo(sc.targets(), [parse_slo_option(item) for item in self.slo])
 
     def load_scenario(self) -> Scenario:
         """The scenario with the --set overrides."""
@@ -256,15 +265,17 @@ def sweep(
         if not space and not ranges:
             raise InputError("", "give at least one --grid PATH=V1,V2,... (or --sample PATH=LO:HI)")
         metrics = _check_metrics(opts.metric) or _SWEEP_METRICS
+        targets = opts.targets(sc)
         executor = opts.executor()
     sw = opts.run(run_sweep, executor, scenario=sc, grid=space or None, samples=ranges or None, n_samples=samples,
                   method=method, replications=opts.replications or 1, seed=opts.seed)
     out.print(_sweep_table(sw, metrics))
+    _print_verdict(sw, targets)
     if len(sw.failures):
         err.print(f"[yellow]{len(sw.failures)} run(s) failed[/]; first: {sw.failures['error'].iloc[0]}",
                   highlight=False)
     opts.saved("table.parquet, summary.csv")
-    _write_report(sw, opts.report)
+    _write_report(sw, opts.report, targets)
 
 
 def _compare_tables(cmp, metrics: list[str]) -> tuple[Table, Table]:
@@ -331,13 +342,15 @@ def compare(
         sc = opts.load_scenario()
         clients = _clients(client)
         metrics = _check_metrics(opts.metric) or _COMPARE_METRICS
+        targets = opts.targets(sc)
         executor = opts.executor()
     cmp = opts.run(run_compare, executor, scenario=sc, clients=clients, baseline=baseline,
                    replications=opts.replications or 10, seed=opts.seed)
+    _print_verdict(cmp, targets)
     for table in _compare_tables(cmp, metrics):
         out.print(table)
     opts.saved("table.parquet, summary.csv, differences.csv, winners.csv")
-    _write_report(cmp, opts.report)
+    _write_report(cmp, opts.report, targets)
 
 
 def _clients(items: list[str]) -> dict[str, Any]:
@@ -356,15 +369,26 @@ def _clients(items: list[str]) -> dict[str, Any]:
     return clients
 
 
-def _write_report(result, path: Optional[Path]) -> None:
+def _print_verdict(result, targets: list) -> None:
+    """The verdict of a comparison or sweep: the candidate to deploy, its cost per month, how sure."""
+    from llmsim.viz.verdict import compare_verdict, sweep_verdict  # deferred: CLI start-up (pandas, scipy)
+
+    v = compare_verdict(result, targets) if hasattr(result, "clients") else sweep_verdict(result, targets)
+    lines = v.lines()
+    out.print(f"[bold]{lines[0]}[/]", highlight=False)
+    for line in lines[1:]:
+        out.print(line, highlight=False, markup=False)
+
+
+def _write_report(result, path: Optional[Path], targets: list = ()) -> None:
     if path is not None:
         from llmsim.viz.report import write_experiment_report  # deferred: CLI start-up (altair)
 
-        out.print(f"report written to {write_experiment_report(result, path)}")
+        out.print(f"report written to {write_experiment_report(result, path, targets=targets)}")
 
 
 @app.command()
-@_with_options("seed", "set_", "workers", "scheduler", "dask_local", "out_dir", "resume", "no_progress")
+@_with_options("seed", "set_", "workers", "scheduler", "dask_local", "out_dir", "resume", "no_progress", "slo")
 def tune(
     param: list[str] = typer.Option([], "--param", "-p", help="PATH=V1,V2,... or PATH=LO:HI[:log|int] "
                                                               "(repeatable): the search space."),
@@ -384,7 +408,7 @@ def tune(
         if not space:
             raise InputError("", "give at least one --param PATH=V1,V2,... or PATH=LO:HI")
         _check_metrics([objective], "--objective")
-        cons = _constraints(constraint)
+        cons = {**{t.metric: f"{t.op} {t.bound!r}" for t in opts.targets(sc)}, **_constraints(constraint)}
         executor = opts.executor()
     res = opts.run(run_tune, executor, scenario=sc, space=space, objective=objective, constraints=cons,
                    budget=budget, seed=opts.seed)

@@ -16,7 +16,10 @@ from pathlib import Path
 import altair as alt
 import yaml
 
+from llmsim.analysis.slo_eval import slo_table
+from llmsim.config.slo import Target
 from llmsim.core.atomic import atomic_write_text
+from llmsim.core.units import format_duration
 from llmsim.core.version import __version__
 from llmsim.results import Result
 from llmsim.viz.plots import (
@@ -29,22 +32,25 @@ from llmsim.viz.plots import (
     spend,
     sweep_heatmap,
 )
-from llmsim.viz.plots._prep import param_columns
+from llmsim.viz.plots._prep import param_columns, state_intervals
 from llmsim.viz.plots.page import charts_page, escape_html
 from llmsim.viz.text_tables import fmt_metric
+from llmsim.viz.verdict import compare_verdict, sweep_verdict, verdict_html
 
 __all__ = ["write_report", "report_html", "run_charts", "charts_page"]
 
 
 def run_charts(res: Result) -> list[tuple[str, alt.TopLevelMixin]]:
-    """The charts a run's report shows, with their headings."""
+    """The charts a run's report shows, with their headings (the breaker chart only when the run has
+    breaker or cooldown events: an empty section says nothing)."""
     charts: list[tuple[str, alt.TopLevelMixin]] = [
         ("Latency and outcomes over time", over_time(res)),
         ("Retry amplification", amplification(res)),
         ("Latency distribution", latency_cdf({res.scenario.name: res})),
         ("Spend", spend(res)),
-        ("Circuit breakers", breaker_timeline(res)),
     ]
+    if not state_intervals(res).empty:
+        charts.append(("Circuit breakers and cooldowns", breaker_timeline(res)))
     return charts
 
 
@@ -55,9 +61,51 @@ def _table(rows: list[tuple[str, ...]], header: tuple[str, ...], numeric: set[in
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _run_body(res: Result, title: str) -> str:
+def _slo_section(summary, targets: list[Target]) -> str:
+    """Pass/fail per SLO target (or one line saying none were declared)."""
+    if not targets:
+        return '<p class="meta">No SLO targets: add <code>slo:</code> to the scenario or pass --slo.</p>'
+    tab = slo_table(summary, targets)
+    passed = int(tab["met"].sum())
+    rows = [(r.target, fmt_metric(r.metric, float(r.value)), "pass" if r.met else "FAIL") for r in tab.itertuples()]
+    cls = "pass" if passed == len(tab) else "fail"
+    return (f'<h2>SLO</h2><p class="{cls}">{passed} of {len(tab)} targets met</p>'
+            + _table(rows, ("target", "value", "result"), {1}))
+
+
+def _period_section(res: Result) -> str:
+    """The table ``llmsim run`` prints by period: requests, success, p50/p95, attempts, 429/529/timeouts, cost."""
+    h = res.scenario.horizon
+    if h < 20 * 60:
+        return ""
+    freq = "1d" if h > 48 * 3600 else "1h" if h >= 2 * 3600 else "10min"
+    ts = res.timeseries(freq)
+    ts = ts[(ts["requests"] > 0) & (ts.index < h)]
+    rows = []
+    for t, r in ts.iterrows():
+        sent = max(1.0, float(r["attempts"]))
+        rows.append((_clock(res, float(t)), f"{r['requests']:,.0f}", f"{r['success_rate']:.1%}",
+                     fmt_metric("latency_p50", r["latency_p50"]), fmt_metric("latency_p95", r["latency_p95"]),
+                     f"{r['attempts']:,.0f}", f"{r['attempts_rate_limited'] / sent:.1%}",
+                     f"{r['attempts_overloaded'] / sent:.1%}", f"{r['attempts_timeout'] / sent:.1%}",
+                     fmt_metric("cost_total", float(r["cost"])) if "cost" in r else "-"))
+    label = {"1d": "day", "1h": "hour", "10min": "10 minutes"}[freq]
+    return (f"<h2>By {label}</h2>" + _table(rows, ("from", "requests", "ok", "p50", "p95", "attempts", "429 share",
+                                                  "529 share", "timeout share", "cost"), set(range(1, 10))))
+
+
+def _clock(res: Result, t: float) -> str:
+    """Clock time of simulated second ``t`` when the scenario says when it starts, else elapsed h:mm."""
+    start = res.scenario.start_time()
+    if start is not None:
+        return start.label(t)
+    return f"{int(t // 3600)}:{int(t % 3600 // 60):02d}" if t >= 60 or t == 0 else format_duration(t)
+
+
+def _run_body(res: Result, title: str, targets: list[Target] | None = None) -> str:
     sc = res.scenario
     summary = res.summary()
+    targets = sc.targets() if targets is None else targets
     providers = [(p.name, p.model or "-", str(p.capacity.slots),
                   "varies" if isinstance(p.capacity.contention, list) else f"{p.capacity.contention:.0%}",
                   str(len(p.incidents)), f"${p.pricing.input_per_mtok:g} / ${p.pricing.output_per_mtok:g}")
@@ -65,11 +113,13 @@ def _run_body(res: Result, title: str) -> str:
     scenario_yaml = yaml.safe_dump(sc.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
     parts = [
         f"<h1>{escape_html(title)}</h1>",
-        f'<p class="meta">seed {res.seed} · horizon {sc.horizon:g}s · warm-up {sc.warmup:g}s excluded · '
+        f'<p class="meta">seed {res.seed} · horizon {format_duration(sc.horizon)} · warm-up {format_duration(sc.warmup)} excluded · '
         f"{len(res.requests):,} requests, {len(res.attempts):,} attempts · llmsim {escape_html(__version__)}</p>",
         f"<p>{escape_html(sc.description)}</p>" if sc.description else "",
+        _slo_section(summary, targets),
         "<h2>Summary</h2>",
         _table([(k, fmt_metric(k, float(v))) for k, v in summary.items()], ("metric", "value"), {1}),
+        _period_section(res),
         "<h2>Providers</h2>",
         _table(providers, ("name", "model", "slots", "contention", "incidents", "price in/out per Mtok"), {2, 4}),
         f"<details><summary>Scenario</summary><pre>{escape_html(scenario_yaml)}</pre></details>",
@@ -77,14 +127,14 @@ def _run_body(res: Result, title: str) -> str:
     return "\n".join(p for p in parts if p)
 
 
-def report_html(res: Result, *, title: str | None = None, charts=None) -> str:
+def report_html(res: Result, *, title: str | None = None, charts=None, targets: list[Target] | None = None) -> str:
     """The report page of one run as a string (see ``write_report``)."""
     title = title or f"llmsim report: {res.scenario.name}"
-    return charts_page(run_charts(res) + list(charts or []), title, _run_body(res, title))
+    return charts_page(run_charts(res) + list(charts or []), title, _run_body(res, title, targets))
 
 
 def write_report(source: Result | str | Path, path: str | Path | None = None, *, title: str | None = None,
-                 charts=None) -> Path:
+                 charts=None, targets: list[Target] | None = None) -> Path:
     """Write the HTML report of a run. ``source``: a Result or a folder written by ``Result.save``;
     ``path`` defaults to ``report.html`` inside that folder. ``charts``: extra (heading, chart) pairs.
     """
@@ -102,7 +152,7 @@ def write_report(source: Result | str | Path, path: str | Path | None = None, *,
         if folder is None:
             raise ValueError("give the path of the HTML file to write")
         path = folder / "report.html"
-    atomic_write_text(path, report_html(res, title=title, charts=charts))
+    atomic_write_text(path, report_html(res, title=title, charts=charts, targets=targets))
     return Path(path)
 
 
@@ -122,14 +172,16 @@ def _frame_table(df, numeric_metrics: bool = True) -> str:
     return _table(rows, header, numeric=set(range(len(header))) if numeric_metrics else frozenset())
 
 
-def experiment_report_html(result, *, title: str | None = None) -> str:
+def experiment_report_html(result, *, title: str | None = None, targets: list[Target] = ()) -> str:
     """The report page of a sweep (``SweepResult``) or a comparison (``CompareResult``): its summary
     table and charts (sweep: the cost / p95 frontier and, with two or more parameters, a heatmap;
     comparison: the forest plot of paired differences)."""
 
     if hasattr(result, "clients"):  # a comparison
         title = title or f"llmsim comparison: {', '.join(result.clients)}"
-        body = (f"<h1>{escape_html(title)}</h1>\n<p>Paired differences against {escape_html(result.baseline)}, "
+        card = verdict_html(compare_verdict(result, list(targets)))
+        body = (f"<h1>{escape_html(title)}</h1>\n{card}\n<h2>Paired differences</h2>"
+                f"<p>Paired differences against {escape_html(result.baseline)}, "
                 f"same workload and provider draws for every client.</p>\n"
                 + _frame_table(result.differences()[["metric", "client", "diff", "ci", "verdict"]], False))
         return charts_page([("Paired differences (95 % CI)", forest_plot(result))], title, body)
@@ -139,11 +191,12 @@ def experiment_report_html(result, *, title: str | None = None) -> str:
     charts = [("Cost against p95 latency (the frontier is filled)", pareto_frontier(table))]
     if len(params) >= 2:
         charts.append((f"p95 latency by {params[0]} and {params[1]}", sweep_heatmap(table, params[0], params[1])))
-    body = f"<h1>{escape_html(title)}</h1>\n" + _frame_table(result.summary().reset_index())
+    body = (f"<h1>{escape_html(title)}</h1>\n{verdict_html(sweep_verdict(result, list(targets)))}\n<h2>All points</h2>"
+            + _frame_table(result.summary().reset_index()))
     return charts_page(charts, title, body)
 
 
-def write_experiment_report(result, path: str | Path, *, title: str | None = None) -> Path:
+def write_experiment_report(result, path: str | Path, *, title: str | None = None, targets: list[Target] = ()) -> Path:
     """Write ``experiment_report_html`` to ``path`` (one offline HTML file)."""
-    atomic_write_text(path, experiment_report_html(result, title=title))
+    atomic_write_text(path, experiment_report_html(result, title=title, targets=targets))
     return Path(path)

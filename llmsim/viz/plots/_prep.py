@@ -212,7 +212,8 @@ def event_markers(res: Result, max_markers: int = 400) -> pd.DataFrame:
     """Moments worth marking on a time chart: ``t``, ``kind``, ``subject``, ``label``.
 
     Every event except capacity steps and breaker recoveries (closed / half_open) and incident ends;
-    past ``max_markers`` an evenly spaced subset is kept (first and last included)."""
+    past ``max_markers`` the frequent kinds (e.g. session starts) are thinned to an evenly spaced subset
+    while every event of a rare kind (an alert, a guard trip, an onset: at most 20 of its kind) is kept."""
     ev = res.events
     keep = ~ev["kind"].isin(["capacity", "incident_end"])
     keep &= ~((ev["kind"] == "breaker") & ev["value"].astype(str).isin(["closed", "half_open"]))
@@ -222,7 +223,13 @@ def event_markers(res: Result, max_markers: int = 400) -> pd.DataFrame:
     values = ev["value"].astype(str).to_numpy()
     out["label"] = [f"{k} {v}" if k == "breaker" else k for k, v in zip(out["kind"], values, strict=True)]
     if len(out) > max_markers:
-        out = out.iloc[np.unique(np.linspace(0, len(out) - 1, max_markers).round().astype(int))]
+        counts = out["kind"].map(out["kind"].value_counts())
+        rare = out[counts <= 20]
+        common = out[counts > 20]
+        room = max(2, max_markers - len(rare))
+        if len(common) > room:
+            common = common.iloc[np.unique(np.linspace(0, len(common) - 1, room).round().astype(int))]
+        out = pd.concat([rare, common]).sort_values("t", kind="stable")
     return out.reset_index(drop=True)
 
 
