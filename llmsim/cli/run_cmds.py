@@ -12,10 +12,12 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from llmsim.analysis.slo_eval import slo_table
 from llmsim.cli.app import app, err, fail, out, parse_sets
 from llmsim.config.client_presets import client_presets
 from llmsim.config.loading import DEFAULT_SCENARIO, load_scenario, packaged_scenarios
 from llmsim.config.scenario import Scenario
+from llmsim.config.slo import merge_slo, parse_slo_option
 from llmsim.core.errors import InputError
 from llmsim.core.units import format_duration
 from llmsim.core.version import __version__
@@ -35,13 +37,16 @@ def run(
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Save the result (parquet + json) to this folder."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     report: Optional[Path] = typer.Option(None, "--report", help="Also write an offline HTML report to this file."),
+    slo: list[str] = typer.Option([], "--slo", help="SLO target METRIC<=BOUND or METRIC>=BOUND, e.g. "
+                                                    "'latency_p95<=10s' (repeatable; adds to the scenario's slo)."),
 ) -> None:
-    """Run one scenario and print its summary."""
+    """Run one scenario and print its summary (and pass/fail per SLO target)."""
     from llmsim.analysis.spend_contracts import fmt_report_value, story_reports  # deferred: CLI start-up
     from llmsim.simulator import simulate  # deferred: CLI start-up
 
     try:
         sc = _load(scenario, set_)
+        targets = merge_slo(sc.targets(), [parse_slo_option(item) for item in slo])
     except InputError as exc:
         fail(str(exc))
     with err.status(f"simulating {sc.name} ({sc.horizon / 3600:.3g} h)...", spinner="dots"):
@@ -53,17 +58,33 @@ def run(
     if report is not None:
         from llmsim.viz.report import write_report  # deferred: CLI start-up (altair)
 
-        write_report(res, report)
+        write_report(res, report, targets=targets)
     if as_json:
         doc = {"scenario": sc.name, "seed": res.seed, "summary": _nan_as_null(summary)}
         doc.update({k: _nan_as_null(rep) for k, rep in stories.items()})
+        if targets:
+            doc["slo"] = [{"target": r.target, "value": None if r.value != r.value else r.value, "met": bool(r.met)}
+                          for r in slo_table(summary, targets).itertuples()]
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return
     _print_tables(sc, res, summary, stories, fmt_report_value)
+    if targets:
+        out.print(_slo_table(summary, targets))
     if out_dir is not None:
         out.print(f"saved to {out_dir}")
     if report is not None:
         out.print(f"report written to {report}")
+
+
+def _slo_table(summary, targets) -> Table:
+    """Pass/fail per SLO target."""
+    tab = slo_table(summary, targets)
+    table = Table(title=f"SLO: {int(tab['met'].sum())} of {len(tab)} targets met", title_justify="left")
+    for col, just in (("target", "left"), ("value", "right"), ("result", "left")):
+        table.add_column(col, justify=just)
+    for r in tab.itertuples():
+        table.add_row(r.target, fmt_metric(r.metric, float(r.value)), "[green]pass[/]" if r.met else "[red]FAIL[/]")
+    return table
 
 
 def _nan_as_null(values) -> dict:

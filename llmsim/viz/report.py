@@ -113,7 +113,8 @@ def _run_body(res: Result, title: str, targets: list[Target] | None = None) -> s
     scenario_yaml = yaml.safe_dump(sc.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
     parts = [
         f"<h1>{escape_html(title)}</h1>",
-        f'<p class="meta">seed {res.seed} · horizon {format_duration(sc.horizon)} · warm-up {format_duration(sc.warmup)} excluded · '
+        f'<p class="meta">seed {res.seed} · horizon {format_duration(sc.horizon)} · '
+        f"warm-up {format_duration(sc.warmup)} excluded · "
         f"{len(res.requests):,} requests, {len(res.attempts):,} attempts · llmsim {escape_html(__version__)}</p>",
         f"<p>{escape_html(sc.description)}</p>" if sc.description else "",
         _slo_section(summary, targets),
