@@ -6,7 +6,7 @@ forbids every network request. Names from scenario files are escaped (shown, nev
 >>> res = llmsim.simulate(llmsim.load_scenario("tuesday").with_overrides({"horizon": "6m", "warmup": "1m"}), seed=1)
 >>> page = write_report(res, pathlib.Path(tempfile.mkdtemp()) / "report.html").read_text()
 >>> "<script src=" in page, page.count('class="vis"')
-(False, 5)
+(False, 4)
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from llmsim.viz.plots import (
 from llmsim.viz.plots._prep import param_columns, state_intervals
 from llmsim.viz.plots.page import charts_page, escape_html
 from llmsim.viz.text_tables import fmt_metric
-from llmsim.viz.verdict import compare_verdict, sweep_verdict, verdict_html
+from llmsim.viz.verdict import HEADLINE, compare_verdict, diff_text, sweep_verdict, verdict_html
 
 __all__ = ["write_report", "report_html", "run_charts", "charts_page"]
 
@@ -173,6 +173,22 @@ def _frame_table(df, numeric_metrics: bool = True) -> str:
     return _table(rows, header, numeric=set(range(len(header))) if numeric_metrics else frozenset())
 
 
+def _differences_html(cmp) -> str:
+    """Every metric's baseline and client values and their paired difference, in units; n.s. rows greyed."""
+    rows = []
+    for r in cmp.differences().itertuples():
+        cls = "" if r.significant or r.verdict == "-" else ' class="ns"'
+        cells = (r.metric, r.client, fmt_metric(r.metric, float(r.baseline)), fmt_metric(r.metric, float(r.value)),
+                 diff_text(r.metric, float(r.diff), float(r.ci)), "± " + fmt_metric(r.metric, float(r.unpaired_ci)),
+                 r.verdict)
+        tds = "".join(f'<td class="num">{escape_html(c)}</td>' if 2 <= j <= 5 else f"<td>{escape_html(c)}</td>"
+                      for j, c in enumerate(cells))
+        rows.append(f"<tr{cls}>{tds}</tr>")
+    head = "".join(f"<th>{h}</th>" for h in ("metric", "client", "baseline", "client value", "difference",
+                                             "unpaired CI", "verdict"))
+    return f'<table class="diffs"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
 def experiment_report_html(result, *, title: str | None = None, targets: list[Target] = ()) -> str:
     """The report page of a sweep (``SweepResult``) or a comparison (``CompareResult``): its summary
     table and charts (sweep: the cost / p95 frontier and, with two or more parameters, a heatmap;
@@ -182,10 +198,12 @@ def experiment_report_html(result, *, title: str | None = None, targets: list[Ta
         title = title or f"llmsim comparison: {', '.join(result.clients)}"
         card = verdict_html(compare_verdict(result, list(targets)))
         body = (f"<h1>{escape_html(title)}</h1>\n{card}\n<h2>Paired differences</h2>"
-                f"<p>Paired differences against {escape_html(result.baseline)}, "
-                f"same workload and provider draws for every client.</p>\n"
-                + _frame_table(result.differences()[["metric", "client", "diff", "ci", "verdict"]], False))
-        return charts_page([("Paired differences (95 % CI)", forest_plot(result))], title, body)
+                f"<p>Each client against {escape_html(result.baseline)} on the same workload and provider draws "
+                f"(client - baseline, 95 % CI; grey: not significant, p &ge; {result.alpha:g}).</p>\n"
+                + _differences_html(result))
+        metrics = [m for m in HEADLINE if m in result.metrics]
+        return charts_page([("Paired differences of the headline metrics (95 % CI)", forest_plot(result, metrics))],
+                           title, body)
     title = title or "llmsim sweep"
     table = result.table
     params = param_columns(table)

@@ -32,7 +32,8 @@ from llmsim.core.errors import InputError
 from llmsim.experiments.stats import direction, mean_ci, paired_diff
 from llmsim.viz.text_tables import fmt_metric
 
-__all__ = ["Verdict", "Difference", "compare_verdict", "sweep_verdict", "verdict_html", "fmt_difference"]
+__all__ = ["Verdict", "Difference", "compare_verdict", "sweep_verdict", "verdict_html", "fmt_difference", "diff_text",
+           "HEADLINE"]
 
 #: The metrics a verdict speaks of, in order (cost is also projected to $/month).
 HEADLINE = ("success_rate", "latency_p50", "latency_p95", "latency_p99", "cost_total", "wasted_cost")
@@ -118,14 +119,24 @@ def fmt_difference(d: Difference, month_factor: float = float("nan")) -> str:
     >>> fmt_difference(Difference("success_rate", "b", "a", 0.0231, 0.0029, 0.001, True))
     'success +2.31 points [±0.29]'
     """
-    name = _SHORT.get(d.metric, d.metric)
-    if d.metric in ("success_rate",) or d.metric.endswith("_share"):
-        ci = f" [±{d.ci * 100:.2g}]" if d.ci == d.ci else ""
-        return f"{name} {d.diff * 100:+.3g} points{ci}"
-    scale, unit = (month_factor, "/month") if d.metric in _MONTHLY and month_factor == month_factor else (1.0, "")
-    sign = "+" if d.diff >= 0 else "-"
-    ci = f" [±{fmt_metric(d.metric, d.ci * scale)}]" if d.ci == d.ci else ""
-    return f"{name} {sign}{fmt_metric(d.metric, abs(d.diff) * scale)}{unit}{ci}"
+    return f"{_SHORT.get(d.metric, d.metric)} {diff_text(d.metric, d.diff, d.ci, month_factor)}"
+
+
+def diff_text(metric: str, diff: float, ci: float, month_factor: float = float("nan")) -> str:
+    """A difference in the metric's unit: shares in percentage points, costs per month when a factor is given.
+
+    >>> diff_text("latency_p99", 2.04, 0.41), diff_text("cost_total", 0.05, 0.01, 720.0), diff_text("requests", 0, 0)
+    ('+2.04s [±410ms]', '+$36.00/month [±$7.20]', '0 [±0]')
+    """
+    if diff != diff:
+        return "-"
+    if metric in ("success_rate",) or metric.endswith("_share"):
+        ci_text = f" [±{ci * 100:.2g}]" if ci == ci else ""
+        return f"{diff * 100:+.3g} points{ci_text}"
+    scale, unit = (month_factor, "/month") if metric in _MONTHLY and month_factor == month_factor else (1.0, "")
+    sign = "+" if diff > 0 else "-" if diff < 0 else ""
+    ci_text = f" [±{fmt_metric(metric, ci * scale)}]" if ci == ci else ""
+    return f"{sign}{fmt_metric(metric, abs(diff) * scale)}{unit}{ci_text}"
 
 
 def _wide(table: pd.DataFrame, key: str, metric: str, candidates: Sequence[str]) -> pd.DataFrame:

@@ -227,7 +227,7 @@ def forest_plot(comparison, metrics: Sequence[str] | None = None) -> alt.FacetCh
     y = alt.Y("pair:N", title=None)
     color = alt.Color("verdict:N", title=None,
                       scale=alt.Scale(domain=["better", "worse", "differs", "no clear difference"],
-                                      range=["#2e7d32", "#c62828", "#1565c0", "#757575"]))
+                                      range=["#009e73", "#d55e00", "#0072b2", "#999999"]))
     zero = alt.Chart().mark_rule(color="#999", strokeDash=[3, 3]).encode(x=alt.datum(0))
     bars = alt.Chart().mark_rule(strokeWidth=2).encode(x=alt.X("ci_low:Q", title="difference (client - baseline)"),
                                                        x2="ci_high:Q", y=y, color=color)
