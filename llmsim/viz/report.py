@@ -6,7 +6,7 @@ forbids every network request. Names from scenario files are escaped (shown, nev
 >>> res = llmsim.simulate(llmsim.load_scenario("tuesday").with_overrides({"horizon": "6m", "warmup": "1m"}), seed=1)
 >>> page = write_report(res, pathlib.Path(tempfile.mkdtemp()) / "report.html").read_text()
 >>> "<script src=" in page, page.count('class="vis"')
-(False, 4)
+(False, 6)
 """
 
 from __future__ import annotations
@@ -17,11 +17,13 @@ import altair as alt
 import yaml
 
 from llmsim.analysis.slo_eval import slo_table
+from llmsim.analysis.spend_contracts import cost_avoided, story_reports
 from llmsim.config.slo import Target
 from llmsim.core.atomic import atomic_write_text
 from llmsim.core.units import format_duration
 from llmsim.core.version import __version__
 from llmsim.results import Result
+from llmsim.simulator import simulate
 from llmsim.viz.plots import (
     amplification,
     breaker_timeline,
@@ -33,25 +35,90 @@ from llmsim.viz.plots import (
     sweep_heatmap,
 )
 from llmsim.viz.plots._prep import param_columns, state_intervals
+from llmsim.viz.plots.failure_charts import latency_and_success, latency_heatmap
 from llmsim.viz.plots.page import charts_page, escape_html
+from llmsim.viz.plots.story_charts import contract_rates, spend_rate
 from llmsim.viz.text_tables import fmt_metric
 from llmsim.viz.verdict import HEADLINE, compare_verdict, diff_text, sweep_verdict, verdict_html
 
 __all__ = ["write_report", "report_html", "run_charts", "charts_page"]
 
 
-def run_charts(res: Result) -> list[tuple[str, alt.TopLevelMixin]]:
-    """The charts a run's report shows, with their headings (the breaker chart only when the run has
-    breaker or cooldown events: an empty section says nothing)."""
+def run_charts(res: Result, targets: list[Target] | None = None,
+               twins: dict[str, Result] | None = None) -> list[tuple[str, alt.TopLevelMixin]]:
+    """The charts a run's report shows, with their headings. Sections with nothing to show are left out
+    (no breaker chart without breaker or cooldown events). ``twins``: the unguarded runs of the same seed
+    (``"spend"``/``"contract"``, see ``guard_twins``) drawn on the story charts' axes."""
+    targets = res.scenario.targets() if targets is None else targets
+    twins = twins or {}
+    stories = story_reports(res)
     charts: list[tuple[str, alt.TopLevelMixin]] = [
-        ("Latency and outcomes over time", over_time(res)),
+        ("Latency and success rate over time", latency_and_success(res, targets=targets)),
+        ("Latency, capacity and outcomes over time", over_time(res)),
+        ("Requests by latency over time (failures as their own rows)", latency_heatmap(res)),
         ("Retry amplification", amplification(res)),
         ("Latency distribution", latency_cdf({res.scenario.name: res})),
-        ("Spend", spend(res)),
     ]
+    if "spend" in stories:
+        rep = stories["spend"]
+        charts.append(("Spend rate", spend_rate(res, twins.get("spend"), markers={
+            "onset": rep["onset"], "spend alert": rep["alert_time"]})))
+    charts.append(("Cumulative spend", spend(res)))
+    if "contract" in stories:
+        rep = stories["contract"]
+        marks = {"change point": rep["onset"], "contract alert": rep["alert_time"]}
+        charts.append(("Contract: broken answers sent and delivered",
+                       contract_rates(res, twins.get("contract"), markers=marks)))
     if not state_intervals(res).empty:
         charts.append(("Circuit breakers and cooldowns", breaker_timeline(res)))
     return charts
+
+
+def guard_twins(res: Result) -> dict[str, Result]:
+    """The run again without its spend guards and/or without its validation (same scenario otherwise, same
+    seed: common random numbers), keyed ``"spend"``/``"contract"``; {} when the client has neither."""
+    sc = res.scenario
+    out = {}
+    if sc.client.spend is not None:
+        out["spend"] = simulate(sc.with_overrides({"client.spend": None}), seed=res.seed)
+    if sc.client.validation is not None:
+        out["contract"] = simulate(sc.with_overrides({"client.validation": None}), seed=res.seed)
+    return out
+
+
+_CLOCK_FIELDS = frozenset({"onset", "alert_time"})
+_DURATION_FIELDS = frozenset({"time_to_detect"})
+
+
+def _story_value(res: Result, name: str, value: float) -> str:
+    """A spend/contract report value for people: clock times, durations, dollars, counts."""
+    if value != value:
+        return "-"
+    if name in _CLOCK_FIELDS:
+        return _clock(res, value)
+    if name in _DURATION_FIELDS:
+        return format_duration(round(value))
+    if "cost" in name or "spend" in name:
+        return fmt_metric("cost_total", value)
+    return fmt_metric("requests", value)
+
+
+def _story_section(res: Result, twins: dict[str, Result]) -> str:
+    """The spend and contract reports as tables, with the cost avoided by the guards (paired twin run)."""
+    parts = []
+    for kind, rep in story_reports(res).items():
+        rows = [(k, _story_value(res, k, float(v))) for k, v in rep.items()]
+        twin = twins.get(kind)
+        if kind == "spend" and twin is not None:
+            avoided = cost_avoided(res, twin)
+            rows += [(f"{k} (same seed, guards off)" if k != "cost_guarded" else k,
+                      fmt_metric("cost_total", float(v))) for k, v in avoided.items()]
+        if kind == "contract" and twin is not None:
+            delivered = float((twin.requests["outcome"].astype(str) == "invalid").sum())
+            rows.append(("invalid_delivered without validation (same seed)", fmt_metric("requests", delivered)))
+        title = {"spend": "Spend guards", "contract": "Output contract"}.get(kind, kind)
+        parts.append(f"<h2>{escape_html(title)}</h2>" + _table(rows, ("", "value"), {1}))
+    return "\n".join(parts)
 
 
 def _table(rows: list[tuple[str, ...]], header: tuple[str, ...], numeric: set[int] = frozenset()) -> str:
@@ -102,7 +169,8 @@ def _clock(res: Result, t: float) -> str:
     return f"{int(t // 3600)}:{int(t % 3600 // 60):02d}" if t >= 60 or t == 0 else format_duration(t)
 
 
-def _run_body(res: Result, title: str, targets: list[Target] | None = None) -> str:
+def _run_body(res: Result, title: str, targets: list[Target] | None = None,
+              twins: dict[str, Result] | None = None) -> str:
     sc = res.scenario
     summary = res.summary()
     targets = sc.targets() if targets is None else targets
@@ -121,6 +189,7 @@ def _run_body(res: Result, title: str, targets: list[Target] | None = None) -> s
         "<h2>Summary</h2>",
         _table([(k, fmt_metric(k, float(v))) for k, v in summary.items()], ("metric", "value"), {1}),
         _period_section(res),
+        _story_section(res, twins or {}),
         "<h2>Providers</h2>",
         _table(providers, ("name", "model", "slots", "contention", "incidents", "price in/out per Mtok"), {2, 4}),
         f"<details><summary>Scenario</summary><pre>{escape_html(scenario_yaml)}</pre></details>",
@@ -128,14 +197,19 @@ def _run_body(res: Result, title: str, targets: list[Target] | None = None) -> s
     return "\n".join(p for p in parts if p)
 
 
-def report_html(res: Result, *, title: str | None = None, charts=None, targets: list[Target] | None = None) -> str:
-    """The report page of one run as a string (see ``write_report``)."""
+def report_html(res: Result, *, title: str | None = None, charts=None, targets: list[Target] | None = None,
+                twins: bool = True) -> str:
+    """The report page of one run as a string (see ``write_report``). ``twins``: also run the scenario
+    without its spend guards / validation on the same seed, to draw both on one axis and show the cost
+    avoided (one more simulation per guard)."""
     title = title or f"llmsim report: {res.scenario.name}"
-    return charts_page(run_charts(res) + list(charts or []), title, _run_body(res, title, targets))
+    runs = guard_twins(res) if twins else {}
+    return charts_page(run_charts(res, targets, runs) + list(charts or []), title,
+                       _run_body(res, title, targets, runs))
 
 
 def write_report(source: Result | str | Path, path: str | Path | None = None, *, title: str | None = None,
-                 charts=None, targets: list[Target] | None = None) -> Path:
+                 charts=None, targets: list[Target] | None = None, twins: bool = True) -> Path:
     """Write the HTML report of a run. ``source``: a Result or a folder written by ``Result.save``;
     ``path`` defaults to ``report.html`` inside that folder. ``charts``: extra (heading, chart) pairs.
     """
@@ -153,7 +227,7 @@ def write_report(source: Result | str | Path, path: str | Path | None = None, *,
         if folder is None:
             raise ValueError("give the path of the HTML file to write")
         path = folder / "report.html"
-    atomic_write_text(path, report_html(res, title=title, charts=charts, targets=targets))
+    atomic_write_text(path, report_html(res, title=title, charts=charts, targets=targets, twins=twins))
     return Path(path)
 
 
