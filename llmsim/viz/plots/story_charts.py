@@ -63,11 +63,11 @@ def story_markers(res: Result, kinds: dict[str, float]) -> pd.DataFrame:
 def _markers_layer(marks: pd.DataFrame, axis: TimeAxis) -> list[alt.Chart]:
     if marks.empty:
         return []
-    marks = axis.with_clock(marks.assign(time=marks["t"] / axis.div), "t")
+    marks = axis.with_clock(marks.assign(time=marks["t"] / axis.div, ypos=4 + 14 * np.arange(len(marks))), "t")
     rule = alt.Chart(marks).mark_rule(color="#333", strokeWidth=1.5, strokeDash=[6, 3]).encode(
         x=axis.x(), tooltip=[alt.Tooltip("label:N", title="event"), axis.tooltip()])
-    text = alt.Chart(marks).mark_text(align="left", baseline="top", dx=4, dy=4, fontSize=11, color="#333").encode(
-        x=axis.x(), y=alt.value(0), text="label:N")
+    text = alt.Chart(marks).mark_text(align="left", baseline="top", dx=4, fontSize=11, color="#333").encode(
+        x=axis.x(), y=alt.Y("ypos:Q", scale=None), text="label:N")  # one line each: close markers stay legible
     return [rule, text]
 
 
