@@ -25,7 +25,7 @@ from llmsim.config.start_time import StartTime
 
 __all__ = ["TimeAxis"]
 
-_STEPS_H = (0.25, 0.5, 1, 2, 3, 6, 12, 24, 48)
+_STEPS_H = tuple(x / 3600 for x in (1, 5, 10, 15, 30, 60, 120, 300, 600)) + (0.25, 0.5, 1, 2, 3, 6, 12, 24, 48)
 
 
 class TimeAxis:
@@ -37,22 +37,25 @@ class TimeAxis:
         self.div = 60.0 if horizon <= 2 * 3600 else 3600.0
         self.domain = [0.0, round(max(self.horizon, end or 0.0) / self.div, 6)]
         self.multi_day = horizon > 86400
+        self.short = horizon <= 600  # ten minutes or less: labels in seconds (m:ss, 09:00:30)
         if start is None:
-            self.title = "time since start (h:mm)"
+            self.title = "time since start (" + ("m:ss" if self.short else "h:mm") + ")"
         else:
             self.title = "clock time" + (" (day and time)" if self.multi_day else "")
 
     # -- labels ----------------------------------------------------------------------------------------
     def _fmt(self) -> str:
-        return "%a %H:%M" if self.multi_day else "%H:%M"
+        return "%a %H:%M" if self.multi_day else "%H:%M:%S" if self.short else "%H:%M"
 
     def label_expr(self) -> str:
         """A Vega expression turning an axis value (``datum.value``) into its label."""
-        seconds = f"(datum.value * {self.div:g})"
+        seconds = f"round(datum.value * {self.div:g} * 1000) / 1000"
+        if self.start is None and self.short:
+            return f"floor(({seconds}) / 60) + ':' + pad('' + floor(({seconds}) % 60), 2, '0', 'left')"
         if self.start is None:
-            return (f"floor({seconds} / 3600) + ':' + "
-                    f"pad('' + floor(({seconds} % 3600) / 60), 2, '0', 'left')")
-        return f"utcFormat({self.start.epoch_ms(0):.0f} + {seconds} * 1000, '{self._fmt()}')"
+            return (f"floor(({seconds}) / 3600) + ':' + "
+                    f"pad('' + floor((({seconds}) % 3600) / 60), 2, '0', 'left')")
+        return f"utcFormat(round({self.start.epoch_ms(0):.1f} + datum.value * {self.div * 1000:g}), '{self._fmt()}')"
 
     def clock_labels(self, seconds: Iterable[float]) -> list[str]:
         """Tooltip text for simulated seconds: 'Tue 09:00' / '09:00', or elapsed 'h:mm'."""
@@ -63,6 +66,8 @@ class TimeAxis:
                 out.append("-")
             elif self.start is not None:
                 out.append(self.start.at(s).strftime(self._fmt()))
+            elif self.short:
+                out.append(f"{int(s // 60)}:{int(s % 60):02d}")
             else:
                 total = int(round(s / 60.0))
                 out.append(f"{total // 60}:{total % 60:02d}")
@@ -78,22 +83,16 @@ class TimeAxis:
         return alt.Tooltip("clock:N", title=title)
 
     # -- ticks and day lines ---------------------------------------------------------------------------
-    def _offset(self) -> float:
-        """Seconds from t=0 to the first clock-aligned instant (midnight-aligned grid)."""
-        return 0.0 if self.start is None else (-self.start.seconds) % 3600.0
-
     def tick_values(self, max_ticks: int = 12) -> list[float]:
-        """Ticks on whole clock hours (or midnights for multi-day runs), at most about ``max_ticks``."""
+        """Ticks on round clock instants (whole hours, midnights for multi-day runs; seconds for short runs),
+        at most about ``max_ticks``."""
         span_h = (self.domain[1] * self.div) / 3600.0
         step_h = next((s for s in _STEPS_H if span_h / s <= max_ticks), 24 * math.ceil(span_h / 24 / max_ticks))
-        if self.start is not None and step_h >= 24:
-            first = (-self.start.seconds) % 86400.0
-        else:
-            first = self._offset()
         step = step_h * 3600.0
+        first = 0.0 if self.start is None else (-self.start.seconds) % step
         ticks, t = [], first
         while t <= self.domain[1] * self.div + 1e-9:
-            ticks.append(round(t / self.div, 6))
+            ticks.append(round(t / self.div, 9))
             t += step
         return ticks
 
