@@ -50,9 +50,11 @@ class Scenario(Config):
     start: Annotated[str | None, Field(description=(
         "wall-clock time of second 0, for charts: '2026-11-24T00:00' or 'Tue 09:00'"))] = None
 
-    @field_validator("slo")
+    @field_validator("slo", mode="before")
     @classmethod
     def _slo_targets(cls, value):
+        if value is not None and not isinstance(value, dict):
+            raise PydanticCustomError("slo", "expected a mapping metric -> bound, e.g. {latency_p95: 10s}")
         try:
             parse_slo(value)
         except InputError as exc:
