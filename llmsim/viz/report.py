@@ -281,11 +281,13 @@ def experiment_report_html(result, *, title: str | None = None, targets: list[Ta
     title = title or "llmsim sweep"
     table = result.table
     params = param_columns(table)
-    charts = [("Cost against p95 latency (the frontier is filled)", pareto_frontier(table))]
+    charts = [("Cost against p95 latency (the frontier is filled; crosses miss a target)",
+               pareto_frontier(table, targets=list(targets)))]
     if len(params) >= 2:
         charts.append((f"p95 latency by {params[0]} and {params[1]}", sweep_heatmap(table, params[0], params[1])))
-    body = (f"<h1>{escape_html(title)}</h1>\n{verdict_html(sweep_verdict(result, list(targets)))}\n<h2>All points</h2>"
-            + _frame_table(result.summary().reset_index()))
+    body = (f"<h1>{escape_html(title)}</h1>\n{verdict_html(sweep_verdict(result, list(targets)))}\n"
+            '<details><summary>Every metric of every point (mean and 95 % CI half-width)</summary>'
+            f'<div class="wide">{_frame_table(result.summary().reset_index(drop=True))}</div></details>')
     return charts_page(charts, title, body)
 
 

@@ -33,7 +33,7 @@ overflow:auto;font-size:12px} .vis{margin:8px 0 18px;width:100%;overflow-x:auto}
 .verdict .headline{font-size:18px;font-weight:600;margin:4px 0} .verdict .ns{color:#999}
 .verdict .sig{font-weight:600} .verdict span+span:before{content:" · ";color:#999;font-weight:400}
 tr.winner td{background:#e6f2fa;font-weight:600} tr.ns td{color:#999}
-.pass{color:#0072b2} .fail{color:#d55e00;font-weight:600}
+.wide{overflow-x:auto;max-width:100%} .pass{color:#0072b2} .fail{color:#d55e00;font-weight:600}
 """
 _BOOT = """
 (function () {
