@@ -55,10 +55,15 @@ def _render(page: Path, name: str, workdir: Path) -> str:
     return done.stdout
 
 
-def marks_per_chart(dom: str) -> list[int]:
+def marks_per_chart(dom: str, div: str = r'<div id="chart-\d+"') -> list[int]:
     """Data marks drawn inside each chart's <div id="chart-N"> (axes, legends and titles not counted)."""
-    starts = [m.start() for m in re.finditer(r'<div id="chart-\d+"', dom)]
+    starts = [m.start() for m in re.finditer(div, dom)]
     return [len(_MARK.findall(dom[a:b])) for a, b in zip(starts, starts[1:] + [len(dom)], strict=True)]
+
+
+def _assert_marks(dom: str, div: str) -> list[int]:
+    """Marks per chart of a page that is not one of ours (an exported notebook)."""
+    return marks_per_chart(dom, div)
 
 
 def _assert_all_drawn(dom: str, page: Path) -> list[int]:
