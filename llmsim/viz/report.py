@@ -151,9 +151,9 @@ def _period_section(res: Result) -> str:
     rows = []
     for t, r in ts.iterrows():
         sent = max(1.0, float(r["attempts"]))
-        rows.append((_clock(res, float(t)), f"{r['requests']:,.0f}", f"{r['success_rate']:.1%}",
+        rows.append((_clock(res, float(t)), fmt_metric("requests", r["requests"]), f"{r['success_rate']:.1%}",
                      fmt_metric("latency_p50", r["latency_p50"]), fmt_metric("latency_p95", r["latency_p95"]),
-                     f"{r['attempts']:,.0f}", f"{r['attempts_rate_limited'] / sent:.1%}",
+                     fmt_metric("requests", r["attempts"]), f"{r['attempts_rate_limited'] / sent:.1%}",
                      f"{r['attempts_overloaded'] / sent:.1%}", f"{r['attempts_timeout'] / sent:.1%}",
                      fmt_metric("cost_total", float(r["cost"])) if "cost" in r else "-"))
     label = {"1d": "day", "1h": "hour", "10min": "10 minutes"}[freq]
@@ -183,7 +183,8 @@ def _run_body(res: Result, title: str, targets: list[Target] | None = None,
         f"<h1>{escape_html(title)}</h1>",
         f'<p class="meta">seed {res.seed} · horizon {format_duration(sc.horizon)} · '
         f"warm-up {format_duration(sc.warmup)} excluded · "
-        f"{len(res.requests):,} requests, {len(res.attempts):,} attempts · llmsim {escape_html(__version__)}</p>",
+        f"{fmt_metric('requests', len(res.requests))} requests, {fmt_metric('requests', len(res.attempts))} attempts · "
+        f"llmsim {escape_html(__version__)}</p>",
         f"<p>{escape_html(sc.description)}</p>" if sc.description else "",
         _slo_section(summary, targets),
         "<h2>Summary</h2>",
