@@ -209,3 +209,30 @@ def test_cli_compare_prints_the_verdict_first(tmp_path):
     assert got.exit_code == 0, got.output
     first = got.output.strip().splitlines()[0]
     assert first.startswith("Deploy ") or first.startswith("No ")
+
+
+def _page_numbers(page: str) -> list[str]:
+    """Numbers shown on a page: scripts, styles and the scenario's own YAML left out."""
+    text = re.sub(r"<(script|style|pre)\b.*?</\1>", " ", page, flags=re.S)
+    text = re.sub(r"<[^>]+>", " ", text)
+    return re.findall(r"\d[\d,]*(?:\.\d+)?", text)
+
+
+def _significant(number: str) -> int:
+    digits = number.replace(",", "")
+    if "." in digits:
+        return len(digits.replace(".", "").lstrip("0"))
+    return len(digits.lstrip("0").rstrip("0")) or 1
+
+
+def test_no_number_on_the_pages_has_more_than_four_significant_digits(tmp_path):
+    from llmsim.viz.report import experiment_report_html, report_html
+
+    sc = llmsim.Scenario.model_validate(tiny_scenario(horizon="25m", slo={"success_rate": "99%"}))
+    pages = [report_html(llmsim.simulate(sc, seed=2))]
+    cmp = llmsim.compare(sc.with_overrides({"horizon": "2m"}), clients=["no-retries", "openai-sdk"], replications=2,
+                         workers=1, progress=False)
+    pages.append(experiment_report_html(cmp, targets=sc.targets()))
+    for page in pages:
+        bad = [n for n in _page_numbers(page) if _significant(n) > 4]
+        assert not bad, bad[:10]

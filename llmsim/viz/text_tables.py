@@ -31,7 +31,7 @@ def _seconds(value: float) -> str:
 
 
 def _percent(value: float) -> str:
-    return f"{value * 100:.2f}%" if abs(value) < 0.99995 or value == 1.0 else f"{value * 100:.4g}%"
+    return f"{value * 100:.2f}%" if abs(value) < 0.99995 else f"{value * 100:.4g}%"  # 100%, never 100.00%
 
 
 def _dollars(value: float) -> str:
