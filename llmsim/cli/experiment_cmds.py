@@ -19,6 +19,7 @@ from llmsim.cli.app import app, err, fail, out, parse_sets
 from llmsim.cli.work_guard import DRY_RUN, FORCE, check_work, sweep_estimate
 from llmsim.config.loading import load_scenario, read_yaml, resolve_client
 from llmsim.config.scenario import Scenario
+from llmsim.config.slo import merge_slo, parse_slo_option
 from llmsim.core.atomic import check_writable
 from llmsim.core.errors import InputError
 from llmsim.results import SUMMARY_METRICS
@@ -63,6 +64,9 @@ _RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
                                                                    "charts) to this file.")),
     "dry_run": (bool, DRY_RUN),
     "force": (bool, FORCE),
+    "slo": (list[str], typer.Option([], "--slo", help="SLO target METRIC<=BOUND or METRIC>=BOUND, e.g. "
+                                                      "'latency_p95<=10s', 'success_rate>=99%' (repeatable; adds to "
+                                                      "and overrides the scenario's slo).")),
 }
 
 
@@ -85,6 +89,7 @@ class _RunOptions:
     report: Optional[Path] = None
     dry_run: bool = False
     force: bool = False
+    slo: list[str] = field(default_factory=list)
 
     def check_work(self, sc: Scenario, points: int, replications: int | str,
                    grid: Optional[dict[str, list]] = None) -> None:
@@ -96,6 +101,10 @@ class _RunOptions:
         count = plan if isinstance(plan, int) else plan.most
         est = sweep_estimate(sc, grid, points, count, self.workers or 1)
         check_work(est, self.dry_run, self.force)
+
+    def targets(self, sc: Scenario) -> list:
+        """The scenario's SLO targets with the --slo ones added (same metric and direction: --slo wins)."""
+        return merge_slo(sc.targets(), [parse_slo_option(item) for item in self.slo])
 
     def load_scenario(self) -> Scenario:
         """The scenario with the --set overrides."""
@@ -285,6 +294,7 @@ def sweep(
         if not space and not ranges:
             raise InputError("", "give at least one --grid PATH=V1,V2,... (or --sample PATH=LO:HI)")
         metrics = _check_metrics(opts.metric) or _SWEEP_METRICS
+        targets = opts.targets(sc)
         executor = opts.executor()
         opts.check_work(sc, math.prod(len(v) for v in space.values()) if space else samples,
                         opts.replications or 1, space)
@@ -292,11 +302,12 @@ def sweep(
                   method=method, replications=opts.replications or 1, seed=opts.seed)
     out.print(_sweep_table(sw, metrics))
     _print_adaptive(sw.adaptive, "point's mean")
+    _print_verdict(sw, targets)
     if len(sw.failures):
         err.print(f"[yellow]{len(sw.failures)} run(s) failed[/]; first: {sw.failures['error'].iloc[0]}",
                   highlight=False)
     opts.saved("table.parquet, summary.csv")
-    _write_report(sw, opts.report)
+    _write_report(sw, opts.report, targets)
 
 
 def _compare_tables(cmp, metrics: list[str]) -> tuple[Table, Table]:
@@ -363,15 +374,17 @@ def compare(
         sc = opts.load_scenario()
         clients = _clients(client)
         metrics = _check_metrics(opts.metric) or _COMPARE_METRICS
+        targets = opts.targets(sc)
         executor = opts.executor()
         opts.check_work(sc, len(clients), opts.replications or "auto")
     cmp = opts.run(run_compare, executor, scenario=sc, clients=clients, baseline=baseline,
                    replications=opts.replications or "auto", seed=opts.seed, metrics=metrics)
+    _print_verdict(cmp, targets)
     for table in _compare_tables(cmp, metrics):
         out.print(table)
     _print_adaptive(cmp.sweep.adaptive, "difference")
     opts.saved("table.parquet, summary.csv, differences.csv, winners.csv")
-    _write_report(cmp, opts.report)
+    _write_report(cmp, opts.report, targets)
 
 
 def _print_adaptive(adaptive: Optional[dict], what: str) -> None:
@@ -403,16 +416,27 @@ def _clients(items: list[str]) -> dict[str, Any]:
     return clients
 
 
-def _write_report(result, path: Optional[Path]) -> None:
+def _print_verdict(result, targets: list) -> None:
+    """The verdict of a comparison or sweep: the candidate to deploy, its cost per month, how sure."""
+    from llmsim.viz.verdict import compare_verdict, sweep_verdict  # deferred: CLI start-up (pandas, scipy)
+
+    v = compare_verdict(result, targets) if hasattr(result, "clients") else sweep_verdict(result, targets)
+    lines = v.lines()
+    out.print(f"[bold]{lines[0]}[/]", highlight=False)
+    for line in lines[1:]:
+        out.print(line, highlight=False, markup=False)
+
+
+def _write_report(result, path: Optional[Path], targets: list = ()) -> None:
     if path is not None:
         from llmsim.viz.report import write_experiment_report  # deferred: CLI start-up (altair)
 
-        out.print(f"report written to {write_experiment_report(result, path)}")
+        out.print(f"report written to {write_experiment_report(result, path, targets=targets)}")
 
 
 @app.command()
 @_with_options("keep", "seed", "set_", "workers", "scheduler", "dask_local", "out_dir", "resume", "no_progress",
-               "dry_run", "force")
+               "dry_run", "force", "slo")
 def tune(
     param: list[str] = typer.Option([], "--param", "-p", help="PATH=V1,V2,... or PATH=LO:HI[:log|int] "
                                                               "(repeatable): the search space."),
@@ -432,7 +456,7 @@ def tune(
         if not space:
             raise InputError("", "give at least one --param PATH=V1,V2,... or PATH=LO:HI")
         _check_metrics([objective], "--objective")
-        cons = _constraints(constraint)
+        cons = {**{t.metric: f"{t.op} {t.bound!r}" for t in opts.targets(sc)}, **_constraints(constraint)}
         executor = opts.executor()
         opts.check_work(sc, budget, 1)
     res = opts.run(run_tune, executor, scenario=sc, space=space, objective=objective, constraints=cons,

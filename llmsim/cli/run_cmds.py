@@ -12,11 +12,13 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from llmsim.analysis.slo_eval import slo_table
 from llmsim.cli.app import app, err, fail, out, parse_sets
 from llmsim.cli.work_guard import DRY_RUN, FORCE, check_work
 from llmsim.config.client_presets import client_presets
 from llmsim.config.loading import DEFAULT_SCENARIO, load_scenario, packaged_scenarios
 from llmsim.config.scenario import Scenario
+from llmsim.config.slo import merge_slo, parse_slo_option
 from llmsim.config.work_estimate import estimate_work
 from llmsim.core.atomic import check_writable
 from llmsim.core.errors import InputError
@@ -41,15 +43,19 @@ def run(
     keep: Optional[str] = typer.Option(None, "--keep", help="What to keep: all (every table, the default), requests "
                                                             "(no attempts table) or summary (no tables: metrics "
                                                             "streamed in bounded memory, quantiles within 0.5%)."),
+    slo: list[str] = typer.Option([], "--slo", help="SLO target METRIC<=BOUND or METRIC>=BOUND, e.g. "
+                                                    "'latency_p95<=10s' (repeatable; adds to the scenario's slo)."),
     dry_run: bool = DRY_RUN,
     force: bool = FORCE,
 ) -> None:
-    """Run one scenario and print its summary (refused up front when its work estimate is beyond the limits)."""
+    """Run one scenario and print its summary and pass/fail per SLO target (refused up front when its work
+    estimate is beyond the limits)."""
     from llmsim.analysis.spend_contracts import fmt_report_value, story_reports  # deferred: CLI start-up
     from llmsim.simulator import simulate  # deferred: CLI start-up
 
     try:
         sc = _load(scenario, set_ + ([f"keep={keep}"] if keep else []))
+        targets = merge_slo(sc.targets(), [parse_slo_option(item) for item in slo])
         if report is not None and sc.keep in ("requests", "summary"):
             raise InputError("keep", f"--report needs every table; this run keeps {sc.keep}")
         _check_outputs(out_dir, report)
@@ -65,13 +71,18 @@ def run(
     if report is not None:
         from llmsim.viz.report import write_report  # deferred: CLI start-up (altair)
 
-        write_report(res, report)
+        write_report(res, report, targets=targets)
     if as_json:
         doc = {"scenario": sc.name, "seed": res.seed, "summary": _nan_as_null(summary)}
         doc.update({k: _nan_as_null(rep) for k, rep in stories.items()})
+        if targets:
+            doc["slo"] = [{"target": r.target, "value": None if r.value != r.value else r.value, "met": bool(r.met)}
+                          for r in slo_table(summary, targets).itertuples()]
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return
     _print_tables(sc, res, summary, stories, fmt_report_value)
+    if targets:
+        out.print(_slo_table(summary, targets))
     if out_dir is not None:
         out.print(f"saved to {out_dir}")
     if report is not None:
@@ -84,6 +95,17 @@ def _check_outputs(out_dir: Optional[Path], report: Optional[Path]) -> None:
         check_writable(out_dir, "--out", folder=True)
     if report is not None:
         check_writable(report, "--report")
+
+
+def _slo_table(summary, targets) -> Table:
+    """Pass/fail per SLO target."""
+    tab = slo_table(summary, targets)
+    table = Table(title=f"SLO: {int(tab['met'].sum())} of {len(tab)} targets met", title_justify="left")
+    for col, just in (("target", "left"), ("value", "right"), ("result", "left")):
+        table.add_column(col, justify=just)
+    for r in tab.itertuples():
+        table.add_row(r.target, fmt_metric(r.metric, float(r.value)), "[green]pass[/]" if r.met else "[red]FAIL[/]")
+    return table
 
 
 def _nan_as_null(values) -> dict:

@@ -86,7 +86,7 @@ def inspect_cmd(trace: str = typer.Argument(..., help="Trace file."), fmt: Optio
     except InputError as exc:
         fail(str(exc))
     if html is not None:
-        atomic_write_text(html, render_html(_clean(st), trace))
+        atomic_write_text(html, render_html(_clean(st), trace, df))
     if as_json:
         sys.stdout.write(json.dumps(_clean(st), indent=2, default=str) + "\n")
         return
