@@ -97,7 +97,10 @@ class _RunOptions:
         counts at its most."""
         from llmsim.experiments.adaptive import parse_replications  # deferred: CLI start-up
 
-        plan = parse_replications(replications)
+        try:
+            plan = parse_replications(replications)
+        except InputError as exc:
+            raise InputError("--replications", exc.reason) from None
         count = plan if isinstance(plan, int) else plan.most
         est = sweep_estimate(sc, grid, points, count, self.workers or 1)
         check_work(est, self.dry_run, self.force)
