@@ -162,6 +162,29 @@ def test_429_headers_and_bodies():
     assert ar.headers["anthropic-ratelimit-requests-limit"] == "1" and "retry-after" in ar.headers
 
 
+def test_refusals_answer_after_the_refusal_time():
+    """A 429 and a 529 reach the client after latency.refusal / latency.error, as in the simulator: at least
+    that long (sleeps never end early, so a loaded machine cannot fail this), and recorded so."""
+    sc = scenario(latency={"ttft": "10ms", "tokens_per_s": 1000, "refusal": "400ms", "error": "700ms"},
+                  rate_limits={"rpm": 6, "window": "10s"})
+    body = {"model": "gpt-4o-mini", "messages": MSG, "max_tokens": 5}
+    with ServerThread(sc) as srv:
+        assert httpx.post(srv.url + "/v1/chat/completions", json=body).status_code == 200
+        t0 = time.monotonic()
+        r = httpx.post(srv.url + "/v1/chat/completions", json=body)
+        took = time.monotonic() - t0
+        frame = srv.log.frame()
+    assert r.status_code == 429 and took >= 0.4
+    row = frame[frame["outcome"] == "rate_limited"].iloc[0]
+    assert row["latency_s"] >= 0.4 - 1e-3
+    full = scenario(capacity={"slots": 1, "contention": [[0, 1.0]]}, queue={"limit": 0},
+                    latency={"ttft": "10ms", "error": "700ms"})
+    with ServerThread(full) as srv:
+        t0 = time.monotonic()
+        r = httpx.post(srv.url + "/v1/messages", json=body)
+        assert r.status_code == 529 and time.monotonic() - t0 >= 0.7
+
+
 def test_overload_529_and_server_error_500():
     sc = scenario(capacity={"slots": 1}, queue={"limit": 0})
     fail = scenario(errors={"server_error_rate": 1.0, "status": 500}, latency={"ttft": "20ms"})

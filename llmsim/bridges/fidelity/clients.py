@@ -61,7 +61,7 @@ def reference_client(name: str):
 
 def _scenario(name: str, provider: dict) -> dict:
     base = {"name": "p", "model": "gpt-4o-mini", "capacity": {"slots": 512}, "abort_notice": "100ms",
-            "latency": {"ttft": "50ms", "tokens_per_s": 200, "refusal": 0}}  # serve answers refusals at once
+            "latency": {"ttft": "50ms", "tokens_per_s": 200, "refusal": 0}}  # the client's own waits, unblurred
     return {"name": name, "horizon": "1h", "warmup": 0, "seed": 7,
             "workload": {"arrivals": {"rate": "1/s"}, "output_tokens": {"dist": "fixed", "value": 20},
                          "max_tokens": 64},

@@ -122,12 +122,25 @@ class LiveServer:
             ticket = rt.open(call.input_tokens, 0, call.max_tokens, out)
             return await self._answer(request, api, call, rid, row, rt, ticket, out, base_headers)
         except Refused as r:
-            if r.outcome == "rate_limited":
-                return self._rate_limited(request, api, row, rt, call, r.retry_after, base_headers)
-            return self._error(request, api, row, rt, r.status, r.outcome, base_headers)
+            refused = r
         except (asyncio.CancelledError, ConnectionResetError):
             self._abandoned(row, rt, ticket)
             raise
+        return await self._refuse(request, api, row, rt, call, refused, base_headers)
+
+    async def _refuse(self, request, api, row, rt: LiveProvider, call: Call, r: Refused, base_headers):
+        """A refusal (429; 529/503), answered after the provider's ``latency.refusal`` (``latency.error``)
+        time as the simulator answers it; a client that leaves meanwhile ends it as a timeout."""
+        delay = rt.answer_time(r.outcome)
+        if delay > 0.0:
+            try:
+                await asyncio.sleep(delay)
+            except (asyncio.CancelledError, ConnectionResetError):
+                self._log(row, rt.now(), "timeout", 0)
+                raise
+        if r.outcome == "rate_limited":
+            return self._rate_limited(request, api, row, rt, call, r.retry_after, base_headers)
+        return self._error(request, api, row, rt, r.status, r.outcome, base_headers)
 
     def _attempt_number(self, request: web.Request, key: str) -> int:
         """The SDK's retry count header when it is a plain count (up to 6 digits; anything else is ignored),
