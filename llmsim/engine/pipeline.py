@@ -62,6 +62,16 @@ class Request:
         self.session = None  # the Session this request is a step of (None: open-loop)
 
 
+def passes_through(retry: C.Retry) -> bool:
+    """Does a retry layer with these settings only relay the call and its result? (one attempt, no
+    per-attempt timeout, no budget to tell: the pipeline leaves it out, two calls less per request)
+
+    >>> passes_through(C.Retry(max_attempts=1)), passes_through(C.Retry(max_attempts=1, timeout=5))
+    (True, False)
+    """
+    return retry.max_attempts == 1 and retry.timeout is None and retry.budget is None
+
+
 def failure_outcomes(br: C.CircuitBreaker) -> frozenset:
     """The outcomes a breaker counts as failures (an attempt cut by the deadline timed out too)."""
     fails = set(br.failure_on)
@@ -100,6 +110,8 @@ class ClientPipeline:
         failures = frozenset() if self.cfg.circuit_breaker is None else failure_outcomes(self.cfg.circuit_breaker)
         layer = leaf = Leaf(self.ctx, stations[0], breaker_of, failures)
         for spec in reversed(stack):
+            if isinstance(spec, C.RetryLayer) and passes_through(spec.retry):
+                continue  # one attempt, no per-attempt timeout, no budget: the layer would only relay
             if not isinstance(spec, C.RouteLayer):
                 layer = _STAGES[type(spec)](spec, layer, self.ctx)
             elif needs_stage(spec.route):

@@ -10,6 +10,8 @@ test double (llmsim.engine.scripted) and the client's local refusals all end att
 
 from __future__ import annotations
 
+from simpy.events import Timeout
+
 from llmsim.core.outcomes import Outcome
 from llmsim.core.streams import Streams
 from llmsim.engine.clock import later
@@ -187,14 +189,20 @@ class Station(SlotQueue):
         self.busy += 1  # occupy(att, now), inlined on the hot path
         att.state = SERVING
         att.started = now
-        first_draw, u = self._draws(att)
         req = att.req
+        pk = att.pk
+        table = req.chunk.tables[self.index] if pk < DRAW_COLUMNS else None
+        if table is not None:  # _draws(att), inlined for the common case (the chunk's table is made)
+            row = req.row_in_chunk
+            first_draw, u = table[0].item(row, pk), table[1].item(row, pk)
+        else:
+            first_draw, u = self._draws(att)
         plan = self.model.plan(now, first_draw, u, req.out, self.busy, self.eff)
         end = now + plan.duration
         att.plan = plan
         att.end_at = end
         if end <= att.cut:
-            later(self.env, plan.duration, self._on_complete, att)
+            Timeout(self.env, plan.duration, att).callbacks.append(self._on_complete)  # later(), inlined
             return
         # the client gives up before the provider is done: settle everything now
         release = self.release_time(att, att.cut)
