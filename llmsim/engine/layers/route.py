@@ -75,7 +75,6 @@ class RouteStage(Stage):
     def _choose(self, req, now: float) -> int:
         if self.single:
             return 0
-        self.ctx.jitter.next()
         if self.in_order:  # fallback order from the request's position: no candidate list
             n = self.n
             start = req.pos
@@ -85,7 +84,7 @@ class RouteStage(Stage):
                 if (br is None or br.available(now)) and (self.ejection is None or self.ejection.healthy(now, i)):
                     return i
             return -1
-        u = self.ctx.jitter.next()
+        u = self.ctx.jitter.next() if self.draws else 0.0  # a uniform only where the strategy uses one
         for i in self.router.candidates(now, req.pos, u, (req.inp, self.ctx.max_tokens)):
             if self.healthy(i, now):
                 return i
