@@ -70,7 +70,7 @@ def full_stack_scenario(n: int, seed: int = 1) -> llmsim.Scenario:
         "pricing": {"input_per_mtok": 0.15, "output_per_mtok": 0.6},
     }
     return llmsim.Scenario.model_validate({
-        "name": "full-stack", "horizon": horizon, "warmup": 60, "seed": seed,
+        "name": "full-stack", "horizon": horizon, "warmup": 0, "seed": seed,
         "workload": {
             "arrivals": {"rate": rate},
             "input_tokens": {"dist": "lognormal", "median": 800, "p95": 3000},

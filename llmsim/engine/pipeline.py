@@ -100,6 +100,8 @@ class ClientPipeline:
             # an explicit order (tests, scripted providers) without a route block: fallback over it
             stack[-1] = C.RouteLayer(route=C.Route(order=order))
         n_inst = 1 if cfg.share_state else cfg.instances
+        # a retry layer that would only relay (one attempt, no timeout, no budget) is left out
+        stack = [s for s in stack if not (isinstance(s, C.RetryLayer) and passes_through(s.retry))]
         self.tops = [self._build(stack, stations, k) for k in range(n_inst)]
         self.n_tops = len(self.tops)
         self.top = self.tops[0]
@@ -110,8 +112,6 @@ class ClientPipeline:
         failures = frozenset() if self.cfg.circuit_breaker is None else failure_outcomes(self.cfg.circuit_breaker)
         layer = leaf = Leaf(self.ctx, stations[0], breaker_of, failures)
         for spec in reversed(stack):
-            if isinstance(spec, C.RetryLayer) and passes_through(spec.retry):
-                continue  # one attempt, no per-attempt timeout, no budget: the layer would only relay
             if not isinstance(spec, C.RouteLayer):
                 layer = _STAGES[type(spec)](spec, layer, self.ctx)
             elif needs_stage(spec.route):

@@ -234,9 +234,17 @@ class Station(SlotQueue):
             if self.quality is not None and self._invalid(att):  # 200 OK, contract broken
                 outcome = _INVALID
         cost = self.model.cost(req.inp, req.cached, billed_out)
-        end_attempt(self.rec, self.index, att, now, outcome, status, NAN, att.started, req.inp, billed_out, cost)
-        self._billed(att, now, cost, billed_out)
-        self.free(now)
+        # end_attempt(...), inlined: every served attempt ends here
+        att.in_flight = False
+        att.end = now
+        att.outcome = outcome
+        att.status = status
+        att.row = self.rec.attempt_row(att, self.index, att.started, req.inp, billed_out, cost)
+        if req.cached or self.meter is not None:
+            self._billed(att, now, cost, billed_out)
+        self.busy -= 1  # free(now), inlined: the queue is served only when someone waits
+        if self.queue:
+            self.fill(now)
         att.cb(att)
 
     def _on_abandon(self, event) -> None:

@@ -129,7 +129,7 @@ class BreakerPolicy:
     of calls permitted in an earlier epoch are ignored."""
 
     __slots__ = ("cfg", "size", "slow_duration", "max_open", "min_calls", "failure_rate", "slow_call_rate", "state",
-                 "epoch", "open_until", "opens", "streak", "on_change", "window", "probe", "permits")
+                 "epoch", "open_until", "opens", "streak", "on_change", "window", "probe", "permits", "trips")
 
     def __init__(self, cfg: CircuitBreaker, on_change=None):
         self.cfg = cfg
@@ -147,6 +147,7 @@ class BreakerPolicy:
         self.streak = 0  # openings since the last close
         self.on_change = on_change  # callback(now, state) on every transition
         self.window = _WINDOWS[cfg.kind](self.size)
+        self.trips = self.window.trips  # bound once: one attribute read less on every call's result
         self.probe = _Counts()  # the half-open calls' results
         self.permits = 0  # half-open calls still to let through
 
@@ -169,6 +170,7 @@ class BreakerPolicy:
         else:
             self.streak = 0
             self.window = _WINDOWS[cfg.kind](self.size)
+            self.trips = self.window.trips
         if self.on_change is not None:
             self.on_change(now, state)
 
@@ -200,7 +202,7 @@ class BreakerPolicy:
             return
         slow = duration > self.slow_duration  # resilience4j: slower than the threshold
         if self.state == CLOSED:
-            if self.window.trips(self, now, failed, slow):
+            if self.trips(self, now, failed, slow):
                 self._transition(now, OPEN)
         elif self.state == HALF_OPEN:
             probe = self.probe

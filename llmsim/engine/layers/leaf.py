@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from llmsim.engine.layers.call import Call, Context
 from llmsim.engine.station import Attempt, Station
+from llmsim.policies.breaker import CLOSED
 
 __all__ = ["Leaf"]
 
@@ -37,7 +38,8 @@ class Leaf:
             return
         permit = None
         if self.breaker_of:
-            permit = self.breaker_of[idx].allow(now)
+            br = self.breaker_of[idx]
+            permit = br.epoch if br.state == CLOSED else br.allow(now)  # closed: allow(now), inlined
             if permit is None:  # open: nothing is sent to the provider
                 ctx.reject(req, idx, c)
                 return

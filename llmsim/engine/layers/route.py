@@ -13,6 +13,7 @@ from llmsim.config.client import Route
 from llmsim.engine.layers.call import Call, Context, Layer, Stage
 from llmsim.engine.station import Station
 from llmsim.policies import ejection
+from llmsim.policies.breaker import CLOSED
 from llmsim.policies.routing import StrategyRouter
 
 __all__ = ["RouteStage", "needs_stage"]
@@ -81,7 +82,9 @@ class RouteStage(Stage):
             for j in range(n):
                 i = (start + j) % n
                 br = self.breakers[i]
-                if (br is None or br.available(now)) and (self.ejection is None or self.ejection.healthy(now, i)):
+                if br is not None and br.state != CLOSED and not br.available(now):
+                    continue
+                if self.ejection is None or self.ejection.healthy(now, i):
                     return i
             return -1
         u = self.ctx.jitter.next() if self.draws else 0.0  # a uniform only where the strategy uses one
@@ -91,16 +94,16 @@ class RouteStage(Stage):
         return -1
 
     def call(self, c: Call) -> None:
-        i = self._choose(c.req, self.ctx.env.now)
+        now = self.ctx.env.now
+        i = self._choose(c.req, now)
         if i < 0:  # every provider is open, cooling down or over its limits: fail at once
             self.ctx.reject(c.req, -1, c)
             return
         r = _Routed(c.req, None, c.cut, c.kind, c.group, self, c)
         r.chain = None
-        self._send(r, self.stations[i])
+        self._send(r, self.stations[i], now)
 
-    def _send(self, r: _Routed, station: Station) -> None:
-        now = self.ctx.env.now
+    def _send(self, r: _Routed, station: Station, now: float) -> None:
         i = self.index_of.get(station, -1)
         r.station = station
         r.i = i
@@ -123,9 +126,10 @@ class RouteStage(Stage):
             if r.chain is None:
                 r.chain = next((list(to) for on, to in self.fallbacks if att.outcome in on), None)
             if r.chain:
-                self._send(r, r.chain.pop(0))
+                self._send(r, r.chain.pop(0), now)
                 return
-        r.outer.done(att)
+        outer = r.outer
+        outer.caller.done(outer, att)  # outer.done(att), one call less per request
 
     def peek(self, req, now: float):
         """The provider the next call will go to, when that is already decided (None: it is not)."""
