@@ -1,20 +1,73 @@
-"""The typer application and helpers shared by every ``llmsim`` subcommand module."""
+"""The typer application and helpers shared by every ``llmsim`` subcommand module.
+
+``app`` loads its command modules on first use (``LazyTyper``): a run of ``llmsim CMD`` imports only
+CMD's module (``llmsim.cli.main``), so the other commands' libraries stay unloaded.
+"""
 
 from __future__ import annotations
+
+import importlib
 
 import typer
 from rich.console import Console
 
-from llmsim.config.loading import read_yaml
 from llmsim.core.errors import InputError
 
-__all__ = ["app", "out", "err", "fail", "parse_sets"]
+__all__ = ["app", "out", "err", "fail", "parse_sets", "LazyTyper"]
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Simulate LLM API traffic and compare client policies (retries, breakers, failover) "
-                       "before you deploy them.")
+
+class LazyTyper(typer.Typer):
+    """A ``typer.Typer`` whose commands are registered by importing ``modules``, at the first look at
+    its commands (building the CLI, a test's ``CliRunner``), or only some of them (``load``)."""
+
+    def __init__(self, *args, modules: tuple[str, ...] = (), **kwargs):
+        self._modules = modules
+        self._loaded = False
+        super().__init__(*args, **kwargs)
+
+    def load(self, *modules: str) -> None:
+        """Register the commands of these modules only (all of ``modules`` when none are given)."""
+        self._loaded = True
+        for m in modules or self._modules:
+            importlib.import_module(m)
+
+    def _ensure(self) -> None:
+        if not self._loaded:
+            self.load()
+
+    @property
+    def registered_commands(self) -> list:
+        self._ensure()
+        return self._commands
+
+    @registered_commands.setter
+    def registered_commands(self, value: list) -> None:
+        self._commands = value
+
+    @property
+    def registered_groups(self) -> list:
+        self._ensure()
+        return self._groups
+
+    @registered_groups.setter
+    def registered_groups(self, value: list) -> None:
+        self._groups = value
+
+
+#: the modules that register the commands, in the order ``llmsim --help`` lists them
+COMMAND_MODULES = ("llmsim.cli.experiment_cmds", "llmsim.cli.fidelity_cmd", "llmsim.cli.import_cmd",
+                   "llmsim.cli.report_cmd", "llmsim.cli.run_cmds", "llmsim.cli.serve_cmd", "llmsim.cli.trace_cmds")
+
+app = LazyTyper(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, modules=COMMAND_MODULES,
+                help="Simulate LLM API traffic and compare client policies (retries, breakers, failover) "
+                     "before you deploy them.")
 out = Console()
 err = Console(stderr=True)
+
+
+@app.callback()
+def _group() -> None:
+    """(no options of its own: keeps ``llmsim`` a group of commands when only one command is loaded)"""
 
 
 def fail(message: str) -> None:
@@ -25,6 +78,8 @@ def fail(message: str) -> None:
 
 def parse_sets(sets: list[str]) -> dict:
     """``path=value`` pairs; values are read as YAML (5 -> int, 30s -> str, [a, b] -> list)."""
+    from llmsim.config.loading import read_yaml  # deferred: start-up time of the CLI (pydantic, numpy)
+
     overrides = {}
     for item in sets:
         if "=" not in item:
