@@ -56,9 +56,15 @@ def _nothing() -> None:
 def main() -> None:
     args = sys.argv[1:]
     entry = COMMANDS.get(args[0]) if args else None
-    if entry is not None:
-        app.load(entry[0])  # only this command's module
-    elif not args or args == ["--help"]:
+    if entry is None and (not args or args == ["--help"]):
         help_app()()
         return
-    app()
+    if entry is None:
+        app()  # every command loaded (an unknown command is reported as such)
+        return
+    app.partial = True  # only this command's module
+    try:
+        app.load(entry[0])
+        app()
+    finally:
+        app.partial = False

@@ -23,17 +23,23 @@ class LazyTyper(typer.Typer):
     def __init__(self, *args, modules: tuple[str, ...] = (), **kwargs):
         self._modules = modules
         self._loaded = False
+        self.partial = False  # True while ``main`` runs one command with only its module loaded
         super().__init__(*args, **kwargs)
 
     def load(self, *modules: str) -> None:
-        """Register the commands of these modules only (all of ``modules`` when none are given)."""
-        self._loaded = True
-        for m in modules or self._modules:
+        """Import these command modules (they register their commands)."""
+        for m in modules:
             importlib.import_module(m)
 
     def _ensure(self) -> None:
-        if not self._loaded:
-            self.load()
+        if self._loaded or self.partial:
+            return
+        self._loaded = True
+        self.load(*self._modules)
+        # listed in the order of ``modules``, whichever was imported first
+        rank = {m: i for i, m in enumerate(self._modules)}
+        self._commands.sort(key=lambda c: rank.get(c.callback.__module__, len(rank)))
+        self._groups.sort(key=lambda g: rank.get(_module_of(g), len(rank)))
 
     @property
     def registered_commands(self) -> list:
@@ -52,6 +58,11 @@ class LazyTyper(typer.Typer):
     @registered_groups.setter
     def registered_groups(self, value: list) -> None:
         self._groups = value
+
+
+def _module_of(group) -> str:
+    """The module that registered a sub-app (``add_typer``): its first command's."""
+    return group.typer_instance.registered_commands[0].callback.__module__
 
 
 #: the modules that register the commands, in the order ``llmsim --help`` lists them
