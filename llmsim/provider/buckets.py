@@ -64,7 +64,7 @@ class RateLimiterSet:
 
     ``admit`` returns 0.0 when admitted (all buckets charged) or the exact Retry-After otherwise."""
 
-    __slots__ = ("rpm", "tpm", "itpm", "otpm", "use_actual", "count_refused")
+    __slots__ = ("rpm", "tpm", "itpm", "otpm", "use_actual", "count_refused", "active")
 
     def __init__(self, rpm=None, tpm=None, itpm=None, otpm=None, *, window: float = 60.0,
                  admission: str = "max_tokens", count_refused: bool = False):
@@ -74,34 +74,29 @@ class RateLimiterSet:
         self.rpm, self.tpm, self.itpm, self.otpm = bucket(rpm), bucket(tpm), bucket(itpm), bucket(otpm)
         self.use_actual = admission == "actual"
         self.count_refused = count_refused
+        # (bucket, which cost it charges) for the buckets there are: 0 a request, 1 all tokens, 2
+        # uncached input, 3 output
+        self.active = tuple((b, j) for j, b in enumerate((self.rpm, self.tpm, self.itpm, self.otpm)) if b is not None)
 
     def admit(self, now: float, input_tokens: int, cached_tokens: int, max_tokens: int, output_tokens: int) -> float:
         out = output_tokens if self.use_actual else max_tokens
-        rpm, tpm, itpm, otpm = self.rpm, self.tpm, self.itpm, self.otpm
-        wait = 0.0 if rpm is None else rpm.wait_for(now, 1.0)  # the longest wait of any bucket
-        # (a comparison, not max(): a builtin call per bucket per attempt costs more)
-        if tpm is not None:
-            w = tpm.wait_for(now, input_tokens + out)
-            wait = w if w > wait else wait
-        if itpm is not None:
-            w = itpm.wait_for(now, input_tokens - cached_tokens)
-            wait = w if w > wait else wait
-        if otpm is not None:
-            w = otpm.wait_for(now, out)
-            wait = w if w > wait else wait
+        # what each bucket (rpm, tpm, itpm, otpm) would charge this attempt
+        costs = (1.0, input_tokens + out, input_tokens - cached_tokens, out)
+        wait = 0.0  # the longest wait of any bucket
+        for b, j in self.active:  # TokenBucket.wait_for, inlined: every attempt passes here
+            cost = costs[j]
+            level = b.level + (now - b.last) * b.rate
+            if level >= b.capacity:
+                level = b.capacity
+            if level < cost - b.slack:
+                w = float("inf") if cost > b.capacity else (cost - level) / b.rate
+                if w > wait:  # a comparison, not max(): a builtin call costs more
+                    wait = w
         if wait == 0.0:
-            self._take(now, input_tokens, cached_tokens, out)
-        elif self.count_refused and rpm is not None:
-            rpm.take(now, min(1.0, rpm.level_at(now)))
+            for b, j in self.active:  # charge every bucket (TokenBucket.take, inlined)
+                level = b.level + (now - b.last) * b.rate
+                b.level = (level if level < b.capacity else b.capacity) - costs[j]
+                b.last = now
+        elif self.count_refused and self.rpm is not None:
+            self.rpm.take(now, min(1.0, self.rpm.level_at(now)))
         return wait
-
-    def _take(self, now: float, input_tokens: int, cached_tokens: int, out: int) -> None:
-        """Charge every bucket for an admitted attempt."""
-        if self.rpm is not None:
-            self.rpm.take(now, 1.0)
-        if self.tpm is not None:
-            self.tpm.take(now, input_tokens + out)
-        if self.itpm is not None:
-            self.itpm.take(now, input_tokens - cached_tokens)
-        if self.otpm is not None:
-            self.otpm.take(now, out)

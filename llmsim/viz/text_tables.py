@@ -7,11 +7,14 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from rich.table import Table
 
 from llmsim.core.units import format_duration
+
+if TYPE_CHECKING:  # annotations only: importing pandas costs `llmsim validate` a third of a second
+    import pandas as pd
 
 __all__ = ["fmt_metric", "summary_table", "period_table"]
 
