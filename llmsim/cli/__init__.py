@@ -29,15 +29,15 @@ COMMANDS = {
                                             "with a client policy, compare."),
     "report": ("llmsim.cli.report_cmd", "Write one self-contained HTML report (scenario, summary, charts) that "
                                         "opens offline."),
-    "run": (_RUN, "Run one scenario and print its summary."),
+    "run": (_RUN, "Run one scenario and print its summary and pass/fail per SLO target."),
     "schema": (_RUN, "Print the JSON schema of scenario files (for editor autocompletion)."),
     "validate": (_RUN, "Check scenario files without running them."),
     "presets": (_RUN, "List the packaged scenarios and the client policy presets (usable as `client: NAME`)."),
     "version": (_RUN, "Print the llmsim version."),
-    "stability": ("llmsim.cli.stability_cmd", "Map recovery probability over load x trigger duration per client, "
-                                              "with the stable/metastable boundary."),
     "serve": ("llmsim.cli.serve_cmd", "Serve POST /v1/chat/completions and /v1/messages from the provider model "
                                       "(Ctrl-C stops)."),
+    "stability": ("llmsim.cli.stability_cmd", "Map recovery probability over load x trigger duration per client, "
+                                              "with the stable/metastable boundary."),
     "import": ("llmsim.cli.import_cmd", "Turn other tools' configs into llmsim scenarios."),
     "trace": ("llmsim.cli.trace_cmds", "Recorded traces: inspect, convert, replay, fit."),
 }

@@ -12,7 +12,6 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from llmsim.analysis.slo_eval import slo_table
 from llmsim.cli.app import app, err, fail, out, parse_sets
 from llmsim.cli.work_guard import DRY_RUN, FORCE, check_work
 from llmsim.config.client_presets import client_presets
@@ -48,8 +47,10 @@ def run(
     dry_run: bool = DRY_RUN,
     force: bool = FORCE,
 ) -> None:
-    """Run one scenario and print its summary and pass/fail per SLO target (refused up front when its work
-    estimate is beyond the limits)."""
+    """Run one scenario and print its summary and pass/fail per SLO target.
+
+    Refused up front when its work estimate is beyond the limits (see --dry-run, --force)."""
+    from llmsim.analysis.slo_eval import slo_table  # deferred: CLI start-up (pandas)
     from llmsim.analysis.spend_contracts import fmt_report_value, story_reports  # deferred: CLI start-up
     from llmsim.simulator import simulate  # deferred: CLI start-up
 
@@ -99,6 +100,8 @@ def _check_outputs(out_dir: Optional[Path], report: Optional[Path]) -> None:
 
 def _slo_table(summary, targets) -> Table:
     """Pass/fail per SLO target."""
+    from llmsim.analysis.slo_eval import slo_table  # deferred: CLI start-up (pandas)
+
     tab = slo_table(summary, targets)
     table = Table(title=f"SLO: {int(tab['met'].sum())} of {len(tab)} targets met", title_justify="left")
     for col, just in (("target", "left"), ("value", "right"), ("result", "left")):
