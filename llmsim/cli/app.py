@@ -44,12 +44,14 @@ class LazyTyper(typer.Typer):
                 add_example(command)
 
     def _ensure(self) -> None:
-        if self._loaded or self.partial:
+        if self.partial:
             return
-        self._loaded = True
-        self.load(*self._modules)
+        if not self._loaded:
+            self._loaded = True
+            self.load(*self._modules)
+        # listed in the order of ``modules``, whichever was imported first (sorted at every look: a module
+        # imported directly registers its commands after the others were loaded and sorted)
         self._examples()
-        # listed in the order of ``modules``, whichever was imported first
         rank = {m: i for i, m in enumerate(self._modules)}
         self._commands.sort(key=lambda c: rank.get(c.callback.__module__, len(rank)))
         self._groups.sort(key=lambda g: rank.get(_module_of(g), len(rank)))
