@@ -27,7 +27,7 @@ EXAMPLES = {
     "sweep": ["llmsim sweep tuesday --grid client.retry.max_attempts=1,3,5 -r 5 --out runs/retries"],
     "compare": ["llmsim compare tuesday -c naive -c sdk=openai-sdk -c budget=aws-standard --report cmp.html"],
     "tune": ["llmsim tune tuesday --param client.retry.max_attempts=1:6 --slo 'success_rate>=99%' --budget 60"],
-    "stability": ["llmsim stability tuesday -c naive -c sdk=openai-sdk --loads 1,2,4 --report map.html"],
+    "stability": ["llmsim stability tuesday -c naive -c sdk=openai-sdk --loads 2,4 --durations 30 --report map.html"],
     "fidelity": ["llmsim fidelity --workload openai --check"],
     "report": ["llmsim report runs/tuesday -o tuesday.html"],
     "serve": ["llmsim serve tuesday --record attempts.parquet"],
