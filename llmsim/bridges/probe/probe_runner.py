@@ -30,9 +30,13 @@ class PhaseRun:
     """One phase: the attempts the endpoint saw while the command ran (sorted by send time)."""
 
     phase: ProbePhase
-    attempts: pd.DataFrame
-    returncode: int
-    elapsed: float
+    runs: list[pd.DataFrame]  # the attempts of each run of the command
+    returncodes: list[int]
+
+    @property
+    def attempts(self) -> pd.DataFrame:
+        """Every run's attempts together."""
+        return pd.concat(self.runs, ignore_index=True) if self.runs else pd.DataFrame()
 
 
 @dataclass
@@ -78,24 +82,25 @@ def run_probe(command: list[str], script: ProbeScript, timeout: float = 120.0) -
     if not command:
         raise InputError("COMMAND", "give the command to probe after --")
     run = ProbeRun(list(command))
-    starts: list[tuple[ProbePhase, float, int, float]] = []
+    starts: list[tuple[ProbePhase, float, int]] = []
     with ProbeThread() as srv:
         env = probe_env(srv.url)
         for phase in script.phases:
-            srv.server.set_phase(phase)
-            start = srv.server.now()
-            t0 = time.monotonic()
-            code = _run_once(command, env, timeout, phase.name)
-            starts.append((phase, start, code, time.monotonic() - t0))
-            srv.server.set_phase(None)
-            time.sleep(0.05)  # let the handler of a just-closed connection log it
-            if len(starts) == 1 and len(srv.log) == 0:
-                raise InputError("COMMAND", f"{' '.join(command)} never called the endpoint (exit code {code}); it "
-                                            "must read OPENAI_BASE_URL, ANTHROPIC_BASE_URL or LLMSIM_URL")
+            for _ in range(phase.repeat):
+                srv.server.set_phase(phase)
+                start = srv.server.now()
+                code = _run_once(command, env, timeout, phase.name)
+                starts.append((phase, start, code))
+                srv.server.set_phase(None)
+                time.sleep(0.05)  # let the handler of a just-closed connection log it
+                if len(starts) == 1 and len(srv.log) == 0:
+                    raise InputError("COMMAND", f"{' '.join(command)} never called the endpoint (exit code {code}); "
+                                                "it must read OPENAI_BASE_URL, ANTHROPIC_BASE_URL or LLMSIM_URL")
         run.trace = srv.log.frame()
     ends = [s[1] for s in starts[1:]] + [float("inf")]
     sent = run.trace["arrival_s"]
-    for (phase, start, code, elapsed), end in zip(starts, ends):
-        mine = run.trace[(sent >= start) & (sent < end)].reset_index(drop=True)
-        run.phases[phase.name] = PhaseRun(phase, mine, code, elapsed)
+    for (phase, start, code), end in zip(starts, ends):
+        pr = run.phases.setdefault(phase.name, PhaseRun(phase, [], []))
+        pr.runs.append(run.trace[(sent >= start) & (sent < end)].reset_index(drop=True))
+        pr.returncodes.append(code)
     return run

@@ -8,7 +8,7 @@ answers normally, so a client that never gives up still ends). Later attempts ar
 YAML form (``llmsim probe --script FILE``)::
 
     phases:
-      - {name: backoff, status: 429, fail: all, cap: 8}
+      - {name: backoff, status: 429, fail: all, cap: 8, repeat: 3}
       - {name: retry-after, status: 429, fail: 1, retry_after: 2}
       - {name: slow, delay: 20s, fail: 1}
 
@@ -38,6 +38,7 @@ class ProbePhase(Config):
     delay: Optional[Annotated[Duration, Field(gt=0)]] = None
     fail: Union[Annotated[int, Field(ge=0)], Literal["all"]] = 1
     cap: Annotated[int, Field(ge=1, le=100)] = 8
+    repeat: Annotated[int, Field(ge=1, le=20)] = 1  # runs of the command in this phase (more backoff samples)
     retry_after: Optional[Annotated[float, Field(gt=0)]] = None
     retry_after_ms: Optional[Annotated[int, Field(gt=0)]] = None
 
@@ -77,7 +78,7 @@ class ProbeScript(Config):
 
 _DEFAULT = [
     # no hint, every attempt refused: how many attempts, and the backoff curve between them
-    {"name": "backoff", "status": 429, "fail": "all", "cap": 8},
+    {"name": "backoff", "status": 429, "fail": "all", "cap": 8, "repeat": 3},
     # whole-second hint only: is it read?
     {"name": "retry-after", "status": 429, "fail": 2, "retry_after": 2},
     # both hints, as OpenAI sends them: which one wins (1.3 s vs 3 s)?
