@@ -90,7 +90,7 @@ class ProbeServer(LiveServer):
         elif phase is not None and phase.retry_after is not None:
             hint = phase.retry_after
         self.log.add(sent=sent, end=self.now(), first=NAN, outcome=outcome, status=status, retry_after=hint, key=key,
-                     attempt=self.log.next_attempt(key), api=api_name, model="", provider=self.default,
+                     attempt=self._attempt_number(request, key), api=api_name, model="", provider=self.default,
                      stream=False, input_tokens=0, output_tokens=0, cost=0.0, ticket=None, error_type=error_type)
 
 
