@@ -13,7 +13,7 @@ from llmsim.bridges.probe.probe_client_yaml import client_yaml
 from llmsim.bridges.probe.probe_infer import ProbePolicy, infer_policy
 from llmsim.bridges.probe.probe_nested import nested_evidence
 from llmsim.bridges.probe.probe_runner import ProbeRun, run_probe
-from llmsim.bridges.probe.probe_scorecard import Scorecard, fleet_consequence, findings
+from llmsim.bridges.probe.probe_scorecard import Scorecard, findings, fleet_consequence
 from llmsim.bridges.probe.probe_script import ProbeScript
 
 __all__ = ["ProbeReport", "probe", "score"]

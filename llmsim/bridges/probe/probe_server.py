@@ -18,8 +18,7 @@ import threading
 from aiohttp import web
 
 from llmsim.bridges.probe.probe_script import ProbePhase
-from llmsim.bridges.serve import LiveServer, ServerThread
-from llmsim.bridges.serve import anthropic_api, openai_api
+from llmsim.bridges.serve import LiveServer, ServerThread, anthropic_api, openai_api
 from llmsim.config.scenario import Scenario
 
 __all__ = ["ProbeServer", "ProbeThread", "probe_scenario", "OUTCOME_OF_STATUS"]
