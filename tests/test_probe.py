@@ -140,7 +140,7 @@ def _fixed_loop(url: str, tries: int = 4) -> None:
             time.sleep(1.0)
 
 
-def test_plugin_flags_fixed_retries_of_400(llmsim_probe):
+def test_plugin_flags_fixed_retries_of_400(llmsim_probe):  # noqa: F811  (the fixture, imported above)
     llmsim_probe.fault(name="backoff", status=429, fail="all")
     _fixed_loop(llmsim_probe.url)
     llmsim_probe.fault(name="400", status=400, fail=1)
