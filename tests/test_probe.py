@@ -150,3 +150,51 @@ def test_plugin_flags_fixed_retries_of_400(llmsim_probe):  # noqa: F811  (the fi
     assert fit.kind == "constant" and fit.jitter == "none" and abs(fit.base - 1.0) <= 0.1
     assert {"retries-400", "no-jitter"} <= set(llmsim_probe.findings)
     assert len(llmsim_probe.attempts) == 6
+
+
+@pytest.mark.slow
+def test_nested_retries_flagged(tmp_path):
+    """tenacity (3 tries) around openai-python (max_retries 2): 9 attempts, the SDK counter restarts."""
+    text = textwrap.dedent("""
+        import openai
+        from tenacity import retry, stop_after_attempt, wait_fixed
+        c = openai.OpenAI()
+        @retry(stop=stop_after_attempt(3), wait=wait_fixed(0.2), reraise=True)
+        def call():
+            c.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}], max_tokens=5)
+        try:
+            call()
+        except Exception:
+            pass
+    """)
+    script = ProbeScript.model_validate({"phases": [{"name": "backoff", "status": 429, "fail": "all", "cap": 20}]})
+    rep = probe(_script(tmp_path, text), script, timeout=120, scenario=None)
+    assert rep.policy.get("max_attempts") == 9
+    assert "nested-retries" in [f.code for f in rep.scorecard.findings]
+
+
+def test_plugin_in_a_fresh_project(tmp_path):
+    """A project with only a test file: the fixture comes from the plugin (entry point target), not an import."""
+    import subprocess
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    target = tomllib.loads((root / "pyproject.toml").read_text())["project"]["entry-points"]["pytest11"]["llmsim"]
+    (tmp_path / "test_app.py").write_text(textwrap.dedent("""
+        import httpx
+
+        def test_app(llmsim_probe):
+            llmsim_probe.fault(name="400", status=400, fail=1)
+            for _ in range(2):
+                if httpx.post(llmsim_probe.url + "/v1/chat/completions", json={"model": "m", "max_tokens": 5,
+                              "messages": [{"role": "user", "content": "x"}]}).status_code == 200:
+                    break
+            assert len(llmsim_probe.attempts) == 2
+            assert llmsim_probe.findings == ["retries-400"]
+    """))
+    env = {**__import__("os").environ, "PYTHONPATH": str(root)}
+    res = subprocess.run([sys.executable, "-m", "pytest", "-p", target, "-q", "-p", "no:cacheprovider",
+                          "-o", "addopts=", str(tmp_path / "test_app.py")], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout[-2000:]
