@@ -198,3 +198,34 @@ def test_plugin_in_a_fresh_project(tmp_path):
                           "-o", "addopts=", str(tmp_path / "test_app.py")], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stdout[-2000:]
+
+
+def test_stream_faults_in_both_wire_formats(llmsim_probe):  # noqa: F811  (the fixture, imported above)
+    """A cut, an error event and a stall mid-stream reach openai-python and anthropic as the errors they raise
+    for them; the endpoint bills the tokens sent before the fault; a stalled stream is a timeout."""
+    import anthropic
+    import openai
+
+    oa = openai.OpenAI(base_url=llmsim_probe.url + "/v1", api_key="x", timeout=1.0, max_retries=0)
+    an = anthropic.Anthropic(base_url=llmsim_probe.url, api_key="x", timeout=1.0, max_retries=0)
+    msgs = [{"role": "user", "content": "hi"}]
+    raised = []
+    for kind in ("cut", "error", "stall"):
+        llmsim_probe.fault(name=f"openai-{kind}", stream=kind, after_tokens=3, stall=30,
+                           status=529 if kind == "error" else None)
+        with pytest.raises(openai.APIError) as e:
+            for _ in oa.chat.completions.create(model="m", messages=msgs, max_tokens=10, stream=True):
+                pass
+        raised.append(type(e.value).__name__)
+        llmsim_probe.fault(name=f"anthropic-{kind}", stream=kind, after_tokens=3, stall=30,
+                           status=529 if kind == "error" else None)
+        with pytest.raises(Exception) as e:  # anthropic's stream helper lets httpx's transport errors through
+            with an.messages.stream(model="m", max_tokens=10, messages=msgs) as s:
+                "".join(s.text_stream)
+        raised.append(type(e.value).__name__)
+    assert raised[2:4] == ["APIError", "APIStatusError"]  # the error events, as each SDK reports them
+    assert raised[0] == "APIConnectionError" and raised[4] == "APITimeoutError"
+    att = llmsim_probe.attempts
+    assert list(att["outcome"]) == ["server_error"] * 4 + ["timeout"] * 2
+    assert list(att["output_tokens"]) == [3] * 6 and att["stream"].all()
+    assert not any(llmsim_probe.policy.retried.values())  # neither SDK retries a broken stream

@@ -112,13 +112,16 @@ def _retry_after(run: ProbeRun, policy: ProbePolicy) -> None:
 
 def _statuses(run: ProbeRun, policy: ProbePolicy) -> None:
     for name, pr in run.phases.items():
-        if pr.phase.status is None or pr.phase.fail == "all" or name.startswith("retry-after"):
+        ph = pr.phase
+        if (ph.status is None and ph.stream is None) or ph.fail == "all" or name.startswith("retry-after"):
             continue
+        what = f"stream_{ph.stream}" if ph.stream else ph.status
         counts = [len(r) for r in pr.runs]
-        policy.retried[pr.phase.status] = max(counts) > pr.phase.fail
-        verdict = "retried" if policy.retried[pr.phase.status] else "not retried"
-        policy.add(f"status_{pr.phase.status}", verdict, f"{pr.phase.status} on the first {pr.phase.fail} "
-                   f"attempt(s): {counts} attempts; timeline {_timeline(pr.runs[0])}")
+        policy.retried[what] = max(counts) > ph.fail
+        verdict = "retried" if policy.retried[what] else "not retried"
+        fault = f"stream {ph.stream} after {ph.after_tokens} tokens" if ph.stream else str(ph.status)
+        policy.add(f"status_{what}", verdict, f"{fault} on the first {ph.fail} attempt(s): {counts} attempts; "
+                   f"timeline {_timeline(pr.runs[0]) if counts[0] else '-'}")
 
 
 def _timeout(run: ProbeRun, policy: ProbePolicy) -> None:

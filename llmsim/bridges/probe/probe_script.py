@@ -11,6 +11,11 @@ YAML form (``llmsim probe --script FILE``)::
       - {name: backoff, status: 429, fail: all, cap: 8, repeat: 3}
       - {name: retry-after, status: 429, fail: 1, retry_after: 2}
       - {name: slow, delay: 20s, fail: 1}
+      - {name: cut, stream: cut, after_tokens: 3, fail: 1}   # streamed calls only
+
+A ``stream`` fault (``cut`` after ``after_tokens`` tokens, ``stall`` for ``stall`` seconds after them, or an
+``error`` event with ``status``'s error after them) applies to streamed calls; a non-streamed call in
+that phase is answered normally.
 
 >>> s = ProbeScript.model_validate({"phases": [{"name": "p", "status": 500, "fail": 1}]})
 >>> s.phases[0].faults(0), s.phases[0].faults(1)
@@ -41,11 +46,16 @@ class ProbePhase(Config):
     repeat: Annotated[int, Field(ge=1, le=20)] = 1  # runs of the command in this phase (more backoff samples)
     retry_after: Optional[Annotated[float, Field(gt=0)]] = None
     retry_after_ms: Optional[Annotated[int, Field(gt=0)]] = None
+    stream: Optional[Literal["cut", "stall", "error"]] = None  # a streamed answer's fault (status: the error's)
+    after_tokens: Annotated[int, Field(ge=0)] = 3
+    stall: Annotated[Duration, Field(gt=0)] = 10.0
 
     @model_validator(mode="after")
     def _one_fault(self):
-        if (self.status is None) == (self.delay is None):
-            raise ValueError(f"phase {self.name!r}: give exactly one of status or delay")
+        if self.stream is None and (self.status is None) == (self.delay is None):
+            raise ValueError(f"phase {self.name!r}: give exactly one of status, delay or stream")
+        if self.stream is not None and self.delay is not None:
+            raise ValueError(f"phase {self.name!r}: a stream fault takes no delay")
         return self
 
     def faults(self, index: int) -> bool:

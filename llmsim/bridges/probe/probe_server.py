@@ -13,12 +13,15 @@ in the server's attempt log (``log.frame()``); a client that hangs up during a d
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 
 from aiohttp import web
 
 from llmsim.bridges.probe.probe_script import ProbePhase
+from llmsim.bridges.probe.probe_stream import stream_fault
 from llmsim.bridges.serve import LiveServer, ServerThread, anthropic_api, openai_api
+from llmsim.bridges.serve.protocol import BadRequest
 from llmsim.config.scenario import Scenario
 
 __all__ = ["ProbeServer", "ProbeThread", "probe_scenario", "OUTCOME_OF_STATUS"]
@@ -59,6 +62,8 @@ class ProbeServer(LiveServer):
         phase = self._take()
         if phase is None:
             return await super().handle(request, api_name)
+        if phase.stream is not None:
+            return await self._stream_fault(request, api_name, phase)
         if phase.delay is not None:
             sent = self.now()
             try:
@@ -68,6 +73,23 @@ class ProbeServer(LiveServer):
                 raise
             return await super().handle(request, api_name)
         return await self._fail(request, api_name, phase)
+
+    async def _stream_fault(self, request: web.Request, api_name: str, phase: ProbePhase) -> web.StreamResponse:
+        """A stream fault for a streamed call (a call that does not stream is answered normally)."""
+        api = openai_api if api_name == "openai" else anthropic_api
+        body = await request.read()
+        try:
+            call = api.parse(json.loads(body))
+        except (ValueError, BadRequest):
+            call = None
+        if call is None or not call.stream:
+            return await super().handle(request, api_name)
+        sent = self.now()
+
+        def log(outcome: str, status: int, tokens: int) -> None:
+            self._fault_row(request, api_name, sent, outcome, status, tokens=tokens, stream=True)
+
+        return await stream_fault(request, api_name, call, phase, log)
 
     async def _fail(self, request: web.Request, api_name: str, phase: ProbePhase) -> web.Response:
         sent = self.now()
@@ -81,7 +103,8 @@ class ProbeServer(LiveServer):
         self._fault_row(request, api_name, sent, outcome, status, body["error"]["type"], phase)
         return web.json_response(body, status=status, headers=headers)
 
-    def _fault_row(self, request, api_name, sent, outcome, status, error_type=None, phase=None) -> None:
+    def _fault_row(self, request, api_name, sent, outcome, status, error_type=None, phase=None, tokens=0,
+                   stream=False) -> None:
         key = request.headers.get("x-llmsim-request-id") or "probe"
         hint = NAN
         if phase is not None and phase.retry_after_ms is not None:
@@ -90,7 +113,7 @@ class ProbeServer(LiveServer):
             hint = phase.retry_after
         self.log.add(sent=sent, end=self.now(), first=NAN, outcome=outcome, status=status, retry_after=hint, key=key,
                      attempt=self._attempt_number(request, key), api=api_name, model="", provider=self.default,
-                     stream=False, input_tokens=0, output_tokens=0, cost=0.0, ticket=None, error_type=error_type)
+                     stream=stream, input_tokens=0, output_tokens=tokens, cost=0.0, ticket=None, error_type=error_type)
 
 
 class ProbeThread(ServerThread):
