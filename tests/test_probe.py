@@ -229,3 +229,26 @@ def test_stream_faults_in_both_wire_formats(llmsim_probe):  # noqa: F811  (the f
     assert list(att["outcome"]) == ["server_error"] * 4 + ["timeout"] * 2
     assert list(att["output_tokens"]) == [3] * 6 and att["stream"].all()
     assert not any(llmsim_probe.policy.retried.values())  # neither SDK retries a broken stream
+
+
+@pytest.mark.parametrize("args, says", [
+    (["probe", "--quick", "--", "llmsim-no-such-command-xyz"], "command not found"),
+    (["probe", "--script", "/nonexistent/probe.yaml", "--", "true"], "--script"),
+    (["probe", "--quick"], "give the command"),
+])
+def test_cli_bad_input_is_one_line(args, says):
+    from typer.testing import CliRunner
+
+    from llmsim.cli import app
+
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 2
+    text = res.output.strip()
+    assert says in text and len(text.splitlines()) == 1 and "Traceback" not in text
+
+
+def test_bad_script_names_the_phase(tmp_path):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="exactly one of status, delay or stream"):
+        ProbeScript.model_validate({"phases": [{"name": "x", "status": 429, "delay": 1}]})

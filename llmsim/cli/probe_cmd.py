@@ -36,7 +36,7 @@ def probe(
                                                              "ANTHROPIC_BASE_URL, LLMSIM_URL and dummy API keys."),
     script: Optional[Path] = typer.Option(None, "--script", help="Probe script YAML (default: the built-in one)."),
     quick: bool = typer.Option(False, "--quick", help="The short built-in script (attempts, backoff, "
-                                                      "Retry-After, 400)."),
+                                                      "Retry-After, 529, 500, 400)."),
     timeout: float = typer.Option(120.0, "--timeout", min=1, help="Seconds one run of the command may take."),
     out_file: Optional[Path] = typer.Option(None, "--out", help="Write the inferred client YAML here."),
     scenario: str = typer.Option("tuesday", "--scenario", help="Packaged scenario for the fleet consequence."),

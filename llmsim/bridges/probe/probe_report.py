@@ -40,7 +40,7 @@ def score(run: ProbeRun, scenario: str | None = "tuesday", replications: int = 2
     card = Scorecard(findings(policy, nested))
     if scenario is not None and replications > 0:
         card.scenario = scenario
-        card.preset, card.fleet = fleet_consequence(policy, scenario, replications)
+        card.preset, card.fleet = fleet_consequence(policy, scenario, replications, found=card.findings)
     return ProbeReport(run, policy, client_yaml(policy, run.command), card)
 
 

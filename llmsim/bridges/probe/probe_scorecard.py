@@ -19,7 +19,7 @@ from llmsim.bridges.probe.probe_infer import ProbePolicy
 from llmsim.config.client import Client
 from llmsim.config.client_presets import CLIENT_PRESETS
 
-__all__ = ["Finding", "Scorecard", "findings", "closest_preset", "fleet_consequence", "FLEET_METRICS"]
+__all__ = ["Finding", "Scorecard", "findings", "closest_preset", "fleet_consequence", "fixed_clients", "FLEET_METRICS"]
 
 FLEET_METRICS = ("attempts_per_request", "wasted_cost", "latency_p95", "success_rate")
 
@@ -45,7 +45,8 @@ class Scorecard:
     def lines(self) -> list[str]:
         out = [f"- {f.title}\n    evidence: {f.evidence}" for f in self.findings] or ["- no findings"]
         if self.fleet is not None:
-            out.append(f"fleet at {self.scenario} (probed client vs closest preset {self.preset}):")
+            out.append(f"fleet at {self.scenario} (probed client, closest preset {self.preset}, and the probed "
+                       "client with each finding fixed, fix:<finding>):")
             out.extend("    " + ln for ln in self.fleet.round(4).to_string().splitlines())
         return out
 
@@ -118,16 +119,39 @@ def closest_preset(policy: ProbePolicy) -> str:
     return best
 
 
+def fixed_clients(policy: ProbePolicy, found: list[Finding]) -> dict[str, dict]:
+    """The probed client with one finding fixed, per finding the simulator can show (``fix:<code>``)."""
+    base = client_dict(policy)
+    out = {}
+    for f in found:
+        retry = dict(base["retry"])
+        if f.code == "ignores-retry-after":
+            retry.update(retry_after="honor", hint_header="retry-after-ms")
+        elif f.code == "no-jitter":
+            retry["backoff"] = {**retry["backoff"], "jitter": "full"}
+        elif f.code in ("unbounded-retries", "nested-retries"):
+            retry["max_attempts"] = 3
+        elif f.code == "no-deadline":
+            out[f"fix:{f.code}"] = {"retry": retry, "deadline": 60.0}
+            continue
+        else:
+            continue  # 400/401 do not occur in the packaged scenarios: no fleet consequence to show
+        out[f"fix:{f.code}"] = {"retry": retry}
+    return out
+
+
 def fleet_consequence(policy: ProbePolicy, scenario: str = "tuesday", replications: int = 2,
-                      preset: str | None = None, seed: int | None = None) -> tuple[str, pd.DataFrame]:
-    """Simulate the probed client and the closest preset on ``scenario`` (paired replications): per client,
-    the mean of amplification, wasted spend, p95 latency and success rate."""
+                      preset: str | None = None, seed: int | None = None,
+                      found: list[Finding] | None = None) -> tuple[str, pd.DataFrame]:
+    """Simulate the probed client, the closest preset and the probed client with each finding fixed on
+    ``scenario`` (paired replications): per client, the mean of amplification, wasted spend, p95 latency and
+    success rate."""
     import llmsim  # deferred: the simulator is only needed when the fleet is simulated
 
     preset = preset or closest_preset(policy)
     sc = llmsim.load_scenario(scenario)
-    cmp = llmsim.compare(sc, clients={"probed": client_dict(policy), preset: preset}, replications=replications,
-                         seed=seed, workers=1, progress=None)
+    clients = {"probed": client_dict(policy), preset: preset, **fixed_clients(policy, found or [])}
+    cmp = llmsim.compare(sc, clients=clients, replications=replications, seed=seed, workers=1, progress=None)
     summary = cmp.summary(list(FLEET_METRICS))
     if "client" in summary.columns:
         summary = summary.set_index("client")

@@ -109,6 +109,6 @@ def default_script() -> ProbeScript:
 
 
 def quick_script() -> ProbeScript:
-    """A short script (attempts, backoff, Retry-After, 400): for tests and quick checks."""
-    keep = {"backoff", "retry-after-ms", "400"}
+    """A short script (attempts, backoff, Retry-After, 529, 500, 400): for tests and quick checks."""
+    keep = {"backoff", "retry-after-ms", "529", "500", "400"}
     return ProbeScript.model_validate({"phases": [p for p in _DEFAULT if p["name"] in keep]})
