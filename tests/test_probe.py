@@ -252,3 +252,22 @@ def test_bad_script_names_the_phase(tmp_path):
 
     with pytest.raises(ValidationError, match="exactly one of status, delay or stream"):
         ProbeScript.model_validate({"phases": [{"name": "x", "status": 429, "delay": 1}]})
+
+
+@pytest.mark.slow
+def test_fleet_of_probed_openai_matches_the_preset(tmp_path):
+    """The inferred openai-python client and the openai-sdk preset, simulated on tuesday with paired
+    replications: amplification, p95 and wasted spend differ by no more than their 95 % intervals."""
+    import llmsim
+    from llmsim.bridges.probe.probe_client_yaml import client_dict
+
+    script = ProbeScript.model_validate({"phases": [
+        {"name": "backoff", "status": 429, "fail": "all", "repeat": 2},
+        {"name": "retry-after-ms", "status": 429, "fail": 1, "retry_after": 3, "retry_after_ms": 1300},
+        {"name": "529", "status": 529, "fail": 1}, {"name": "500", "status": 500, "fail": 1}]})
+    rep = probe(_script(tmp_path, OPENAI), script, timeout=120, scenario=None)
+    cmp = llmsim.compare(llmsim.load_scenario("tuesday"), clients={"sdk": "openai-sdk",
+                         "probed": client_dict(rep.policy)}, replications=4, workers=1, progress=None)
+    d = cmp.differences().set_index("metric")
+    for m in ("attempts_per_request", "latency_p95", "wasted_cost"):
+        assert abs(d.loc[m, "diff"]) <= max(d.loc[m, "ci"], 1e-9), (m, d.loc[m, "diff"], d.loc[m, "ci"])

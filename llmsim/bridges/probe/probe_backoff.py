@@ -3,7 +3,9 @@
 Sample ``(n, wait)``: the client waited ``wait`` seconds before retry ``n`` (n = 0 for the first retry).
 The model is ``wait = d_n * J`` with ``d_n = base * multiplier**n`` and a jitter factor J: none (J = 1),
 multiplicative U(lo, 1] (OpenAI/Anthropic SDKs: lo = 0.75) or full U(0, 1) (tenacity's
-wait_random_exponential, AWS). The multiplier is the slope of log(wait) against n (jitter only shifts
+wait_random_exponential, AWS); or additive, ``d_n + U(0, j)`` (LiteLLM), taken only when the fit above is
+rejected (KS p < 0.05) and the additive one is not: with a few waits the two families are hard to tell
+apart, and the SDKs' multiplicative jitter is the common case. The multiplier is the slope of log(wait) against n (jitter only shifts
 the intercept), the jitter family comes from the spread of the normalised waits ``wait / multiplier**n``,
 the base from their top (unbiased uniform end-point estimate), and the goodness of fit is the
 Kolmogorov-Smirnov p-value of the normalised waits against the fitted family.
@@ -41,9 +43,10 @@ class BackoffFit:
     lo: float
     p_value: float
     n: int
+    additive: float = 0.0  # jitter "additive": d + U(0, additive)
 
     def describe(self) -> str:
-        j = {"none": "no jitter", "full": "full jitter U(0, d)",
+        j = {"none": "no jitter", "full": "full jitter U(0, d)", "additive": f"jitter d + U(0, {self.additive:.2f})",
              "multiplicative": f"jitter d*U({self.lo:.2f}, 1]"}[self.jitter]
         curve = f"{self.base:.3g} s constant" if self.kind == "constant" else \
             f"{self.base:.3g} s x {self.multiplier:g}^n"
@@ -69,6 +72,28 @@ def _full_jitter_multiplier(n: np.ndarray, w: np.ndarray, first: float) -> float
         return -len(w) * math.log(float((w / m ** n).max())) - math.log(m) * float(n.sum())
 
     return max((*_NICE, first), key=loglik)
+
+
+def _additive(n: np.ndarray, w: np.ndarray) -> BackoffFit | None:
+    """d_n + U(0, j) (LiteLLM, tenacity's wait_exponential_jitter): the lower envelope is the curve, the residuals
+    above it are the jitter; the multiplier minimises the residuals' range (their likelihood's maximum)."""
+    if len(set(n.tolist())) < 2:
+        return None
+    k = len(w)
+
+    def width(m: float) -> float:
+        b = float((w / m ** n).min())
+        return float((w - b * m ** n).max())
+
+    m = min(_NICE, key=width)
+    b = float((w / m ** n).min())
+    r = w - b * m ** n
+    j = float(r.max()) * (k + 1) / k
+    if j <= 0.05 * b:
+        return None
+    p = float(stats.kstest(r / j, stats.uniform(0, 1).cdf).pvalue)
+    return BackoffFit("constant" if m == 1.0 else "exponential", b, m, b * m ** float(n.max()), "additive", 0.0, p,
+                      k, j)
 
 
 def fit_backoff(samples: list[tuple[int, float]]) -> BackoffFit | None:
@@ -99,4 +124,6 @@ def fit_backoff(samples: list[tuple[int, float]]) -> BackoffFit | None:
         p = float(stats.kstest(u / base, stats.uniform(lo, 1 - lo).cdf).pvalue)
     kind = "constant" if m == 1.0 else "exponential"
     cap = base * m ** float(n.max())
-    return BackoffFit(kind, base, m, cap, jitter, lo, p, k)
+    fit = BackoffFit(kind, base, m, cap, jitter, lo, p, k)
+    add = _additive(n, w) if jitter != "none" else None
+    return add if add is not None and p < 0.05 <= add.p_value else fit

@@ -32,7 +32,8 @@ def _backoff(policy: ProbePolicy) -> dict:
     fit = policy.backoff
     if fit is None:
         return {"kind": "constant", "base": 0.0, "jitter": "none"}
-    jitter = {"multiplicative": [fit.lo, 1.0]} if fit.jitter == "multiplicative" else fit.jitter
+    jitter = {"multiplicative": [fit.lo, 1.0]} if fit.jitter == "multiplicative" else \
+        {"additive": round(fit.additive, 4)} if fit.jitter == "additive" else fit.jitter
     out = {"kind": fit.kind, "base": round(fit.base, 4), "multiplier": fit.multiplier,
            "cap": round(max(fit.cap, fit.base), 4), "jitter": jitter}
     if fit.kind == "constant":
