@@ -29,7 +29,7 @@ OPENAI = textwrap.dedent("""
 """).format()
 
 SHORT = ProbeScript.model_validate({"phases": [
-    {"name": "backoff", "status": 429, "fail": "all", "cap": 8, "repeat": 2},
+    {"name": "backoff", "status": 429, "fail": "all", "cap": 8, "repeat": 4},  # 8 waits: P(jitter unseen) < 1 %
     {"name": "retry-after-ms", "status": 429, "fail": 1, "retry_after": 3, "retry_after_ms": 1300},
     {"name": "400", "status": 400, "fail": 1},
 ]})
