@@ -6,7 +6,8 @@ multiplicative U(lo, 1] (OpenAI/Anthropic SDKs: lo = 0.75) or full U(0, 1) (tena
 wait_random_exponential, AWS); or additive, ``d_n + U(0, j)`` (LiteLLM), taken only when the fit above is
 rejected (KS p < 0.05) and the additive one is not: with a few waits the two families are hard to tell
 apart, and the SDKs' multiplicative jitter is the common case. The multiplier is the slope of log(wait)
-against n (jitter only shifts the intercept), the jitter family comes from the spread of the normalised waits ``wait / multiplier**n``,
+against n (jitter only shifts the intercept), the jitter family comes from the spread of the normalised
+waits ``wait / multiplier**n``,
 the base from their top (unbiased uniform end-point estimate), and the goodness of fit is the
 Kolmogorov-Smirnov p-value of the normalised waits against the fitted family.
 
