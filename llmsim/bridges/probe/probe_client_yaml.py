@@ -1,5 +1,5 @@
-"""The probed policy as a client config ``llmsim run`` accepts (``--set client=probed.yaml``), with a
-comment per inferred value saying its evidence and confidence.
+"""The probed policy as a client config (``llmsim compare tuesday --client probed=probed.yaml``; the same
+data is a scenario's ``client:`` block), with a comment per inferred value saying its evidence and confidence.
 
 >>> from llmsim.bridges.probe.probe_infer import ProbePolicy
 >>> p = ProbePolicy()
@@ -67,7 +67,7 @@ def client_yaml(policy: ProbePolicy, command: list[str]) -> str:
     fit = policy.backoff
     retried = ", ".join(f"{k}: {'yes' if v else 'no'}" for k, v in policy.retried.items())
     lines = [f"# llmsim probe of: {' '.join(command)}",
-             "# use: llmsim run tuesday --set client=THIS_FILE   (or llmsim compare tuesday --client probed=THIS_FILE)",
+             "# use: llmsim compare tuesday --client probed=THIS_FILE --client sdk=openai-sdk",
              "retry:",
              f"  max_attempts: {d['max_attempts']}{_comment(policy, 'max_attempts')}",
              f"  on: {json.dumps(d['on'])}  # retried when probed: {retried or 'nothing probed'}",
