@@ -29,6 +29,7 @@ EXAMPLES = {
     "tune": ["llmsim tune tuesday --param client.retry.max_attempts=1:6 --slo 'success_rate>=99%' --budget 60"],
     "stability": ["llmsim stability tuesday -c naive -c sdk=openai-sdk --loads 2,4 --durations 30 --report map.html"],
     "fidelity": ["llmsim fidelity --workload openai --check"],
+    "probe": ["llmsim probe --quick --out probed.yaml -- python docs/examples/my_client.py"],
     "report": ["llmsim report runs/tuesday -o tuesday.html"],
     "serve": ["llmsim serve tuesday --record attempts.parquet"],
     "litellm": ["llmsim import litellm docs/examples/litellm-config.yaml --out router.yaml"],
