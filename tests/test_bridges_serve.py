@@ -468,3 +468,22 @@ def test_cli_serve_record_unwritable_refused_at_start(tmp_path):
     blocker.write_text("x")
     r = CliRunner().invoke(app, ["serve", "--port", "0", "--record", str(blocker / "a.parquet")])
     assert r.exit_code == 2 and "--record" in r.output and "listen" not in r.output
+
+
+@pytest.mark.parametrize("raw", [b"GARBAGE\r\n\r\n",
+                                 b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+                                 b"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n"])
+def test_malformed_http_gets_a_json_400(raw):
+    """Requests aiohttp cannot parse are answered in JSON too (every non-2xx answer is JSON)."""
+    with ServerThread(scenario()) as srv:
+        with socket.create_connection((srv.host, srv.port), timeout=30) as s:
+            s.sendall(raw)
+            data = b""
+            while b"\r\n\r\n" not in data or not data.rstrip().endswith(b"}"):
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+    head, _, body = data.decode().partition("\r\n\r\n")
+    assert head.split()[1] == "400" and "application/json" in head.lower()
+    assert json.loads(body)["error"]["type"] == "invalid_request_error"

@@ -25,8 +25,9 @@ import asyncio
 import json
 import logging
 import resource
+from http import HTTPStatus
 
-from aiohttp import web
+from aiohttp import web, web_protocol, web_server
 
 from llmsim.bridges.serve import anthropic_api, openai_api
 from llmsim.bridges.serve.protocol import BadRequest
@@ -136,6 +137,34 @@ class ConnectionBound:
             return await handler(request)
         finally:
             self.busy.discard(proto)
+
+
+class JSONErrorHandler(web_protocol.RequestHandler):
+    """aiohttp's connection handler, answering a request it could not parse (bad framing, a bad header line)
+    with a JSON error body in the OpenAI format (the path is not known yet) instead of text/plain."""
+
+    def handle_error(self, request, status: int = 500, exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:
+        if request.writer.output_size > 0:
+            raise ConnectionError("the response was already started: no error body can follow")
+        phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+        kind = "server_error" if status >= 500 else "invalid_request_error"
+        body = {"error": {"message": message or phrase, "type": kind, "param": None, "code": None}}
+        resp = web.json_response(body, status=status)
+        resp.force_close()
+        return resp
+
+
+class JSONErrorServer(web_server.Server):
+    """aiohttp's low-level server making ``JSONErrorHandler`` connections (``answer_malformed_as_json``)."""
+
+    def __call__(self) -> web_protocol.RequestHandler:
+        return JSONErrorHandler(self, loop=self._loop, **self._kwargs)
+
+
+def answer_malformed_as_json(server: web_server.Server) -> None:
+    """Make a runner's server answer malformed HTTP with JSON errors too (every non-2xx answer is JSON)."""
+    server.__class__ = JSONErrorServer
 
 
 def _refuse(handler, transport) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from llmsim.bridges.serve.hardening import HEADER_TIMEOUT, raise_fd_limit
+from llmsim.bridges.serve.hardening import HEADER_TIMEOUT, answer_malformed_as_json, raise_fd_limit
 from llmsim.bridges.serve.server import LiveServer
 from llmsim.core.errors import InputError
 
@@ -33,6 +33,7 @@ async def start_site(server: LiveServer, host: str, port: int) -> tuple[web.AppR
                            keepalive_timeout=HEADER_TIMEOUT)
     await runner.setup()
     server.bound.install(runner.server)
+    answer_malformed_as_json(runner.server)
     site = web.TCPSite(runner, host, port, backlog=2048)
     await site.start()
     server.start_clock()
