@@ -3,6 +3,8 @@
 >>> p = Provider.model_validate({"name": "primary", "capacity": {"slots": 8}})
 >>> p.capacity.contention_schedule().at(0.0), p.queue.status
 (0.0, 529)
+>>> Provider.model_validate({"preset": "openai/gpt-4o", "tier": 4, "name": "main"}).rate_limits.tpm
+2000000.0
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from llmsim.config.base import Config, Duration
 from llmsim.config.contracts import Quality
 from llmsim.config.distribution_specs import Distribution, DurationDistribution
 from llmsim.config.incident_model import IncidentModelConfig
+from llmsim.config.provider_catalogue import expand_provider
 from llmsim.config.schedule_pairs import check_increasing, schedule_from_pairs
 from llmsim.core.schedule import Schedule
 
@@ -62,6 +65,10 @@ class RateLimits(Config):
     admission: Literal["max_tokens", "actual"] = "max_tokens"
     count_refused: bool = False
     window: Annotated[Duration, Field(gt=0)] = 60.0
+    # opt-in limit semantics (docs/providers.md): cache reads charged to ITPM (older Anthropic models),
+    # and output tokens charged this many times over to TPM/OTPM (Bedrock, Claude 4 family: 5)
+    itpm_counts_cache_reads: bool = False
+    output_burn: Annotated[float, Field(ge=1)] = 1.0
 
 
 #: How long a refusal takes to reach the client: one network round trip on a kept-alive HTTPS
@@ -150,6 +157,13 @@ class Provider(Config):
     spend_cap: Optional[Annotated[float, Field(ge=0)]] = None  # USD billed before 429 insufficient_quota
     should_retry: Optional[bool] = None  # the x-should-retry header on errors (None: not sent)
     quality: Optional[Quality] = None  # output contract: invalid answers (200 OK) over time
+
+    @model_validator(mode="before")
+    @classmethod
+    def _catalogue_preset(cls, value):
+        """``{preset: anthropic/claude-sonnet-4.5, tier: 2, name: primary, ...}``: the catalogue's provider
+        data with the other keys merged over it (llmsim.config.provider_catalogue)."""
+        return expand_provider(value)
 
     @model_validator(mode="after")
     def _incidents_ordered(self):
