@@ -13,6 +13,7 @@ from __future__ import annotations
 from llmsim.cli import experiment_cmds as _experiments  # noqa: F401  (registers sweep, compare, tune)
 from llmsim.cli import fidelity_cmd as _fidelity  # noqa: F401  (registers fidelity)
 from llmsim.cli import import_cmd as _importers  # noqa: F401  (registers import litellm)
+from llmsim.cli import providers_cmd as _providers  # noqa: F401  (registers providers)
 from llmsim.cli import report_cmd as _report  # noqa: F401  (registers report)
 from llmsim.cli import run_cmds as core  # noqa: F401  (registers run, schema, validate, presets, version)
 from llmsim.cli import serve_cmd as _serve  # noqa: F401  (registers serve)

@@ -62,21 +62,37 @@ class TokenBucket:
 class RateLimiterSet:
     """RPM / TPM / ITPM / OTPM buckets checked together: admitted only if every bucket has room.
 
-    ``admit`` returns 0.0 when admitted (all buckets charged) or the exact Retry-After otherwise."""
+    ``admit`` returns 0.0 when admitted (all buckets charged) or the exact Retry-After otherwise.
+    ITPM is charged for uncached input only (cache reads free, cache writes counted) unless
+    ``itpm_counts_cache_reads``; output is charged ``output_burn`` times over to TPM and OTPM.
 
-    __slots__ = ("rpm", "tpm", "itpm", "otpm", "use_actual", "count_refused")
+    >>> aware = RateLimiterSet(itpm=2_000_000)
+    >>> aware.admit(0.0, 10_000_000, 8_000_000, 0, 0)  # 10M input, 80 % cache reads: 2M counted
+    0.0
+    >>> RateLimiterSet(itpm=2_000_000, itpm_counts_cache_reads=True).admit(0.0, 10_000_000, 8_000_000, 0, 0)
+    inf
+    """
+
+    __slots__ = ("rpm", "tpm", "itpm", "otpm", "use_actual", "count_refused", "cache_reads_count", "burn")
 
     def __init__(self, rpm=None, tpm=None, itpm=None, otpm=None, *, window: float = 60.0,
-                 admission: str = "max_tokens", count_refused: bool = False):
+                 admission: str = "max_tokens", count_refused: bool = False,
+                 itpm_counts_cache_reads: bool = False, output_burn: float = 1.0):
         def bucket(per_minute):
             return None if per_minute is None else TokenBucket(per_minute / 60.0, per_minute * window / 60.0)
 
         self.rpm, self.tpm, self.itpm, self.otpm = bucket(rpm), bucket(tpm), bucket(itpm), bucket(otpm)
         self.use_actual = admission == "actual"
         self.count_refused = count_refused
+        self.cache_reads_count = itpm_counts_cache_reads  # older models: cache reads charged to ITPM too
+        self.burn = output_burn  # output tokens charged this many times over (Bedrock Claude 4: 5)
 
     def admit(self, now: float, input_tokens: int, cached_tokens: int, max_tokens: int, output_tokens: int) -> float:
         out = output_tokens if self.use_actual else max_tokens
+        if self.burn != 1.0:
+            out = out * self.burn
+        if self.cache_reads_count:
+            cached_tokens = 0
         rpm, tpm, itpm, otpm = self.rpm, self.tpm, self.itpm, self.otpm
         wait = 0.0 if rpm is None else rpm.wait_for(now, 1.0)  # the longest wait of any bucket
         # (a comparison, not max(): a builtin call per bucket per attempt costs more)

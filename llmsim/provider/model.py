@@ -108,7 +108,8 @@ class ProviderModel:
         rl = cfg.rate_limits
         self.limits = None if rl is None else RateLimiterSet(
             rl.rpm, rl.tpm, rl.itpm, rl.otpm, window=rl.window, admission=rl.admission,
-            count_refused=rl.count_refused)
+            count_refused=rl.count_refused, itpm_counts_cache_reads=rl.itpm_counts_cache_reads,
+            output_burn=rl.output_burn)
         self.price_in, self.price_cached, self.price_out = _token_prices(cfg.pricing)
         # output contract: share of 200 answers that are invalid, over time (None: never)
         self.quality = None if cfg.quality is None else cfg.quality.schedule()
