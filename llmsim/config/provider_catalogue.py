@@ -16,9 +16,10 @@ ValueError: no provider preset named 'anthropic/claude-sonet-4.5' (did you mean 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterator
 from functools import cache
 from importlib import resources
-from typing import Any, Iterator
+from typing import Any
 
 import yaml
 
