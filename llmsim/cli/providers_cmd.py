@@ -24,8 +24,9 @@ def _matching(search: Optional[str]) -> list[str]:
 
 
 def _summary(names: list[str]) -> Table:
-    table = Table("preset", "usage tiers", "$/Mtok in / cached / out", "about",
-                  title="Provider presets (providers: [{preset: NAME, tier: T, name: ...}])", title_justify="left")
+    table = Table(title="Provider presets (providers: [{preset: NAME, tier: T, name: ...}])", title_justify="left")
+    for col in ("preset", "usage tiers", "$/Mtok in / cached / out", "about"):
+        table.add_column(col, overflow="fold")
     presets = catalogue()["presets"]
     for n in names:
         figures = dict(preset_figures(n))
@@ -39,7 +40,9 @@ def _summary(names: list[str]) -> Table:
 
 def _figures(name: str) -> Table:
     sources = catalogue()["sources"]
-    table = Table("figure", "value", "source", "read", "note", title=name, title_justify="left")
+    table = Table(title=name, title_justify="left")
+    for col in ("figure", "value", "source", "read", "note"):
+        table.add_column(col, overflow="fold", no_wrap=col == "read")
     for path, fig in preset_figures(name):
         src = sources[fig["source"]]
         table.add_row(path, escape(str(fig["value"])), escape(src["where"]), str(src["read"]),
