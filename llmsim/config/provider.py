@@ -62,7 +62,9 @@ class RateLimits(Config):
     tpm: Optional[Annotated[float, Field(gt=0)]] = None
     itpm: Optional[Annotated[float, Field(gt=0)]] = None
     otpm: Optional[Annotated[float, Field(gt=0)]] = None
-    admission: Literal["max_tokens", "actual"] = "max_tokens"
+    # what output costs at admission: the max_tokens reservation, the reservation corrected to the tokens
+    # generated when the attempt is billed ("reserve"), or the answer's actual tokens
+    admission: Literal["max_tokens", "actual", "reserve"] = "max_tokens"
     count_refused: bool = False
     window: Annotated[Duration, Field(gt=0)] = 60.0
     # opt-in limit semantics (docs/providers.md): cache reads charged to ITPM (older Anthropic models),

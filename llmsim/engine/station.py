@@ -116,6 +116,8 @@ class Station(SlotQueue):
         if self.spend_cap is not None:
             self.add_meter(self._count_spend)
         self.quality = model.quality  # invalid-answer rate schedule, or None
+        # rate_limits.admission "reserve": the max_tokens reservation is corrected when the attempt is billed
+        self.corrects = model.limits is not None and model.limits.corrects
         self._overflow = streams.rng("provider-overflow", model.index)
         lat = cfg.latency
         # how long an answer without service takes to reach the client (429/400; 529/503)
@@ -298,6 +300,8 @@ class Station(SlotQueue):
         req = att.req
         if req.cached:
             self.rec.cached(att.row, req.cached)
+        if self.corrects:
+            self.model.limits.settle(now, self.max_tokens, output_tokens)
         if self.meter is not None:
             self.meter(now, cost, req.inp + output_tokens, req)
 

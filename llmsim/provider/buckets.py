@@ -51,6 +51,12 @@ class TokenBucket:
         self.level = (level if level < self.capacity else self.capacity) - cost
         self.last = now
 
+    def give_back(self, now: float, amount: float) -> None:
+        """Return ``amount`` tokens taken earlier (a reservation corrected), up to the capacity."""
+        level = self.level_at(now) + amount
+        self.level = level if level < self.capacity else self.capacity
+        self.last = now
+
     def try_take(self, now: float, cost: float) -> float:
         """Take ``cost`` and return 0.0, or take nothing and return the wait until it would fit."""
         wait = self.wait_for(now, cost)
@@ -73,7 +79,8 @@ class RateLimiterSet:
     inf
     """
 
-    __slots__ = ("rpm", "tpm", "itpm", "otpm", "use_actual", "count_refused", "cache_reads_count", "burn")
+    __slots__ = ("rpm", "tpm", "itpm", "otpm", "use_actual", "corrects", "count_refused", "cache_reads_count",
+                 "burn")
 
     def __init__(self, rpm=None, tpm=None, itpm=None, otpm=None, *, window: float = 60.0,
                  admission: str = "max_tokens", count_refused: bool = False,
@@ -83,6 +90,7 @@ class RateLimiterSet:
 
         self.rpm, self.tpm, self.itpm, self.otpm = bucket(rpm), bucket(tpm), bucket(itpm), bucket(otpm)
         self.use_actual = admission == "actual"
+        self.corrects = admission == "reserve"  # max_tokens reserved, corrected by ``settle`` at the bill
         self.count_refused = count_refused
         self.cache_reads_count = itpm_counts_cache_reads  # older models: cache reads charged to ITPM too
         self.burn = output_burn  # output tokens charged this many times over (Bedrock Claude 4: 5)
@@ -110,6 +118,24 @@ class RateLimiterSet:
         elif self.count_refused and rpm is not None:
             rpm.take(now, min(1.0, rpm.level_at(now)))
         return wait
+
+    def settle(self, now: float, max_tokens: int, output_tokens: int) -> None:
+        """The attempt is billed for ``output_tokens``: give back what its ``max_tokens`` reservation took
+        beyond them (``admission: reserve``; the caller checks ``corrects``).
+
+        >>> s = RateLimiterSet(otpm=6000, admission="reserve")
+        >>> s.admit(0.0, 10, 0, 4000, 500), s.otpm.level_at(0.0)
+        (0.0, 2000.0)
+        >>> s.settle(0.0, 4000, 500); s.otpm.level_at(0.0)
+        5500.0
+        """
+        unused = (max_tokens - output_tokens) * self.burn
+        if unused <= 0:
+            return
+        if self.tpm is not None:
+            self.tpm.give_back(now, unused)
+        if self.otpm is not None:
+            self.otpm.give_back(now, unused)
 
     def _take(self, now: float, input_tokens: int, cached_tokens: int, out: int) -> None:
         """Charge every bucket for an admitted attempt."""
