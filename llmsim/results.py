@@ -90,6 +90,18 @@ def summarize(requests: pd.DataFrame, attempts: pd.DataFrame, events: pd.DataFra
     }, name="value")
 
 
+def _with_provisioned_fee(summary: pd.Series, sc: Scenario) -> pd.Series:
+    """``cost_total`` and ``cost_per_success`` plus the hourly fee of provisioned providers over the measured
+    window (billed whether used or not; docs/providers.md). Unchanged without provisioned providers."""
+    fee = sum(p.provisioned.fee(sc.horizon - sc.warmup) for p in sc.providers if p.provisioned is not None)
+    if fee:
+        summary = summary.copy()
+        summary["cost_total"] += fee
+        n_ok = round(summary["requests"] * summary["success_rate"]) if summary["requests"] else 0
+        summary["cost_per_success"] = summary["cost_total"] / n_ok if n_ok else float("nan")
+    return summary
+
+
 @dataclass
 class Result:
     """Tables of one simulation run. ``requests``: one row per logical request; ``attempts``: one row
@@ -109,7 +121,8 @@ class Result:
         triggers = trigger_windows(*(ev[k].to_numpy() for k in ("kind", "time", "number", "subject")), sc.horizon)
         collapse = detect_collapse(req["arrival"].to_numpy(), req["end"].to_numpy(),
                                    (req["outcome"] == "ok").to_numpy(), sc.horizon, sc.warmup, triggers)
-        return pd.concat([summarize(req, self.attempts, ev, sc.warmup, sc.horizon), pd.Series(collapse, name="value")])
+        out = pd.concat([summarize(req, self.attempts, ev, sc.warmup, sc.horizon), pd.Series(collapse, name="value")])
+        return _with_provisioned_fee(out, sc)
 
     def timeseries(self, freq: str | float = "1min") -> pd.DataFrame:
         """Per time bin (index ``time`` = bin start in seconds): arrivals, successes, latency p50/p95 of

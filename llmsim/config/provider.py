@@ -21,7 +21,8 @@ from llmsim.config.provider_catalogue import expand_provider
 from llmsim.config.schedule_pairs import check_increasing, schedule_from_pairs
 from llmsim.core.schedule import Schedule
 
-__all__ = ["DEFAULT_REFUSAL", "Capacity", "Queue", "RateLimits", "Latency", "Errors", "Incident", "Pricing", "Provider"]
+__all__ = ["DEFAULT_REFUSAL", "Capacity", "Queue", "RateLimits", "Latency", "Errors", "Incident", "Pricing",
+           "Provisioned", "Provider"]
 
 Share = Annotated[float, Field(ge=0, le=1)]
 
@@ -141,6 +142,22 @@ class Pricing(Config):
     discount: Annotated[float, Field(ge=0, le=1)] = 0.0  # batch/flex tier
 
 
+class Provisioned(Config):
+    """Dedicated capacity (Azure PTU, Bedrock reserved, Vertex provisioned throughput) billed ``usd_per_hour``
+    for every hour of the run whether used or not; the tokens it serves cost nothing more. Its size is the
+    provider's ``capacity`` and ``rate_limits``.
+
+    >>> Provisioned(usd_per_hour=10).fee(7200.0)
+    20.0
+    """
+
+    usd_per_hour: Annotated[float, Field(ge=0)]
+
+    def fee(self, seconds: float) -> float:
+        """USD billed for ``seconds`` of reservation."""
+        return self.usd_per_hour * seconds / 3600.0
+
+
 class Provider(Config):
     """One provider account (model endpoint) as the client sees it."""
 
@@ -159,6 +176,9 @@ class Provider(Config):
     spend_cap: Optional[Annotated[float, Field(ge=0)]] = None  # USD billed before 429 insufficient_quota
     should_retry: Optional[bool] = None  # the x-should-retry header on errors (None: not sent)
     quality: Optional[Quality] = None  # output contract: invalid answers (200 OK) over time
+    provisioned: Optional[Provisioned] = None  # billed per hour, not per token (docs/providers.md)
+    # the provider that takes, at once and server-side, what this one would refuse (429 or queue full)
+    spill_over: Optional[Annotated[str, Field(min_length=1)]] = None
 
     @model_validator(mode="before")
     @classmethod

@@ -110,7 +110,9 @@ class ProviderModel:
             rl.rpm, rl.tpm, rl.itpm, rl.otpm, window=rl.window, admission=rl.admission,
             count_refused=rl.count_refused, itpm_counts_cache_reads=rl.itpm_counts_cache_reads,
             output_burn=rl.output_burn)
-        self.price_in, self.price_cached, self.price_out = _token_prices(cfg.pricing)
+        # provisioned capacity is paid by the hour (Provisioned.fee), its tokens cost nothing more
+        self.price_in, self.price_cached, self.price_out = (0.0, 0.0, 0.0) if cfg.provisioned is not None \
+            else _token_prices(cfg.pricing)
         # output contract: share of 200 answers that are invalid, over time (None: never)
         self.quality = None if cfg.quality is None else cfg.quality.schedule()
 
