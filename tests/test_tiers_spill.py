@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+import llmsim
 from llmsim import simulate
 from llmsim.config.loading import load_scenario
 from llmsim.core.errors import ScenarioError
@@ -56,3 +57,25 @@ def test_spill_over_must_name_another_provider():
     bad["providers"][0]["spill_over"] = "ptu"
     with pytest.raises(ScenarioError, match=r"providers\[0\]\.spill_over: spill_over must name another provider"):
         load_scenario(bad)
+
+
+UNITS = [2, 3, 4, 5, 6, 7]
+SLO = {"latency_p95": 12.0, "success_rate": 0.995}
+
+
+def test_tune_finds_the_cheapest_provisioned_mix_meeting_the_slo():
+    sc = load_scenario("provisioned-mix", {"horizon": "30m"})
+    res = llmsim.tune(sc, space={"providers.ptu.provisioned.units": UNITS}, objective="cost_total",
+                      constraints={"latency_p95": "<= 12s", "success_rate": ">= 99.5%"},
+                      candidates=len(UNITS), budget=40, workers=1, progress=False)
+    # brute force, independent of tune's search: every mix, two seeds, cheapest among those meeting the SLO
+    means = {}
+    for units in UNITS:
+        runs = [simulate(sc.with_overrides({"providers.ptu.provisioned.units": units, "seed": s})).summary()
+                for s in (101, 202)]
+        means[units] = {k: sum(r[k] for r in runs) / len(runs) for k in ("cost_total", *SLO)}
+    feasible = [u for u in UNITS if means[u]["latency_p95"] <= SLO["latency_p95"]
+                and means[u]["success_rate"] >= SLO["success_rate"]]
+    cheapest = min(feasible, key=lambda u: means[u]["cost_total"])
+    assert res.best["providers.ptu.provisioned.units"] == cheapest
+    assert cheapest not in (min(UNITS), max(UNITS))  # the answer is inside the range: the trade-off is real

@@ -143,19 +143,51 @@ class Pricing(Config):
 
 
 class Provisioned(Config):
-    """Dedicated capacity (Azure PTU, Bedrock reserved, Vertex provisioned throughput) billed ``usd_per_hour``
-    for every hour of the run whether used or not; the tokens it serves cost nothing more. Its size is the
-    provider's ``capacity`` and ``rate_limits``.
+    """Dedicated capacity (Azure PTU, Bedrock reserved, Vertex provisioned throughput) billed by the hour
+    whether used or not; the tokens it serves cost nothing more. Either ``usd_per_hour`` for the whole
+    reservation (its size: the provider's ``capacity`` and ``rate_limits``), or ``units`` of
+    ``usd_per_unit_hour`` each, where each unit brings ``slots_per_unit`` slots and ``tpm_per_unit`` TPM
+    (the provider's ``capacity.slots`` and ``rate_limits.tpm`` then follow from ``units``, so a sweep or
+    ``tune`` over ``provisioned.units`` resizes and reprices it together).
 
     >>> Provisioned(usd_per_hour=10).fee(7200.0)
     20.0
+    >>> Provisioned(units=3, usd_per_unit_hour=2, slots_per_unit=4).fee(3600.0)
+    6.0
     """
 
-    usd_per_hour: Annotated[float, Field(ge=0)]
+    usd_per_hour: Optional[Annotated[float, Field(ge=0)]] = None
+    units: Optional[Annotated[int, Field(ge=1)]] = None
+    usd_per_unit_hour: Optional[Annotated[float, Field(ge=0)]] = None
+    slots_per_unit: Optional[Annotated[int, Field(ge=1)]] = None
+    tpm_per_unit: Optional[Annotated[float, Field(gt=0)]] = None
+
+    @model_validator(mode="after")
+    def _priced(self):
+        if (self.usd_per_hour is None) == (self.units is None or self.usd_per_unit_hour is None):
+            raise ValueError("give usd_per_hour, or units and usd_per_unit_hour")
+        if self.units is None and (self.slots_per_unit is not None or self.tpm_per_unit is not None):
+            raise ValueError("slots_per_unit and tpm_per_unit size the provider by units: give units")
+        return self
 
     def fee(self, seconds: float) -> float:
         """USD billed for ``seconds`` of reservation."""
-        return self.usd_per_hour * seconds / 3600.0
+        rate = self.usd_per_hour if self.usd_per_hour is not None else self.units * self.usd_per_unit_hour
+        return rate * seconds / 3600.0
+
+
+def _sized_by_units(value):
+    """Provider data whose ``provisioned`` gives units and per-unit sizes -> the same with ``capacity.slots``
+    and ``rate_limits.tpm`` set from them."""
+    prov = value.get("provisioned") if isinstance(value, dict) else None
+    if not isinstance(prov, dict) or not isinstance(prov.get("units"), int):
+        return value
+    value = dict(value)
+    if isinstance(prov.get("slots_per_unit"), int):
+        value["capacity"] = {**(value.get("capacity") or {}), "slots": prov["units"] * prov["slots_per_unit"]}
+    if isinstance(prov.get("tpm_per_unit"), (int, float)):
+        value["rate_limits"] = {**(value.get("rate_limits") or {}), "tpm": prov["units"] * prov["tpm_per_unit"]}
+    return value
 
 
 class Provider(Config):
@@ -184,8 +216,8 @@ class Provider(Config):
     @classmethod
     def _catalogue_preset(cls, value):
         """``{preset: anthropic/claude-sonnet-4.5, tier: 2, name: primary, ...}``: the catalogue's provider
-        data with the other keys merged over it (llmsim.config.provider_catalogue)."""
-        return expand_provider(value)
+        data with the other keys merged over it (llmsim.config.provider_catalogue); provisioned units size it."""
+        return _sized_by_units(expand_provider(value))
 
     @model_validator(mode="after")
     def _incidents_ordered(self):
