@@ -114,10 +114,13 @@ class Latency(Config):
 
 
 class Errors(Config):
-    """Baseline failures: an attempt fails at its first token with ``status``."""
+    """Baseline failures: an attempt fails at its first token with ``status``; a ``mid_stream_share`` of them
+    instead come inside the stream after a 200, at a uniform point of the answer, billed for the output
+    tokens sent before the error (Anthropic's ``error`` events in an SSE stream)."""
 
     server_error_rate: Share = 0.0
     status: Annotated[int, Field(ge=500, le=599)] = 500
+    mid_stream_share: Share = 0.0
 
 
 class Incident(Config):

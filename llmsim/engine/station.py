@@ -262,7 +262,9 @@ class Station(SlotQueue):
         if plan.error:
             outcome, status = _SERVER_ERROR, self.model.error_status
             att.should_retry = self.should_retry
-            billed_out = 0
+            billed_out = plan.streamed  # 0 unless the error came inside the stream, after a 200
+            if billed_out:
+                att.first = att.started + plan.ttft
         else:
             outcome, status = _OK, 200
             att.first = att.started + plan.ttft
