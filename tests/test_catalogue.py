@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from llmsim.cli import app
 from llmsim.config.loading import load_scenario
 from llmsim.config.provider import Provider
-from llmsim.config.provider_catalogue import catalogue, expand_provider, preset_names
+from llmsim.config.provider_catalogue import catalogue, default_name, expand_provider, preset_names
 from llmsim.core.errors import ScenarioError
 
 #: keys of a preset that are names and prose, not figures
@@ -90,7 +90,7 @@ def test_every_preset_is_a_valid_provider_carrying_its_figures(name):
     entry = catalogue()["presets"][name]
     for spec in _usable(name):
         p = Provider.model_validate(spec)
-        assert p.name == name and p.model == entry["model"]
+        assert p.name == default_name(name) and p.model == entry["model"]
         for key in ("input_per_mtok", "cached_input_per_mtok", "output_per_mtok"):
             if key in entry.get("pricing", {}):
                 assert getattr(p.pricing, key) == entry["pricing"][key]["value"]
@@ -130,6 +130,14 @@ def test_a_bad_preset_is_one_line_naming_the_provider(spec, message):
         load_scenario({"horizon": "1h", "workload": {"arrivals": {"rate": "1/s"}}, "providers": [spec]})
     text = str(exc.value)
     assert text.startswith("providers[0]") and message in text and "\n" not in text
+
+
+def test_a_preset_without_a_name_is_addressable_by_dotted_overrides():
+    sc = load_scenario({"horizon": "1h", "workload": {"arrivals": {"rate": "1/s"}},
+                        "providers": [{"preset": "google-vertex/gemini-2.5-flash"}]})
+    assert sc.providers[0].name == "google-vertex-gemini-2-5-flash"
+    changed = sc.with_overrides({"providers.google-vertex-gemini-2-5-flash.capacity.slots": 7})
+    assert changed.providers[0].capacity.slots == 7
 
 
 def test_a_non_preset_provider_is_left_alone():

@@ -25,7 +25,7 @@ import yaml
 
 from llmsim.config.client_presets import deep_merge
 
-__all__ = ["catalogue", "preset_names", "preset_figures", "expand_provider", "CATALOGUE_FILE"]
+__all__ = ["catalogue", "preset_names", "preset_figures", "expand_provider", "default_name", "CATALOGUE_FILE"]
 
 CATALOGUE_FILE = "provider_catalogue.yaml"
 _PRESET_KEYS = ("preset", "tier")
@@ -124,7 +124,8 @@ def _pricing(entry: dict) -> dict:
 
 def _base(name: str, entry: dict, tier: Any) -> dict:
     """The provider data preset ``name`` stands for at usage tier ``tier``."""
-    data: dict = {"name": name, "model": entry["model"], "capacity": {"slots": _value(entry, "capacity_slots")},
+    data: dict = {"name": default_name(name), "model": entry["model"],
+                  "capacity": {"slots": _value(entry, "capacity_slots")},
                   "latency": _latency(entry), "pricing": _pricing(entry)}
     if (status := _value(entry, "overload_status")) is not None:
         data["queue"] = {"status": status}
@@ -134,6 +135,15 @@ def _base(name: str, entry: dict, tier: Any) -> dict:
     if limits is not None:
         data["rate_limits"] = limits
     return data
+
+
+def default_name(preset: str) -> str:
+    """The provider name a preset entry gets without ``name``: usable in dotted overrides (no dots, no slash).
+
+    >>> default_name("anthropic/claude-sonnet-4.5")
+    'anthropic-claude-sonnet-4-5'
+    """
+    return preset.replace("/", "-").replace(".", "-")
 
 
 def expand_provider(value: Any) -> Any:
