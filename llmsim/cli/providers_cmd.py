@@ -25,7 +25,8 @@ def _matching(search: Optional[str]) -> list[str]:
 
 def _summary(names: list[str]) -> Table:
     table = Table(title="Provider presets (providers: [{preset: NAME, tier: T, name: ...}])", title_justify="left")
-    for col in ("preset", "usage tiers", "$/Mtok in / cached / out", "about"):
+    table.add_column("preset", min_width=max(map(len, names)))  # whole names, even on a narrow terminal
+    for col in ("usage tiers", "$/Mtok in / cached / out", "about"):
         table.add_column(col, overflow="fold")
     presets = catalogue()["presets"]
     for n in names:
@@ -41,7 +42,8 @@ def _summary(names: list[str]) -> Table:
 def _figures(name: str) -> Table:
     sources = catalogue()["sources"]
     table = Table(title=name, title_justify="left")
-    for col in ("figure", "value", "source", "read", "note"):
+    table.add_column("figure", min_width=max(len(path) for path, _ in preset_figures(name)))
+    for col in ("value", "source", "read", "note"):
         table.add_column(col, overflow="fold", no_wrap=col == "read")
     for path, fig in preset_figures(name):
         src = sources[fig["source"]]
