@@ -82,12 +82,23 @@ def parse(page: str, text: str) -> list[Snippet]:
         expect = marker[1] if marker and marker[0] == "expect" else None
         slow = marker[1] if marker and marker[0] == "slow" else None
         if kind == "python":
-            out.append(Snippet(page, first, kind, "\n".join(block), skip, expect, slow))
+            out.append(Snippet(page, first, kind, "\n".join(_python_lines(block)), skip, expect, slow))
             continue
         commands = _commands(block)
         if commands:
             out.append(Snippet(page, first, kind, "\n".join(commands), skip, expect, slow))
     return out
+
+
+def _python_lines(block: list[str]) -> list[str]:
+    """A Python block as code: a doctest-style one (``>>>`` prompts) keeps only its input lines.
+
+    >>> _python_lines([">>> x = 1", ">>> x", "1"])
+    ['x = 1', 'x']
+    """
+    if not any(ln.startswith(">>>") for ln in block):
+        return block
+    return [ln[4:] for ln in block if ln.startswith((">>> ", "... ")) or ln in (">>>", "...")]
 
 
 def _commands(block: list[str]) -> list[str]:

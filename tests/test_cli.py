@@ -69,3 +69,35 @@ def test_validate_schema_presets():
     assert r.exit_code == 0 and "horizon" in json.loads(r.stdout)["properties"]
     r = runner.invoke(app, ["presets"])
     assert r.exit_code == 0 and "tuesday" in r.output
+
+
+def test_sweep_workers_die_with_a_killed_main_process():
+    """SIGKILL the main process of a sweep (no handler runs): its worker processes exit on their own, within
+    10 s, instead of idling on as orphans."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    psutil = pytest.importorskip("psutil")
+    cli = "from llmsim.cli import main; main()"
+    p = subprocess.Popen([sys.executable, "-c", cli, "sweep", "tuesday", "--grid", "client.retry.max_attempts=1,2,3,4",
+                          "--workers", "2", "--no-progress", "--force"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": os.getcwd()})
+    try:
+        deadline = time.monotonic() + 120
+        workers: list = []
+        while len(workers) < 2 and time.monotonic() < deadline and p.poll() is None:
+            time.sleep(0.2)
+            workers = [c for c in psutil.Process(p.pid).children(recursive=True) if "python" in c.name().lower()]
+        assert len(workers) >= 2, "the sweep never started its workers"
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait(10)
+        gone, alive = psutil.wait_procs(workers, timeout=10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    for w in alive:  # leave nothing behind even when the check fails
+        w.kill()
+    assert not alive, f"{len(alive)} worker(s) outlived the main process by 10 s"

@@ -57,9 +57,9 @@ def test_table_shape_seeds_and_order():
     # replication r has the same seed at every point (paired), and distinct seeds across replications
     by_rep = t.groupby("replication")["seed"].nunique()
     assert (by_rep == 1).all() and t.groupby("point")["seed"].nunique().eq(2).all()
-    # each row is exactly simulate(point scenario, seed)
+    # each row is exactly simulate(point scenario, seed), summary-only (sweeps keep no tables by default)
     row = t.iloc[5]
-    sc = small().with_overrides({k: int(row[k]) for k in GRID})
+    sc = small().with_overrides({**{k: int(row[k]) for k in GRID}, "keep": "summary"})
     expected = llmsim.simulate(sc, seed=int(row["seed"])).summary()
     assert all(row[m] == expected[m] or (math.isnan(row[m]) and math.isnan(expected[m])) for m in expected.index)
 
@@ -109,7 +109,7 @@ def test_resume_after_interrupt_skips_finished_runs_and_matches_uninterrupted(tm
 
 def test_interrupt_with_worker_processes_keeps_finished_runs(tmp_path):
     out = tmp_path / "sweep"
-    full = llmsim.sweep(small(), grid=GRID, replications=2, workers=1)
+    full = llmsim.sweep(small(), grid=GRID, replications=2, workers=1, measure=Measure())
     # workers get copies of the measure (no shared counter): the Ctrl-C comes with the first run at 8 slots
     with pytest.raises(ExperimentInterrupted) as info:
         llmsim.sweep(small(), grid=GRID, replications=2, workers=2, out=out, measure=Measure(interrupt_at_slots=8))

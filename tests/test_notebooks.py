@@ -62,3 +62,21 @@ def test_notebook_runs_top_to_bottom(path, kernel_env, tmp_path):
     charts = [o for o in outputs if any(k.startswith("application/vnd.vegalite") for k in o.get("data", {}))
               or "vegaEmbed" in o.get("data", {}).get("text/html", "")]
     assert charts, f"{path.name} draws no chart"
+    # offline: no chart output asks a CDN for Vega (the bundle is embedded by enable_offline())
+    htmls = [o.get("data", {}).get("text/html", "") for o in outputs]
+    assert not any("cdn.jsdelivr" in h for h in htmls)
+    assert sum("window.vegaEmbed=" in h for h in htmls) == 1
+    _render_exported(nb, path, tmp_path)
+
+
+def _render_exported(nb, path, tmp_path) -> None:
+    """The notebook exported to HTML draws every chart in headless Chromium with the network cut."""
+    from test_pages_render import _assert_marks, _render
+
+    nbconvert = pytest.importorskip("nbconvert")
+    body, _ = nbconvert.HTMLExporter().from_notebook_node(nb)
+    page = tmp_path / (path.stem + ".html")
+    page.write_text(body, encoding="utf-8")
+    dom = _render(page, "notebook-" + path.stem, tmp_path)
+    counts = _assert_marks(dom, r'<div id="llmsim-chart-\d+"')
+    assert counts and all(c > 0 for c in counts), counts

@@ -243,18 +243,39 @@ def test_sweep_charts_draw_dotted_parameter_names(sweep_table, tmp_path):
 
 def test_pareto_frontier_points_are_non_dominated(sweep_table):
     chart = plots.pareto_frontier(sweep_table, x="cost_total", y="latency_p95")
-    pts = dataset_with(chart, "frontier", "cost_total", "latency_p95", "label")
+    pts = dataset_with(chart, "frontier", "cost_total", "latency_p95", "label", "success_rate")
     pts = pts.drop_duplicates("label")
     assert len(pts) == 6
+    # success rate per point computed here from the raw table: only points within 1 point of the best compete
+    succ = sweep_table.groupby(["client.retry.max_attempts", "client.timeout"])["success_rate"].mean()
+    assert ((pts["frontier"] == "misses target") == (pts["success_rate"] < succ.max() - 0.01)).all()
+    eligible = pts[pts["frontier"] != "misses target"]
     front = pts[pts["frontier"] == "frontier"]
     rest = pts[pts["frontier"] == "dominated"]
     assert len(front) >= 1
-    for _, a in front.iterrows():  # no point beats a frontier point on both
-        beats = (pts["cost_total"] <= a["cost_total"]) & (pts["latency_p95"] <= a["latency_p95"]) & (
-            (pts["cost_total"] < a["cost_total"]) | (pts["latency_p95"] < a["latency_p95"]))
+    for _, a in front.iterrows():  # no eligible point beats a frontier point on both
+        beats = (eligible["cost_total"] <= a["cost_total"]) & (eligible["latency_p95"] <= a["latency_p95"]) & (
+            (eligible["cost_total"] < a["cost_total"]) | (eligible["latency_p95"] < a["latency_p95"]))
         assert not beats.any()
     for _, b in rest.iterrows():  # every other point is beaten by a frontier point
         assert ((front["cost_total"] <= b["cost_total"]) & (front["latency_p95"] <= b["latency_p95"])).any()
+
+
+def test_frontier_never_crowns_a_point_that_misses_the_success_target():
+    """The fastest and cheapest point fails 12 % of requests: with a 99 % target it is a cross, not the best."""
+    from llmsim.config.slo import parse_slo
+
+    t = pd.DataFrame({"k": [1, 1, 2, 2, 3, 3], "replication": [0, 1] * 3,
+                      "cost_total": [1.0, 1.1, 2.0, 2.1, 3.0, 3.1], "latency_p95": [1.0, 1.2, 2.0, 2.2, 3.0, 2.9],
+                      "success_rate": [0.87, 0.88, 0.995, 0.996, 0.999, 0.998]})
+    pts = dataset_with(plots.pareto_frontier(t, targets=parse_slo({"success_rate": "99%"})), "frontier", "label",
+                       "cost_total_lo").drop_duplicates("label").set_index("label")
+    assert pts.loc["k=1", "frontier"] == "misses target"
+    assert pts.loc["k=2", "frontier"] == "frontier" and pts.loc["k=3", "frontier"] == "dominated"
+    from scipy import stats  # the error bar: a t interval over the two replications
+
+    half = stats.t.ppf(0.975, 1) * np.std([2.0, 2.1], ddof=1) / np.sqrt(2)
+    assert pts.loc["k=2", "cost_total_lo"] == pytest.approx(2.05 - half)
 
 
 def test_frontier_mask_ties_and_nans():

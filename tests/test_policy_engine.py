@@ -132,12 +132,23 @@ def test_router_strategies():
 
 
 def test_litellm_cooldown_rules():
+    # litellm 1.110 _should_cooldown_deployment, Router without allowed_fails: a lone deployment is not
+    # cooled down on a 429 nor on a few failures (only when all of >= 1000 calls a minute failed)
     c = LiteLLMCooldownEjection(C.LiteLLMCooldown(allowed_fails=3), n=1)
     c.record(1, 0, "rate_limited", 10.0)
-    assert c.healthy(2, 0)  # a single deployment is not cooled down on a 429
+    assert c.healthy(2, 0)
+    for t in range(4):
+        c.record(2 + t, 0, "server_error")
+    assert c.healthy(6, 0)
+    # Router given allowed_fails: failures within cooldown_time of the first exceed it -> cooldown_time
+    c = LiteLLMCooldownEjection(C.LiteLLMCooldown(mode="allowed_fails", allowed_fails=3), n=2)
     for t in range(4):
         c.record(2 + t, 0, "server_error")
     assert not c.healthy(6, 0) and c.healthy(5 + 5.0 + 0.01, 0)  # 4 > allowed_fails -> cooldown_time 5 s
+    c = LiteLLMCooldownEjection(C.LiteLLMCooldown(mode="allowed_fails", allowed_fails=1), n=2)
+    c.record(0, 0, "server_error")
+    c.record(6, 0, "server_error")  # the first failure's window (5 s) is over: 1 again, not 2
+    assert c.healthy(6, 0)
     c = LiteLLMCooldownEjection(C.LiteLLMCooldown(allowed_fails=100), n=2)
     for t in range(3):
         c.record(t, 1, "ok")

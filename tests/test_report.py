@@ -101,7 +101,9 @@ def test_report_fetches_nothing(default_report):
     assert "http://" not in rest and "https://" not in rest
     specs = [json.loads(m) for m in re.findall(r'<script type="application/json" class="spec"[^>]*>(.*?)</script>',
                                                page, re.S)]
-    assert len(specs) == 5 and all("datasets" in s and "$schema" not in s for s in specs)
+    # latency + success rate, latency/capacity/outcomes, latency heatmap, amplification, CDF, cumulative spend;
+    # no breaker chart: tuesday's client has no breaker (an empty section is left out)
+    assert len(specs) == 6 and all("datasets" in s and "$schema" not in s for s in specs)
     rows = [len(d) for s in specs for d in s["datasets"].values()]
     assert 0 < max(rows) <= 5000  # a 216k-request day is aggregated before it is drawn
     assert '"url"' not in "".join(json.dumps(s.get("data", {})) for s in specs)
@@ -125,7 +127,7 @@ def test_hostile_names_are_escaped(hostile_report):
     parsed = parse(page)
     assert parsed.title == f"llmsim report: {HOSTILE['scenario']}"  # shown as text
     assert parsed.h1 == f"llmsim report: {HOSTILE['scenario']}"
-    assert [t for t, _ in parsed.tags].count("script") == 7  # the library, 5 chart specs, the boot script
+    assert [t for t, _ in parsed.tags].count("script") == 9  # the library, 7 chart specs (breakers too), the boot
     assert not any(t in {"b", "img", "svg"} for t, _ in parsed.tags)
     specs = re.findall(r'<script type="application/json" class="spec"[^>]*>(.*?)</script>', page, re.S)
     values = [v for s in specs for rows in json.loads(s)["datasets"].values() for r in rows for v in r.values()]
@@ -175,8 +177,8 @@ def test_default_report_draws_every_chart_offline(default_report, tmp_path):
     dom, fetched = render(default_report, tmp_path)
     assert fetched == []
     assert 'data-chart-errors="0"' in dom
-    assert 'data-charts="5"' in dom
-    assert len(re.findall(r'<svg[^>]*class="marks"', dom)) == 5
+    assert 'data-charts="6"' in dom
+    assert len(re.findall(r'<svg[^>]*class="marks"', dom)) == 6
 
 
 def test_hostile_report_renders_names_as_text(hostile_report, tmp_path):
@@ -184,7 +186,7 @@ def test_hostile_report_renders_names_as_text(hostile_report, tmp_path):
     assert fetched == []
     scripts = len(re.findall(r"<script", dom))
     dom = re.sub(r"<script.*?</script>", "", dom, flags=re.S)  # what is shown, not the code
-    assert 'data-charts="5"' in dom and 'data-chart-errors="0"' in dom
+    assert 'data-charts="7"' in dom and 'data-chart-errors="0"' in dom
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom  # the title, shown
     assert '<b id="pwned">' not in dom and "<img" not in dom and "<svg onload" not in dom
     assert "&lt;/script&gt;&lt;b id=\"pwned\"&gt;x&lt;/b&gt;" in dom  # provider name drawn as SVG text
@@ -212,7 +214,7 @@ def test_cli_run_report_and_report_dir(tmp_path):
     got = runner.invoke(app, ["run", str(scenario), "--out", str(tmp_path / "run"),
                               "--report", str(tmp_path / "r.html")])
     assert got.exit_code == 0, got.output
-    assert (tmp_path / "r.html").read_text().count('class="vis"') == 5
+    assert (tmp_path / "r.html").read_text().count('class="vis"') == 6
     got = runner.invoke(app, ["report", str(tmp_path / "run")])
     assert got.exit_code == 0, got.output
     assert "tiny" in parse((tmp_path / "run" / "report.html").read_text()).h1

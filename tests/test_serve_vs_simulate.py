@@ -25,7 +25,7 @@ def _script(rng: np.random.Generator, n: int = 30) -> list[Call]:
 
 PROVIDER = {"name": "p", "capacity": {"slots": 4, "contention": [[0, 0.0], [8, 0.5]]},
             "queue": {"limit": 3, "timeout": "2.5s"}, "abort_notice": "2s",
-            "latency": {"ttft": "200ms", "tokens_per_s": 40}}
+            "latency": {"ttft": "200ms", "tokens_per_s": 40, "refusal": 0}}  # answer times: own streams per side
 
 
 def _path(c: Call, f: Fate) -> str:
@@ -42,7 +42,7 @@ def _path(c: Call, f: Fate) -> str:
 def test_the_issue_case_follows_the_one_rule_in_both():
     """One slot; queue timeout 4 s; abort notice 1 s; service = 0.1 s + tokens / 10 per s."""
     provider = {"name": "p", "capacity": {"slots": 1}, "queue": {"timeout": "4s"}, "abort_notice": "1s",
-                "latency": {"ttft": "100ms", "tokens_per_s": 10}}
+                "latency": {"ttft": "100ms", "tokens_per_s": 10, "refusal": 0}}
     calls = [
         Call(0.0, 29),             # A: served 0 -> 3.0
         Call(0.5, 50, leave=1.0),  # B: left the queue at 1.0, dropped at min(4.5, 2.0) = 2.0: never served

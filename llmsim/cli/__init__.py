@@ -1,28 +1,75 @@
 """The ``llmsim`` command line (typer + rich). Bad input: one line naming the field, exit code 2.
 
-Each command group lives in its own module and registers itself on ``app`` when imported here. A
-command parses its options, calls the library and renders the result. The modules import at the top
-only what parsing needs (typer, rich, the config and core layers, the metric names and their
-formats); the rest of the library (simulation, experiments, traces, bridges, reports) is imported
-inside the command that uses it, so that ``llmsim --help`` and a bad option answer fast. Each such
-import carries a ``# deferred: <reason>`` comment.
+Each command group lives in its own module and registers itself on ``app`` when imported. A command
+parses its options, calls the library and renders the result. ``main`` imports only the module of
+the command it runs, and answers ``llmsim --help`` from ``COMMANDS`` without importing any (a test
+keeps that table equal to what the modules register); ``app`` used directly (tests) loads them all.
+Inside the modules, the rest of the library (simulation, experiments, traces, bridges, reports) is
+imported by the command that uses it; each such import carries a ``# deferred: <reason>`` comment.
 """
 
 from __future__ import annotations
 
-from llmsim.cli import experiment_cmds as _experiments  # noqa: F401  (registers sweep, compare, tune)
-from llmsim.cli import fidelity_cmd as _fidelity  # noqa: F401  (registers fidelity)
-from llmsim.cli import import_cmd as _importers  # noqa: F401  (registers import litellm)
-from llmsim.cli import providers_cmd as _providers  # noqa: F401  (registers providers)
-from llmsim.cli import report_cmd as _report  # noqa: F401  (registers report)
-from llmsim.cli import run_cmds as core  # noqa: F401  (registers run, schema, validate, presets, version)
-from llmsim.cli import serve_cmd as _serve  # noqa: F401  (registers serve)
-from llmsim.cli import stability_cmd as _stability  # noqa: F401  (registers stability)
-from llmsim.cli import trace_cmds as _trace  # noqa: F401  (registers the trace sub-app)
+import sys
+
+import typer
+
 from llmsim.cli.app import app
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "COMMANDS", "help_app"]
+
+_RUN, _EXP = "llmsim.cli.run_cmds", "llmsim.cli.experiment_cmds"
+#: command -> (the module that registers it, its one-line help), in the order ``llmsim --help`` lists them
+COMMANDS = {
+    "sweep": (_EXP, "Run a scenario over a grid (or samples) of parameter values, replicated, in parallel."),
+    "compare": (_EXP, "Compare client policies on the same traffic (common random numbers): who wins, by how much, "
+                      "how sure."),
+    "tune": (_EXP, "Find the best policy meeting the constraints (successive halving over paired replications)."),
+    "fidelity": ("llmsim.cli.fidelity_cmd", "Run a real client against `llmsim serve`, simulate the same requests "
+                                            "with a client policy, compare."),
+    "report": ("llmsim.cli.report_cmd", "Write one self-contained HTML report (scenario, summary, charts) that "
+                                        "opens offline."),
+    "run": (_RUN, "Run one scenario and print its summary and pass/fail per SLO target."),
+    "schema": (_RUN, "Print the JSON schema of scenario files (for editor autocompletion)."),
+    "validate": (_RUN, "Check scenario files without running them."),
+    "presets": (_RUN, "List the packaged scenarios and the client policy presets (usable as `client: NAME`)."),
+    "version": (_RUN, "Print the llmsim version."),
+    "serve": ("llmsim.cli.serve_cmd", "Serve POST /v1/chat/completions and /v1/messages from the provider model "
+                                      "(Ctrl-C stops)."),
+    "stability": ("llmsim.cli.stability_cmd", "Map recovery probability over load x trigger duration per client, "
+                                              "with the stable/metastable boundary."),
+    "import": ("llmsim.cli.import_cmd", "Turn other tools' configs into llmsim scenarios."),
+    "trace": ("llmsim.cli.trace_cmds", "Recorded traces: inspect, convert, replay, fit."),
+    "providers": ("llmsim.cli.providers_cmd", "List the provider catalogue: presets usable as `providers: "
+                                              "[{preset: NAME, tier: T}]`, each figure with its source and the date "
+                                              "it was read."),
+}
+
+
+def help_app() -> typer.Typer:
+    """A stand-in for ``app`` that lists the commands from ``COMMANDS`` (for ``llmsim --help``)."""
+    stub = typer.Typer(add_completion=False, no_args_is_help=True, help=app.info.help)
+    for name, (_module, short) in COMMANDS.items():
+        stub.command(name, help=short)(_nothing)
+    return stub
+
+
+def _nothing() -> None:
+    """(a listed command's stand-in: never run)"""
 
 
 def main() -> None:
-    app()
+    args = sys.argv[1:]
+    entry = COMMANDS.get(args[0]) if args else None
+    if entry is None and (not args or args == ["--help"]):
+        help_app()()
+        return
+    if entry is None:
+        app()  # every command loaded (an unknown command is reported as such)
+        return
+    app.partial = True  # only this command's module
+    try:
+        app.load(entry[0])
+        app()
+    finally:
+        app.partial = False

@@ -1,20 +1,88 @@
-"""The typer application and helpers shared by every ``llmsim`` subcommand module."""
+"""The typer application and helpers shared by every ``llmsim`` subcommand module.
+
+``app`` loads its command modules on first use (``LazyTyper``): a run of ``llmsim CMD`` imports only
+CMD's module (``llmsim.cli.main``), so the other commands' libraries stay unloaded.
+"""
 
 from __future__ import annotations
+
+import importlib
 
 import typer
 from rich.console import Console
 
-from llmsim.config.loading import read_yaml
+from llmsim.cli.failure_path import GuardedGroup
 from llmsim.core.errors import InputError
 
-__all__ = ["app", "out", "err", "fail", "parse_sets"]
+__all__ = ["app", "out", "err", "fail", "parse_sets", "LazyTyper"]
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Simulate LLM API traffic and compare client policies (retries, breakers, failover) "
-                       "before you deploy them.")
+
+class LazyTyper(typer.Typer):
+    """A ``typer.Typer`` whose commands are registered by importing ``modules``, at the first look at
+    its commands (building the CLI, a test's ``CliRunner``), or only some of them (``load``)."""
+
+    def __init__(self, *args, modules: tuple[str, ...] = (), **kwargs):
+        self._modules = modules
+        self._loaded = False
+        self.partial = False  # True while ``main`` runs one command with only its module loaded
+        super().__init__(*args, **kwargs)
+
+    def load(self, *modules: str) -> None:
+        """Import these command modules (they register their commands)."""
+        for m in modules:
+            importlib.import_module(m)
+
+    def _ensure(self) -> None:
+        if self._loaded or self.partial:
+            return
+        self._loaded = True
+        self.load(*self._modules)
+        # listed in the order of ``modules``, whichever was imported first
+        rank = {m: i for i, m in enumerate(self._modules)}
+        self._commands.sort(key=lambda c: rank.get(c.callback.__module__, len(rank)))
+        self._groups.sort(key=lambda g: rank.get(_module_of(g), len(rank)))
+
+    @property
+    def registered_commands(self) -> list:
+        self._ensure()
+        return self._commands
+
+    @registered_commands.setter
+    def registered_commands(self, value: list) -> None:
+        self._commands = value
+
+    @property
+    def registered_groups(self) -> list:
+        self._ensure()
+        return self._groups
+
+    @registered_groups.setter
+    def registered_groups(self, value: list) -> None:
+        self._groups = value
+
+
+def _module_of(group) -> str:
+    """The module that registered a sub-app (``add_typer``): its first command's."""
+    return group.typer_instance.registered_commands[0].callback.__module__
+
+
+#: the modules that register the commands, in the order ``llmsim --help`` lists them
+COMMAND_MODULES = ("llmsim.cli.experiment_cmds", "llmsim.cli.fidelity_cmd", "llmsim.cli.import_cmd",
+                   "llmsim.cli.report_cmd", "llmsim.cli.run_cmds", "llmsim.cli.serve_cmd", "llmsim.cli.stability_cmd",
+                   "llmsim.cli.trace_cmds", "llmsim.cli.providers_cmd")
+
+app = LazyTyper(cls=GuardedGroup, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                modules=COMMAND_MODULES,
+                help="Simulate LLM API traffic and compare client policies (retries, breakers, failover) "
+                     "before you deploy them. Any error is one line (exit 2 for bad input); add --debug "
+                     "anywhere for the traceback of an unexpected one.")
 out = Console()
 err = Console(stderr=True)
+
+
+@app.callback()
+def _group() -> None:
+    """(no options of its own: keeps ``llmsim`` a group of commands when only one command is loaded)"""
 
 
 def fail(message: str) -> None:
@@ -25,6 +93,8 @@ def fail(message: str) -> None:
 
 def parse_sets(sets: list[str]) -> dict:
     """``path=value`` pairs; values are read as YAML (5 -> int, 30s -> str, [a, b] -> list)."""
+    from llmsim.config.loading import read_yaml  # deferred: start-up time of the CLI (pydantic, numpy)
+
     overrides = {}
     for item in sets:
         if "=" not in item:

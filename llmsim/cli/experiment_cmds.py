@@ -16,8 +16,11 @@ import typer
 from rich.table import Table
 
 from llmsim.cli.app import app, err, fail, out, parse_sets
+from llmsim.cli.work_guard import DRY_RUN, FORCE, check_work, sweep_estimate
 from llmsim.config.loading import load_scenario, read_yaml, resolve_client
 from llmsim.config.scenario import Scenario
+from llmsim.config.slo import merge_slo, parse_slo_option
+from llmsim.core.atomic import check_writable
 from llmsim.core.errors import InputError
 from llmsim.results import SUMMARY_METRICS
 from llmsim.viz.text_tables import fmt_metric
@@ -32,9 +35,16 @@ _CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|<|>)\s*(.+?)\s*
 # What the experiment commands share, declared once, in --help order: name -> (type, argument or option).
 _SCENARIO = {"scenario": (str, typer.Argument(..., help="Scenario YAML file or packaged scenario name."))}
 _RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
-    "replications": (Optional[int], typer.Option(None, "--replications", "-r",
-                                                 help="Runs per point, seeds derived from --seed.")),
-    "seed": (Optional[int], typer.Option(None, "--seed", help="Root seed of the replications (default: the "
+    "replications": (Optional[str], typer.Option(None, "--replications", "-r",
+                                                 help="Runs per point, seeds derived from --seed; 'auto' (or "
+                                                      "auto:TARGET:MOST, e.g. auto:0.05:30) adds paired runs "
+                                                      "until every interval is within TARGET of its scale or "
+                                                      "clearly excludes zero.")),
+    "keep": (Optional[str], typer.Option(None, "--keep", help="What each run keeps: summary (metrics streamed, "
+                                                              "quantiles within 0.5%; the default of sweep and "
+                                                              "tune) or all (every table, exact quantiles; the "
+                                                              "default of compare).")),
+    "seed": (Optional[int], typer.Option(None, "--seed", min=0, help="Root seed of the replications (default: the "
                                                               "scenario's).")),
     "set_": (list[str], typer.Option([], "--set", help="Override a scenario value first: PATH=VALUE.")),
     "workers": (Optional[int], typer.Option(None, "--workers", "-w", help="Worker processes (default: the cores; "
@@ -52,6 +62,11 @@ _RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
     "no_progress": (bool, typer.Option(False, "--no-progress", help="No progress bar.")),
     "report": (Optional[Path], typer.Option(None, "--report", help="Also write an offline HTML report (table and "
                                                                    "charts) to this file.")),
+    "dry_run": (bool, DRY_RUN),
+    "force": (bool, FORCE),
+    "slo": (list[str], typer.Option([], "--slo", help="SLO target METRIC<=BOUND or METRIC>=BOUND, e.g. "
+                                                      "'latency_p95<=10s', 'success_rate>=99%' (repeatable; adds to "
+                                                      "and overrides the scenario's slo).")),
 }
 
 
@@ -68,13 +83,35 @@ class _RunOptions:
     out_dir: Optional[Path] = None
     resume: bool = False
     no_progress: bool = False
-    replications: Optional[int] = None
+    replications: Optional[str] = None
+    keep: Optional[str] = None
     metric: list[str] = field(default_factory=list)
     report: Optional[Path] = None
+    dry_run: bool = False
+    force: bool = False
+    slo: list[str] = field(default_factory=list)
+
+    def check_work(self, sc: Scenario, points: int, replications: int | str,
+                   grid: Optional[dict[str, list]] = None) -> None:
+        """Print the estimate (--dry-run) or refuse work beyond the limits (unless --force); ``-r auto``
+        counts at its most."""
+        from llmsim.experiments.adaptive import parse_replications  # deferred: CLI start-up
+
+        try:
+            plan = parse_replications(replications)
+        except InputError as exc:
+            raise InputError("--replications", exc.reason) from None
+        count = plan if isinstance(plan, int) else plan.most
+        est = sweep_estimate(sc, grid, points, count, self.workers or 1)
+        check_work(est, self.dry_run, self.force)
+
+    def targets(self, sc: Scenario) -> list:
+        """The scenario's SLO targets with the --slo ones added (same metric and direction: --slo wins)."""
+        return merge_slo(sc.targets(), [parse_slo_option(item) for item in self.slo])
 
     def load_scenario(self) -> Scenario:
         """The scenario with the --set overrides."""
-        return load_scenario(self.scenario, parse_sets(self.set_))
+        return load_scenario(self.scenario, parse_sets(self.set_ + ([f"keep={self.keep}"] if self.keep else [])))
 
     def executor(self) -> dict:
         """Where to run (checked after --resume has its --out)."""
@@ -84,6 +121,10 @@ class _RunOptions:
             raise InputError("", "give --scheduler or --dask-local, not both")
         if self.workers is not None and self.workers < 1:
             raise InputError("workers", f"must be >= 1, got {self.workers}")
+        if self.out_dir is not None:
+            check_writable(self.out_dir, "--out", folder=True)
+        if self.report is not None:
+            check_writable(self.report, "--report")
         return {"workers": self.workers, "scheduler": self.scheduler,
                 "executor": "dask" if (self.scheduler or self.dask_local) else None}
 
@@ -256,15 +297,20 @@ def sweep(
         if not space and not ranges:
             raise InputError("", "give at least one --grid PATH=V1,V2,... (or --sample PATH=LO:HI)")
         metrics = _check_metrics(opts.metric) or _SWEEP_METRICS
+        targets = opts.targets(sc)
         executor = opts.executor()
+        opts.check_work(sc, math.prod(len(v) for v in space.values()) if space else samples,
+                        opts.replications or 1, space)
     sw = opts.run(run_sweep, executor, scenario=sc, grid=space or None, samples=ranges or None, n_samples=samples,
                   method=method, replications=opts.replications or 1, seed=opts.seed)
     out.print(_sweep_table(sw, metrics))
+    _print_adaptive(sw.adaptive, "point's mean")
+    _print_verdict(sw, targets)
     if len(sw.failures):
         err.print(f"[yellow]{len(sw.failures)} run(s) failed[/]; first: {sw.failures['error'].iloc[0]}",
                   highlight=False)
     opts.saved("table.parquet, summary.csv")
-    _write_report(sw, opts.report)
+    _write_report(sw, opts.report, targets)
 
 
 def _compare_tables(cmp, metrics: list[str]) -> tuple[Table, Table]:
@@ -331,13 +377,30 @@ def compare(
         sc = opts.load_scenario()
         clients = _clients(client)
         metrics = _check_metrics(opts.metric) or _COMPARE_METRICS
+        targets = opts.targets(sc)
         executor = opts.executor()
+        opts.check_work(sc, len(clients), opts.replications or "auto")
     cmp = opts.run(run_compare, executor, scenario=sc, clients=clients, baseline=baseline,
-                   replications=opts.replications or 10, seed=opts.seed)
+                   replications=opts.replications or "auto", seed=opts.seed, metrics=metrics)
+    _print_verdict(cmp, targets)
     for table in _compare_tables(cmp, metrics):
         out.print(table)
+    _print_adaptive(cmp.sweep.adaptive, "difference")
     opts.saved("table.parquet, summary.csv, differences.csv, winners.csv")
-    _write_report(cmp, opts.report)
+    _write_report(cmp, opts.report, targets)
+
+
+def _print_adaptive(adaptive: Optional[dict], what: str) -> None:
+    """How many replications ``-r auto`` needed, and whether every interval settled."""
+    if not adaptive:
+        return
+    target = f"{adaptive['target']:.0%}" if adaptive["target"] >= 0.01 else f"{adaptive['target']:g}"
+    if adaptive["settled"]:
+        out.print(f"-r auto: {adaptive['replications']} replications: every {what}'s {adaptive['confidence']:.0%} "
+                  f"interval is within {target}" + (" or clearly excludes zero" if what == "difference" else ""))
+    else:
+        out.print(f"[yellow]-r auto: stopped at the most, {adaptive['replications']} replications; some {what} "
+                  f"intervals are still wider than {target}[/]")
 
 
 def _clients(items: list[str]) -> dict[str, Any]:
@@ -356,15 +419,27 @@ def _clients(items: list[str]) -> dict[str, Any]:
     return clients
 
 
-def _write_report(result, path: Optional[Path]) -> None:
+def _print_verdict(result, targets: list) -> None:
+    """The verdict of a comparison or sweep: the candidate to deploy, its cost per month, how sure."""
+    from llmsim.viz.verdict import compare_verdict, sweep_verdict  # deferred: CLI start-up (pandas, scipy)
+
+    v = compare_verdict(result, targets) if hasattr(result, "clients") else sweep_verdict(result, targets)
+    lines = v.lines()
+    out.print(f"[bold]{lines[0]}[/]", highlight=False)
+    for line in lines[1:]:
+        out.print(line, highlight=False, markup=False)
+
+
+def _write_report(result, path: Optional[Path], targets: list = ()) -> None:
     if path is not None:
         from llmsim.viz.report import write_experiment_report  # deferred: CLI start-up (altair)
 
-        out.print(f"report written to {write_experiment_report(result, path)}")
+        out.print(f"report written to {write_experiment_report(result, path, targets=targets)}")
 
 
 @app.command()
-@_with_options("seed", "set_", "workers", "scheduler", "dask_local", "out_dir", "resume", "no_progress")
+@_with_options("keep", "seed", "set_", "workers", "scheduler", "dask_local", "out_dir", "resume", "no_progress",
+               "dry_run", "force", "slo")
 def tune(
     param: list[str] = typer.Option([], "--param", "-p", help="PATH=V1,V2,... or PATH=LO:HI[:log|int] "
                                                               "(repeatable): the search space."),
@@ -384,8 +459,9 @@ def tune(
         if not space:
             raise InputError("", "give at least one --param PATH=V1,V2,... or PATH=LO:HI")
         _check_metrics([objective], "--objective")
-        cons = _constraints(constraint)
+        cons = {**{t.metric: f"{t.op} {t.bound!r}" for t in opts.targets(sc)}, **_constraints(constraint)}
         executor = opts.executor()
+        opts.check_work(sc, budget, 1)
     res = opts.run(run_tune, executor, scenario=sc, space=space, objective=objective, constraints=cons,
                    budget=budget, seed=opts.seed)
     out.print(_tune_table(res, list(space)))

@@ -22,13 +22,16 @@ def fidelity(
                                                               "reference client (openai-python, anthropic-python) "
                                                               "or a client YAML file."),
     workload: Optional[str] = typer.Option(None, "--workload", help="Built-in real client instead of a command: "
-                                                                  "openai, anthropic or tenacity."),
-    scenario: str = typer.Option("always-fail", "--scenario", help="Provider scenario served: always-fail, flaky, "
-                                                                  "rate-limited, a packaged name or a YAML file."),
+                                                                  "openai, anthropic, tenacity or litellm "
+                                                                  "(litellm.Router over deployments gpt-0, gpt-1)."),
+    scenario: Optional[str] = typer.Option(None, "--scenario", help="Provider scenario served: always-fail "
+                                                                   "(default), flaky, rate-limited, "
+                                                                   "rate-limited-pair (default for --workload "
+                                                                   "litellm), a packaged name or a YAML file."),
     provider: Optional[str] = typer.Option(None, "--provider", help="Provider answering the calls."),
     requests: int = typer.Option(100, "--requests", min=1, help="Logical requests of a built-in workload."),
     replications: int = typer.Option(20, "--replications", min=1, help="Simulated runs pooled."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the server and the simulations."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the server and the simulations."),
     as_json: bool = typer.Option(False, "--json", help="Print the table as JSON."),
     check: bool = typer.Option(False, "--check", help="Exit 1 if a mean differs by > 5 % (and > 3 "
                                                     "standard errors) or a KS statistic is > 0.2."),
@@ -37,6 +40,8 @@ def fidelity(
     from llmsim.bridges.fidelity import run_fidelity  # deferred: CLI start-up
 
     work, preset = _workload(command, workload, preset, requests)
+    if scenario is None:
+        scenario = "rate-limited-pair" if workload == "litellm" else "always-fail"
     try:
         with err.status("running the real client, then simulating...", spinner="dots"):
             rep = run_fidelity(scenario, preset, workload=work, command=command or None, provider=provider,
@@ -81,12 +86,17 @@ def _print_json(rep, preset: str) -> None:
 
 def _print_table(rep, preset: str, replications: int) -> None:
     t = Table(title=f"fidelity: real client vs {preset} (simulated x{replications})")
-    for c in ("metric", "n real", "n sim", "real", "sim", "diff", "KS", "KS±tol"):
+    for c in ("metric", "n real", "n sim", "real", "sim", "diff", "KS", "KS p", "KS±tol", "TOST p", "equiv."):
         t.add_column(c, justify="left" if c == "metric" else "right", no_wrap=c == "metric")
     for name, r in rep.table.iterrows():
+        eq = "" if r.equivalent is None or r.equivalent != r.equivalent else ("yes" if r.equivalent else "no")
         t.add_row(name, str(int(r.real_n)), str(int(r.sim_n)), _fmt(r.real_mean), _fmt(r.sim_mean),
-                  _fmt(100 * r.rel_diff, "{:+.1f}%"), _fmt(r.ks, "{:.3f}"), _fmt(r.ks_tol, "{:.3f}"))
+                  _fmt(100 * r.rel_diff, "{:+.1f}%"), _fmt(r.ks, "{:.3f}"), _fmt(r.ks_p, "{:.3f}"),
+                  _fmt(r.ks_tol, "{:.3f}"), _fmt(r.tost_p, "{:.3f}"), eq)
     out.print(t)
+    err.print("KS p: two-sample Kolmogorov-Smirnov test (small: the distributions differ); TOST p: equivalence "
+              "of the means within +-10 % of the real mean (times: at least 20 ms; shares: +-0.10), equivalent "
+              "when below 0.05", highlight=False)
     for n in rep.notes:
         err.print(f"note: {n}", highlight=False)
 

@@ -11,7 +11,7 @@ import yaml
 
 from llmsim.cli.app import app, err, fail
 from llmsim.config.loading import load_scenario
-from llmsim.core.atomic import atomic_write_text
+from llmsim.core.atomic import atomic_write_text, check_writable
 from llmsim.core.errors import InputError
 
 import_app = typer.Typer(no_args_is_help=True, help="Turn other tools' configs into llmsim scenarios.")
@@ -32,14 +32,16 @@ def litellm(
     from llmsim.bridges.importers import import_litellm  # deferred: CLI start-up
 
     try:
+        if out_file is not None:
+            check_writable(out_file, "--out")
         imp = import_litellm(config, model=model, slots=slots)
         load_scenario(imp.scenario)  # what we write must load
     except InputError as exc:
         fail(str(exc))
-    _print_notes(imp.notes, quiet)
     unknown = imp.unknown()
-    if unknown and strict:
+    if unknown and strict:  # the one line says it all: no key report before it
         fail(f"{config}: {len(unknown)} unknown key(s): {', '.join(n.path for n in unknown)}")
+    _print_notes(imp.notes, quiet)
     text = yaml.safe_dump(imp.client if client_only else imp.scenario, sort_keys=False)
     if out_file is None:
         sys.stdout.write(text)

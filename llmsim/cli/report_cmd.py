@@ -8,6 +8,8 @@ from typing import Optional
 import typer
 
 from llmsim.cli.app import app, err, fail, out
+from llmsim.core.atomic import check_writable
+from llmsim.core.errors import InputError
 
 
 @app.command()
@@ -22,6 +24,10 @@ def report(
         fail(f"{folder} is not a folder: give the folder written by `llmsim run --out DIR`")
     if not (folder / "result.json").is_file():
         fail(f"{folder} holds no saved run (no result.json): write one with `llmsim run --out {folder}`")
+    try:
+        check_writable(out_file or folder / "report.html", "--out")
+    except InputError as exc:
+        fail(str(exc))
     from llmsim.viz.report import write_report  # deferred: CLI start-up (altair)
 
     try:

@@ -13,9 +13,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from llmsim.cli.app import app, err, fail, out, parse_sets
+from llmsim.cli.work_guard import DRY_RUN, FORCE, check_work
 from llmsim.config.client_presets import client_presets
 from llmsim.config.loading import DEFAULT_SCENARIO, load_scenario, packaged_scenarios
 from llmsim.config.scenario import Scenario
+from llmsim.config.slo import merge_slo, parse_slo_option
+from llmsim.config.work_estimate import estimate_work
+from llmsim.core.atomic import check_writable
 from llmsim.core.errors import InputError
 from llmsim.core.units import format_duration
 from llmsim.core.version import __version__
@@ -30,40 +34,81 @@ def _load(source: Optional[str], sets: list[str]) -> Scenario:
 def run(
     scenario: Optional[str] = typer.Argument(None, help="Scenario YAML file or packaged scenario name "
                                                         f"(default: {DEFAULT_SCENARIO})."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (default: the scenario's)."),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Random seed (default: the scenario's)."),
     set_: list[str] = typer.Option([], "--set", help="Override a value: PATH=VALUE, e.g. client.retry.max_attempts=5."),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Save the result (parquet + json) to this folder."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     report: Optional[Path] = typer.Option(None, "--report", help="Also write an offline HTML report to this file."),
+    keep: Optional[str] = typer.Option(None, "--keep", help="What to keep: all (every table, the default), requests "
+                                                            "(no attempts table) or summary (no tables: metrics "
+                                                            "streamed in bounded memory, quantiles within 0.5%)."),
+    slo: list[str] = typer.Option([], "--slo", help="SLO target METRIC<=BOUND or METRIC>=BOUND, e.g. "
+                                                    "'latency_p95<=10s' (repeatable; adds to the scenario's slo)."),
+    dry_run: bool = DRY_RUN,
+    force: bool = FORCE,
 ) -> None:
-    """Run one scenario and print its summary."""
+    """Run one scenario and print its summary and pass/fail per SLO target.
+
+    Refused up front when its work estimate is beyond the limits (see --dry-run, --force)."""
+    from llmsim.analysis.slo_eval import slo_table  # deferred: CLI start-up (pandas)
     from llmsim.analysis.spend_contracts import fmt_report_value, story_reports  # deferred: CLI start-up
     from llmsim.simulator import simulate  # deferred: CLI start-up
 
     try:
-        sc = _load(scenario, set_)
+        sc = _load(scenario, set_ + ([f"keep={keep}"] if keep else []))
+        targets = merge_slo(sc.targets(), [parse_slo_option(item) for item in slo])
+        if report is not None and sc.keep in ("requests", "summary"):
+            raise InputError("keep", f"--report needs every table; this run keeps {sc.keep}")
+        _check_outputs(out_dir, report)
+        check_work(estimate_work(sc), dry_run, force)
     except InputError as exc:
         fail(str(exc))
     with err.status(f"simulating {sc.name} ({sc.horizon / 3600:.3g} h)...", spinner="dots"):
         res = simulate(sc, seed)
     summary = res.summary()
-    stories = story_reports(res)
+    stories = story_reports(res) if res.attempts is not None else {}
     if out_dir is not None:
         res.save(out_dir)
     if report is not None:
         from llmsim.viz.report import write_report  # deferred: CLI start-up (altair)
 
-        write_report(res, report)
+        write_report(res, report, targets=targets)
     if as_json:
         doc = {"scenario": sc.name, "seed": res.seed, "summary": _nan_as_null(summary)}
         doc.update({k: _nan_as_null(rep) for k, rep in stories.items()})
+        if targets:
+            doc["slo"] = [{"target": r.target, "value": None if r.value != r.value else r.value, "met": bool(r.met)}
+                          for r in slo_table(summary, targets).itertuples()]
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return
     _print_tables(sc, res, summary, stories, fmt_report_value)
+    if targets:
+        out.print(_slo_table(summary, targets))
     if out_dir is not None:
         out.print(f"saved to {out_dir}")
     if report is not None:
         out.print(f"report written to {report}")
+
+
+def _check_outputs(out_dir: Optional[Path], report: Optional[Path]) -> None:
+    """The output folder and report file can be written: checked before any work starts."""
+    if out_dir is not None:
+        check_writable(out_dir, "--out", folder=True)
+    if report is not None:
+        check_writable(report, "--report")
+
+
+def _slo_table(summary, targets) -> Table:
+    """Pass/fail per SLO target."""
+    from llmsim.analysis.slo_eval import slo_table  # deferred: CLI start-up (pandas)
+
+    tab = slo_table(summary, targets)
+    table = Table(title=f"SLO: {int(tab['met'].sum())} of {len(tab)} targets met", title_justify="left")
+    for col, just in (("target", "left"), ("value", "right"), ("result", "left")):
+        table.add_column(col, justify=just)
+    for r in tab.itertuples():
+        table.add_row(r.target, fmt_metric(r.metric, float(r.value)), "[green]pass[/]" if r.met else "[red]FAIL[/]")
+    return table
 
 
 def _nan_as_null(values) -> dict:
@@ -72,8 +117,12 @@ def _nan_as_null(values) -> dict:
 
 def _print_tables(sc: Scenario, res, summary, stories: dict, fmt) -> None:
     """The summary, the metrics by period, each story report and, for spend, the cost by period."""
-    out.print(summary_table(summary, f"{sc.name} (seed {res.seed}): {len(res.requests):,} requests, "
-                                     f"warm-up {sc.warmup:g}s excluded"))
+    n = (f"{len(res.requests):,} requests" if res.requests is not None
+         else f"{summary['requests']:,.0f} measured requests")
+    out.print(summary_table(summary, f"{sc.name} (seed {res.seed}): {n}, warm-up {sc.warmup:g}s excluded"))
+    if res.attempts is None:
+        out.print(f"keep: {sc.keep}: no metrics by period (they need every table)")
+        return
     ts = _print_periods(sc, res)
     for kind, rep in stories.items():
         out.print(_story_table(kind, rep, fmt))

@@ -9,6 +9,7 @@ import typer
 
 from llmsim.cli.app import app, err, fail, parse_sets
 from llmsim.config.loading import DEFAULT_SCENARIO, load_scenario
+from llmsim.core.atomic import check_writable
 from llmsim.core.errors import InputError
 
 _RECORD_SUFFIXES = (".parquet", ".csv", ".jsonl")
@@ -22,10 +23,12 @@ def serve(
                                                                    "matches no provider (default: the first)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (loopback unless you say otherwise)."),
     port: int = typer.Option(8000, "--port", help="TCP port (0 = any free port)."),
-    record: Optional[Path] = typer.Option(None, "--record", help="Write every attempt, on exit, to this canonical "
-                                                                 "trace file (.parquet, .csv or .jsonl)."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (default: the scenario's)."),
+    record: Optional[Path] = typer.Option(None, "--record", help="Write every attempt to this canonical trace file "
+                                                                 "(.parquet, .csv or .jsonl), every 5 s and on exit."),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Random seed (default: the scenario's)."),
     set_: list[str] = typer.Option([], "--set", help="Override a scenario value: PATH=VALUE."),
+    max_connections: int = typer.Option(1024, "--max-connections", min=1, help="Open connections at most; past "
+                                        "it idle ones are closed, else new ones get a 503."),
 ) -> None:
     """Serve POST /v1/chat/completions and /v1/messages from the provider model (Ctrl-C stops)."""
     from llmsim.bridges.serve import LiveServer, run_forever  # deferred: CLI start-up (aiohttp)
@@ -35,8 +38,10 @@ def serve(
     if record is not None and record.suffix.lower() not in _RECORD_SUFFIXES:
         fail(f"--record: {record} must end in {', '.join(_RECORD_SUFFIXES)}")
     try:
+        if record is not None:
+            check_writable(record, "--record")
         sc = load_scenario(scenario or DEFAULT_SCENARIO, parse_sets(set_))
-        server = LiveServer(sc, provider, seed)
+        server = LiveServer(sc, provider, seed, max_connections)
     except InputError as exc:
         fail(str(exc))
 
@@ -47,8 +52,8 @@ def serve(
 
     try:
         run_forever(server, host, port, record, on_ready=ready)
-    except OSError as exc:
-        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    except InputError as exc:
+        fail(str(exc))
     if record is not None:
         err.print(f"recorded {len(server.log)} attempts to {record}", highlight=False)
     raise typer.Exit(0)

@@ -17,9 +17,11 @@ import yaml
 from rich.table import Table
 
 from llmsim.cli.app import app, fail, out
+from llmsim.cli.work_guard import DRY_RUN, FORCE, check_work
 from llmsim.config.loading import load_scenario
 from llmsim.config.scenario import Scenario
-from llmsim.core.atomic import atomic_write_text
+from llmsim.config.work_estimate import WorkEstimate, attempts_per_request
+from llmsim.core.atomic import atomic_write_text, check_writable
 from llmsim.core.errors import InputError
 from llmsim.core.units import UnitError, parse_duration
 
@@ -84,7 +86,7 @@ def inspect_cmd(trace: str = typer.Argument(..., help="Trace file."), fmt: Optio
     except InputError as exc:
         fail(str(exc))
     if html is not None:
-        atomic_write_text(html, render_html(_clean(st), trace))
+        atomic_write_text(html, render_html(_clean(st), trace, df))
     if as_json:
         sys.stdout.write(json.dumps(_clean(st), indent=2, default=str) + "\n")
         return
@@ -144,6 +146,7 @@ def convert_cmd(trace: str = typer.Argument(..., help="Trace file."), fmt: Optio
     from llmsim.traces import convert  # deferred: CLI start-up
 
     try:
+        check_writable(out_file, "--out")
         attrs = convert(trace, out_file, fmt, _mapping(mapping), time_unit)
     except InputError as exc:
         fail(str(exc))
@@ -164,8 +167,9 @@ def replay_cmd(trace: str = typer.Argument(..., help="Trace file."),
                rate_multiplier: float = typer.Option(1.0, "--rate-multiplier", help="Thin (<1) or superpose (>1)."),
                loop: bool = typer.Option(False, "--loop", help="Repeat the window until the horizon."),
                horizon: Optional[str] = typer.Option(None, "--horizon", help="Run length (default: the window)."),
-               seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (default: the scenario's)."),
-               as_json: bool = typer.Option(False, "--json", help="Print the table as JSON.")):
+               seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Random seed (default: the scenario's)."),
+               as_json: bool = typer.Option(False, "--json", help="Print the table as JSON."),
+               dry_run: bool = DRY_RUN, force: bool = FORCE):
     """Replay a trace's arrivals and sizes against a scenario's providers under one or more client policies."""
     from llmsim.experiments.counterfactual import COUNTERFACTUAL_METRICS, counterfactual  # deferred: CLI start-up
     from llmsim.traces.replay import ReplayOptions  # deferred: CLI start-up
@@ -178,7 +182,9 @@ def replay_cmd(trace: str = typer.Argument(..., help="Trace file."),
         opts = ReplayOptions(window=win, time_scale=time_scale, rate_multiplier=rate_multiplier, loop=loop)
         sc = sc.with_overrides({"horizon": max(run_h, 1e-6), "warmup": 0})
         seed = sc.seed if seed is None else seed
-        tab = counterfactual(sc, df, _named_clients(client, sc), seed=seed, options=opts)
+        clients = _named_clients(client, sc)
+        check_work(_replay_estimate(df, sc, opts, run_h, len(clients)), dry_run, force)
+        tab = counterfactual(sc, df, clients, seed=seed, options=opts)
     except (InputError, ValueError) as exc:
         fail(str(exc))
     info = tab.attrs["replay"]
@@ -193,6 +199,16 @@ def replay_cmd(trace: str = typer.Argument(..., help="Trace file."),
     for m in COUNTERFACTUAL_METRICS:
         t.add_row(m, *(f"{v:.4g}" for v in tab[m]))
     out.print(t)
+
+
+def _replay_estimate(df, sc: Scenario, opts, run_h: float, runs: int) -> WorkEstimate:
+    """The work of a replay: the window's rows, thinned or multiplied, repeated by --loop, once per client."""
+    start, end = opts.window
+    t = df["arrival_s"] - df["arrival_s"].min()
+    rows = float(((t >= start) & (t < end)).sum()) * opts.rate_multiplier
+    if opts.loop:
+        rows *= max(1.0, run_h / max((end - start) * opts.time_scale, 1e-9))
+    return WorkEstimate(rows, rows * attempts_per_request(sc), runs)
 
 
 def _named_clients(client: list[str], sc) -> dict:
@@ -229,7 +245,7 @@ def fit_cmd(trace: str = typer.Argument(..., help="Trace file."),
             fmt: Optional[str] = _FORMAT, mapping: list[str] = _MAP, time_unit: Optional[str] = _UNIT,
             bin_: str = typer.Option("1min", "--bin", help="Width of the piecewise arrival rate."),
             tokens: str = typer.Option("empirical", "--tokens", help="empirical (quantiles) or lognormal."),
-            seed: int = typer.Option(0, "--seed", help="Seed of the calibration run and the scenario."),
+            seed: int = typer.Option(0, "--seed", min=0, help="Seed of the calibration run and the scenario."),
             check: bool = typer.Option(True, "--check/--no-check", help="Simulate the fitted scenario and compare."),
             report: Optional[Path] = typer.Option(None, "--report", help="Write fit + calibration report (JSON).")):
     """Fit workload (and provider, where recorded) to a trace; write a scenario that runs."""
@@ -238,6 +254,9 @@ def fit_cmd(trace: str = typer.Argument(..., help="Trace file."),
     from llmsim.traces.fit import fit_scenario  # deferred: CLI start-up
 
     try:
+        check_writable(out_file, "--out")
+        if report is not None:
+            check_writable(report, "--report")
         df = _load(trace, fmt, mapping, time_unit)
         sc_dict, rep = fit_scenario(df, _seconds(bin_, "--bin"), tokens, name=Path(out_file).stem, seed=seed)
         sc = Scenario.model_validate(sc_dict)

@@ -24,7 +24,8 @@ from llmsim.config.guards import SpendGuards
 from llmsim.core.outcomes import Outcome
 
 __all__ = [
-    "Backoff", "AdditiveJitter", "MultiplicativeJitter", "RetryAfterMax", "RetryAfterWindow", "RetryAfterClamp",
+    "Backoff", "AdditiveJitter", "MultiplicativeJitter", "HintHeader", "RetryAfterMax", "RetryAfterWindow",
+    "RetryAfterClamp",
     "AwsQuota", "GrpcThrottle", "FinagleBudget", "EnvoyBudget", "RatioBudget", "Retry", "CircuitBreaker",
     "LiteLLMCooldown", "EnvoyOutlier", "Fallback", "Route", "Hedge", "TokenBucketLimiter", "ConcurrencyLimiter",
     "AimdLimiter", "SreThrottle", "AwsAdaptive", "RetryLayer", "RouteLayer", "HedgeLayer", "LimiterLayer",
@@ -148,6 +149,13 @@ class RatioBudget(Config):
 Budget = Annotated[Union[AwsQuota, GrpcThrottle, FinagleBudget, EnvoyBudget, RatioBudget], Field(discriminator="kind")]
 
 
+#: which of the provider's rate-limit headers a client reads for its wait (see llmsim.policies.hints):
+#: exact (the provider model's hint as a float, no header), retry-after (whole seconds, as real
+#: providers send it: rounded up, at least 1 s), retry-after-ms (milliseconds, rounded up),
+#: reset (x-ratelimit-reset-*: millisecond precision), none (reads no hint: always the backoff)
+HintHeader = Literal["exact", "retry-after", "retry-after-ms", "reset", "none"]
+
+
 class Retry(Config):
     """Retry failed calls whose outcome is in ``on``, up to ``max_attempts`` calls in all.
 
@@ -161,13 +169,16 @@ class Retry(Config):
     ``stop_before_delay`` stops when the next sleep would end past it; ``give_up_retry_after_over``
     refuses to retry when the server asks for a longer wait (OpenAI SDK v3: 120 s);
     ``instant_if_alternative``: retry at once when the routing below has another healthy
-    deployment (LiteLLM)."""
+    deployment, and give up on a 429 when it has no healthy deployment at all (LiteLLM's Router;
+    needs a route below); ``hint_header``: which header the client parses for the Retry-After hint
+    (openai-python, anthropic: retry-after-ms; LiteLLM: retry-after in whole seconds; see HintHeader)."""
 
     max_attempts: Annotated[int, Field(ge=1, le=100)] = 3
     on: list[Outcome] = Field(default_factory=lambda: list(RETRYABLE_DEFAULT))
     backoff: Backoff = Field(default_factory=Backoff)
     backoff_for: dict[Outcome, Backoff] = Field(default_factory=dict)
     retry_after: RetryAfter = "honor"
+    hint_header: HintHeader = "exact"
     timeout: Optional[PositiveDuration] = None
     stop_after_delay: Optional[PositiveDuration] = None
     stop_before_delay: Optional[PositiveDuration] = None
@@ -205,16 +216,23 @@ class CircuitBreaker(Config):
 
 # -- routing --------------------------------------------------------------------------------------
 class LiteLLMCooldown(Config):
-    """LiteLLM router cooldowns (router_utils/cooldown_handlers.py): a deployment cools down on a 429
-    when the group has > 1 deployment, when its failures this minute exceed ``allowed_fails``, or when
-    > 50 % of >= 5 calls this minute failed; for Retry-After if given, else ``cooldown_time``.
-    Recovery is passive; when every deployment cools down, calls fail at once."""
+    """LiteLLM router cooldowns (litellm 1.110, router_utils/cooldown_handlers.py
+    ``_should_cooldown_deployment``). ``mode`` ``rates`` (the Router built without ``allowed_fails``):
+    a deployment cools down on a 429 when its group has > 1 deployment, when > ``failure_share`` of
+    >= ``min_requests`` calls this minute failed (groups of > 1), or when every call of >= 1000 this
+    minute failed. ``allowed_fails`` (the Router given ``allowed_fails``): when its failures counted
+    since the first one within ``cooldown_time`` exceed ``allowed_fails``; a lone deployment never.
+    The cooldown lasts the Retry-After if the response has one (read from ``hint_header``: LiteLLM
+    reads only the whole-second ``retry-after``), else ``cooldown_time``. Recovery is passive; when
+    every deployment cools down, calls fail at once."""
 
     kind: Literal["litellm"] = "litellm"
+    mode: Literal["rates", "allowed_fails"] = "rates"
     cooldown_time: Duration = 5.0
     allowed_fails: Annotated[int, Field(ge=0)] = 3
     failure_share: Annotated[float, Field(gt=0, le=1)] = 0.5
     min_requests: Annotated[int, Field(ge=1)] = 5
+    hint_header: HintHeader = "retry-after"
     failures: list[Outcome] = Field(default_factory=lambda: ["rate_limited", "server_error", "overloaded", "timeout"])
 
 
@@ -265,6 +283,8 @@ class Route(Config):
     def _weights(self):
         if self.weights is not None and self.order != ["*"] and len(self.weights) != len(self.order):
             raise ValueError(f"weights has {len(self.weights)} entries for {len(self.order)} providers in order")
+        if self.weights is not None and not 0 < sum(self.weights) < float("inf"):
+            raise ValueError("weights must be finite with at least one above 0 (omit weights for an even split)")
         return self
 
 

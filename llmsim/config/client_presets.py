@@ -1,7 +1,9 @@
 """Client policy presets that mirror real libraries (data only: client settings as plain dicts).
 
-Each preset cites the source it mirrors and uses that library's defaults. Presets that route use
-``order: ["*"]`` (every provider of the scenario).
+Each preset cites the source it mirrors and uses that library's defaults, and states which
+rate-limit header the library parses for its wait (``retry.hint_header``: retry-after-ms,
+whole-second retry-after, or none when it ignores hints). Presets that route use ``order: ["*"]``
+(every provider of the scenario).
 
 >>> sorted(client_presets())[:3]
 ['anthropic-sdk', 'aws-adaptive', 'aws-standard']
@@ -23,7 +25,7 @@ _AWS_RETRY: dict[str, Any] = {
     "backoff": {"kind": "exponential", "base": "50ms", "multiplier": 2, "cap": "20s", "jitter": "full"},
     "backoff_for": {"rate_limited": {"kind": "exponential", "base": "1s", "multiplier": 2, "cap": "20s",
                                      "jitter": "full"}},
-    "retry_after": {"clamp": "5s"},
+    "retry_after": {"clamp": "5s"}, "hint_header": "retry-after-ms",  # x-amz-retry-after, milliseconds
     "budget": {"kind": "aws", "retry_cost": 14, "timeout_cost": 14, "throttling_cost": 5},
 }
 
@@ -39,15 +41,16 @@ _STAINLESS_RETRY: dict[str, Any] = {
 CLIENT_PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     "openai-sdk": (
         "openai-python v3 defaults (src/openai/_base_client.py, _constants.py): max_retries 2, timeout 600 s, "
-        "retry 408/409/429/5xx/timeouts, wait min(0.5*2^n, 8)*(1-0.25u), Retry-After honoured in (0, 120] s, "
-        "no retry above 120 s",
-        {"retry": {**_STAINLESS_RETRY, "retry_after": {"window": [0, "120s"]}, "give_up_retry_after_over": "120s"}},
+        "retry 408/409/429/5xx/timeouts, wait min(0.5*2^n, 8)*(1-0.25u), Retry-After (read from retry-after-ms, "
+        "else retry-after) honoured in (0, 120] s, no retry above 120 s",
+        {"retry": {**_STAINLESS_RETRY, "retry_after": {"window": [0, "120s"]}, "give_up_retry_after_over": "120s",
+                   "hint_header": "retry-after-ms"}},
     ),
     "anthropic-sdk": (
         "anthropic-sdk-python 2.x defaults (src/anthropic/_base_client.py): max_retries 2, timeout 600 s, retry "
         "408/409/429/5xx (529 included)/timeouts, wait min(0.5*2^n, 8)*(1-0.25u), any positive Retry-After "
-        "honoured as given",
-        {"retry": {**_STAINLESS_RETRY, "retry_after": "honor"}},
+        "(read from retry-after-ms, else retry-after) honoured as given",
+        {"retry": {**_STAINLESS_RETRY, "retry_after": "honor", "hint_header": "retry-after-ms"}},
     ),
     "tenacity-exponential": (
         "tenacity as in the OpenAI cookbook: @retry(wait=wait_random_exponential(multiplier=1, max=60), "
@@ -55,7 +58,7 @@ CLIENT_PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         "Retry-After not read, no per-attempt timeout",
         {"retry": {"max_attempts": 6, "on": SDK_STATUSES,
                    "backoff": {"kind": "exponential", "base": "1s", "multiplier": 2, "cap": "60s", "jitter": "full"},
-                   "retry_after": "ignore"}},
+                   "retry_after": "ignore", "hint_header": "none"}},
     ),
     "aws-standard": (
         "botocore standard mode as released in 2026 (botocore/retries/standard.py, quota.py): 3 attempts, "
@@ -69,7 +72,7 @@ CLIENT_PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         "(cost 5, after a timeout 10, refunds), Retry-After not read",
         {"retry": {"max_attempts": 3, "on": SDK_STATUSES,
                    "backoff": {"kind": "exponential", "base": "1s", "multiplier": 2, "cap": "20s", "jitter": "full"},
-                   "retry_after": "ignore", "budget": {"kind": "aws"}}},
+                   "retry_after": "ignore", "hint_header": "none", "budget": {"kind": "aws"}}},
     ),
     "aws-adaptive": (
         "botocore adaptive mode (botocore/retries/adaptive.py): standard mode plus a client-side token bucket "
@@ -85,7 +88,8 @@ CLIENT_PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         "CircuitBreaker COUNT_BASED window 100, minimumNumberOfCalls 100, failure 50 %, slow calls >= 60 s at "
         "100 %, open 60 s, 10 half-open calls, no automatic transition",
         {"retry": {"max_attempts": 3, "on": SDK_STATUSES,
-                   "backoff": {"kind": "constant", "base": "500ms", "jitter": "none"}, "retry_after": "ignore"},
+                   "backoff": {"kind": "constant", "base": "500ms", "jitter": "none"}, "retry_after": "ignore",
+                   "hint_header": "none"},
          "circuit_breaker": {"kind": "count", "window": 100, "min_calls": 100, "failure_rate": 0.5,
                              "slow_call_rate": 1.0, "slow_call_duration": "60s", "open_for": "60s",
                              "half_open_calls": 10, "automatic": False}},
@@ -93,14 +97,15 @@ CLIENT_PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     "polly": (
         "Polly v8 standard resilience pipeline (Microsoft.Extensions.Http.Resilience AddStandardResilienceHandler, "
         "Polly.Core): total timeout 30 s, 3 retries exponential from 2 s with decorrelated jitter v2, attempt "
-        "timeout 10 s, circuit breaker ratio 0.1 over 30 s, min throughput 100, break 5 s, one half-open probe, "
+        "timeout 10 s, Retry-After read from the whole-second retry-after header, circuit breaker ratio 0.1 "
+        "over 30 s, min throughput 100, break 5 s, one half-open probe, "
         "concurrency limit 1000 with no queue",
         {"deadline": "30s",
          "limiter": {"kind": "concurrency", "limit": 1000, "queue": 0},
          "retry": {"max_attempts": 4, "on": SDK_STATUSES, "timeout": "10s",
                    "backoff": {"kind": "exponential", "base": "2s", "multiplier": 2, "cap": "30s",
                                "jitter": "polly-v2"},
-                   "retry_after": "honor"},
+                   "retry_after": "honor", "hint_header": "retry-after"},
          "circuit_breaker": {"kind": "time", "window": "30s", "min_calls": 100, "failure_rate": 0.1,
                              "open_for": "5s", "half_open_calls": 1}},
     ),
@@ -112,7 +117,7 @@ CLIENT_PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
          "layers": [
              {"retry": {"max_attempts": 2, "on": ["overloaded", "server_error"],
                         "backoff": {"kind": "envoy", "base": "25ms", "cap": "250ms", "jitter": "full"},
-                        "retry_after": "ignore", "budget": {"kind": "envoy"}}},
+                        "retry_after": "ignore", "hint_header": "none", "budget": {"kind": "envoy"}}},
              {"route": {"strategy": "weighted", "order": ["*"],
                         "ejection": {"kind": "envoy"}}},
          ]},
@@ -123,19 +128,25 @@ CLIENT_PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         "maxTokens 10, tokenRatio 0.1",
         {"retry": {"max_attempts": 4, "on": ["overloaded", "server_error"],
                    "backoff": {"kind": "exponential", "base": "100ms", "multiplier": 2, "cap": "1s", "jitter": "full"},
-                   "retry_after": "ignore", "budget": {"kind": "grpc", "max_tokens": 10, "token_ratio": 0.1}}},
+                   "retry_after": "ignore", "hint_header": "none",
+                   "budget": {"kind": "grpc", "max_tokens": 10, "token_ratio": 0.1}}},
     ),
     "litellm-router": (
-        "LiteLLM Router (litellm 1.74 router.py, cooldown_handlers.py): num_retries 2 around the deployments, "
-        "SDK inside pinned to max_retries 0, instant retry when another deployment is healthy, else Retry-After "
-        "in (0, 60] or min(0.5*2^n, 8)*0.75u, simple-shuffle routing, cooldown 5 s, allowed_fails 3, timeout 600 s",
+        "LiteLLM Router (litellm 1.110: router_utils/cooldown_handlers.py, utils.calculate_retry_after, "
+        "router_rust/core.py): num_retries 2 around the deployments, SDK inside pinned to max_retries 0; a retry "
+        "goes at once when another deployment is healthy, a 429 with none healthy is raised without retry, else "
+        "it waits the whole-second retry-after in (0, 60] s or min(0.5*2^n, 8) s, plus U(0, 0.75) s; "
+        "simple-shuffle routing; cooldown (Router without allowed_fails) on a 429 in a group of > 1, or > 50 % "
+        "of >= 5 calls a minute failed, for the whole-second retry-after, else 5 s; all deployments cooling "
+        "down: refused locally (rejected); timeout 600 s",
         {"layers": [
             {"retry": {"max_attempts": 3, "on": SDK_STATUSES, "instant_if_alternative": True,
                        "backoff": {"kind": "exponential", "base": "500ms", "multiplier": 2, "cap": "8s",
-                                   "jitter": {"multiplicative": [0.0, 0.75]}},
-                       "retry_after": {"window": [0, "60s"]}}},
+                                   "jitter": {"additive": "750ms"}},
+                       "retry_after": {"window": [0, "60s"]}, "hint_header": "retry-after"}},
             {"route": {"strategy": "weighted", "order": ["*"], "failover_on": SDK_STATUSES,
-                       "ejection": {"kind": "litellm", "cooldown_time": "5s", "allowed_fails": 3}}},
+                       "ejection": {"kind": "litellm", "mode": "rates", "cooldown_time": "5s",
+                                    "hint_header": "retry-after"}}},
             {"timeout": "600s"},
         ]},
     ),
@@ -144,15 +155,15 @@ CLIENT_PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         "1, 2, 4, 8, 16 s without jitter, Retry-After not used unless use_retry_after_header",
         {"retry": {"max_attempts": 4, "on": ["rate_limited", "overloaded", "server_error"],
                    "backoff": {"kind": "exponential", "base": "1s", "multiplier": 2, "cap": "16s", "jitter": "none"},
-                   "retry_after": "ignore"}},
+                   "retry_after": "ignore", "hint_header": "none"}},
     ),
     "naive": (
         "the retry storm: 5 attempts immediately one after the other, no backoff, no jitter, Retry-After ignored",
         {"timeout": "30s", "retry": {"max_attempts": 5, "on": SDK_STATUSES,
                                      "backoff": {"kind": "constant", "base": 0, "jitter": "none"},
-                                     "retry_after": "ignore"}},
+                                     "retry_after": "ignore", "hint_header": "none"}},
     ),
-    "no-retry": ("one attempt, no timeout, no breaker: the baseline", {}),
+    "no-retry": ("one attempt, no timeout, no breaker, no hint read (nothing to wait for): the baseline", {}),
 }
 _ALIASES = {"no-retries": "no-retry", "naive-retry": "naive"}
 

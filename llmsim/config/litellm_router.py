@@ -25,6 +25,7 @@ Every key is accounted for in ``notes``: mapped, approximated, ignored (with why
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -130,9 +131,12 @@ def _name(s: str) -> str:
 
 def _num(v, path: str) -> float:
     try:
-        return float(v)
+        x = float(v)
     except (TypeError, ValueError):
         raise InputError(path, f"expected a number, got {v!r}") from None
+    if not math.isfinite(x):
+        raise InputError(path, f"expected a finite number, got {v!r}")
+    return x
 
 
 def _fallbacks(value, path: str) -> dict[str, list[str]]:
@@ -162,8 +166,8 @@ def translate_litellm(config: dict, model: str | None = None, slots: int = DEFAU
     notes.extend(_unreachable_groups(models.groups, policy.fallbacks, primary))
     route = _route(policy, models, primary, chain)
     client = _client(policy, models, route)
-    notes.add("(router)", "approximated", "Retry-After: honoured in (0, 60] s, else the backoff; LiteLLM takes "
-                                          "max(hint, backoff) above 60 s")
+    notes.add("(router)", "approximated", "Retry-After (whole-second retry-after header): honoured in (0, 60] s, "
+                                          "else the backoff; LiteLLM adds its U(0, 0.75) s jitter to the hint too")
     scenario = {
         "name": f"litellm-{_name(primary)}",
         "description": f"Imported from a LiteLLM config: model group '{primary}' with its Router settings.",
@@ -369,6 +373,7 @@ class _RouterPolicy:
 
     num_retries: Any
     retry_after: Any
+    allowed_fails_given: bool
     timeout: Any
     allowed_fails: Any
     cooldown_time: Any
@@ -404,7 +409,8 @@ class _RouterSettings:
         num_retries = self.mapped("num_retries", 2, "client.retry.max_attempts = num_retries + 1")
         retry_after = self.mapped("retry_after", 0, "client.retry.backoff.min (LiteLLM's minimum wait before a retry)")
         timeout = self.timeout()
-        allowed_fails = self.mapped("allowed_fails", 3, _EJECTION)
+        allowed_fails = self.mapped("allowed_fails", 3, _EJECTION + ": counted within cooldown_time")
+        given = self.get("allowed_fails")[1] is not None
         cooldown_time = self.mapped("cooldown_time", 5, _EJECTION)
         disable_cooldowns = self.disable_cooldowns()
         strategy = self.strategy()
@@ -412,7 +418,7 @@ class _RouterSettings:
         context_window = self.fallbacks("context_window_fallbacks", "client.route.fallbacks on context_window (needs "
                                         "model_info.max_input_tokens on the deployments to trigger)")
         self.default_fallbacks(primary, fallbacks)
-        return _RouterPolicy(num_retries, retry_after, timeout, allowed_fails, cooldown_time, disable_cooldowns,
+        return _RouterPolicy(num_retries, retry_after, given, timeout, allowed_fails, cooldown_time, disable_cooldowns,
                              strategy, fallbacks, context_window)
 
     def timeout(self) -> Any:
@@ -504,8 +510,10 @@ def _route(policy: _RouterPolicy, models: _ModelList, primary: str, chain: list[
     route: dict[str, Any] = {"strategy": policy.strategy, "order": order, "failover_on": list(_RETRY_ON)}
     route.update(_balancing(policy.strategy, order, models))
     if not policy.disable_cooldowns:
+        # litellm 1.110: allowed_fails given to the Router switches its cooldown rule to counting failures
         route["ejection"] = {"kind": "litellm", "cooldown_time": _num(policy.cooldown_time, "cooldown_time"),
-                             "allowed_fails": int(_num(policy.allowed_fails, "allowed_fails"))}
+                             "allowed_fails": int(_num(policy.allowed_fails, "allowed_fails")),
+                             "mode": "allowed_fails" if policy.allowed_fails_given else "rates"}
     groups = models.groups
     cw_chain = [d for g in policy.context_window_fallbacks.get(primary, []) if g in groups for d in groups[g]]
     if cw_chain:

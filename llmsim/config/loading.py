@@ -32,6 +32,36 @@ __all__ = ["load_scenario", "validate_scenario", "packaged_scenarios", "format_v
 
 DEFAULT_SCENARIO = "tuesday"
 HORIZON_CAP_VARIABLE = "LLMSIM_HORIZON_CAP"
+MAX_SCENARIO_BYTES = 2_000_000
+"""Scenario, client and LiteLLM files larger than this are refused before parsing (a real one is a few
+kilobytes; parsing and validating tens of megabytes of YAML takes minutes and gigabytes)."""
+
+
+def read_config_text(path: Path, what: str = "", limit: int = MAX_SCENARIO_BYTES) -> str:
+    """The UTF-8 text of a config file: too large, unreadable or not UTF-8 -> a one-line ScenarioError.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "s.yaml"; _ = p.write_bytes(b"name: caf\\xe9")
+    >>> try:
+    ...     read_config_text(p)
+    ... except ScenarioError as exc:
+    ...     print(exc.reason)
+    not UTF-8 text (byte 0xe9 at offset 9, line 1); save the file as UTF-8
+    """
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            raise ScenarioError(what, f"file of {size:,} bytes is larger than the {limit:,}-byte limit for "
+                                      "config files", source=str(path))
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ScenarioError(what, f"cannot read: {exc.strerror or exc}", source=str(path)) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ScenarioError(what, f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}, line "
+                                  f"{line}); save the file as UTF-8", source=str(path)) from None
 
 
 def packaged_scenarios() -> dict[str, str]:
@@ -92,7 +122,7 @@ def capped_horizon(sc: Scenario, cap: str | None) -> Scenario:
 def _scenario_text(path: Path, name: str) -> str:
     """The YAML text of a scenario file, or of the packaged scenario ``name``."""
     if path.is_file():
-        return path.read_text(encoding="utf-8")
+        return read_config_text(path)
     if name in packaged_scenarios():
         return resources.files("llmsim.scenarios").joinpath(f"{name}.yaml").read_text(encoding="utf-8")
     known = ", ".join(packaged_scenarios())
@@ -105,7 +135,7 @@ def _read_litellm(client: Any, source: str | None) -> Any:
         path = Path(client["litellm"])
         if not path.is_file():
             raise ScenarioError("client.litellm", "no such file", source=str(path))
-        config = read_yaml(path.read_text(encoding="utf-8"), str(path))
+        config = read_yaml(read_config_text(path, "client.litellm"), str(path))
         if not isinstance(config, dict):
             raise ScenarioError("client.litellm", "a LiteLLM config is a mapping with model_list", source=str(path))
         return {**client, "litellm": config}
@@ -158,7 +188,7 @@ def _client_file(spec: str | Path) -> Any:
         known = ", ".join(CLIENT_PRESETS)
         raise ScenarioError("", f"no such file, and no client preset of that name (presets: {known})",
                             source=str(spec))
-    data = read_yaml(path.read_text(encoding="utf-8"), str(spec))
+    data = read_yaml(read_config_text(path), str(spec))
     if isinstance(data, dict) and "client" in data and "providers" in data:
         return data["client"]
     return data

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -22,8 +22,10 @@ from llmsim.config.client import Client, RouteLayer
 from llmsim.config.error_paths import format_validation_error
 from llmsim.config.presets import expand_preset
 from llmsim.config.provider import Provider
+from llmsim.config.slo import Target, parse_slo
+from llmsim.config.start_time import StartTime, parse_start
 from llmsim.config.workload import Workload
-from llmsim.core.errors import ScenarioError
+from llmsim.core.errors import InputError, ScenarioError
 
 __all__ = ["Scenario", "validate_scenario", "set_dotted"]
 
@@ -42,6 +44,44 @@ class Scenario(Config):
     workload: Workload
     providers: Annotated[list[Provider], Field(min_length=1)]
     client: Client = Field(default_factory=Client)
+    keep: Annotated[Literal["all", "requests", "summary"] | None, Field(description=(
+        "what a run keeps: `all` (the requests, attempts and events tables), `requests` (no attempts "
+        "table; the summary is computed before it is dropped) or `summary` (no tables: the summary "
+        "metrics streamed during the run in bounded memory, quantiles within 0.5 %); unset: `all` "
+        "for a single run, `summary` for the runs of a sweep, compare or tune"))] = None
+    slo: Annotated[dict[str, str | float] | None, Field(description=(
+        "targets the run must meet, metric -> bound: {success_rate: 99%, latency_p95: 10s, "
+        "cost_per_1k_requests: $0.50}; a bare bound is a floor for success_rate/goodput, else a ceiling"))] = None
+    start: Annotated[str | None, Field(description=(
+        "wall-clock time of second 0, for charts: '2026-11-24T00:00' or 'Tue 09:00'"))] = None
+
+    @field_validator("slo", mode="before")
+    @classmethod
+    def _slo_targets(cls, value):
+        if value is not None and not isinstance(value, dict):
+            raise PydanticCustomError("slo", "expected a mapping metric -> bound, e.g. {latency_p95: 10s}")
+        try:
+            parse_slo(value)
+        except InputError as exc:
+            raise PydanticCustomError("slo", "{reason}", {"reason": exc.reason}) from None
+        return value
+
+    @field_validator("start")
+    @classmethod
+    def _start_time(cls, value):
+        try:
+            parse_start(value)
+        except InputError as exc:
+            raise PydanticCustomError("start", "{reason}", {"reason": exc.reason}) from None
+        return value
+
+    def targets(self) -> list[Target]:
+        """The scenario's SLO as parsed targets ([] when it declares none)."""
+        return parse_slo(self.slo)
+
+    def start_time(self) -> StartTime | None:
+        """When second 0 is on the wall clock (None: charts show elapsed h:mm)."""
+        return parse_start(self.start)
 
     @field_validator("client", mode="before")
     @classmethod

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CollapseCriteria", "COLLAPSE_METRICS", "detect_collapse", "trigger_windows"]
+__all__ = ["CollapseCriteria", "COLLAPSE_METRICS", "detect_collapse", "collapse_bins", "collapse_from_counts",
+           "trigger_windows"]
 
 #: the summary metrics this module adds (docs/stability.md)
 COLLAPSE_METRICS = ("collapsed", "recovered_at", "time_to_recover", "metastable")
@@ -84,12 +85,28 @@ def detect_collapse(arrival: np.ndarray, end: np.ndarray, ok: np.ndarray, horizo
     healthy runs give 0, not NaN), time_to_recover 0. Collapsed and never recovered before the horizon:
     recovered_at and time_to_recover NaN."""
     c = criteria or CollapseCriteria()
-    w = c.bin_width
-    edges = np.arange(warmup, horizon + 1e-9, w)
+    edges = collapse_bins(horizon, warmup, c)
     if len(edges) < 2:
         return _healthy(warmup)
     offered = np.histogram(arrival, edges)[0].astype(float)
     goodput = np.histogram(end[ok], edges)[0].astype(float)
+    return collapse_from_counts(offered, goodput, edges, horizon, warmup, triggers, c)
+
+
+def collapse_bins(horizon: float, warmup: float = 0.0, criteria: CollapseCriteria | None = None) -> np.ndarray:
+    """The bin edges of collapse detection: from the warm-up's end to the horizon, ``bin_width`` apart."""
+    return np.arange(warmup, horizon + 1e-9, (criteria or CollapseCriteria()).bin_width)
+
+
+def collapse_from_counts(offered: np.ndarray, goodput: np.ndarray, edges: np.ndarray, horizon: float,
+                         warmup: float = 0.0, triggers: list[tuple[float, float]] | None = None,
+                         criteria: CollapseCriteria | None = None) -> dict[str, float]:
+    """``detect_collapse`` from the counts per bin (arrivals, successful ends) on ``collapse_bins`` edges:
+    what a summary-only run accumulates instead of keeping every request."""
+    c = criteria or CollapseCriteria()
+    w = c.bin_width
+    if len(edges) < 2:
+        return _healthy(warmup)
     bad = goodput < c.share * offered
     first = _first_collapse(bad, int(np.ceil(c.min_duration / w)))
     if first is None:

@@ -37,6 +37,11 @@ def event_frame(time, kind, subject, value, number, session_id) -> pd.DataFrame:
     })
 
 
+def _cat(codes: np.ndarray) -> pd.Categorical:
+    """Outcome codes as the categorical column of ``OUTCOMES``."""
+    return pd.Categorical.from_codes(codes.astype(np.int16, copy=False), categories=list(OUTCOMES))
+
+
 class Recorder:
     """Appends rows into per-column lists; ``cost`` of an attempt may be settled after its row is written."""
 
@@ -133,77 +138,97 @@ class Recorder:
         self.events.append((time, kind, subject, value, number, session))
 
     # -- tables ---------------------------------------------------------------------------------
-    def _cat(self, codes, categories) -> pd.Categorical:
-        return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int16), categories=list(categories))
+    def _take(self, name: str, dtype, order: np.ndarray | None) -> np.ndarray:
+        """Column ``name`` as a numpy array in ``order`` (None: as recorded); the recorded buffer is
+        released at once, so building the tables holds one column twice at most, never a table."""
+        buf = getattr(self, name)
+        setattr(self, name, array(buf.typecode))
+        view = np.frombuffer(buf, dtype=buf.typecode) if len(buf) else np.zeros(0, dtype=buf.typecode)
+        col = view[order] if order is not None else view.copy()
+        del view, buf
+        return col if col.dtype == dtype else col.astype(dtype)
 
-    def _cached_column(self, n: int) -> np.ndarray:
-        col = np.zeros(n, dtype=np.int64)
+    def _cached_column(self, order: np.ndarray) -> np.ndarray:
+        col = np.zeros(len(order), dtype=np.int64)
         if self.a_cached:
             col[np.fromiter(self.a_cached.keys(), np.int64)] = np.fromiter(self.a_cached.values(), np.int64)
-        return col
+            self.a_cached = {}
+        return col[order]
+
+    def _provider(self, codes: np.ndarray) -> pd.Categorical:
+        names = self.provider_names + ["none"]
+        return pd.Categorical.from_codes(np.where(codes < 0, len(names) - 1, codes), categories=names)
 
     def tables(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-        names = self.provider_names + ["none"]
-        a_prov = np.asarray(self.a_prov, dtype=np.int16)
-        attempts = pd.DataFrame({
-            "request_id": np.asarray(self.a_req, dtype=np.int64),
-            "attempt": np.asarray(self.a_k, dtype=np.int16),
-            "provider": pd.Categorical.from_codes(np.where(a_prov < 0, len(names) - 1, a_prov), categories=names),
-            "sent": np.asarray(self.a_sent, dtype=float),
-            "started": np.asarray(self.a_started, dtype=float),
-            "first_token": np.asarray(self.a_first, dtype=float),
-            "end": np.asarray(self.a_end, dtype=float),
-            "outcome": self._cat(self.a_outcome, OUTCOMES),
-            "status": np.asarray(self.a_status, dtype=np.int16),
-            "retry_after": np.asarray(self.a_retry_after, dtype=float),
-            "billed_input_tokens": np.asarray(self.a_in, dtype=np.int64),
-            "billed_output_tokens": np.asarray(self.a_out, dtype=np.int64),
-            "cost": np.asarray(self.a_cost, dtype=float),
-            "billed_cached_tokens": self._cached_column(len(self.a_req)),
-        })
-        attempts = attempts.sort_values(["request_id", "attempt"], kind="stable", ignore_index=True)
+        """(requests, attempts, events), sorted by request id (and attempt). Hands the recorded buffers
+        over: each is freed as its column is built (one sort order, no copy of a whole table), so call
+        it once, at the end of the run."""
+        # attempts: one stable order by (request, attempt), then column by column
+        req = np.frombuffer(self.a_req, dtype=np.int64) if len(self.a_req) else np.zeros(0, np.int64)
+        k = np.frombuffer(self.a_k, dtype=np.int16) if len(self.a_k) else np.zeros(0, np.int16)
+        order = np.lexsort((k, req))
+        del req, k
+        take = self._take
+        cols = {"request_id": take("a_req", np.int64, order), "attempt": take("a_k", np.int16, order),
+                "provider": self._provider(take("a_prov", np.int16, order))}
+        for col, name in (("sent", "a_sent"), ("started", "a_started"), ("first_token", "a_first"),
+                          ("end", "a_end")):
+            cols[col] = take(name, float, order)
+        cols["outcome"] = _cat(take("a_outcome", np.int8, order))
+        cols["status"] = take("a_status", np.int16, order)
+        cols["retry_after"] = take("a_retry_after", float, order)
+        cols["billed_input_tokens"] = take("a_in", np.int64, order)
+        cols["billed_output_tokens"] = take("a_out", np.int64, order)
+        cols["cost"] = take("a_cost", float, order)
+        cols["billed_cached_tokens"] = self._cached_column(order)
+        del order
+        attempts = pd.DataFrame(cols, copy=False)
+        requests = self._request_table(cols["request_id"], cols["cost"], cols["outcome"].codes)
+        del cols
+        return requests, attempts, self.event_table()
 
-        rid = np.asarray(self.r_id, dtype=np.int64)
+    def _request_table(self, a_req: np.ndarray, a_cost: np.ndarray, a_outcome: np.ndarray) -> pd.DataFrame:
+        """The requests table (sorted by id), with each request's money summed from its attempts."""
+        rid = np.frombuffer(self.r_id, dtype=np.int64) if len(self.r_id) else np.zeros(0, np.int64)
         order = np.argsort(rid, kind="stable")
-        n = len(rid)
-        req_ids = rid[order]
-        # per-request money from the attempts: everything spent, and what did not deliver
-        a_req = attempts["request_id"].to_numpy()
-        a_cost = attempts["cost"].to_numpy()
-        ok_code = OUTCOME_CODE["ok"]
-        delivered = attempts["outcome"].cat.codes.to_numpy() == ok_code
+        del rid
+        take = self._take
+        req_ids = take("r_id", np.int64, order)
+        n = len(req_ids)
+        # per-request money from the attempts: everything spent, and what did not deliver;
         # request ids may be sparse (session steps): sum per position, not per id
         pos = np.searchsorted(req_ids, a_req) if n else a_req
         cost = np.bincount(pos, weights=a_cost, minlength=n) if n else np.zeros(0)
-        wasted = np.bincount(pos, weights=np.where(delivered, 0.0, a_cost), minlength=n) if n else np.zeros(0)
+        wasted = (np.bincount(pos, weights=np.where(a_outcome == OUTCOME_CODE["ok"], 0.0, a_cost), minlength=n)
+                  if n else np.zeros(0))
+        del pos
+        session_id, step = self._session_columns(req_ids)
+        arrival = take("r_arrival", float, order)
+        end = take("r_end", float, order)
+        cols = {"request_id": req_ids, "arrival": arrival, "end": end,
+                "outcome": _cat(take("r_outcome", np.int8, order)),
+                "attempts": take("r_attempts", np.int16, order),
+                "provider": self._provider(take("r_prov", np.int16, order)),
+                "latency": end - arrival, "ttft": take("r_ttft", float, order),
+                "input_tokens": take("r_in", np.int64, order), "output_tokens": take("r_out", np.int64, order),
+                "cost": cost, "wasted_cost": wasted,
+                "session_id": session_id,  # -1: open-loop request
+                "step": step}  # step index within its session (0 = first), -1: open-loop
+        return pd.DataFrame(cols, copy=False)
+
+    def _session_columns(self, req_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(session id, step) of each request of the sorted ids ``req_ids`` (-1, -1: open-loop)."""
+        n = len(req_ids)
         session_id = np.full(n, -1, dtype=np.int64)
         step = np.full(n, -1, dtype=np.int32)
         if len(self.s_rid):
-            spos = np.searchsorted(req_ids, np.asarray(self.s_rid, dtype=np.int64))
+            s_rid = np.asarray(self.s_rid, dtype=np.int64)
+            spos = np.searchsorted(req_ids, s_rid)
             found = spos < n
-            found[found] = req_ids[spos[found]] == np.asarray(self.s_rid, dtype=np.int64)[found]
+            found[found] = req_ids[spos[found]] == s_rid[found]
             session_id[spos[found]] = np.asarray(self.s_sid, dtype=np.int64)[found]
             step[spos[found]] = np.asarray(self.s_step, dtype=np.int64)[found]
-        r_prov = np.asarray(self.r_prov, dtype=np.int16)[order]
-        arrival = np.asarray(self.r_arrival, dtype=float)[order]
-        end = np.asarray(self.r_end, dtype=float)[order]
-        requests = pd.DataFrame({
-            "request_id": req_ids,
-            "arrival": arrival,
-            "end": end,
-            "outcome": self._cat(np.asarray(self.r_outcome)[order], OUTCOMES),
-            "attempts": np.asarray(self.r_attempts, dtype=np.int16)[order],
-            "provider": pd.Categorical.from_codes(np.where(r_prov < 0, len(names) - 1, r_prov), categories=names),
-            "latency": end - arrival,
-            "ttft": np.asarray(self.r_ttft, dtype=float)[order],
-            "input_tokens": np.asarray(self.r_in, dtype=np.int64)[order],
-            "output_tokens": np.asarray(self.r_out, dtype=np.int64)[order],
-            "cost": cost,
-            "wasted_cost": wasted,
-            "session_id": session_id,  # -1: open-loop request
-            "step": step,  # step index within its session (0 = first), -1: open-loop
-        })
-        return requests, attempts, self.event_table()
+        return session_id, step
 
     def event_table(self) -> pd.DataFrame:
         """The event log (``EVENT_COLUMNS``), in the order recorded."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 from contextlib import contextmanager
+from itertools import chain
 
 import simpy
 from simpy.events import Timeout
@@ -26,7 +27,7 @@ from llmsim.engine.station import Station
 from llmsim.provider.incidents import with_drawn_incidents
 from llmsim.provider.model import DRAW_COLUMNS, ProviderModel
 
-__all__ = ["run_model", "ChunkDraws"]
+__all__ = ["run_model", "run_recorded", "ChunkDraws"]
 
 
 class ChunkDraws:
@@ -72,21 +73,40 @@ def _arrivals(scenario: Scenario, streams: Streams, arrivals: ExplicitArrivals |
     return iter_arrival_times(wl.arrivals.rate_schedule(), scenario.horizon, streams.rng("arrivals")), sizes.sizes
 
 
-def _source(env, client: ClientPipeline, streams: Streams, n_prov: int, batches, sizes_of):
-    """The open-loop workload: each request starts at its arrival time."""
-    rid = 0
-    chunk = None
-    inp = cached = out = None
-    for batch in batches:
-        for t in batch.tolist():
-            row = rid % CHUNK
-            if row == 0:
-                c = rid // CHUNK
-                chunk = ChunkDraws(c, streams, n_prov)
-                inp, cached, out = sizes_of(c)
-            yield Timeout(env, exact_delay(env.now, t))
-            client.start(Request(rid, t, inp[row], cached[row], out[row], chunk, row, n_prov))
-            rid += 1
+class _Source:
+    """The open-loop workload: each request starts at its arrival time. A timer per arrival whose
+    handler starts the request and sets the next timer (no SimPy process: its resume is a frame and
+    a generator switch per request)."""
+
+    def __init__(self, env, client: ClientPipeline, streams: Streams, n_prov: int, batches, sizes_of):
+        self.env = env
+        self.client = client
+        self.streams = streams
+        self.n_prov = n_prov
+        self.sizes_of = sizes_of
+        self.times = chain.from_iterable(batch.tolist() for batch in batches)
+        self.rid = 0
+        self.chunk = None
+        self.inp = self.cached = self.out = None
+        self._next()
+
+    def _next(self) -> None:
+        t = next(self.times, None)
+        if t is not None:
+            Timeout(self.env, exact_delay(self.env.now, t), t).callbacks.append(self._arrive)
+
+    def _arrive(self, event) -> None:
+        t = event.value
+        rid = self.rid
+        row = rid % CHUNK
+        if row == 0:
+            c = rid // CHUNK
+            self.chunk = ChunkDraws(c, self.streams, self.n_prov)
+            self.inp, self.cached, self.out = self.sizes_of(c)
+        self.client.start(Request(rid, t, self.inp[row], self.cached[row], self.out[row], self.chunk, row,
+                                  self.n_prov))
+        self.rid = rid + 1
+        self._next()
 
 
 @contextmanager
@@ -106,9 +126,13 @@ def run_model(scenario: Scenario, seed: int, arrivals: ExplicitArrivals | None =
     """Run one simulation; returns (requests, attempts, events) DataFrames. No I/O.
 
     ``arrivals`` replaces the scenario's Poisson arrivals and size distributions (trace replay)."""
+    return run_recorded(scenario, seed, arrivals, Recorder([p.name for p in scenario.providers])).tables()
+
+
+def run_recorded(scenario: Scenario, seed: int, arrivals: ExplicitArrivals | None, rec):
+    """Run one simulation into the recorder ``rec`` (a ``Recorder`` or a ``StreamingRecorder``); returns it."""
     env = simpy.Environment()
     streams = Streams(seed)
-    rec = Recorder([p.name for p in scenario.providers])
     wl = scenario.workload
     models = [ProviderModel(with_drawn_incidents(p, i, streams, scenario.horizon), i)
               for i, p in enumerate(scenario.providers)]
@@ -127,10 +151,10 @@ def run_model(scenario: Scenario, seed: int, arrivals: ExplicitArrivals | None =
         for s in stations:
             s.add_meter(client.guard.bill)
     batches, sizes_of = _arrivals(scenario, streams, arrivals)
-    env.process(_source(env, client, streams, len(stations), batches, sizes_of))
+    _Source(env, client, streams, len(stations), batches, sizes_of)
     with _fewer_gc_passes():
         env.run(until=scenario.horizon + scenario.drain)
     if driver is not None:
         driver.close()
     client.close_open()
-    return rec.tables()
+    return rec

@@ -10,6 +10,8 @@ test double (llmsim.engine.scripted) and the client's local refusals all end att
 
 from __future__ import annotations
 
+from simpy.events import Timeout
+
 from llmsim.core.outcomes import Outcome
 from llmsim.core.streams import Streams
 from llmsim.engine.clock import later
@@ -231,14 +233,20 @@ class Station(SlotQueue):
         self.busy += 1  # occupy(att, now), inlined on the hot path
         att.state = SERVING
         att.started = now
-        first_draw, u = self._draws(att)
         req = att.req
+        pk = att.pk
+        table = req.chunk.tables[self.index] if pk < DRAW_COLUMNS else None
+        if table is not None:  # _draws(att), inlined for the common case (the chunk's table is made)
+            row = req.row_in_chunk
+            first_draw, u = table[0].item(row, pk), table[1].item(row, pk)
+        else:
+            first_draw, u = self._draws(att)
         plan = self.model.plan(now, first_draw, u, req.out, self.busy, self.eff)
         end = now + plan.duration
         att.plan = plan
         att.end_at = end
         if end <= att.cut:
-            later(self.env, plan.duration, self._on_complete, att)
+            Timeout(self.env, plan.duration, att).callbacks.append(self._on_complete)  # later(), inlined
             return
         # the client gives up before the provider is done: settle everything now
         release = self.release_time(att, att.cut)
@@ -272,9 +280,17 @@ class Station(SlotQueue):
             if self.quality is not None and self._invalid(att):  # 200 OK, contract broken
                 outcome = _INVALID
         cost = self.model.cost(req.inp, req.cached, billed_out)
-        end_attempt(self.rec, self.index, att, now, outcome, status, NAN, att.started, req.inp, billed_out, cost)
-        self._billed(att, now, cost, billed_out)
-        self.free(now)
+        # end_attempt(...), inlined: every served attempt ends here
+        att.in_flight = False
+        att.end = now
+        att.outcome = outcome
+        att.status = status
+        att.row = self.rec.attempt_row(att, self.index, att.started, req.inp, billed_out, cost)
+        if req.cached or self.meter is not None or self.corrects:
+            self._billed(att, now, cost, billed_out)
+        self.busy -= 1  # free(now), inlined: the queue is served only when someone waits
+        if self.queue:
+            self.fill(now)
         att.cb(att)
 
     def _on_abandon(self, event) -> None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, as_completed, wait
 from typing import Any
@@ -60,9 +62,22 @@ class SerialExecutor(_Base):
             yield fn(item)
 
 
-def _ignore_sigint() -> None:
-    # Ctrl-C reaches the whole process group: the parent handles it, workers finish their run quietly.
+PARENT_CHECK_EVERY = 0.5  # seconds between a worker's checks that the process that started it is alive
+
+
+def _worker_init() -> None:
+    """In each worker process: ignore Ctrl-C (it reaches the whole process group: the parent handles it,
+    workers finish their run quietly), and exit as soon as the parent is gone (killed, even by SIGKILL,
+    which no handler sees): a daemon thread watches for this process being handed to another parent."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+    threading.Thread(target=_exit_with_parent, args=(parent,), name="llmsim-parent-watch", daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_EVERY)
+    os._exit(1)
 
 
 class ProcessExecutor(_Base):
@@ -72,7 +87,7 @@ class ProcessExecutor(_Base):
 
     def __init__(self, workers: int):
         self.workers = workers
-        self._pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint)
+        self._pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init)
         self._leftover: set = set()
 
     def imap_unordered(self, fn: Callable, items: Iterable) -> Iterator[Any]:

@@ -24,6 +24,14 @@ import pandas as pd
 from llmsim.config.loading import load_scenario
 from llmsim.config.scenario import Scenario
 from llmsim.core.errors import InputError
+from llmsim.experiments.adaptive import (
+    AUTO_METRICS,
+    AutoReplications,
+    Settled,
+    mean_settled,
+    metric_matrix,
+    parse_replications,
+)
 from llmsim.experiments.design import Point, column_value, grid_points, replication_seed, sample_points
 from llmsim.experiments.progress import ProgressSpec
 from llmsim.experiments.stats import mean_ci
@@ -31,7 +39,7 @@ from llmsim.experiments.store import MANIFEST, RunStore, atomic_write_csv, atomi
 from llmsim.experiments.task_runner import Runner, Task, simulate_summary
 from llmsim.results import SUMMARY_METRICS
 
-__all__ = ["sweep", "SweepResult", "run_points", "build_table", "check_points", "as_scenario"]
+__all__ = ["sweep", "SweepResult", "run_points", "build_table", "check_points", "as_scenario", "summary_only"]
 
 _FORMAT = 1
 _COLUMNS = "columns.json"
@@ -69,6 +77,8 @@ class SweepResult:
     meta: dict = field(default_factory=dict)
     #: runs computed by the call that made this result (runs read back from a resumed folder not counted)
     computed: int = field(default=0, repr=False, compare=False)
+    #: ``-r auto``: the rule, the ``replications`` it needed and whether every interval ``settled`` (None: fixed)
+    adaptive: dict | None = None
 
     def summary(self, metrics: Sequence[str] | None = None, confidence: float = 0.95) -> pd.DataFrame:
         """Per point: its parameters, ``runs``, ``errors``, then ``<metric>_mean`` and ``<metric>_ci`` (half-width
@@ -99,7 +109,8 @@ class SweepResult:
         atomic_write_csv(root / "summary.csv", self.summary())
         # the experiment description stays as the run store wrote it (resume compares it); columns go aside
         atomic_write_text(root / MANIFEST, json.dumps(self.meta, indent=1, sort_keys=True, default=str))
-        atomic_write_text(root / _COLUMNS, json.dumps({"params": self.params, "metrics": self.metrics}, indent=1))
+        atomic_write_text(root / _COLUMNS, json.dumps({"params": self.params, "metrics": self.metrics,
+                                                       "adaptive": self.adaptive}, indent=1))
         return root
 
     @classmethod
@@ -109,7 +120,7 @@ class SweepResult:
         meta = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
         cols = json.loads((root / _COLUMNS).read_text(encoding="utf-8"))
         table = normalize_table(pd.read_parquet(root / "table.parquet"), cols["params"], cols["metrics"])
-        return cls(table, list(cols["params"]), list(cols["metrics"]), meta)
+        return cls(table, list(cols["params"]), list(cols["metrics"]), meta, adaptive=cols.get("adaptive"))
 
 
 def normalize_table(df: pd.DataFrame, params: Sequence[str], metrics: Sequence[str]) -> pd.DataFrame:
@@ -196,38 +207,75 @@ def experiment_meta(kind: str, base: Scenario, root: int, params: Sequence[str],
             "points": [{"params": p.params, "overrides": p.overrides} for p in points], **extra}
 
 
-def run_points(base: Scenario, points: Sequence[Point], params: Sequence[str], *, kind: str, replications: int,
-               seed: int | None, workers: int | None, executor: Any, scheduler: str | None, out: Any,
-               resume: bool, progress: ProgressSpec, measure: Callable | None, extra: Mapping | None = None
-               ) -> SweepResult:
-    """Run every point ``replications`` times (paired seeds: replication r uses the same seed at every point)."""
-    if not isinstance(replications, (int, np.integer)) or replications < 1:
-        raise InputError("replications", f"must be an integer >= 1, got {replications!r}")
+def run_points(base: Scenario, points: Sequence[Point], params: Sequence[str], *, kind: str,
+               replications: int | AutoReplications, seed: int | None, workers: int | None, executor: Any,
+               scheduler: str | None, out: Any, resume: bool, progress: ProgressSpec, measure: Callable | None,
+               extra: Mapping | None = None, settled: Settled | None = None) -> SweepResult:
+    """Run every point ``replications`` times (paired seeds: replication r uses the same seed at every point).
+
+    With ``AutoReplications``, runs its counts in turn until ``settled(records, n)`` says the runs so far
+    are enough (default: every point's mean of the ``AUTO_METRICS`` within the target)."""
+    rule = replications if isinstance(replications, AutoReplications) else None
+    if rule is None and (not isinstance(replications, (int, np.integer)) or replications < 1):
+        raise InputError("replications", f"must be an integer >= 1 or 'auto', got {replications!r}")
+    counts = rule.counts() if rule else [int(replications)]
+    base = summary_only(base, measure)
     root = base.seed if seed is None else int(seed)
     check_points(base, points)
-    seeds = [replication_seed(root, r) for r in range(replications)]
     measure = measure or simulate_summary
-    meta = experiment_meta(kind, base, root, params, points, measure, replications=int(replications),
-                           **(extra or {}))
+    meta = experiment_meta(kind, base, root, params, points, measure,
+                           replications=rule.describe() if rule else int(replications), **(extra or {}))
     store = RunStore(out, meta)
-    tasks = [Task(p.index, r, seeds[r], base, p.overrides, measure) for p in points for r in range(replications)]
-    with Runner(store, executor, workers, scheduler, progress, total=len(tasks), description=kind,
+    settled = settled or _means_settled(points, rule)
+    done = 0
+    with Runner(store, executor, workers, scheduler, progress, total=len(points) * counts[0], description=kind,
                 resume=resume) as runner:
-        runner.run(tasks)
+        for n in counts:
+            seeds = [replication_seed(root, r) for r in range(n)]
+            runner.run([Task(p.index, r, seeds[r], base, p.overrides, measure) for p in points
+                        for r in range(done, n)])
+            done = n
+            ok = rule is None or settled(runner.records, n)
+            if ok:
+                break
         records = runner.records
-    table, metrics = build_table(points, records, replications, params)
-    return SweepResult(table, list(params), metrics, store.manifest, computed=runner.computed)
+    table, metrics = build_table(points, records, done, params)
+    adaptive = None if rule is None else {**rule.describe(), "replications": done, "settled": ok}
+    return SweepResult(table, list(params), metrics, store.manifest, computed=runner.computed, adaptive=adaptive)
+
+
+def summary_only(base: Scenario, measure: Callable | None) -> Scenario:
+    """The scenario its runs are measured on: summary-only (``keep: summary``, streamed, bounded memory) when
+    the measure is the default summary and the scenario does not say what to keep."""
+    if measure is None and base.keep is None:
+        return base.model_copy(update={"keep": "summary"})
+    return base
+
+
+def _means_settled(points: Sequence[Point], rule: AutoReplications | None) -> Settled:
+    """A sweep's rule: every point's mean of every ``AUTO_METRICS`` known to within the target."""
+
+    def settled(records: Mapping[tuple[int, int], dict], n: int) -> bool:
+        for m in AUTO_METRICS:
+            values = metric_matrix(records, [p.index for p in points], n, m)
+            if not all(mean_settled(values[:, j], rule) for j in range(len(points))):
+                return False
+        return True
+
+    return settled
 
 
 def sweep(scenario: Any, grid: Mapping[str, Sequence[Any]] | None = None, samples: Mapping[str, Any] | None = None,
-          n_samples: int = 16, method: str = "lhs", replications: int = 1, seed: int | None = None,
-          workers: int | None = None, executor: Any = None, scheduler: str | None = None, out: str | Path | None = None,
-          resume: bool = False, progress: ProgressSpec = "auto", measure: Callable | None = None) -> SweepResult:
+          n_samples: int = 16, method: str = "lhs", replications: int | str | AutoReplications = 1,
+          seed: int | None = None, workers: int | None = None, executor: Any = None, scheduler: str | None = None,
+          out: str | Path | None = None, resume: bool = False, progress: ProgressSpec = "auto",
+          measure: Callable | None = None) -> SweepResult:
     """Run ``scenario`` at every point of ``grid`` (dotted path -> values; all combinations) and/or
     ``n_samples`` points sampled over ``samples`` (path -> ``(low, high)``, ``"LO:HI[:log]"``, a mapping with
     low/high/log/int, or a list of choices) by ``method`` "lhs" or "random"; grid and samples combine.
 
-    Each point runs ``replications`` times; replication r uses seed ``replication_seed(seed, r)`` at every point
+    Each point runs ``replications`` times (``"auto"``: until every point's mean is known to within a target,
+    see ``llmsim.experiments.adaptive``); replication r uses seed ``replication_seed(seed, r)`` at every point
     (``seed`` defaults to the scenario's). ``workers``: processes (default: the cores; 1 = in this process);
     ``executor``: "serial", "processes", "dask" or a ``distributed.Client``; ``scheduler``: a Dask address.
     ``out``: folder receiving each run as it finishes, then ``table.parquet`` and ``summary.csv``;
@@ -241,7 +289,7 @@ def sweep(scenario: Any, grid: Mapping[str, Sequence[Any]] | None = None, sample
         drawn = sample_points(samples, n_samples, method, seed=base.seed if seed is None else int(seed))
         points = _crossed(points, drawn)
     params = list(points[0].params)
-    result = run_points(base, points, params, kind="sweep", replications=replications, seed=seed,
+    result = run_points(base, points, params, kind="sweep", replications=parse_replications(replications), seed=seed,
                         workers=workers, executor=executor, scheduler=scheduler, out=out, resume=resume,
                         progress=progress, measure=measure)
     if out is not None:

@@ -29,7 +29,7 @@ from llmsim.experiments.design import Point, column_value, grid_points, parse_ra
 from llmsim.experiments.progress import ProgressSpec
 from llmsim.experiments.stats import Constraint, direction, mean_ci
 from llmsim.experiments.store import RunStore, atomic_write_csv, atomic_write_text, canonical
-from llmsim.experiments.sweep import SweepResult, as_scenario, build_table, check_points, experiment_meta
+from llmsim.experiments.sweep import SweepResult, as_scenario, build_table, check_points, experiment_meta, summary_only
 from llmsim.experiments.task_runner import Runner, Task, simulate_summary
 from llmsim.results import SUMMARY_METRICS
 
@@ -127,7 +127,7 @@ def tune(scenario: Any, space: Mapping[str, Any], objective: str = "cost_total",
     At most ``budget`` simulation runs. Candidates: the whole grid when it fits, else ``candidates`` points
     (default: as many as successive halving from ``min_replications`` can afford) drawn from the grid or by
     Latin hypercube. Replication r uses the same seed for every candidate (paired comparisons)."""
-    base = as_scenario(scenario)
+    base = summary_only(as_scenario(scenario), measure)
     cons = _checked_inputs(space, objective, constraints, budget, min_replications, eta, measure)
     sign = (1 if maximize else -1) if maximize is not None else (direction(objective) or -1)
     n = candidates if candidates is not None else _affordable_candidates(budget, min_replications, eta)

@@ -69,9 +69,10 @@ class _CountWindow:
 
 
 class _TimeWindow:
-    """``kind: time``: the last ``size`` seconds, in 1 s buckets."""
+    """``kind: time``: the last ``size`` seconds, in 1 s buckets (preallocated rings; the window's
+    totals in plain attributes: ``n`` calls, ``f`` failures, ``s`` slow calls)."""
 
-    __slots__ = ("size", "calls", "fails", "slows", "stamp", "last_sec", "totals")
+    __slots__ = ("size", "calls", "fails", "slows", "stamp", "last_sec", "n", "f", "s")
 
     def __init__(self, size: int):
         self.size = size
@@ -80,7 +81,14 @@ class _TimeWindow:
         self.slows = [0] * size
         self.stamp = [-1] * size
         self.last_sec = -1
-        self.totals = _Counts()
+        self.n = self.f = self.s = 0
+
+    @property
+    def totals(self) -> _Counts:
+        """The window's counts now, as the other windows keep them."""
+        c = _Counts()
+        c.calls, c.fails, c.slows = self.n, self.f, self.s
+        return c
 
     def trips(self, b: BreakerPolicy, now: float, failed: bool, slow: bool) -> bool:
         sec = int(now)
@@ -88,25 +96,25 @@ class _TimeWindow:
         if self.stamp[i] != sec:
             self._advance(sec)
         self.calls[i] += 1
-        self.fails[i] += failed
-        self.slows[i] += slow
-        t = self.totals
-        n = t.calls = t.calls + 1
-        t.fails += failed
-        t.slows += slow
-        # b.over(t), inlined: the default window is on every call's path
-        return n >= b.min_calls and (t.fails >= b.failure_rate * n or t.slows >= b.slow_call_rate * n)
+        n = self.n = self.n + 1
+        if failed:  # most calls neither fail nor are slow: nothing more to count
+            self.fails[i] += 1
+            self.f += 1
+        if slow:
+            self.slows[i] += 1
+            self.s += 1
+        # b.over(counts), inlined: the default window is on every call's path
+        return n >= b.min_calls and (self.f >= b.failure_rate * n or self.s >= b.slow_call_rate * n)
 
     def _advance(self, sec: int) -> None:
         """Drop 1 s buckets older than the window up to second ``sec``."""
         w = self.size
-        t = self.totals
         for s in range(max(self.last_sec + 1, sec - w + 1), sec + 1):
             i = s % w
             if self.stamp[i] != s:
-                t.calls -= self.calls[i]
-                t.fails -= self.fails[i]
-                t.slows -= self.slows[i]
+                self.n -= self.calls[i]
+                self.f -= self.fails[i]
+                self.s -= self.slows[i]
                 self.calls[i] = self.fails[i] = self.slows[i] = 0
                 self.stamp[i] = s
         if sec > self.last_sec:
@@ -129,7 +137,7 @@ class BreakerPolicy:
     of calls permitted in an earlier epoch are ignored."""
 
     __slots__ = ("cfg", "size", "slow_duration", "max_open", "min_calls", "failure_rate", "slow_call_rate", "state",
-                 "epoch", "open_until", "opens", "streak", "on_change", "window", "probe", "permits")
+                 "epoch", "open_until", "opens", "streak", "on_change", "window", "probe", "permits", "trips")
 
     def __init__(self, cfg: CircuitBreaker, on_change=None):
         self.cfg = cfg
@@ -147,6 +155,7 @@ class BreakerPolicy:
         self.streak = 0  # openings since the last close
         self.on_change = on_change  # callback(now, state) on every transition
         self.window = _WINDOWS[cfg.kind](self.size)
+        self.trips = self.window.trips  # bound once: one attribute read less on every call's result
         self.probe = _Counts()  # the half-open calls' results
         self.permits = 0  # half-open calls still to let through
 
@@ -169,6 +178,7 @@ class BreakerPolicy:
         else:
             self.streak = 0
             self.window = _WINDOWS[cfg.kind](self.size)
+            self.trips = self.window.trips
         if self.on_change is not None:
             self.on_change(now, state)
 
@@ -200,7 +210,7 @@ class BreakerPolicy:
             return
         slow = duration > self.slow_duration  # resilience4j: slower than the threshold
         if self.state == CLOSED:
-            if self.window.trips(self, now, failed, slow):
+            if self.trips(self, now, failed, slow):
                 self._transition(now, OPEN)
         elif self.state == HALF_OPEN:
             probe = self.probe

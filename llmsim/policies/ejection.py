@@ -3,13 +3,19 @@ must skip for a while after they failed. Both implement ``llmsim.policies.protoc
 
 >>> from llmsim.config.client import LiteLLMCooldown
 >>> c = LiteLLMCooldownEjection(LiteLLMCooldown(), n=2)
->>> c.record(10.0, 0, "rate_limited", 7.0); c.healthy(12.0, 0), c.healthy(17.5, 0)
+>>> c.record(10.0, 0, "rate_limited", 6.2); c.healthy(16.5, 0), c.healthy(17.0, 0)   # retry-after: 7 (whole s)
+(False, True)
+>>> c = LiteLLMCooldownEjection(LiteLLMCooldown(mode="allowed_fails", allowed_fails=1), n=2)
+>>> c.record(20.0, 1, "rate_limited", 0.3); c.healthy(20.0, 1)      # 1 failure: allowed
+True
+>>> c.record(21.0, 1, "server_error"); c.healthy(21.0, 1), c.healthy(26.0, 1)   # 2 > 1: cooldown_time
 (False, True)
 """
 
 from __future__ import annotations
 
 from llmsim.config import client as C
+from llmsim.policies.hints import read_hint
 from llmsim.policies.protocols import Ejection
 from llmsim.policies.windows import FixedWindow
 
@@ -35,11 +41,19 @@ class _Ejection:
             self.on_change(now, i, what)
 
 
+#: litellm constants.SINGLE_DEPLOYMENT_TRAFFIC_FAILURE_THRESHOLD: calls a minute before "all failed" cools down
+ALL_FAILED_MIN_CALLS = 1000
+
+
 class LiteLLMCooldownEjection(_Ejection):
-    """litellm router_utils/cooldown_handlers.py: cool a deployment down on a 429 when the group has
-    more than one deployment; when its failures this minute exceed allowed_fails; or when more than
-    failure_share of >= min_requests calls this minute failed (groups of > 1). The cooldown lasts the
-    Retry-After if given, else cooldown_time. Recovery is passive (no probe)."""
+    """litellm 1.110 router_utils/cooldown_handlers.py ``_should_cooldown_deployment``. Mode ``rates``
+    (no allowed_fails given to the Router): cool a deployment down on a 429 when the group has more
+    than one deployment; when more than failure_share of >= min_requests calls this minute failed
+    (groups of > 1); or when all of >= 1000 calls this minute failed. Mode ``allowed_fails``: when its
+    failures, counted in a window of cooldown_time opened by the first one (the counter's TTL in
+    ``should_cooldown_based_on_allowed_fails_policy``), exceed allowed_fails; never a lone deployment.
+    The cooldown lasts the Retry-After as the client reads it (``hint_header``), else cooldown_time.
+    Recovery is passive (no probe)."""
 
     def __init__(self, cfg: C.LiteLLMCooldown, n: int, on_change=None):
         super().__init__(n, on_change)
@@ -48,24 +62,35 @@ class LiteLLMCooldownEjection(_Ejection):
         self.minutes = [FixedWindow(60.0) for _ in range(n)]
         self.calls = [0] * n
         self.fails = [0] * n
+        self.counted = [0] * n  # allowed_fails mode: failures in the window opened at opened[i]
+        self.opened = [-float("inf")] * n
+        self.read_hint = read_hint(cfg.hint_header)
+        self.by_count = cfg.mode == "allowed_fails"
 
     def record(self, now: float, i: int, outcome: str, retry_after: float = NAN) -> None:
-        if self.minutes[i].roll(now):  # failures this minute
+        if self.minutes[i].roll(now):  # calls and failures this minute
             self.calls[i] = self.fails[i] = 0
         self.calls[i] += 1
         if outcome not in self.failures:
             return
         self.fails[i] += 1
-        if self._cools(i, outcome):
+        if self._cools(now, i, outcome):
+            if self.read_hint is not None and retry_after == retry_after and retry_after > 0:
+                retry_after = self.read_hint(retry_after)
             span = retry_after if retry_after == retry_after and retry_after > 0 else self.cfg.cooldown_time
             if now + span > self.until[i]:
                 self._out(now, i, now + span, "cooldown")
 
-    def _cools(self, i: int, outcome: str) -> bool:
+    def _cools(self, now: float, i: int, outcome: str) -> bool:
         cfg = self.cfg
         multi = self.n > 1
+        if self.by_count:
+            if now >= self.opened[i] + cfg.cooldown_time:  # the counter expired: a new window
+                self.opened[i], self.counted[i] = now, 0
+            self.counted[i] += 1
+            return multi and self.counted[i] > cfg.allowed_fails
         calls, fails = self.calls[i], self.fails[i]
-        return (outcome == "rate_limited" and multi) or fails > cfg.allowed_fails or (
+        return (outcome == "rate_limited" and multi) or (fails == calls and calls >= ALL_FAILED_MIN_CALLS) or (
             multi and calls >= cfg.min_requests and fails > cfg.failure_share * calls)
 
 

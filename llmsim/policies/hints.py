@@ -1,5 +1,13 @@
-"""How a retry uses the server's Retry-After hint.
+"""How a client reads the server's Retry-After hint (``read_hint``) and how a retry uses it (``RetryAfterPolicy``).
 
+A provider's hint is exact inside the model; a real client sees it only through a header, at that
+header's precision: ``retry-after`` in whole seconds (rounded up, at least 1 s, as providers and
+``llmsim serve`` send it), ``retry-after-ms`` and ``x-ratelimit-reset-*`` in milliseconds.
+
+>>> read_hint("retry-after")(0.0004), read_hint("retry-after")(1.2), read_hint("retry-after-ms")(0.0004)
+(1.0, 2.0, 0.001)
+>>> read_hint("exact") is None, read_hint("none")(3.0) != read_hint("none")(3.0)
+(True, True)
 >>> from llmsim.config.client import RetryAfterClamp, RetryAfterWindow
 >>> h = RetryAfterPolicy(RetryAfterWindow(window=(0.0, 60.0)))   # OpenAI SDK: honour (0, 60], else backoff
 >>> h.delay(2.0, 30.0), h.delay(2.0, 90.0), h.delay(2.0, float("nan"))
@@ -12,9 +20,39 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
 from llmsim.config.client import RetryAfterClamp, RetryAfterMax, RetryAfterWindow
 
-__all__ = ["RetryAfterPolicy"]
+__all__ = ["RetryAfterPolicy", "read_hint"]
+
+NAN = float("nan")
+
+
+def _whole_seconds(ra: float) -> float:
+    """``retry-after: N``: whole seconds, rounded up, never 0 (what serve and real providers send)."""
+    return float(max(1, math.ceil(ra)))
+
+
+def _millis(ra: float) -> float:
+    """``retry-after-ms`` / ``x-ratelimit-reset-*``: milliseconds, rounded up, at least 1 ms."""
+    return max(1, math.ceil(ra * 1000.0)) / 1000.0
+
+
+def _unread(ra: float) -> float:
+    return NAN
+
+
+_READERS: dict[str, Callable[[float], float] | None] = {
+    "exact": None, "retry-after": _whole_seconds, "retry-after-ms": _millis, "reset": _millis, "none": _unread,
+}
+
+
+def read_hint(header: str) -> Callable[[float], float] | None:
+    """The hint as a client reading ``header`` sees it (a function of the provider's positive hint), or
+    None when it sees the exact value (``exact``: no rounding, nothing to call)."""
+    return _READERS[header]
 
 
 def _honor(cfg, backoff: float, ra: float) -> float:

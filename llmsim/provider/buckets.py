@@ -79,8 +79,8 @@ class RateLimiterSet:
     inf
     """
 
-    __slots__ = ("rpm", "tpm", "itpm", "otpm", "use_actual", "corrects", "count_refused", "cache_reads_count",
-                 "burn")
+    __slots__ = ("rpm", "tpm", "itpm", "otpm", "use_actual", "corrects", "count_refused", "cache_reads_count", "burn",
+                 "active")
 
     def __init__(self, rpm=None, tpm=None, itpm=None, otpm=None, *, window: float = 60.0,
                  admission: str = "max_tokens", count_refused: bool = False,
@@ -94,6 +94,9 @@ class RateLimiterSet:
         self.count_refused = count_refused
         self.cache_reads_count = itpm_counts_cache_reads  # older models: cache reads charged to ITPM too
         self.burn = output_burn  # output tokens charged this many times over (Bedrock Claude 4: 5)
+        # (bucket, which cost it charges) for the buckets there are: 0 a request, 1 all tokens, 2
+        # uncached input, 3 output
+        self.active = tuple((b, j) for j, b in enumerate((self.rpm, self.tpm, self.itpm, self.otpm)) if b is not None)
 
     def admit(self, now: float, input_tokens: int, cached_tokens: int, max_tokens: int, output_tokens: int) -> float:
         out = output_tokens if self.use_actual else max_tokens
@@ -101,22 +104,25 @@ class RateLimiterSet:
             out = out * self.burn
         if self.cache_reads_count:
             cached_tokens = 0
-        rpm, tpm, itpm, otpm = self.rpm, self.tpm, self.itpm, self.otpm
-        wait = 0.0 if rpm is None else rpm.wait_for(now, 1.0)  # the longest wait of any bucket
-        # (a comparison, not max(): a builtin call per bucket per attempt costs more)
-        if tpm is not None:
-            w = tpm.wait_for(now, input_tokens + out)
-            wait = w if w > wait else wait
-        if itpm is not None:
-            w = itpm.wait_for(now, input_tokens - cached_tokens)
-            wait = w if w > wait else wait
-        if otpm is not None:
-            w = otpm.wait_for(now, out)
-            wait = w if w > wait else wait
+        # what each bucket (rpm, tpm, itpm, otpm) would charge this attempt
+        costs = (1.0, input_tokens + out, input_tokens - cached_tokens, out)
+        wait = 0.0  # the longest wait of any bucket
+        for b, j in self.active:  # TokenBucket.wait_for, inlined: every attempt passes here
+            cost = costs[j]
+            level = b.level + (now - b.last) * b.rate
+            if level >= b.capacity:
+                level = b.capacity
+            if level < cost - b.slack:
+                w = float("inf") if cost > b.capacity else (cost - level) / b.rate
+                if w > wait:  # a comparison, not max(): a builtin call costs more
+                    wait = w
         if wait == 0.0:
-            self._take(now, input_tokens, cached_tokens, out)
-        elif self.count_refused and rpm is not None:
-            rpm.take(now, min(1.0, rpm.level_at(now)))
+            for b, j in self.active:  # charge every bucket (TokenBucket.take, inlined)
+                level = b.level + (now - b.last) * b.rate
+                b.level = (level if level < b.capacity else b.capacity) - costs[j]
+                b.last = now
+        elif self.count_refused and self.rpm is not None:
+            self.rpm.take(now, min(1.0, self.rpm.level_at(now)))
         return wait
 
     def settle(self, now: float, max_tokens: int, output_tokens: int) -> None:
@@ -136,14 +142,3 @@ class RateLimiterSet:
             self.tpm.give_back(now, unused)
         if self.otpm is not None:
             self.otpm.give_back(now, unused)
-
-    def _take(self, now: float, input_tokens: int, cached_tokens: int, out: int) -> None:
-        """Charge every bucket for an admitted attempt."""
-        if self.rpm is not None:
-            self.rpm.take(now, 1.0)
-        if self.tpm is not None:
-            self.tpm.take(now, input_tokens + out)
-        if self.itpm is not None:
-            self.itpm.take(now, input_tokens - cached_tokens)
-        if self.otpm is not None:
-            self.otpm.take(now, out)

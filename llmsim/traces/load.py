@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 from llmsim.core.errors import TraceError
 from llmsim.traces.adapters import detect, get_adapter
 from llmsim.traces.build import Context
-from llmsim.traces.readers import CHUNK_ROWS, sniff
+from llmsim.traces.readers import CHUNK_ROWS, sniff, stream_errors
 from llmsim.traces.schema import arrow_schema, empty_trace, missing_counts
 
 __all__ = ["load_trace", "iter_trace", "convert", "TraceReader"]
@@ -48,9 +48,10 @@ class TraceReader:
 
     def chunks(self) -> Iterator[pd.DataFrame]:
         n = 0
-        for df in self.adapter.read(self.head, self.ctx, self.options):
-            n += len(df)
-            yield df
+        with stream_errors(self.path):
+            for df in self.adapter.read(self.head, self.ctx, self.options):
+                n += len(df)
+                yield df
         if n == 0:
             raise TraceError(self.path, "no data rows" + (" (header only)" if self.head.container == "csv" else ""))
 

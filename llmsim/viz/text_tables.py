@@ -7,42 +7,75 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from rich.table import Table
 
 from llmsim.core.units import format_duration
+
+if TYPE_CHECKING:  # annotations only: importing pandas costs `llmsim validate` a third of a second
+    import pandas as pd
 
 __all__ = ["fmt_metric", "summary_table", "period_table"]
 
 _SECONDS = {"latency_p50", "latency_p95", "latency_p99", "latency_mean", "ttft_p50", "ttft_p95"}
 _SHARES = {"success_rate", "rate_limited_share", "overloaded_share", "timeout_share", "server_error_share",
            "rejected_share"}
-_MONEY = {"cost_total", "wasted_cost", "cost_per_success"}
+_MONEY = {"cost_total", "wasted_cost", "cost_per_success", "cost_per_1k_requests", "cost_per_month"}
 _COUNTS = {"requests", "breaker_opens", "invalid_delivered"}
 
 
 def _seconds(value: float) -> str:
-    return f"{value * 1000:.0f}ms" if value < 1 else f"{value:.3g}s"
+    if abs(value) < 1:
+        return f"{value * 1000:.0f}ms" if abs(value) >= 0.001 or value == 0 else f"{value * 1e6:.3g}us"
+    if abs(value) < 60:
+        return f"{value:.3g}s"
+    return ("-" if value < 0 else "") + format_duration(round(abs(value)))
 
 
 def _percent(value: float) -> str:
-    return f"{value * 100:.2f}%"
+    return f"{value * 100:.2f}%" if abs(value) < 0.99995 else f"{value * 100:.4g}%"  # 100%, never 100.00%
 
 
 def _dollars(value: float) -> str:
-    return f"${value:,.2f}" if value >= 0.01 else f"${value:.6f}"
+    """At most 4 significant digits: $0.000195, $0.34, $45.69, $123.4, $1,234, $20.02k, $1.5M.
+
+    >>> [_dollars(v) for v in (0, 1.95e-4, 0.3442, 45.69, 123.45, 1234.5, 20019.0, 1.5e6, -34.2)]
+    ['$0', '$0.000195', '$0.34', '$45.69', '$123.5', '$1,234', '$20.02k', '$1.5M', '-$34.20']
+    """
+    sign, v = ("-" if value < 0 else ""), abs(value)
+    if v == 0:
+        return "$0"
+    if v < 0.01:
+        return f"{sign}${v:.{max(2, 2 - math.floor(math.log10(v)))}f}"
+    if v < 100:
+        return f"{sign}${v:.2f}"
+    if v < 1000:
+        return f"{sign}${v:.1f}"
+    if v < 10_000:
+        return f"{sign}${v:,.0f}"
+    if v < 1e6:
+        return f"{sign}${v / 1e3:.4g}k"
+    return f"{sign}${v / 1e6:.4g}M"
 
 
 def _whole(value: float) -> str:
-    return f"{value:,.0f}"
+    return f"{value:,.0f}" if abs(value) < 10_000 else _plain(value)
 
 
 def _per_second(value: float) -> str:
-    return f"{value:.3g}/s"
+    return f"{_plain(value)}/s"
 
 
 def _plain(value: float) -> str:
+    """4 significant digits, thousands as k and millions as M (never an exponent for everyday sizes)."""
+    v = abs(value)
+    if v >= 1e6:
+        return f"{value / 1e6:.4g}M"
+    if v >= 1e4:
+        return f"{value / 1e3:.4g}k"
+    if v >= 1000:
+        return f"{value:,.0f}"
     return f"{value:.4g}"
 
 

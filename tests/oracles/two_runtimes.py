@@ -81,6 +81,7 @@ class _Draws:
 
     def __init__(self, model: ProviderModel, n: int):
         self.first, self.u = model.draw_table(np.random.default_rng(0), n, DRAW_COLUMNS)
+        self.tables = [(self.first, self.u)]  # by station index: the one station of the script
 
     def table(self, station):
         return self.first, self.u

@@ -117,9 +117,18 @@ def run_fidelity(scenario, client, workload=None, command: list[str] | None = No
     if (workload is None) == (command is None):
         raise InputError("", "give exactly one of a workload callable or a command to run")
     with ServerThread(sc, provider, seed=seed) as srv:
-        notes = _drive(srv.url, workload, command, timeout, in_child)
+        notes, report = _drive(srv.url, workload, command, timeout, in_child)
         trace = srv.log.frame()
+        t0 = srv.server.t0
+    refused = 0
+    if report is not None:
+        trace, refused = with_local_refusals(trace, report, t0)
     real = behaviour_from_trace(trace)
+    if report is not None and "cooldowns" in report and _routes(cl):
+        real.cooldowns = [len(report["cooldowns"])]
+    if refused:
+        notes.append(f"{refused} requests were refused by the client itself (never sent, or their last try "
+                     "refused: no deployment available); counted as outcome 'rejected' on both sides")
     if real.untagged:
         notes.append(f"{real.untagged} attempts carried no request id (header x-llmsim-request-id, OpenAI 'user' "
                      "or Anthropic metadata.user_id): each was counted as its own request")
@@ -128,15 +137,58 @@ def run_fidelity(scenario, client, workload=None, command: list[str] | None = No
     return FidelityReport(fidelity_table(real, sim, tol), real, sim, trace, title, notes)
 
 
-def _drive(url: str, workload, command: list[str] | None, timeout: float, in_child: bool) -> list[str]:
-    """Send the workload (in a child process when it is a built-in one) or run the command; notes on it."""
+def _routes(client) -> bool:
+    """Does the client route over deployments with cooldowns (so its cooldown count is compared)?"""
+    layers = getattr(client, "layers", None) or []
+    routes = [getattr(layer, "route", None) for layer in layers] + [getattr(client, "route", None)]
+    return any(r is not None and r.ejection is not None for r in routes)
+
+
+def _drive(url: str, workload, command: list[str] | None, timeout: float,
+           in_child: bool) -> tuple[list[str], dict | None]:
+    """Send the workload (in a child process when it is a built-in one) or run the command: (notes on
+    it, the workload's report of what the client saw, None for a command)."""
     if workload is not None and getattr(workload, "spec", None) and in_child:
-        run_in_child(workload, url, timeout)
-    elif workload is not None:
+        return [], run_in_child(workload, url, timeout)
+    if workload is not None:
         workload(url)
-    else:
-        return _run_command(command, url, timeout)
-    return []
+        return [], workload.report() if hasattr(workload, "report") else None
+    return _run_command(command, url, timeout), None
+
+
+#: errors a client raises without sending (LiteLLM: "No deployments available", every deployment cooling down)
+LOCAL_REFUSALS = frozenset({"RouterRateLimitError"})
+
+
+def with_local_refusals(trace: pd.DataFrame, report: dict, t0: float) -> tuple[pd.DataFrame, int]:
+    """``trace`` plus one ``rejected`` attempt (no provider, no time) at the moment the client gave up
+    for every request it refused itself: its result is a local refusal, or it failed and never reached
+    the server. Request ``i`` is ``req-i`` (the workloads' tag); ``t0`` is the server's monotonic start.
+
+    >>> tr = pd.DataFrame({"logical_request_id": ["req-0"], "arrival_s": [0.5], "latency_s": [0.1],
+    ...                    "outcome": ["ok"], "http_status": [200], "input_tokens": [5], "output_tokens": [16]})
+    >>> rep = {"results": ["ok", "RouterRateLimitError"], "ended": [100.6, 100.7]}
+    >>> out, n = with_local_refusals(tr, rep, 100.0)
+    >>> n, out["outcome"].tolist(), out["arrival_s"].round(3).tolist()
+    (1, ['ok', 'rejected'], [0.5, 0.7])
+    """
+    lids = trace["logical_request_id"] if "logical_request_id" in trace else pd.Series([], dtype=object)
+    seen = set(lids.dropna().astype(str))
+    ok_out = trace.loc[trace["outcome"] == "ok", "output_tokens"] if len(trace) else pd.Series([], dtype=float)
+    out_tokens = int(ok_out.median()) if len(ok_out) else 0
+    inp = int(trace["input_tokens"].median()) if len(trace) else 0
+    rows = [{"request_id": f"req-{i}-local", "arrival_s": end - t0, "input_tokens": inp, "output_tokens": out_tokens,
+             "logical_request_id": f"req-{i}", "outcome": "rejected", "http_status": 0, "latency_s": 0.0,
+             "retry_after_s": float("nan")}
+            for i, (res, end) in enumerate(zip(report["results"], report["ended"]))
+            if res in LOCAL_REFUSALS or (res != "ok" and f"req-{i}" not in seen)]
+    if not rows:
+        return trace, 0
+    extra = pd.DataFrame(rows)
+    both = pd.concat([trace.astype(object), extra.astype(object)], ignore_index=True)
+    for c in trace.columns:
+        both[c] = both[c].astype(trace[c].dtype) if c in extra else both[c]
+    return both.sort_values("arrival_s", kind="stable", ignore_index=True), len(rows)
 
 
 def _run_command(command: list[str], url: str, timeout: float) -> list[str]:

@@ -1,4 +1,6 @@
-"""Run a built-in workload in its own process: ``python -m llmsim.bridges.fidelity.child NAME URL KWARGS_JSON``."""
+"""Run a built-in workload in its own process:
+``python -m llmsim.bridges.fidelity.child NAME URL KWARGS_JSON [REPORT_JSON]`` (the report: each request's
+result and end time, see ``Workload.report``)."""
 
 from __future__ import annotations
 
@@ -9,8 +11,12 @@ from llmsim.bridges.fidelity.workloads import WORKLOADS
 
 
 def main(argv: list[str]) -> None:
-    name, url, kwargs = argv
-    WORKLOADS[name][0](**json.loads(kwargs))(url)
+    name, url, kwargs = argv[:3]
+    work = WORKLOADS[name][0](**json.loads(kwargs))
+    work(url)
+    if len(argv) > 3:
+        with open(argv[3], "w") as f:
+            json.dump(work.report(), f)
 
 
 if __name__ == "__main__":

@@ -33,11 +33,28 @@ class Behaviour:
     attempts: pd.DataFrame
     requests: pd.DataFrame
     untagged: int = 0  # attempts with no logical request id (each counted as its own request)
+    cooldowns: list | None = None  # deployments cooled down, per run (None: not observed)
 
     def gaps(self, k: int) -> np.ndarray:
         """Waits before attempt ``k`` (k >= 1): its send time minus the end of attempt k - 1."""
         a = self.attempts
         return a.loc[a["attempt"] == k, "gap"].to_numpy(dtype=float)
+
+    def failovers(self) -> np.ndarray:
+        """Per retry that reached a provider after an attempt that did: 1 if it went to another one.
+
+        >>> rows = [{"request": 0, "sent": float(t), "end": float(t), "outcome": "rate_limited", "status": 429,
+        ...          "retry_after": 1.0, "provider": p} for t, p in enumerate(["a", "b", "b"])]
+        >>> _finish(pd.DataFrame(rows)).failovers().tolist()
+        [1.0, 0.0]
+        """
+        a = self.attempts
+        if "provider" not in a:
+            return np.array([])
+        prov = a["provider"].where(a["outcome"] != "rejected")
+        prev = prov.groupby(a["request"], sort=False).shift(1)
+        sel = (a["attempt"] > 0) & prov.notna() & prev.notna()
+        return (prov[sel] != prev[sel]).to_numpy(dtype=float)
 
 
 def _finish(att: pd.DataFrame, untagged: int = 0) -> Behaviour:
@@ -72,8 +89,15 @@ def behaviour_from_trace(trace: pd.DataFrame) -> Behaviour:
         "outcome": trace["outcome"].astype(str).to_numpy(),
         "status": pd.to_numeric(trace["http_status"], errors="coerce").fillna(0).astype(int).to_numpy(),
         "retry_after": pd.to_numeric(trace["retry_after_s"], errors="coerce").to_numpy(dtype=float, na_value=np.nan),
+        "provider": _providers(trace["provider"]) if "provider" in trace else None,
     })
     return _finish(att, untagged)
+
+
+def _providers(col: pd.Series) -> np.ndarray:
+    """Provider names as objects, None where there is none."""
+    s = col.astype(object)
+    return s.where(s.notna() & (s != ""), None).to_numpy(dtype=object)
 
 
 def behaviour_from_result(res, offset: int = 0) -> Behaviour:
@@ -86,12 +110,17 @@ def behaviour_from_result(res, offset: int = 0) -> Behaviour:
         "outcome": a["outcome"].astype(str).to_numpy(),
         "status": a["status"].to_numpy(dtype=int),
         "retry_after": a["retry_after"].to_numpy(dtype=float),
+        "provider": _providers(a["provider"]),
     })
-    return _finish(att)
+    b = _finish(att)
+    ev = getattr(res, "events", None)
+    b.cooldowns = [int((ev["kind"] == "cooldown").sum())] if ev is not None and len(ev) else [0]
+    return b
 
 
 def pool(behaviours: list[Behaviour]) -> Behaviour:
     """Several runs as one (request ids must not collide)."""
+    cool = [c for b in behaviours for c in (b.cooldowns or [])]
     return Behaviour(pd.concat([b.attempts for b in behaviours], ignore_index=True),
                      pd.concat([b.requests for b in behaviours], ignore_index=True),
-                     sum(b.untagged for b in behaviours))
+                     sum(b.untagged for b in behaviours), cool if any(b.cooldowns for b in behaviours) else None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from llmsim.config.litellm_router import DEFAULT_SLOTS, LiteLLMImport, translate_litellm
+from llmsim.config.loading import read_config_text
 from llmsim.config.yaml_io import read_yaml
 from llmsim.core.errors import InputError
 
@@ -24,7 +25,7 @@ def import_litellm(config: dict | str | Path, model: str | None = None, slots: i
     path = Path(config)
     if not path.is_file():
         raise InputError("", "no such file", source=source)
-    data = read_yaml(path.read_text(encoding="utf-8"), source)
+    data = read_yaml(read_config_text(path), source)
     if not isinstance(data, dict):
         raise InputError("", "a LiteLLM config is a mapping with model_list", source=source)
     try:

@@ -74,8 +74,8 @@ def ok_body(call: Call, rid: str, out: int, cost: float) -> dict:
 
 
 _ERRORS = {
-    400: "invalid_request_error", 429: "rate_limit_error", 500: "api_error", 503: "overloaded_error",
-    529: "overloaded_error",
+    400: "invalid_request_error", 404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error",
+    500: "api_error", 503: "overloaded_error", 529: "overloaded_error",
 }
 _MESSAGES = {429: "This request would exceed your organization's rate limit. Please try again later.",
              500: "Internal server error", 503: "Overloaded", 529: "Overloaded"}
@@ -83,7 +83,7 @@ _MESSAGES = {429: "This request would exceed your organization's rate limit. Ple
 
 def error_body(status: int, message: str | None = None, **_) -> dict:
     """Anthropic's error envelope: {"type": "error", "error": {"type": ..., "message": ...}}."""
-    etype = _ERRORS.get(status, "api_error")
+    etype = _ERRORS.get(status, "invalid_request_error" if 400 <= status < 500 else "api_error")
     message = message or _MESSAGES.get(status, "Internal server error")
     return {"type": "error", "error": {"type": etype, "message": message}}
 

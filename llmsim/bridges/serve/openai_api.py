@@ -14,6 +14,7 @@ llmsim.bridges.serve.protocol.BadRequest: you must provide a model parameter
 from __future__ import annotations
 
 import json
+import math
 import time
 
 from llmsim.bridges.serve.protocol import (
@@ -102,8 +103,11 @@ def error_body(status: int, message: str | None = None, *, param=None, code=None
     """OpenAI's error envelope for a status (or a given message)."""
     tmpl, etype, ecode = _ERRORS.get(status, ("The server had an error processing your request.", "server_error",
                                                None))
-    if status == 400:
+    if 400 <= status < 500 and status != 429:
         etype, ecode = "invalid_request_error", code
+    if message is None and status == 429 and wait is not None and not math.isfinite(wait):
+        message = (f"Request too large for {model} on {what}: the request is larger than the limit, so no wait "
+                   "helps. The input or output tokens must be reduced in order to run successfully.")
     if message is None:
         message = tmpl.format(model=model, what=what, wait=fmt_duration(wait or 0.0))
     return {"error": {"message": message, "type": etype.format(what=what), "param": param,

@@ -79,7 +79,9 @@ def token_text(i: int) -> str:
 
 
 def fmt_duration(seconds: float) -> str:
-    """OpenAI's reset format: 6m0s, 1.5s, 20ms."""
+    """OpenAI's reset format: 6m0s, 1.5s, 20ms (a wait that never ends, or not a number: "inf")."""
+    if not math.isfinite(seconds):
+        return "inf"
     if seconds < 1.0:
         return f"{max(0, round(seconds * 1000))}ms"
     if seconds < 60.0:

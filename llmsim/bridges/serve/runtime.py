@@ -34,6 +34,7 @@ import time
 
 from llmsim.core.outcomes import Outcome
 from llmsim.core.streams import Streams
+from llmsim.provider.answer_times import AnswerTimes
 from llmsim.provider.model import ProviderModel
 from llmsim.provider.slots import DONE, LEAVING, QUEUED, SERVING, Service, SlotQueue
 
@@ -103,6 +104,10 @@ class LiveProvider(SlotQueue):
         self._sizes = streams.rng("serve-sizes", model.index)
         self._output = output_sampler
         self._capacity_timers_set = False
+        lat = model.cfg.latency  # how long a refusal's answer takes, as in the simulator (engine/station.py)
+        self._refusal_times = AnswerTimes(lat.refusal.build(), streams.rng("serve-refusal", model.index))
+        self._error_times = self._refusal_times if lat.error is None else AnswerTimes(
+            lat.error.build(), streams.rng("serve-error-answer", model.index))
 
     # -- clock ----------------------------------------------------------------------------------
     def now(self) -> float:
@@ -113,6 +118,12 @@ class LiveProvider(SlotQueue):
         if delay == INF:
             return
         asyncio.get_running_loop().call_later(max(0.0, delay), fn, *args)
+
+    def answer_time(self, outcome: str) -> float:
+        """Seconds before a refusal's answer reaches the client: ``latency.refusal`` for a 429,
+        ``latency.error`` (else ``refusal``) for a 529/503."""
+        times = self._refusal_times if outcome == Outcome.RATE_LIMITED else self._error_times
+        return 0.0 if times.instant else times.next()
 
     def output_tokens(self, max_tokens: int) -> int:
         """How long the answer is: the workload's output size distribution, capped by max_tokens."""

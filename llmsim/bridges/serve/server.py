@@ -25,6 +25,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from llmsim.bridges.serve import anthropic_api, openai_api
+from llmsim.bridges.serve.hardening import DEFAULT_MAX_CONNECTIONS, ConnectionBound, json_errors, read_body
 from llmsim.bridges.serve.protocol import BadRequest, Call, binding_limit, limit_state
 from llmsim.bridges.serve.record import AttemptLog
 from llmsim.bridges.serve.runtime import LiveProvider, Refused
@@ -43,7 +44,8 @@ APIS = {"openai": openai_api, "anthropic": anthropic_api}
 class LiveServer:
     """The provider models of a scenario behind HTTP endpoints, with an attempt log."""
 
-    def __init__(self, scenario: Scenario, provider: str | None = None, seed: int | None = None):
+    def __init__(self, scenario: Scenario, provider: str | None = None, seed: int | None = None,
+                 max_connections: int = DEFAULT_MAX_CONNECTIONS):
         names = [p.name for p in scenario.providers]
         if provider is not None and provider not in names:
             raise InputError("--provider", f"no provider named '{provider}' (providers: {', '.join(names)})")
@@ -51,6 +53,7 @@ class LiveServer:
         self.default = provider or names[0]
         self.seed = scenario.seed if seed is None else seed
         self.log = AttemptLog()
+        self.bound = ConnectionBound(max_connections)
         self.providers: dict[str, LiveProvider] = {}
         self._by_model: dict[str, str] = {}
         for p in scenario.providers:
@@ -72,7 +75,7 @@ class LiveServer:
         return time.monotonic() - self.t0
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=32 * 1024 * 1024)
+        app = web.Application(client_max_size=32 * 1024 * 1024, middlewares=[json_errors, self.bound.track])
         app.router.add_post("/v1/chat/completions", self.handle_openai)
         app.router.add_post("/chat/completions", self.handle_openai)
         app.router.add_post("/v1/messages", self.handle_anthropic)
@@ -91,7 +94,9 @@ class LiveServer:
 
     async def status(self, request: web.Request) -> web.Response:
         return web.json_response({"providers": [p.stats() for p in self.providers.values()],
-                                  "attempts": len(self.log)})
+                                  "attempts": len(self.log), "connections": len(self.bound.open),
+                                  "connections_refused": self.bound.refused,
+                                  "connections_evicted": self.bound.evicted})
 
     # -- the attempt ----------------------------------------------------------------------------
     async def handle(self, request: web.Request, api_name: str) -> web.StreamResponse:
@@ -102,8 +107,8 @@ class LiveServer:
         try:
             call = await _read_call(request, api)
         except BadRequest as e:
-            return web.json_response(api.error_body(400, e.message, param=e.param, code=e.code), status=e.status,
-                                     headers=base_headers)
+            return web.json_response(api.error_body(e.status, e.message, param=e.param, code=e.code),
+                                     status=e.status, headers=base_headers)
         call.request_key = request.headers.get("x-llmsim-request-id") or call.request_key \
             or request.headers.get("idempotency-key")
         rt = self.provider_for(call.model)
@@ -117,17 +122,33 @@ class LiveServer:
             ticket = rt.open(call.input_tokens, 0, call.max_tokens, out)
             return await self._answer(request, api, call, rid, row, rt, ticket, out, base_headers)
         except Refused as r:
-            if r.outcome == "rate_limited":
-                return self._rate_limited(request, api, row, rt, call, r.retry_after, base_headers)
-            return self._error(request, api, row, rt, r.status, r.outcome, base_headers)
+            refused = r
         except (asyncio.CancelledError, ConnectionResetError):
             self._abandoned(row, rt, ticket)
             raise
+        return await self._refuse(request, api, row, rt, call, refused, base_headers)
+
+    async def _refuse(self, request, api, row, rt: LiveProvider, call: Call, r: Refused, base_headers):
+        """A refusal (429; 529/503), answered after the provider's ``latency.refusal`` (``latency.error``)
+        time as the simulator answers it; a client that leaves meanwhile ends it as a timeout."""
+        delay = rt.answer_time(r.outcome)
+        if delay > 0.0:
+            try:
+                await asyncio.sleep(delay)
+            except (asyncio.CancelledError, ConnectionResetError):
+                self._log(row, rt.now(), "timeout", 0)
+                raise
+        if r.outcome == "rate_limited":
+            return self._rate_limited(request, api, row, rt, call, r.retry_after, base_headers)
+        return self._error(request, api, row, rt, r.status, r.outcome, base_headers)
 
     def _attempt_number(self, request: web.Request, key: str) -> int:
-        """The SDK's retry count header when it sends one, else the attempts of ``key`` seen so far."""
-        hdr = request.headers.get("x-stainless-retry-count")
-        return int(hdr) if hdr and hdr.isdigit() else self.log.next_attempt(key)
+        """The SDK's retry count header when it is a plain count (up to 6 digits; anything else is ignored),
+        else the attempts of ``key`` seen so far."""
+        hdr = request.headers.get("x-stainless-retry-count", "").strip()
+        if hdr and len(hdr) <= 6 and hdr.isascii() and hdr.isdigit():
+            return int(hdr)
+        return self.log.next_attempt(key)
 
     async def _answer(self, request, api, call: Call, rid, row, rt: LiveProvider, ticket, out, base_headers):
         """Wait for a slot and the planned time to first token, then answer: an error, a stream or a body."""
@@ -204,7 +225,7 @@ def _etype(body: dict) -> str:
 
 async def _read_call(request: web.Request, api) -> Call:
     """The Call in the request's JSON body (BadRequest when it is not JSON or not a valid request)."""
-    raw = await request.read()
+    raw = await read_body(request, api)
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):

@@ -15,15 +15,24 @@ from pathlib import Path
 
 from aiohttp import web
 
+from llmsim.bridges.serve.hardening import HEADER_TIMEOUT, raise_fd_limit
 from llmsim.bridges.serve.server import LiveServer
+from llmsim.core.errors import InputError
 
-__all__ = ["ServerThread", "run_forever", "start_site"]
+__all__ = ["ServerThread", "run_forever", "start_site", "RECORD_EVERY"]
+
+RECORD_EVERY = 5.0  # seconds between writes of --record while serving: a crash loses at most this much
 
 
 async def start_site(server: LiveServer, host: str, port: int) -> tuple[web.AppRunner, int]:
-    """Start listening (handler cancellation on: a disconnect cancels the attempt); returns (runner, port)."""
-    runner = web.AppRunner(server.app(), handler_cancellation=True, access_log=None)
+    """Start listening (handler cancellation on: a disconnect cancels the attempt; a connection that has not
+    sent a whole request within HEADER_TIMEOUT is closed; at most ``server.bound.limit`` connections);
+    returns (runner, port)."""
+    raise_fd_limit(server.bound.limit + 256)
+    runner = web.AppRunner(server.app(), handler_cancellation=True, access_log=None,
+                           keepalive_timeout=HEADER_TIMEOUT)
     await runner.setup()
+    server.bound.install(runner.server)
     site = web.TCPSite(runner, host, port, backlog=2048)
     await site.start()
     server.start_clock()
@@ -31,9 +40,28 @@ async def start_site(server: LiveServer, host: str, port: int) -> tuple[web.AppR
     return runner, bound
 
 
+async def _listen(server: LiveServer, host: str, port: int) -> tuple[web.AppRunner, int]:
+    try:
+        return await start_site(server, host, port)
+    except OSError as exc:
+        raise InputError("--port", f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+async def _flush_every(server: LiveServer, record: str | Path) -> None:
+    """Write the attempt log to ``record`` every RECORD_EVERY seconds when it has grown (off the event loop)."""
+    written = -1
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(RECORD_EVERY)
+        if len(server.log) != written:
+            written = len(server.log)
+            await loop.run_in_executor(None, server.log.write, record)
+
+
 def run_forever(server: LiveServer, host: str = "127.0.0.1", port: int = 8000, record: str | Path | None = None,
                 on_ready=None) -> None:
-    """Serve until interrupted (Ctrl-C or SIGTERM), then write the attempt log to ``record`` if given."""
+    """Serve until interrupted (Ctrl-C or SIGTERM), writing the attempt log to ``record`` (if given) every
+    RECORD_EVERY seconds and at the end. A port that cannot be bound is an InputError."""
 
     async def main():
         stop = asyncio.Event()
@@ -43,12 +71,15 @@ def run_forever(server: LiveServer, host: str = "127.0.0.1", port: int = 8000, r
                 loop.add_signal_handler(sig, stop.set)
             except (NotImplementedError, RuntimeError):  # pragma: no cover - not the main thread / Windows
                 pass
-        runner, bound = await start_site(server, host, port)
+        runner, bound = await _listen(server, host, port)
         if on_ready is not None:
             on_ready(host, bound)
+        flusher = asyncio.create_task(_flush_every(server, record)) if record is not None else None
         try:
             await stop.wait()
         finally:
+            if flusher is not None:
+                flusher.cancel()
             await runner.cleanup()
 
     try:
@@ -64,8 +95,9 @@ class ServerThread:
     """A LiveServer on its own event loop in a daemon thread; ``with ServerThread(sc) as srv: srv.url``."""
 
     def __init__(self, scenario, provider: str | None = None, host: str = "127.0.0.1", port: int = 0,
-                 seed: int | None = None):
-        self.server = LiveServer(scenario, provider, seed)
+                 seed: int | None = None, max_connections: int | None = None):
+        self.server = LiveServer(scenario, provider, seed) if max_connections is None else \
+            LiveServer(scenario, provider, seed, max_connections)
         self.host = host
         self.port = port
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -12,6 +12,7 @@ from llmsim.core.outcomes import Outcome
 from llmsim.engine.clock import later
 from llmsim.engine.layers.call import Call, Context
 from llmsim.engine.station import Attempt, Station, end_attempt
+from llmsim.policies.breaker import CLOSED
 
 __all__ = ["Leaf"]
 
@@ -40,7 +41,8 @@ class Leaf:
             return
         permit = None
         if self.breaker_of:
-            permit = self.breaker_of[idx].allow(now)
+            br = self.breaker_of[idx]
+            permit = br.epoch if br.state == CLOSED else br.allow(now)  # closed: allow(now), inlined
             if permit is None:  # open: nothing is sent to the provider
                 ctx.reject(req, idx, c)
                 return

@@ -15,7 +15,7 @@ from llmsim.engine.clock import later
 from llmsim.engine.layers.call import Call, Context, Layer, Stage
 from llmsim.policies import budgets
 from llmsim.policies.backoff import BackoffPolicy
-from llmsim.policies.hints import RetryAfterPolicy
+from llmsim.policies.hints import RetryAfterPolicy, read_hint
 
 __all__ = ["RetryStage"]
 
@@ -45,6 +45,7 @@ class RetryStage(Stage):
         self.backoff = BackoffPolicy(cfg.backoff)
         self.backoff_for = {k: BackoffPolicy(v) for k, v in cfg.backoff_for.items()}
         self.hint = RetryAfterPolicy(cfg.retry_after)
+        self.read_hint = read_hint(cfg.hint_header)
         self.timeout = _inf(cfg.timeout)
         self.stop_after = _inf(cfg.stop_after_delay)
         self.stop_before = _inf(cfg.stop_before_delay)
@@ -123,7 +124,9 @@ class RetryStage(Stage):
     def _wait(self, r: _Retrying, att, now: float) -> float | None:
         """The wait before the next attempt, or None to give up now."""
         ra = att.retry_after
-        hinted = ra == ra  # NaN: the provider sent no Retry-After
+        if self.read_hint is not None and ra == ra and ra > 0:
+            ra = self.read_hint(ra)  # the header this client parses, at its precision
+        hinted = ra == ra  # NaN: the provider sent no Retry-After (or the client reads none)
         if hinted and ra > self.give_up_over:
             return None  # the server asks for longer than this client will wait
         if now - r.first >= self.stop_after:
@@ -134,8 +137,11 @@ class RetryStage(Stage):
         nxt = self.inner.peek(r.req, now) if r.station is None else r.station
         if hinted and station is not None and nxt is station:
             delay = self.hint.delay(delay, ra)  # the hint is about the provider we are going back to
-        if self.instant_if_alternative and station is not None and self.inner.has_alternative(r.req, now, station):
-            delay = 0.0
+        if self.instant_if_alternative and station is not None:  # LiteLLM's Router
+            if self.inner.has_alternative(r.req, now, station):
+                delay = 0.0
+            elif att.outcome == "rate_limited" and not self.inner.has_alternative(r.req, now, None):
+                return None  # a 429 with every deployment cooling down is raised, not retried
         if (now - r.first) + delay >= self.stop_before or now + delay >= r.outer.cut:
             return None  # the wait would pass the deadline or the stop: give up now
         return delay
@@ -143,7 +149,8 @@ class RetryStage(Stage):
     def _finish(self, r: _Retrying, att) -> None:
         if self.budget is not None:
             self.budget.request_done()
-        r.outer.done(att)
+        outer = r.outer
+        outer.caller.done(outer, att)  # outer.done(att), one call less per request
 
     def _wake(self, event) -> None:
         r = event.value

@@ -13,6 +13,7 @@ from llmsim.config.client import Route
 from llmsim.engine.layers.call import Call, Context, Layer, Stage
 from llmsim.engine.station import Station
 from llmsim.policies import ejection
+from llmsim.policies.breaker import CLOSED
 from llmsim.policies.routing import StrategyRouter
 
 __all__ = ["RouteStage", "needs_stage"]
@@ -50,6 +51,14 @@ class RouteStage(Stage):
         self.ejection = self._ejection(cfg, len(names))
         self.fallbacks = [(frozenset(fb.on), [by_name[t] for t in fb.to]) for fb in cfg.fallbacks]
         self.single = len(names) == 1 and not self.fallbacks
+        # the hot path's view of the same state: each position's breaker (None: none), the strategy
+        # as flags (fallback order needs no candidate list; only ``weighted`` uses a random draw;
+        # only these strategies learn from calls in flight and their ends)
+        self.breakers = [breaker_of.get(s.index) for s in self.stations]
+        self.n = len(self.stations)
+        self.in_order = self.router.strategy == "fallback"
+        self.draws = self.router.strategy == "weighted"
+        self.tracks = self.router.strategy in ("least_busy", "lowest_latency", "usage")
 
     def _ejection(self, cfg: Route, n: int):
         """The outlier ejection policy over the ``n`` providers, or None."""
@@ -59,7 +68,7 @@ class RouteStage(Stage):
         self.ctx.rec.event(now, what, self.stations[i].model.name, "")
 
     def healthy(self, i: int, now: float) -> bool:
-        br = self.breaker_of.get(self.stations[i].index)
+        br = self.breakers[i]
         if br is not None and not br.available(now):
             return False
         return self.ejection is None or self.ejection.healthy(now, i)
@@ -67,55 +76,64 @@ class RouteStage(Stage):
     def _choose(self, req, now: float) -> int:
         if self.single:
             return 0
-        cands = self.router.candidates(now, req.pos, self.ctx.jitter.next(), (req.inp, self.ctx.max_tokens))
-        for i in cands:
+        if self.in_order:  # fallback order from the request's position: no candidate list
+            n = self.n
+            start = req.pos
+            for j in range(n):
+                i = (start + j) % n
+                br = self.breakers[i]
+                if br is not None and br.state != CLOSED and not br.available(now):
+                    continue
+                if self.ejection is None or self.ejection.healthy(now, i):
+                    return i
+            return -1
+        u = self.ctx.jitter.next() if self.draws else 0.0  # a uniform only where the strategy uses one
+        for i in self.router.candidates(now, req.pos, u, (req.inp, self.ctx.max_tokens)):
             if self.healthy(i, now):
                 return i
         return -1
 
     def call(self, c: Call) -> None:
-        i = self._choose(c.req, self.ctx.env.now)
+        now = self.ctx.env.now
+        i = self._choose(c.req, now)
         if i < 0:  # every provider is open, cooling down or over its limits: fail at once
             self.ctx.reject(c.req, -1, c)
             return
         r = _Routed(c.req, None, c.cut, c.kind, c.group, self, c)
         r.chain = None
-        self._send(r, self.stations[i])
+        self._send(r, self.stations[i], now)
 
-    def _send(self, r: _Routed, station: Station) -> None:
-        now = self.ctx.env.now
+    def _send(self, r: _Routed, station: Station, now: float) -> None:
         i = self.index_of.get(station, -1)
         r.station = station
         r.i = i
         r.sent = now
-        if i >= 0:
+        if i >= 0 and self.tracks:
             self.router.sent(now, i, r.req.inp + self.ctx.max_tokens)
         self.inner.call(r)
 
     def done(self, r: _Routed, att) -> None:
         now = self.ctx.env.now
-        if r.i >= 0:
-            self._track(r, att, now)
+        i = r.i
+        if i >= 0:
+            outcome = att.outcome
+            if self.tracks:
+                self.router.done(i, outcome, now - r.sent)
+            if self.ejection is not None and outcome != "cancelled":
+                self.ejection.record(now, i, outcome, att.retry_after)
+            r.req.pos = (i + 1) % self.n if outcome in self.failover_on else i
         if att.outcome != "ok" and self.fallbacks and now < r.cut and (r.group is None or not r.group.cancelled):
             if r.chain is None:
                 r.chain = next((list(to) for on, to in self.fallbacks if att.outcome in on), None)
             if r.chain:
-                self._send(r, r.chain.pop(0))
+                self._send(r, r.chain.pop(0), now)
                 return
-        r.outer.done(att)
-
-    def _track(self, r: _Routed, att, now: float) -> None:
-        """What the router, the ejection and the fallback position learn from a call's end."""
-        i = r.i
-        outcome = att.outcome
-        self.router.done(i, outcome, now - r.sent)
-        if self.ejection is not None and outcome != "cancelled":
-            self.ejection.record(now, i, outcome, att.retry_after)
-        r.req.pos = (i + 1) % len(self.stations) if outcome in self.failover_on else i
+        outer = r.outer
+        outer.caller.done(outer, att)  # outer.done(att), one call less per request
 
     def peek(self, req, now: float):
         """The provider the next call will go to, when that is already decided (None: it is not)."""
-        if self.router.strategy == "fallback":
+        if self.in_order:
             i = self._choose(req, now)
             return self.stations[i] if i >= 0 else None
         healthy = [s for i, s in enumerate(self.stations) if self.healthy(i, now)]

@@ -23,7 +23,7 @@ import pandas as pd
 from llmsim.core.errors import TraceError
 from llmsim.traces.adapters.common import Adapter, fill_failed_tokens, outcome_from_status, sorted_frame
 from llmsim.traces.build import Context
-from llmsim.traces.readers import Head, read_json_doc
+from llmsim.traces.readers import Head, open_text, read_json_doc, stream_errors
 
 __all__ = ["OTEL", "otlp_attributes"]
 
@@ -53,7 +53,7 @@ def _documents(head: Head) -> Iterator[dict]:
         doc = read_json_doc(head.path)
         yield from (doc if isinstance(doc, list) else [doc])
     else:
-        with open(head.path, encoding="utf-8-sig") as fh:
+        with stream_errors(head.path), open_text(head.path) as fh:
             for lineno, line in enumerate(fh, 1):
                 if line.strip():
                     try:

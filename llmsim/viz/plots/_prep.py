@@ -167,21 +167,40 @@ def incident_windows(res: Result) -> pd.DataFrame:
 def state_intervals(res: Result, kinds=("breaker", "cooldown")) -> pd.DataFrame:
     """Intervals of each (kind, subject) state: ``kind``, ``subject``, ``state``, ``start``, ``end``.
 
-    A state holds from its event until the next event of the same kind and subject (or the end of the run)."""
+    A breaker state holds from its event until the next event of the same kind and subject (or the end of
+    the run). A cooldown (or ejection) event only says one began: it is drawn for the configured cooldown
+    (``cooldown_time``, or ``base_ejection_time``), cut at the next one, in state ``cooldown``/``ejected``."""
     ev = res.events[res.events["kind"].isin(list(kinds))]
     stop = _run_end(res)
+    span = _cooldown_span(res)
     parts = []
     for (kind, subject), g in ev.groupby(["kind", "subject"], sort=True, observed=True):
         g = g.assign(time=g["time"].astype(float)).sort_values("time", kind="stable")
         start = g["time"].to_numpy()
         end = np.append(start[1:], stop)
-        parts.append(pd.DataFrame({"kind": str(kind), "subject": str(subject),
-                                   "state": g["value"].astype(str).to_numpy(),
+        state = g["value"].astype(str).to_numpy()
+        if kind != "breaker":
+            end = np.minimum(end, start + span)
+            state = np.where(state == "", str(kind), state)
+        parts.append(pd.DataFrame({"kind": str(kind), "subject": str(subject), "state": state,
                                    "start": start, "end": end}))
     if not parts:
         return pd.DataFrame(columns=["kind", "subject", "state", "start", "end"])
     out = pd.concat(parts, ignore_index=True)
     return out[out["end"] > out["start"]].reset_index(drop=True)
+
+
+def _cooldown_span(res: Result) -> float:
+    """How long one cooldown or ejection lasts by the client's config (the first route that sets one; 5 s,
+    LiteLLM's default, when none is found). A Retry-After may have made a real one longer or shorter."""
+    client = res.scenario.client
+    routes = [client.route] + [getattr(layer, "route", None) for layer in (client.layers or [])]
+    for route in routes:
+        ej = getattr(route, "ejection", None)
+        for name in ("cooldown_time", "base_ejection_time"):
+            if ej is not None and hasattr(ej, name):
+                return float(getattr(ej, name))
+    return 5.0
 
 
 def spend_table(res: Result, width: float) -> pd.DataFrame:
@@ -212,7 +231,8 @@ def event_markers(res: Result, max_markers: int = 400) -> pd.DataFrame:
     """Moments worth marking on a time chart: ``t``, ``kind``, ``subject``, ``label``.
 
     Every event except capacity steps and breaker recoveries (closed / half_open) and incident ends;
-    past ``max_markers`` an evenly spaced subset is kept (first and last included)."""
+    past ``max_markers`` the frequent kinds (e.g. session starts) are thinned to an evenly spaced subset
+    while every event of a rare kind (an alert, a guard trip, an onset: at most 20 of its kind) is kept."""
     ev = res.events
     keep = ~ev["kind"].isin(["capacity", "incident_end"])
     keep &= ~((ev["kind"] == "breaker") & ev["value"].astype(str).isin(["closed", "half_open"]))
@@ -222,7 +242,13 @@ def event_markers(res: Result, max_markers: int = 400) -> pd.DataFrame:
     values = ev["value"].astype(str).to_numpy()
     out["label"] = [f"{k} {v}" if k == "breaker" else k for k, v in zip(out["kind"], values, strict=True)]
     if len(out) > max_markers:
-        out = out.iloc[np.unique(np.linspace(0, len(out) - 1, max_markers).round().astype(int))]
+        counts = out["kind"].map(out["kind"].value_counts())
+        rare = out[counts <= 20]
+        common = out[counts > 20]
+        room = max(2, max_markers - len(rare))
+        if len(common) > room:
+            common = common.iloc[np.unique(np.linspace(0, len(common) - 1, room).round().astype(int))]
+        out = pd.concat([rare, common]).sort_values("t", kind="stable")
     return out.reset_index(drop=True)
 
 

@@ -24,7 +24,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from llmsim.experiments.stats import HIGHER_IS_BETTER
+from llmsim.config.slo import Target
+from llmsim.experiments.stats import HIGHER_IS_BETTER, mean_ci
 from llmsim.experiments.stats import NEUTRAL as NO_DIRECTION
 from llmsim.results import SUMMARY_METRICS, Result
 from llmsim.viz.plots import _prep as P
@@ -147,10 +148,35 @@ def _point_labels(pts: pd.DataFrame, params: list[str]) -> list[str]:
     return [", ".join(f"{_short(p)}={v}" for p, v in zip(params, vals, strict=True)) or "all" for vals in values]
 
 
+def _eligible(pts: pd.DataFrame, targets: Sequence[Target]) -> np.ndarray:
+    """Points that may be crowned: they meet every target on the mean; with no success-rate target, their
+    success rate is within 1 point of the best point's (a fast point that fails more is not "best")."""
+    ok = np.ones(len(pts), dtype=bool)
+    for t in targets:
+        if t.metric in pts.columns:
+            ok &= np.array([t.holds(float(v)) for v in pts[t.metric]], dtype=bool)
+    if "success_rate" in pts.columns and not any(t.metric == "success_rate" for t in targets):
+        ok &= (pts["success_rate"] >= pts["success_rate"].max() - 0.01).to_numpy()
+    return ok
+
+
+def _half_widths(table: pd.DataFrame, params: list[str], cols: list[str]) -> pd.DataFrame:
+    """95 % t half-widths of ``cols`` per point (NaN with one replication)."""
+    t = table[[*params, *cols]].copy()
+    for p in params:
+        t[p] = t[p].map(P._hashable)
+    if not params:
+        return pd.DataFrame({f"{c}_ci": [mean_ci(t[c].to_numpy(dtype=float))[1]] for c in cols})
+    g = t.groupby(params, sort=True, dropna=False)
+    return g[cols].agg(lambda v: mean_ci(v.to_numpy(dtype=float))[1]).add_suffix("_ci").reset_index()
+
+
 def pareto_frontier(source, x: str = "cost_total", y: str = "latency_p95", *, params: list[str] | None = None,
-                    labels: bool = True) -> alt.LayerChart:
-    """Every sweep point (mean over replications) by ``x`` against ``y``, both to minimise; the points no
-    other point beats on both are the frontier (filled, joined by a staircase). ``source``: a sweep table
+                    labels: bool = True, targets: Sequence[Target] = ()) -> alt.LayerChart:
+    """Every sweep point (mean over replications, with 95 % error bars) by ``x`` against ``y``, both to
+    minimise; among the points that meet every target (``targets``; with no success-rate target, those within
+    1 point of the best success rate), the ones no other beats on both are the frontier (filled, joined by a
+    staircase). Points that miss a target are drawn as crosses and never crowned. ``source``: a sweep table
     (or SweepResult / tune result with ``.table``), or Results as a list or dict ``{name: Result}``.
 
     >>> import pandas as pd
@@ -160,25 +186,53 @@ def pareto_frontier(source, x: str = "cost_total", y: str = "latency_p95", *, pa
     ['k=1', 'k=2']
     """
     pts = _points_from(source, params, x, y)
-    pts["frontier"] = np.where(P.frontier_mask(pts, x, y), "frontier", "dominated")
+    table = None if _is_results(source) else P.table_of(source)
+    if table is not None:
+        keys = [p for p in (params if params is not None else P.param_columns(table)) if p not in (x, y)]
+        extra = [m for m in dict.fromkeys(["success_rate", *(t.metric for t in targets)])
+                 if m in table.columns and m not in pts.columns]
+        if extra:
+            pts = pts.merge(P.point_means(table, keys, extra).drop(columns="n"), on=keys, how="left") if keys else \
+                pts.assign(**{m: table[m].mean() for m in extra})
+        cis = _half_widths(table, keys, [x, y])
+        pts = pts.merge(cis, on=keys, how="left") if keys else pts.assign(**cis.iloc[0].to_dict())
+    eligible = _eligible(pts, targets)
+    mask = np.zeros(len(pts), dtype=bool)
+    if eligible.any():
+        mask[eligible] = P.frontier_mask(pts[eligible], x, y)
+    pts["frontier"] = np.where(mask, "frontier", np.where(eligible, "dominated", "misses target"))
+    for c in (x, y):
+        half = pts[f"{c}_ci"] if f"{c}_ci" in pts else pd.Series(np.nan, index=pts.index)
+        pts[f"{c}_lo"], pts[f"{c}_hi"] = pts[c] - half.fillna(0.0), pts[c] + half.fillna(0.0)
     front = pts[pts["frontier"] == "frontier"].sort_values([x, y])
     tooltip = [alt.Tooltip("label:N", title="point"),
-               alt.Tooltip(field=_f(x), type="quantitative", format=".4g", title=x),
-               alt.Tooltip(field=_f(y), type="quantitative", format=".4g", title=y),
-               alt.Tooltip("n:Q", title="replications")]
-    enc = dict(x=alt.X(field=_f(x), type="quantitative", title=f"{x} (mean)", scale=alt.Scale(zero=False)),
-               y=alt.Y(field=_f(y), type="quantitative", title=f"{y} (mean)", scale=alt.Scale(zero=False)))
-    stairs = alt.Chart(front).mark_line(interpolate="step-after", color="#1565c0").encode(**enc)
+               alt.Tooltip(field=_f(x), type="quantitative", format=".4~g", title=x),
+               alt.Tooltip(field=_f(y), type="quantitative", format=".4~g", title=y),
+               alt.Tooltip("frontier:N", title="status"), alt.Tooltip("n:Q", title="replications")]
+    if "success_rate" in pts.columns:
+        tooltip.insert(3, alt.Tooltip("success_rate:Q", format=".2%", title="success rate"))
+    enc = dict(x=alt.X(field=_f(x), type="quantitative", title=f"{x} (mean, 95 % CI)", scale=alt.Scale(zero=False)),
+               y=alt.Y(field=_f(y), type="quantitative", title=f"{y} (mean, 95 % CI)", scale=alt.Scale(zero=False)))
+    domain, colours = ["frontier", "dominated", "misses target"], ["#0072b2", "#999999", "#d55e00"]
+    xbar = alt.Chart(pts).mark_rule(opacity=0.5).encode(
+        x=alt.X(field=_f(f"{x}_lo"), type="quantitative"), x2=alt.X2(field=_f(f"{x}_hi")), y=enc["y"],
+        color=alt.Color("frontier:N", scale=alt.Scale(domain=domain, range=colours), legend=None))
+    ybar = alt.Chart(pts).mark_rule(opacity=0.5).encode(
+        y=alt.Y(field=_f(f"{y}_lo"), type="quantitative"), y2=alt.Y2(field=_f(f"{y}_hi")), x=enc["x"],
+        color=alt.Color("frontier:N", scale=alt.Scale(domain=domain, range=colours), legend=None))
+    stairs = alt.Chart(front).mark_line(interpolate="step-after", color="#0072b2").encode(**enc)
     dots = alt.Chart(pts).mark_point(size=70).encode(
         **enc, tooltip=tooltip,
-        color=alt.Color("frontier:N", title=None, scale=alt.Scale(domain=["frontier", "dominated"],
-                                                                  range=["#1565c0", "#9e9e9e"])),
-        fill=alt.Fill("frontier:N", scale=alt.Scale(domain=["frontier", "dominated"], range=["#1565c0", "white"]),
+        shape=alt.Shape("frontier:N", title=None, scale=alt.Scale(domain=domain, range=["circle", "circle", "cross"])),
+        color=alt.Color("frontier:N", title=None, scale=alt.Scale(domain=domain, range=colours)),
+        fill=alt.Fill("frontier:N", scale=alt.Scale(domain=domain, range=["#0072b2", "white", "#d55e00"]),
                       legend=None))
-    layers = [stairs, dots]
+    layers = [xbar, ybar, stairs, dots]
     if labels and len(front) <= 30:
         layers.append(alt.Chart(front).mark_text(align="left", dx=7, dy=-7, fontSize=10).encode(**enc, text="label:N"))
-    return alt.layer(*layers).properties(width=480, height=320, title=f"Pareto frontier: {x} vs {y}")
+    crowned = ", ".join(str(t) for t in targets) or "within 1 point of the best success rate"
+    return alt.layer(*layers).properties(width="container", height=320,
+                                         title=f"Pareto frontier: {x} vs {y} (crowned only if {crowned})")
 
 
 def _comparison_table(comparison) -> pd.DataFrame:
@@ -227,7 +281,7 @@ def forest_plot(comparison, metrics: Sequence[str] | None = None) -> alt.FacetCh
     y = alt.Y("pair:N", title=None)
     color = alt.Color("verdict:N", title=None,
                       scale=alt.Scale(domain=["better", "worse", "differs", "no clear difference"],
-                                      range=["#2e7d32", "#c62828", "#1565c0", "#757575"]))
+                                      range=["#009e73", "#d55e00", "#0072b2", "#999999"]))
     zero = alt.Chart().mark_rule(color="#999", strokeDash=[3, 3]).encode(x=alt.datum(0))
     bars = alt.Chart().mark_rule(strokeWidth=2).encode(x=alt.X("ci_low:Q", title="difference (client - baseline)"),
                                                        x2="ci_high:Q", y=y, color=color)

@@ -28,7 +28,12 @@ color:#222;padding:0 16px}
 h1{font-size:22px;margin-bottom:4px} h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;margin:8px 0} td,th{padding:3px 10px;border-bottom:1px solid #eee;text-align:left}
 td.num{text-align:right;font-variant-numeric:tabular-nums} .meta{color:#666} pre{background:#f6f6f6;padding:10px;
-overflow:auto;font-size:12px} .vis{margin:8px 0 18px} .error{color:#b00020}
+overflow:auto;font-size:12px} .vis{margin:8px 0 18px;width:100%;overflow-x:auto} .error{color:#b00020}
+.verdict{border:2px solid #0072b2;border-radius:6px;padding:10px 16px;margin:12px 0;background:#f4f9fd}
+.verdict .headline{font-size:18px;font-weight:600;margin:4px 0} .verdict .ns{color:#999}
+.verdict .sig{font-weight:600} .verdict span+span:before{content:" · ";color:#999;font-weight:400}
+tr.winner td{background:#e6f2fa;font-weight:600} tr.ns td{color:#999}
+.wide{overflow-x:auto;max-width:100%} .pass{color:#0072b2} .fail{color:#d55e00;font-weight:600}
 """
 _BOOT = """
 (function () {

@@ -18,11 +18,13 @@ from llmsim.core.outcomes import LOCAL_OUTCOMES
 from llmsim.core.units import parse_duration
 from llmsim.results import Result
 from llmsim.viz.plots import _prep as P
+from llmsim.viz.plots.time_axis import TimeAxis
 
 __all__ = ["latency_cdf", "over_time", "amplification", "breaker_timeline", "spend"]
 
 _INCIDENT_COLOR = "#e53935"
-_STATE_COLORS = {"closed": "#a5d6a7", "half_open": "#ffb300", "open": "#d32f2f", "cooldown": "#7b1fa2"}
+_STATE_COLORS = {"closed": "#cfe8f7", "half_open": "#e69f00", "open": "#d55e00", "cooldown": "#cc79a7",
+                 "ejected": "#56b4e9"}
 
 
 def _one(result) -> Result:
@@ -38,16 +40,10 @@ def _width(res: Result, freq) -> float:
     return w
 
 
-class _Axis:
-    """The shared time axis of a run's charts (minutes or hours since start)."""
-
-    def __init__(self, res: Result):
-        self.div, self.title = P.time_unit(res.scenario.horizon)
-        end = max(res.scenario.horizon, float(res.requests["end"].max()) if len(res.requests) else 0.0)
-        self.domain = [0.0, round(end / self.div, 6)]
-
-    def x(self, field: str = "time", title: bool = True) -> alt.X:
-        return alt.X(f"{field}:Q", title=self.title if title else None, scale=alt.Scale(domain=self.domain, nice=False))
+def _axis(res: Result) -> TimeAxis:
+    """The shared time axis of a run's charts: clock time when the scenario says when it starts, else h:mm."""
+    end = float(res.requests["end"].max()) if len(res.requests) else 0.0
+    return TimeAxis(res.scenario.horizon, res.scenario.start_time(), end if end == end else None)
 
 
 def _outcome_scale(outcomes) -> alt.Scale:
@@ -56,16 +52,19 @@ def _outcome_scale(outcomes) -> alt.Scale:
     return alt.Scale(domain=present, range=[P.OUTCOME_COLORS.get(o, "#000000") for o in present])
 
 
-def _incidents_layer(res: Result, axis: _Axis, *, label: bool = False) -> alt.Chart | alt.LayerChart:
+def _incidents_layer(res: Result, axis: TimeAxis, *, label: bool = False) -> alt.Chart | alt.LayerChart:
     inc = P.incident_windows(res)
     inc = inc.assign(time=inc["start"] / axis.div, time_end=inc["end"] / axis.div,
-                     text=inc["incident"] + " (" + inc["provider"] + ")")
+                     text=inc["incident"] + " (" + inc["provider"] + ")", clock_end=axis.clock_labels(inc["end"]))
+    inc = axis.with_clock(inc, "start")
     rect = alt.Chart(inc).mark_rect(color=_INCIDENT_COLOR, opacity=0.13).encode(
         x=axis.x(), x2="time_end:Q",
         tooltip=[alt.Tooltip("incident:N"), alt.Tooltip("provider:N"),
-                 alt.Tooltip("time:Q", format=".2f", title="from"),
-                 alt.Tooltip("time_end:Q", format=".2f", title="to")],
+                 axis.tooltip("from"), alt.Tooltip("clock_end:N", title="to")],
     )
+    days = axis.day_lines()
+    if days is not None:
+        rect = alt.layer(rect, days)
     if not label:
         return rect
     text = alt.Chart(inc).mark_text(align="left", baseline="top", dx=3, dy=3, fontSize=10,
@@ -120,11 +119,12 @@ def over_time(result, freq=None, *, log_latency: bool = False, width: int = 680)
     """
     res = _one(result)
     w = _width(res, freq)
-    axis = _Axis(res)
+    axis = _axis(res)
     ts = P.bin_table(res, w)
     lat = ts.melt(id_vars=["t", "requests"], value_vars=["latency_p50", "latency_p95"], var_name="quantile",
                   value_name="seconds")
-    lat = lat.assign(time=(lat["t"] + w / 2) / axis.div, quantile=lat["quantile"].str.replace("latency_", ""))
+    lat = axis.with_clock(lat.assign(time=(lat["t"] + w / 2) / axis.div,
+                                     quantile=lat["quantile"].str.replace("latency_", "")))
     cap = P.capacity_left(res)
     contention = {p.name: p.capacity.contention_schedule() for p in res.scenario.providers}
     others = [contention[p].at(s) if p in contention else np.nan
@@ -147,7 +147,7 @@ def over_time(result, freq=None, *, log_latency: bool = False, width: int = 680)
         x=axis.x(), y=alt.Y("seconds:Q", title="latency (s)", scale=yscale, axis=alt.Axis(orient="left")),
         color=alt.Color("quantile:N", title="latency",
                         scale=alt.Scale(domain=["p50", "p95"], range=["#1565c0", "#111111"])),
-        tooltip=[alt.Tooltip("time:Q", format=".2f"), alt.Tooltip("quantile:N"), alt.Tooltip("seconds:Q", format=".3f"),
+        tooltip=[axis.tooltip(), alt.Tooltip("quantile:N"), alt.Tooltip("seconds:Q", format=".3f"),
                  alt.Tooltip("requests:Q", title="requests in bin")],
     )
     top = alt.layer(capacity, _incidents_layer(res, axis, label=True), lines).resolve_scale(
@@ -155,12 +155,12 @@ def over_time(result, freq=None, *, log_latency: bool = False, width: int = 680)
         width=width, height=230, title=f"{res.scenario.name}: latency of requests by arrival time")
 
     out = P.attempt_outcomes(res, w)
-    out = out.assign(time=(out["t"] + w / 2) / axis.div)
+    out = axis.with_clock(out.assign(time=(out["t"] + w / 2) / axis.div))
     shares = alt.Chart(out).mark_area(interpolate="step").encode(
         x=axis.x(), y=alt.Y("share:Q", stack="normalize", title="share of attempts", axis=alt.Axis(format="%")),
         color=alt.Color("outcome:N", scale=_outcome_scale(out["outcome"]), title="attempt outcome"),
         order=alt.Order("order:Q"),
-        tooltip=[alt.Tooltip("time:Q", format=".2f"), alt.Tooltip("outcome:N"), alt.Tooltip("attempts:Q"),
+        tooltip=[axis.tooltip(), alt.Tooltip("outcome:N"), alt.Tooltip("attempts:Q"),
                  alt.Tooltip("share:Q", format=".1%")],
     )
     bottom = alt.layer(shares, incidents).properties(width=width, height=150, title="Outcome of attempts sent")
@@ -179,34 +179,47 @@ def amplification(result, freq=None, *, width: int = 680) -> alt.VConcatChart:
     """
     res = _one(result)
     w = _width(res, freq)
-    axis = _Axis(res)
+    axis = _axis(res)
     ts = P.bin_table(res, w)
     out = P.attempt_outcomes(res, w)
-    out = out.assign(time=(out["t"] + w / 2) / axis.div)
+    out = axis.with_clock(out.assign(time=(out["t"] + w / 2) / axis.div))
     sent = out[~out["outcome"].isin(LOCAL_OUTCOMES)].groupby("t")["attempts"].sum()
-    ts = ts.assign(time=(ts["t"] + w / 2) / axis.div, requests_per_s=ts["requests"] / w,
-                   sent=ts["t"].map(sent).fillna(0.0))
+    ts = axis.with_clock(ts.assign(time=(ts["t"] + w / 2) / axis.div, requests_per_s=ts["requests"] / w,
+                                   sent=ts["t"].map(sent).fillna(0.0)))
     ts["ratio"] = ts["sent"] / ts["requests"].where(ts["requests"] > 0)
     incidents = _incidents_layer(res, axis)
     stacked = alt.Chart(out).mark_area(interpolate="step").encode(
         x=axis.x(), y=alt.Y("per_s:Q", stack="zero", title="per second"),
         color=alt.Color("outcome:N", scale=_outcome_scale(out["outcome"]), title="attempt outcome"),
         order=alt.Order("order:Q"),
-        tooltip=[alt.Tooltip("time:Q", format=".2f"), alt.Tooltip("outcome:N"), alt.Tooltip("per_s:Q", format=".2f")],
+        tooltip=[axis.tooltip(), alt.Tooltip("outcome:N"), alt.Tooltip("per_s:Q", format=".2f")],
     )
     offered = alt.Chart(ts).mark_line(color="black", interpolate="step").encode(
         x=axis.x(), y="requests_per_s:Q",
-        tooltip=[alt.Tooltip("time:Q", format=".2f"), alt.Tooltip("requests_per_s:Q", format=".2f")])
+        tooltip=[axis.tooltip(), alt.Tooltip("requests_per_s:Q", format=".2f")])
     top = alt.layer(incidents, stacked, offered).properties(
         width=width, height=200, title=f"{res.scenario.name}: attempts/s by outcome vs requests/s arriving (black)")
     one = alt.Chart(pd.DataFrame({"ratio": [1.0]})).mark_rule(strokeDash=[4, 3], color="#777").encode(y="ratio:Q")
     ratio = alt.Chart(ts.dropna(subset=["ratio"])).mark_line(color="#6a1b9a").encode(
-        x=axis.x(), y=alt.Y("ratio:Q", title="attempts per request", scale=alt.Scale(zero=False)),
-        tooltip=[alt.Tooltip("time:Q", format=".2f"), alt.Tooltip("ratio:Q", format=".3f"),
+        x=axis.x(),
+        y=alt.Y("ratio:Q", title="attempts per request", scale=alt.Scale(domain=_ratio_domain(ts["ratio"]))),
+        tooltip=[axis.tooltip(), alt.Tooltip("ratio:Q", format=".3f"),
                  alt.Tooltip("sent:Q", title="attempts sent"), alt.Tooltip("requests:Q", title="requests arriving")])
     bottom = alt.layer(incidents, one, ratio).properties(
         width=width, height=120, title="Amplification: attempts sent to a provider per request")
     return alt.vconcat(top, bottom)
+
+
+def _ratio_domain(ratio: pd.Series) -> list[float]:
+    """At least 1 to 2 attempts per request, so a handful of retries is not drawn as a spike.
+
+    >>> _ratio_domain(pd.Series([1.0, 1.0015])), _ratio_domain(pd.Series([0.8, 3.2]))
+    ([1.0, 2.0], [0.8, 3.2])
+    """
+    r = ratio.dropna()
+    if r.empty:
+        return [1.0, 2.0]
+    return [float(min(1.0, r.min())), float(max(2.0, r.max()))]
 
 
 def _binned_states(iv: pd.DataFrame, width: float) -> pd.DataFrame:
@@ -234,7 +247,7 @@ def breaker_timeline(result, *, kinds=("breaker", "cooldown"), max_intervals: in
     'text'
     """
     res = _one(result)
-    axis = _Axis(res)
+    axis = _axis(res)
     iv = P.state_intervals(res, kinds)
     if iv.empty:
         msg = pd.DataFrame({"text": [f"no {' or '.join(kinds)} events in this run"]})
@@ -247,20 +260,21 @@ def breaker_timeline(result, *, kinds=("breaker", "cooldown"), max_intervals: in
     y = alt.Y("subject:N", title=None)
     if len(iv) > max_intervals:
         b = _binned_states(iv, P.choose_freq(res.scenario.horizon, 300))
-        b = b.assign(time=b["start"] / axis.div, time_end=b["end"] / axis.div)
+        b = axis.with_clock(b.assign(time=b["start"] / axis.div, time_end=b["end"] / axis.div), "start")
         chart = alt.Chart(b).mark_rect().encode(
             x=axis.x(), x2="time_end:Q", y=y,
             color=alt.Color("share:Q", title="share of time not closed", scale=alt.Scale(domain=[0, 1], scheme="reds")),
-            tooltip=[alt.Tooltip("subject:N"), alt.Tooltip("time:Q", format=".2f"),
+            tooltip=[alt.Tooltip("subject:N"), axis.tooltip(),
                      alt.Tooltip("share:Q", format=".0%")])
         return alt.layer(chart).properties(width=width, height=height, title=title + f" ({len(iv):,} changes, binned)")
-    iv = iv.assign(time=iv["start"] / axis.div, time_end=iv["end"] / axis.div, seconds=iv["end"] - iv["start"])
+    iv = axis.with_clock(iv.assign(time=iv["start"] / axis.div, time_end=iv["end"] / axis.div,
+                                   seconds=iv["end"] - iv["start"]), "start")
     states = list(dict.fromkeys([s for s in _STATE_COLORS if s in set(iv["state"])] + sorted(set(iv["state"]))))
     chart = alt.Chart(iv).mark_bar().encode(
         x=axis.x(), x2="time_end:Q", y=y,
         color=alt.Color("state:N",
                         scale=alt.Scale(domain=states, range=[_STATE_COLORS.get(s, "#000") for s in states])),
-        tooltip=[alt.Tooltip("subject:N"), alt.Tooltip("state:N"), alt.Tooltip("time:Q", format=".3f", title="from"),
+        tooltip=[alt.Tooltip("subject:N"), alt.Tooltip("state:N"), axis.tooltip("from"),
                  alt.Tooltip("seconds:Q", format=".1f", title="lasted (s)")])
     return alt.layer(chart).properties(width=width, height=height, title=title)
 
@@ -276,18 +290,18 @@ def spend(result, freq=None, *, max_markers: int = 400, width: int = 680) -> alt
     """
     res = _one(result)
     w = _width(res, freq)
-    axis = _Axis(res)
+    axis = _axis(res)
     sp = P.spend_table(res, w)
-    sp = sp.assign(time=sp["t"] / axis.div)
+    sp = axis.with_clock(sp.assign(time=sp["t"] / axis.div))
     marks = P.event_markers(res, max_markers)
-    marks = marks.assign(time=marks["t"] / axis.div)
+    marks = axis.with_clock(marks.assign(time=marks["t"] / axis.div))
     rules = alt.Chart(marks).mark_rule(opacity=0.6 if len(marks) <= 40 else 0.25, strokeWidth=1).encode(
         x=axis.x(), color=alt.Color("label:N", title="event", scale=alt.Scale(scheme="set1")),
-        tooltip=[alt.Tooltip("label:N", title="event"), alt.Tooltip("subject:N"), alt.Tooltip("time:Q", format=".3f")])
+        tooltip=[alt.Tooltip("label:N", title="event"), alt.Tooltip("subject:N"), axis.tooltip()])
     lines = alt.Chart(sp).mark_line().encode(
         x=axis.x(), y=alt.Y("cost:Q", title="cumulative spend (USD)", axis=alt.Axis(format="$,.2f")),
         strokeDash=alt.StrokeDash("series:N", title=None),
-        tooltip=[alt.Tooltip("series:N"), alt.Tooltip("time:Q", format=".2f"), alt.Tooltip("cost:Q", format="$,.4f")])
+        tooltip=[alt.Tooltip("series:N"), axis.tooltip(), alt.Tooltip("cost:Q", format="$,.4f")])
     layers = alt.layer(_incidents_layer(res, axis, label=True), *([rules] if len(marks) else []), lines)
     return layers.resolve_scale(color="independent").properties(
         width=width, height=240, title=f"{res.scenario.name}: spend over time")

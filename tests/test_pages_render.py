@@ -1,0 +1,124 @@
+"""Acceptance: every chart of every page llmsim writes draws marks in headless Chromium with the network cut.
+
+Pages: ``run --report`` of each packaged scenario (short horizons; the spend and contract stories are moved
+early so they happen inside them), ``compare --report``, ``sweep --report`` and ``trace inspect --html``.
+Each chart's drawn marks (lines, areas, rects, rules, points) are counted in the DOM after Vega ran, not only
+its <div>; a screenshot of each page is kept under tests/artifacts/screens/ (ignored by git) for CI artifacts.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from test_report import CHROMIUM, _no_network_prefix
+from typer.testing import CliRunner
+
+import llmsim
+from llmsim.cli import app
+from llmsim.viz.report import write_experiment_report, write_report
+
+from conftest import ROOT, tiny_scenario
+
+SCREENS = ROOT / "tests" / "artifacts" / "screens"
+
+#: packaged scenario -> overrides that keep it short and still show its story
+SHORT = {
+    "tuesday": {"horizon": "20m", "warmup": 0},
+    "runaway-agents": {"horizon": "1h", "workload.sessions.clarification-loop.starts": {"at": ["10m"]}},
+    "runaway-agents-guarded": {"horizon": "1h", "workload.sessions.clarification-loop.starts": {"at": ["10m"]},
+                               "client.spend.alert.delay": "5m", "client.spend.session": None},
+    "contract-drift": {"horizon": "30m", "providers.gpt-4o.quality.changes": [["10m", 0.08]]},
+    "contract-drift-guarded": {"horizon": "30m", "providers.gpt-4o.quality.changes": [["10m", 0.08]],
+                               "client.validation.monitor.delay": "2m", "client.validation.monitor.min_outputs": 20,
+                               "client.validation.monitor.window": "5m"},
+}
+_MARK = re.compile(r'role="graphics-symbol" aria-roledescription="(line mark|area mark|rect mark|rule mark|point'
+                   r'|circle|square|bar|symbol mark|text mark)"')
+
+
+def _render(page: Path, name: str, workdir: Path) -> str:
+    """The DOM after the charts are drawn (network cut), and a screenshot saved for CI."""
+    import subprocess
+
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    cmd = [*_no_network_prefix(), CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+           f"--user-data-dir={workdir / 'profile'}", "--host-resolver-rules=MAP * ~NOTFOUND",
+           "--virtual-time-budget=30000", "--window-size=1100,2400", f"--screenshot={SCREENS / (name + '.png')}",
+           "--dump-dom", page.as_uri()]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def marks_per_chart(dom: str, div: str = r'<div id="chart-\d+"') -> list[int]:
+    """Data marks drawn inside each chart's <div id="chart-N"> (axes, legends and titles not counted)."""
+    starts = [m.start() for m in re.finditer(div, dom)]
+    return [len(_MARK.findall(dom[a:b])) for a, b in zip(starts, starts[1:] + [len(dom)], strict=True)]
+
+
+def _assert_marks(dom: str, div: str) -> list[int]:
+    """Marks per chart of a page that is not one of ours (an exported notebook)."""
+    return marks_per_chart(dom, div)
+
+
+def _assert_all_drawn(dom: str, page: Path) -> list[int]:
+    n_specs = page.read_text(encoding="utf-8").count('class="spec"')
+    assert 'data-chart-errors="0"' in dom and f'data-charts="{n_specs}"' in dom
+    counts = marks_per_chart(dom)
+    assert len(counts) == n_specs and all(c > 0 for c in counts), counts
+    return counts
+
+
+def test_mark_counter_sees_an_empty_chart():
+    """Control: a chart whose data are empty counts 0 marks; one with two points counts 2."""
+    dom = ('<div id="chart-0"><svg><g><path role="graphics-symbol" aria-roledescription="point" d=""/>'
+           '<path role="graphics-symbol" aria-roledescription="point" d=""/></g></svg></div>'
+           '<div id="chart-1"><svg><g role="graphics-object" aria-roledescription="line mark container"></g></svg>'
+           "</div>")
+    assert marks_per_chart(dom) == [2, 0]
+
+
+@pytest.mark.parametrize("name", sorted(SHORT))
+def test_run_report_draws_every_chart_offline(name, tmp_path):
+    sc = llmsim.load_scenario(name).with_overrides(SHORT[name])
+    page = write_report(llmsim.simulate(sc), tmp_path / f"{name}.html")
+    counts = _assert_all_drawn(_render(page, f"run-{name}", tmp_path), page)
+    assert len(counts) >= 6
+    html = page.read_text(encoding="utf-8")
+    if name == "runaway-agents-guarded":  # guarded and unguarded on one axis, onset and alert marked, $ avoided
+        assert '"series":"unguarded"' in html and '"series":"guarded"' in html
+        assert '"label":"onset"' in html and '"label":"spend alert"' in html and "cost_avoided" in html
+    if name == "contract-drift-guarded":  # delivered-invalid with and without validation, change point, alert
+        assert '"series":"delivered invalid, unguarded"' in html and '"series":"delivered invalid, guarded"' in html
+        assert '"label":"change point"' in html and '"label":"contract alert"' in html
+
+
+def test_compare_report_draws_every_chart_offline(tmp_path):
+    sc = llmsim.Scenario.model_validate(tiny_scenario(horizon="2m"))
+    cmp = llmsim.compare(sc, clients=["no-retries", "openai-sdk"], replications=3, workers=1, progress=False)
+    page = write_experiment_report(cmp, tmp_path / "compare.html", targets=llmsim.config.slo.parse_slo(
+        {"success_rate": "99%"}))
+    _assert_all_drawn(_render(page, "compare", tmp_path), page)
+    assert 'class="verdict"' in page.read_text(encoding="utf-8")
+
+
+def test_sweep_report_draws_every_chart_offline(tmp_path):
+    sc = llmsim.Scenario.model_validate(tiny_scenario(horizon="2m"))
+    sw = llmsim.sweep(sc, {"client.retry.max_attempts": [1, 3], "client.timeout": ["10s", "60s"]},
+                      replications=2, workers=1, progress=False)
+    page = write_experiment_report(sw, tmp_path / "sweep.html")
+    _assert_all_drawn(_render(page, "sweep", tmp_path), page)
+
+
+def test_trace_inspect_page_draws_every_chart_offline(tmp_path):
+    page = tmp_path / "trace.html"
+    got = CliRunner().invoke(app, ["trace", "inspect", str(ROOT / "tests" / "fixtures" / "helicone_export.csv"),
+                                   "--html", str(page)])
+    assert got.exit_code == 0, got.output
+    counts = _assert_all_drawn(_render(page, "trace-inspect", tmp_path), page)
+    assert len(counts) == 4  # rate, tokens, outcomes, latency
