@@ -56,8 +56,7 @@ def _figures(name: str) -> Table:
 def providers(search: Optional[str] = typer.Argument(None, help="Show only presets whose name, provider or "
                                                                 "model contains this text, figure by figure."),
               ) -> None:
-    """List the provider catalogue: presets usable as `providers: [{preset: NAME, tier: T}]`, each figure with
-    its source and the date it was read."""
+    """List the provider presets (`providers: [{preset: NAME, tier: T}]`) with each figure's source and date."""
     names = _matching(search)
     if not names:
         fail(f"no provider preset matches {search!r} (presets: {', '.join(preset_names())})")
