@@ -14,7 +14,7 @@ import sys
 
 import typer
 
-from llmsim.cli.app import app
+from llmsim.cli.app import HELP_OPTIONS, _group, app
 
 __all__ = ["app", "main", "COMMANDS", "help_app"]
 
@@ -47,7 +47,8 @@ COMMANDS = {
 
 def help_app() -> typer.Typer:
     """A stand-in for ``app`` that lists the commands from ``COMMANDS`` (for ``llmsim --help``)."""
-    stub = typer.Typer(add_completion=False, no_args_is_help=True, help=app.info.help)
+    stub = typer.Typer(add_completion=False, no_args_is_help=True, help=app.info.help, context_settings=HELP_OPTIONS)
+    stub.callback()(_group)  # the same --version option
     for name, (_module, short) in COMMANDS.items():
         stub.command(name, help=short)(_nothing)
     return stub
@@ -60,7 +61,7 @@ def _nothing() -> None:
 def main() -> None:
     args = sys.argv[1:]
     entry = COMMANDS.get(args[0]) if args else None
-    if entry is None and (not args or args == ["--help"]):
+    if entry is None and (not args or args in (["--help"], ["-h"])):
         help_app()()
         return
     if entry is None:

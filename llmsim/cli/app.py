@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 
 from llmsim.cli.failure_path import GuardedGroup
+from llmsim.cli.help_format import example_epilog
+from llmsim.cli.help_format import install as install_help_format
 from llmsim.core.errors import InputError
 
 __all__ = ["app", "out", "err", "fail", "parse_sets", "LazyTyper"]
@@ -31,13 +33,25 @@ class LazyTyper(typer.Typer):
         """Import these command modules (they register their commands)."""
         for m in modules:
             importlib.import_module(m)
+        self._examples()
+
+    def _examples(self) -> None:
+        """An example under every command's help, sub-commands (``trace replay``) included."""
+        for command in self._commands:
+            add_example(command)
+        for group in self._groups:
+            for command in group.typer_instance.registered_commands:
+                add_example(command)
 
     def _ensure(self) -> None:
-        if self._loaded or self.partial:
+        if self.partial:
             return
-        self._loaded = True
-        self.load(*self._modules)
-        # listed in the order of ``modules``, whichever was imported first
+        if not self._loaded:
+            self._loaded = True
+            self.load(*self._modules)
+        # listed in the order of ``modules``, whichever was imported first (sorted at every look: a module
+        # imported directly registers its commands after the others were loaded and sorted)
+        self._examples()
         rank = {m: i for i, m in enumerate(self._modules)}
         self._commands.sort(key=lambda c: rank.get(c.callback.__module__, len(rank)))
         self._groups.sort(key=lambda g: rank.get(_module_of(g), len(rank)))
@@ -71,8 +85,17 @@ COMMAND_MODULES = ("llmsim.cli.experiment_cmds", "llmsim.cli.fidelity_cmd", "llm
                    "llmsim.cli.report_cmd", "llmsim.cli.run_cmds", "llmsim.cli.serve_cmd", "llmsim.cli.stability_cmd",
                    "llmsim.cli.trace_cmds", "llmsim.cli.providers_cmd")
 
+def add_example(command) -> None:
+    """Give a registered command (a typer CommandInfo) its example epilog, once."""
+    name = command.name or command.callback.__name__.replace("_", "-")
+    if command.epilog is None:
+        command.epilog = example_epilog(name)
+
+
+install_help_format()
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 app = LazyTyper(cls=GuardedGroup, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                modules=COMMAND_MODULES,
+                modules=COMMAND_MODULES, context_settings=HELP_OPTIONS,
                 help="Simulate LLM API traffic and compare client policies (retries, breakers, failover) "
                      "before you deploy them. Any error is one line (exit 2 for bad input); add --debug "
                      "anywhere for the traceback of an unexpected one.")
@@ -80,9 +103,18 @@ out = Console()
 err = Console(stderr=True)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from llmsim.core.version import __version__  # deferred: only when asked
+
+        typer.echo(f"llmsim {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _group() -> None:
-    """(no options of its own: keeps ``llmsim`` a group of commands when only one command is loaded)"""
+def _group(version: bool = typer.Option(False, "--version", "-V", callback=_print_version, is_eager=True,
+                                        help="Print the llmsim version and exit.")) -> None:
+    """(keeps ``llmsim`` a group of commands when only one command is loaded)"""
 
 
 def fail(message: str) -> None:

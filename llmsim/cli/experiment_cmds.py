@@ -281,7 +281,7 @@ def _sweep_table(sw, metrics: list[str]) -> Table:
 @_with_options(*_RUN_OPTIONS)  # all of them
 def sweep(
     grid: list[str] = typer.Option([], "--grid", "-g", help="PATH=V1,V2,... (repeatable; all combinations). "
-                                                            "Values are YAML: 5, 30s, null, [a, b]."),
+                                                            "Values are YAML: 5, 30s, null, \\[a, b]."),
     sample: list[str] = typer.Option([], "--sample", help="PATH=LO:HI[:log|int] to sample (repeatable)."),
     samples: int = typer.Option(16, "--samples", help="How many points to sample over the --sample ranges."),
     method: str = typer.Option("lhs", "--method", help="Sampling: lhs (Latin hypercube) or random."),

@@ -127,20 +127,29 @@ def _print_tables(sc: Scenario, res, summary, stories: dict, fmt) -> None:
     for kind, rep in stories.items():
         out.print(_story_table(kind, rep, fmt))
     if "spend" in stories and ts is not None:  # where the money went, by the same periods
-        out.print(_cost_table(ts[ts.index < sc.horizon]))
+        daily = sc.horizon > 48 * 3600
+        out.print(_cost_table(ts[ts.index < sc.horizon], _clock_label(sc.start_time(), "%a" if daily else "%H:%M")))
 
 
 def _print_periods(sc: Scenario, res):
     """Metrics by hour (or day) for runs of two hours or more, by 10 minutes from 20 minutes; the
     hourly (daily) table, or None."""
+    start = sc.start_time()
+    since = "" if start is not None else " (time since start)"
     if sc.horizon >= 2 * 3600:
         freq = "1h" if sc.horizon <= 48 * 3600 else "1d"
         ts = res.timeseries(freq)
-        out.print(period_table(ts, f"By {freq[1:] if freq != '1h' else 'hour'} (time 0 = start)"))
+        label = _clock_label(start, "%a" if freq == "1d" else "%H:%M" if sc.horizon <= 86400 else "%a %H:%M")
+        out.print(period_table(ts, f"By {'hour' if freq == '1h' else 'day'}{since}", label))
         return ts
     if sc.horizon >= 20 * 60:
-        out.print(period_table(res.timeseries("10min"), "By 10 minutes"))
+        out.print(period_table(res.timeseries("10min"), f"By 10 minutes{since}", _clock_label(start, "%H:%M")))
     return None
+
+
+def _clock_label(start, fmt: str):
+    """Period labels in clock time ('09:00', 'Tue'), or None (time since start) when the scenario has no start."""
+    return None if start is None else (lambda t: start.at(t).strftime(fmt))
 
 
 def _story_table(kind: str, rep, fmt) -> Table:
@@ -190,12 +199,13 @@ def version() -> None:
     out.print(__version__)
 
 
-def _cost_table(ts) -> Table:
-    """Spend and blocked attempts per period."""
+def _cost_table(ts, label=None) -> Table:
+    """Spend and blocked attempts per period (``label(t)`` names a period, as in ``period_table``)."""
     table = Table(title="Spend by period", title_justify="left")
     for col in ("from", "cost", "spend_blocked", "invalid"):
-        table.add_column(col, justify="right")
+        table.add_column(col, justify="right", no_wrap=col == "from")
     for t, row in ts.iterrows():
-        table.add_row(format_duration(float(t)) if t else "0s", fmt_metric("cost_total", row["cost"]),
+        when = label(float(t)) if label else format_duration(float(t)) if t else "0s"
+        table.add_row(when, fmt_metric("cost_total", row["cost"]),
                       f"{row['attempts_spend_blocked']:,.0f}", f"{row['attempts_invalid']:,.0f}")
     return table

@@ -23,7 +23,8 @@ from llmsim.config.scenario import Scenario
 from llmsim.config.work_estimate import WorkEstimate, attempts_per_request
 from llmsim.core.atomic import atomic_write_text, check_writable
 from llmsim.core.errors import InputError
-from llmsim.core.units import UnitError, parse_duration
+from llmsim.core.units import UnitError, parse_duration, parse_offset
+from llmsim.viz.text_tables import fmt_metric
 
 __all__ = ["trace_app"]
 
@@ -167,6 +168,9 @@ def replay_cmd(trace: str = typer.Argument(..., help="Trace file."),
                rate_multiplier: float = typer.Option(1.0, "--rate-multiplier", help="Thin (<1) or superpose (>1)."),
                loop: bool = typer.Option(False, "--loop", help="Repeat the window until the horizon."),
                horizon: Optional[str] = typer.Option(None, "--horizon", help="Run length (default: the window)."),
+               at: Optional[str] = typer.Option(None, "--at", help="When the replayed traffic meets the scenario: a "
+                                                "clock time (08:30, '1d 09:00') or a duration after its start; the "
+                                                "time before is warm-up. Default: its start (00:00 for tuesday)."),
                seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Random seed (default: the scenario's)."),
                as_json: bool = typer.Option(False, "--json", help="Print the table as JSON."),
                dry_run: bool = DRY_RUN, force: bool = FORCE):
@@ -184,7 +188,8 @@ def replay_cmd(trace: str = typer.Argument(..., help="Trace file."),
         seed = sc.seed if seed is None else seed
         clients = _named_clients(client, sc)
         check_work(_replay_estimate(df, sc, opts, run_h, len(clients)), dry_run, force)
-        tab = counterfactual(sc, df, clients, seed=seed, options=opts)
+        offset = _offset(at)
+        tab = counterfactual(sc, df, clients, seed=seed, options=opts, at=offset)
     except (InputError, ValueError) as exc:
         fail(str(exc))
     info = tab.attrs["replay"]
@@ -194,11 +199,24 @@ def replay_cmd(trace: str = typer.Argument(..., help="Trace file."),
         sys.stdout.write(json.dumps(data, indent=2, default=float) + "\n")
         return
     out.print(f"replayed {info['requests']:,} requests ({info['logical_requests']:,} logical of {info['rows']:,} "
-              f"rows) from window {win[0]:g}-{win[1]:g} s, seed {seed}, same arrivals for every policy")
-    t = Table("metric", *tab.index)
+              f"rows) from window {win[0]:g}-{win[1]:g} s{f' at {at}' if offset else ''}, seed {seed}, same arrivals "
+              "for every policy")
+    t = Table("metric")
+    for name in tab.index:
+        t.add_column(str(name), justify="right")
     for m in COUNTERFACTUAL_METRICS:
-        t.add_row(m, *(f"{v:.4g}" for v in tab[m]))
+        t.add_row(m, *(fmt_metric(m, float(v)) for v in tab[m]))
     out.print(t)
+
+
+def _offset(at: Optional[str]) -> float:
+    """Seconds after the scenario's start from --at (a clock time or a duration); 0 when not given."""
+    if at is None:
+        return 0.0
+    try:
+        return parse_offset(at)
+    except UnitError as exc:
+        raise InputError("--at", str(exc)) from None
 
 
 def _replay_estimate(df, sc: Scenario, opts, run_h: float, runs: int) -> WorkEstimate:

@@ -18,11 +18,13 @@ if TYPE_CHECKING:  # annotations only: importing pandas costs `llmsim validate` 
 
 __all__ = ["fmt_metric", "summary_table", "period_table"]
 
-_SECONDS = {"latency_p50", "latency_p95", "latency_p99", "latency_mean", "ttft_p50", "ttft_p95"}
+_SECONDS = {"latency_p50", "latency_p95", "latency_p99", "latency_mean", "ttft_p50", "ttft_p95", "recovered_at",
+            "time_to_recover"}
 _SHARES = {"success_rate", "rate_limited_share", "overloaded_share", "timeout_share", "server_error_share",
            "rejected_share"}
 _MONEY = {"cost_total", "wasted_cost", "cost_per_success", "cost_per_1k_requests", "cost_per_month"}
 _COUNTS = {"requests", "breaker_opens", "invalid_delivered"}
+_FLAGS = {"collapsed", "metastable"}  # 1/0 in a run, a share of runs when averaged
 
 
 def _seconds(value: float) -> str:
@@ -79,9 +81,14 @@ def _plain(value: float) -> str:
     return f"{value:.4g}"
 
 
+def _flag(x: float) -> str:
+    return "yes" if x == 1 else "no" if x == 0 else f"{x:.0%} of runs"
+
+
 #: metric name -> how its value reads
 _FORMATS = {**dict.fromkeys(_SECONDS, _seconds), **dict.fromkeys(_SHARES, _percent),
-            **dict.fromkeys(_MONEY, _dollars), **dict.fromkeys(_COUNTS, _whole), "goodput": _per_second}
+            **dict.fromkeys(_MONEY, _dollars), **dict.fromkeys(_COUNTS, _whole), **dict.fromkeys(_FLAGS, _flag),
+            "goodput": _per_second}
 
 
 def fmt_metric(name: str, value: float) -> str:
@@ -104,19 +111,21 @@ def _count(x: float) -> str:
     return f"{x / 1000:.1f}k" if x >= 10_000 else f"{x:,.0f}"
 
 
-def period_table(ts: pd.DataFrame, title: str) -> Table:
-    """One row per period of a ``Result.timeseries``: the day as it unfolded (shares are of attempts)."""
+def period_table(ts: pd.DataFrame, title: str, label=None) -> Table:
+    """One row per period of a ``Result.timeseries``: the day as it unfolded (shares are of attempts).
+    ``label(t)`` names a period's start (e.g. ``StartTime.label``: 'Tue 09:00'); default: time since start."""
     table = Table(title=title, title_justify="left")
     for col in ("from", "reqs", "ok", "p50", "p95", "tries", "429", "529", "t/o", "slots"):
-        table.add_column(col, justify="right")
+        table.add_column(col, justify="right", no_wrap=col == "from")
     cap_cols = [c for c in ts.columns if c.startswith("capacity_")]
     for t, row in ts.iterrows():
         if row["requests"] == 0:
             continue
         sent = max(1, row["attempts"])
         slots = "/".join(f"{row[c]:.0f}" for c in cap_cols)
+        when = label(float(t)) if label else format_duration(float(t)) if t else "0s"
         table.add_row(
-            format_duration(float(t)) if t else "0s", _count(row["requests"]), f"{row['success_rate']:.1%}",
+            when, _count(row["requests"]), f"{row['success_rate']:.1%}",
             fmt_metric("latency_p50", row["latency_p50"]), fmt_metric("latency_p95", row["latency_p95"]),
             _count(row["attempts"]), f"{row['attempts_rate_limited'] / sent:.1%}",
             f"{row['attempts_overloaded'] / sent:.1%}", f"{row['attempts_timeout'] / sent:.1%}", slots,
