@@ -31,6 +31,7 @@ EXAMPLES = {
     "fidelity": ["llmsim fidelity --workload openai --check"],
     "report": ["llmsim report runs/tuesday -o tuesday.html"],
     "serve": ["llmsim serve tuesday --record attempts.parquet"],
+    "providers": ["llmsim providers", "llmsim providers sonnet"],
     "litellm": ["llmsim import litellm docs/examples/litellm-config.yaml --out router.yaml"],
     "inspect": ["llmsim trace inspect traces/sample-otel.json --html trace.html"],
     "convert": ["llmsim trace convert traces/sample.csv --out sample.parquet"],
