@@ -38,11 +38,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-import simpy
 
 import llmsim
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from throughput import simpy_customers  # noqa: E402  (the same textbook SimPy model as throughput.py)
+
 C, LAM, MEAN = 100, 90.0, 1.0  # the M/M/c: rho = LAM * MEAN / C = 0.9
 
 
@@ -94,25 +96,7 @@ def simpy_mmc(n: int, seed: int = 1) -> int:
     rng = np.random.default_rng(seed)
     gaps = rng.exponential(1 / LAM, n).tolist()
     services = rng.exponential(MEAN, n).tolist()
-    env = simpy.Environment()
-    servers = simpy.Resource(env, C)
-    waits = []
-
-    def customer(service):
-        arrived = env.now
-        with servers.request() as req:
-            yield req
-            waits.append(env.now - arrived)
-            yield env.timeout(service)
-
-    def source():
-        for gap, service in zip(gaps, services):
-            yield env.timeout(gap)
-            env.process(customer(service))
-
-    env.process(source())
-    env.run()
-    return len(waits)
+    return simpy_customers(gaps, services, C)
 
 
 def ciw_mmc(n: int, seed: int = 1) -> int:

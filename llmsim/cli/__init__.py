@@ -27,6 +27,8 @@ COMMANDS = {
     "tune": (_EXP, "Find the best policy meeting the constraints (successive halving over paired replications)."),
     "fidelity": ("llmsim.cli.fidelity_cmd", "Run a real client against `llmsim serve`, simulate the same requests "
                                             "with a client policy, compare."),
+    "probe": ("llmsim.cli.probe_cmd", "Probe a real client: infer its retry policy, write it as a client YAML, "
+                                      "print a resilience scorecard."),
     "report": ("llmsim.cli.report_cmd", "Write one self-contained HTML report (scenario, summary, charts) that "
                                         "opens offline."),
     "run": (_RUN, "Run one scenario and print its summary and pass/fail per SLO target."),

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from llmsim.cli.app import app, err, fail, out, parse_sets
 from llmsim.cli.work_guard import DRY_RUN, FORCE, check_work
-from llmsim.config.client_presets import client_presets
+from llmsim.config.client_presets import _ALIASES, client_presets
 from llmsim.config.loading import DEFAULT_SCENARIO, load_scenario, packaged_scenarios
 from llmsim.config.scenario import Scenario
 from llmsim.config.slo import merge_slo, parse_slo_option
@@ -111,8 +111,21 @@ def _slo_table(summary, targets) -> Table:
     return table
 
 
+_COUNTS = {"requests", "breaker_opens", "invalid_delivered", "collapsed", "metastable", "runaway_steps",
+           "blocked_requests", "budget_exhaustions"}
+
+
 def _nan_as_null(values) -> dict:
-    return {k: (None if math.isnan(v) else v) for k, v in values.items()}
+    """JSON-ready values: NaN -> null, counts as integers."""
+    out = {}
+    for k, v in values.items():
+        if isinstance(v, float) and math.isnan(v):
+            out[k] = None
+        elif k in _COUNTS and isinstance(v, (int, float)) and float(v).is_integer():
+            out[k] = int(v)
+        else:
+            out[k] = v
+    return out
 
 
 def _print_tables(sc: Scenario, res, summary, stories: dict, fmt) -> None:
@@ -188,8 +201,12 @@ def presets() -> None:
     out.print(table)
     table = Table("client preset", "mirrors", title="Client presets (client: NAME, --client X=NAME)",
                   title_justify="left")
+    aliases: dict[str, list[str]] = {}
+    for alias, target in _ALIASES.items():
+        aliases.setdefault(target, []).append(alias)
     for name, about in client_presets().items():
-        table.add_row(name, escape(about))
+        also = f" (also: {', '.join(aliases[name])})" if name in aliases else ""
+        table.add_row(name + also, escape(about))
     out.print(table)
 
 

@@ -38,7 +38,16 @@ _RATE_UNITS = {"s": 1.0, "sec": 1.0, "min": 60.0, "m": 60.0, "h": 3600.0, "hour"
 _PART = re.compile(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zA-Z]*)\s*")
 
 
+#: spelled-out units people write -> the unit to suggest
+_WORDS = {"hour": "h", "hours": "h", "hr": "h", "hrs": "h", "minute": "m", "minutes": "m", "mins": "min",
+          "second": "s", "seconds": "s", "secs": "sec", "day": "d", "days": "d", "week": "w", "weeks": "w",
+          "millisecond": "ms", "milliseconds": "ms", "msec": "ms"}
+
+
 def _suggest(unit: str, known) -> str:
+    word = _WORDS.get(unit.lower())
+    if word in known:
+        return f" (did you mean '{word}'?)"
     close = difflib.get_close_matches(unit, list(known), n=1, cutoff=0.5)
     return f" (did you mean '{close[0]}'?)" if close else ""
 

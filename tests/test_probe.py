@@ -1,0 +1,273 @@
+"""llmsim probe: real clients probed blind against scripted faults; inferred values vs the libraries' known
+policies (openai-python: 3 attempts, 0.5 s x 2^n with jitter (0.75, 1], retry-after-ms read first; a plain
+httpx loop: fixed 1 s, no jitter). Timings are compared with tolerance on inferred parameters only."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+import threading
+
+import httpx
+import numpy as np
+import pytest
+
+from llmsim.bridges.probe.probe_backoff import fit_backoff
+from llmsim.bridges.probe.probe_plugin import llmsim_probe  # noqa: F401  (the plugin's fixture)
+from llmsim.bridges.probe.probe_report import probe
+from llmsim.bridges.probe.probe_script import ProbeScript
+from llmsim.core.errors import InputError
+
+OPENAI = textwrap.dedent("""
+    import sys, openai
+    kw = {{"max_retries": int(sys.argv[1])}} if len(sys.argv) > 1 else {{}}
+    try:
+        openai.OpenAI(**kw).chat.completions.create(model="m", messages=[{{"role": "user", "content": "hi"}}],
+                                                  max_tokens=5)
+    except Exception:
+        pass
+""").format()
+
+SHORT = ProbeScript.model_validate({"phases": [
+    {"name": "backoff", "status": 429, "fail": "all", "cap": 8, "repeat": 4},  # 8 waits: P(jitter unseen) < 1 %
+    {"name": "retry-after-ms", "status": 429, "fail": 1, "retry_after": 3, "retry_after_ms": 1300},
+    {"name": "400", "status": 400, "fail": 1},
+]})
+
+
+def _script(tmp_path, text: str) -> list[str]:
+    f = tmp_path / "client.py"
+    f.write_text(text)
+    return [sys.executable, str(f)]
+
+
+def _no_server_left() -> bool:
+    return not any(t.name == "llmsim-serve" and t.is_alive() for t in threading.enumerate())
+
+
+def test_openai_defaults_inferred_blind(tmp_path):
+    rep = probe(_script(tmp_path, OPENAI), SHORT, timeout=120, scenario=None)
+    p, fit = rep.policy, rep.policy.backoff
+    assert p.get("max_attempts") == 3  # max_retries 2
+    assert fit.kind == "exponential" and fit.multiplier == 2.0 and fit.jitter == "multiplicative"
+    assert abs(fit.base - 0.5) <= 0.05  # 0.5 s within 10 %
+    assert p.get("hint_header") == "retry-after-ms"  # waited 1.3 s, not 3 s
+    assert p.retried[400] is False
+    assert "retries-400" not in [f.code for f in rep.scorecard.findings]
+    assert "hint_header: retry-after-ms" in rep.yaml
+    assert _no_server_left()
+
+
+@pytest.mark.slow
+def test_openai_max_retries_5(tmp_path):
+    cmd = _script(tmp_path, OPENAI) + ["5"]
+    rep = probe(cmd, SHORT, timeout=120, scenario=None)
+    fit = rep.policy.backoff
+    assert rep.policy.get("max_attempts") == 6
+    assert fit.multiplier == 2.0 and abs(fit.base - 0.5) <= 0.05 and fit.jitter == "multiplicative"
+
+
+@pytest.mark.slow
+def test_anthropic_defaults(tmp_path):
+    text = textwrap.dedent("""
+        import anthropic
+        try:
+            anthropic.Anthropic().messages.create(model="m", max_tokens=5, messages=[{"role": "user", "content": "hi"}])
+        except Exception:
+            pass
+    """)
+    rep = probe(_script(tmp_path, text), SHORT, timeout=120, scenario=None)
+    fit = rep.policy.backoff
+    assert rep.policy.get("max_attempts") == 3
+    assert abs(fit.base - 0.5) <= 0.05 and fit.jitter == "multiplicative"
+    assert rep.policy.get("hint_header") == "retry-after-ms"
+
+
+@pytest.mark.slow
+def test_tenacity_random_exponential(tmp_path):
+    text = textwrap.dedent("""
+        import os, httpx
+        from tenacity import retry, stop_after_attempt, wait_random_exponential
+        @retry(wait=wait_random_exponential(multiplier=1, max=60), stop=stop_after_attempt(5), reraise=True)
+        def call():
+            r = httpx.post(os.environ["OPENAI_BASE_URL"] + "/chat/completions",
+                           json={"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]})
+            r.raise_for_status()
+        try:
+            call()
+        except Exception:
+            pass
+    """)
+    script = ProbeScript.model_validate({"phases": [{"name": "backoff", "status": 429, "fail": "all", "repeat": 4}]})
+    rep = probe(_script(tmp_path, text), script, timeout=200, scenario=None)
+    fit = rep.policy.backoff
+    assert rep.policy.get("max_attempts") == 5
+    assert fit.jitter == "full" and fit.multiplier == 2.0
+
+
+def test_backoff_fit_recovers_known_curves():
+    """Synthetic waits drawn from known policies (an independent generator): parameters come back."""
+    rng = np.random.default_rng(3)
+    none = fit_backoff([(n, 0.25 * 3 ** n) for n in range(4)])
+    assert (none.jitter, none.multiplier, round(none.base, 6)) == ("none", 3.0, 0.25)
+    full = fit_backoff([(n, 2 ** n * rng.random()) for _ in range(20) for n in range(5)])
+    assert full.jitter == "full" and full.multiplier == 2.0 and abs(full.base - 1) < 0.1
+    mult = fit_backoff([(n, 0.5 * 2 ** n * (1 - 0.25 * rng.random())) for _ in range(20) for n in range(3)])
+    assert mult.jitter == "multiplicative" and abs(mult.lo - 0.75) < 0.05 and abs(mult.base - 0.5) < 0.025
+
+
+@pytest.mark.parametrize("cmd, says", [
+    (["llmsim-no-such-command-xyz"], "command not found"),
+    ([sys.executable, "-c", "pass"], "never called the endpoint"),
+    ([sys.executable, "-c", "import time; time.sleep(60)"], "still running after"),
+])
+def test_bad_commands_fail_clearly(cmd, says):
+    with pytest.raises(InputError, match=says):
+        probe(cmd, SHORT, timeout=3, scenario=None)
+    assert _no_server_left()
+
+
+def _fixed_loop(url: str, tries: int = 4) -> None:
+    """A plain httpx loop: retry any error after a fixed 1 s (no jitter), 400s included."""
+    import time
+
+    with httpx.Client() as client:
+        for _ in range(tries):
+            r = client.post(url + "/v1/chat/completions",
+                            json={"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]})
+            if r.status_code == 200:
+                return
+            time.sleep(1.0)
+
+
+def test_plugin_flags_fixed_retries_of_400(llmsim_probe):  # noqa: F811  (the fixture, imported above)
+    llmsim_probe.fault(name="backoff", status=429, fail="all")
+    _fixed_loop(llmsim_probe.url)
+    llmsim_probe.fault(name="400", status=400, fail=1)
+    _fixed_loop(llmsim_probe.url)
+    fit = llmsim_probe.policy.backoff
+    assert llmsim_probe.policy.get("max_attempts") == 4
+    assert fit.kind == "constant" and fit.jitter == "none" and abs(fit.base - 1.0) <= 0.1
+    assert {"retries-400", "no-jitter"} <= set(llmsim_probe.findings)
+    assert len(llmsim_probe.attempts) == 6
+
+
+@pytest.mark.slow
+def test_nested_retries_flagged(tmp_path):
+    """tenacity (3 tries) around openai-python (max_retries 2): 9 attempts, the SDK counter restarts."""
+    text = textwrap.dedent("""
+        import openai
+        from tenacity import retry, stop_after_attempt, wait_fixed
+        c = openai.OpenAI()
+        @retry(stop=stop_after_attempt(3), wait=wait_fixed(0.2), reraise=True)
+        def call():
+            c.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}], max_tokens=5)
+        try:
+            call()
+        except Exception:
+            pass
+    """)
+    script = ProbeScript.model_validate({"phases": [{"name": "backoff", "status": 429, "fail": "all", "cap": 20}]})
+    rep = probe(_script(tmp_path, text), script, timeout=120, scenario=None)
+    assert rep.policy.get("max_attempts") == 9
+    assert "nested-retries" in [f.code for f in rep.scorecard.findings]
+
+
+def test_plugin_in_a_fresh_project(tmp_path):
+    """A project with only a test file: the fixture comes from the plugin (entry point target), not an import."""
+    import subprocess
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    target = tomllib.loads((root / "pyproject.toml").read_text())["project"]["entry-points"]["pytest11"]["llmsim"]
+    (tmp_path / "test_app.py").write_text(textwrap.dedent("""
+        import httpx
+
+        def test_app(llmsim_probe):
+            llmsim_probe.fault(name="400", status=400, fail=1)
+            for _ in range(2):
+                if httpx.post(llmsim_probe.url + "/v1/chat/completions", json={"model": "m", "max_tokens": 5,
+                              "messages": [{"role": "user", "content": "x"}]}).status_code == 200:
+                    break
+            assert len(llmsim_probe.attempts) == 2
+            assert llmsim_probe.findings == ["retries-400"]
+    """))
+    env = {**__import__("os").environ, "PYTHONPATH": str(root)}
+    res = subprocess.run([sys.executable, "-m", "pytest", "-p", target, "-q", "-p", "no:cacheprovider",
+                          "-o", "addopts=", str(tmp_path / "test_app.py")], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout[-2000:]
+
+
+def test_stream_faults_in_both_wire_formats(llmsim_probe):  # noqa: F811  (the fixture, imported above)
+    """A cut, an error event and a stall mid-stream reach openai-python and anthropic as the errors they raise
+    for them; the endpoint bills the tokens sent before the fault; a stalled stream is a timeout."""
+    import anthropic
+    import openai
+
+    oa = openai.OpenAI(base_url=llmsim_probe.url + "/v1", api_key="x", timeout=1.0, max_retries=0)
+    an = anthropic.Anthropic(base_url=llmsim_probe.url, api_key="x", timeout=1.0, max_retries=0)
+    msgs = [{"role": "user", "content": "hi"}]
+    raised = []
+    for kind in ("cut", "error", "stall"):
+        llmsim_probe.fault(name=f"openai-{kind}", stream=kind, after_tokens=3, stall=30,
+                           status=529 if kind == "error" else None)
+        with pytest.raises(openai.APIError) as e:
+            for _ in oa.chat.completions.create(model="m", messages=msgs, max_tokens=10, stream=True):
+                pass
+        raised.append(type(e.value).__name__)
+        llmsim_probe.fault(name=f"anthropic-{kind}", stream=kind, after_tokens=3, stall=30,
+                           status=529 if kind == "error" else None)
+        with pytest.raises(Exception) as e:  # anthropic's stream helper lets httpx's transport errors through
+            with an.messages.stream(model="m", max_tokens=10, messages=msgs) as s:
+                "".join(s.text_stream)
+        raised.append(type(e.value).__name__)
+    assert raised[2:4] == ["APIError", "APIStatusError"]  # the error events, as each SDK reports them
+    assert raised[0] == "APIConnectionError" and raised[4] == "APITimeoutError"
+    att = llmsim_probe.attempts
+    assert list(att["outcome"]) == ["server_error"] * 4 + ["timeout"] * 2
+    assert list(att["output_tokens"]) == [3] * 6 and att["stream"].all()
+    assert not any(llmsim_probe.policy.retried.values())  # neither SDK retries a broken stream
+
+
+@pytest.mark.parametrize("args, says", [
+    (["probe", "--quick", "--", "llmsim-no-such-command-xyz"], "command not found"),
+    (["probe", "--script", "/nonexistent/probe.yaml", "--", "true"], "--script"),
+    (["probe", "--quick"], "give the command"),
+])
+def test_cli_bad_input_is_one_line(args, says):
+    from typer.testing import CliRunner
+
+    from llmsim.cli import app
+
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 2
+    text = res.output.strip()
+    assert says in text and len(text.splitlines()) == 1 and "Traceback" not in text
+
+
+def test_bad_script_names_the_phase(tmp_path):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="exactly one of status, delay or stream"):
+        ProbeScript.model_validate({"phases": [{"name": "x", "status": 429, "delay": 1}]})
+
+
+@pytest.mark.slow
+def test_fleet_of_probed_openai_matches_the_preset(tmp_path):
+    """The inferred openai-python client and the openai-sdk preset, simulated on tuesday with paired
+    replications: amplification, p95 and wasted spend differ by no more than their 95 % intervals."""
+    import llmsim
+    from llmsim.bridges.probe.probe_client_yaml import client_dict
+
+    script = ProbeScript.model_validate({"phases": [
+        {"name": "backoff", "status": 429, "fail": "all", "repeat": 2},
+        {"name": "retry-after-ms", "status": 429, "fail": 1, "retry_after": 3, "retry_after_ms": 1300},
+        {"name": "529", "status": 529, "fail": 1}, {"name": "500", "status": 500, "fail": 1}]})
+    rep = probe(_script(tmp_path, OPENAI), script, timeout=120, scenario=None)
+    cmp = llmsim.compare(llmsim.load_scenario("tuesday"), clients={"sdk": "openai-sdk",
+                         "probed": client_dict(rep.policy)}, replications=4, workers=1, progress=None)
+    d = cmp.differences().set_index("metric")
+    for m in ("attempts_per_request", "latency_p95", "wasted_cost"):
+        assert abs(d.loc[m, "diff"]) <= max(d.loc[m, "ci"], 1e-9), (m, d.loc[m, "diff"], d.loc[m, "ci"])
