@@ -159,6 +159,18 @@ def summarize(requests: pd.DataFrame, attempts: pd.DataFrame, events: pd.DataFra
     return pd.Series(m, name="value")
 
 
+def _with_provisioned_fee(summary: pd.Series, sc: Scenario) -> pd.Series:
+    """``cost_total`` and ``cost_per_success`` plus the hourly fee of provisioned providers over the measured
+    window (billed whether used or not; docs/providers.md). Unchanged without provisioned providers."""
+    fee = sum(p.provisioned.fee(sc.horizon - sc.warmup) for p in sc.providers if p.provisioned is not None)
+    if fee:
+        summary = summary.copy()
+        summary["cost_total"] += fee
+        n_ok = round(summary["requests"] * summary["success_rate"]) if summary["requests"] else 0
+        summary["cost_per_success"] = summary["cost_total"] / n_ok if n_ok else float("nan")
+    return summary
+
+
 @dataclass
 class Result:
     """Tables of one simulation run. ``requests``: one row per logical request; ``attempts``: one row
@@ -181,7 +193,8 @@ class Result:
         triggers = trigger_windows(*(np.asarray(v, dtype=object if i in (0, 3) else float)
                                      for i, v in enumerate(s.triggers)), scenario.horizon)
         m.update(collapse_from_counts(s.offered, s.goodput, s.edges, scenario.horizon, scenario.warmup, triggers))
-        return cls(scenario, seed, None, None, None, kept_summary=pd.Series(m, name="value"))
+        return cls(scenario, seed, None, None, None,
+                   kept_summary=_with_provisioned_fee(pd.Series(m, name="value"), scenario))
 
     def summary(self) -> pd.Series:
         """The summary metrics (``SUMMARY_METRICS``, docs/model.md), warm-up excluded; the collapse ones:
@@ -192,7 +205,8 @@ class Result:
         triggers = trigger_windows(*(ev[k].to_numpy() for k in ("kind", "time", "number", "subject")), sc.horizon)
         collapse = detect_collapse(req["arrival"].to_numpy(), req["end"].to_numpy(),
                                    (req["outcome"] == "ok").to_numpy(), sc.horizon, sc.warmup, triggers)
-        return pd.concat([summarize(req, self.attempts, ev, sc.warmup, sc.horizon), pd.Series(collapse, name="value")])
+        out = pd.concat([summarize(req, self.attempts, ev, sc.warmup, sc.horizon), pd.Series(collapse, name="value")])
+        return _with_provisioned_fee(out, sc)
 
     def _tables_needed(self, what: str) -> None:
         if self.requests is None or self.attempts is None or self.events is None:

@@ -40,6 +40,8 @@ COMMANDS = {
                                       "(Ctrl-C stops)."),
     "stability": ("llmsim.cli.stability_cmd", "Map recovery probability over load x trigger duration per client, "
                                               "with the stable/metastable boundary."),
+    "providers": ("llmsim.cli.providers_cmd", "List the provider presets (`providers: [{preset: NAME, tier: T}]`) "
+                                              "with each figure's source and date."),
     "import": ("llmsim.cli.import_cmd", "Turn other tools' configs into llmsim scenarios."),
     "trace": ("llmsim.cli.trace_cmds", "Recorded traces: inspect, convert, replay, fit."),
 }

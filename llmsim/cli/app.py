@@ -83,7 +83,8 @@ def _module_of(group) -> str:
 #: the modules that register the commands, in the order ``llmsim --help`` lists them
 COMMAND_MODULES = ("llmsim.cli.experiment_cmds", "llmsim.cli.fidelity_cmd", "llmsim.cli.import_cmd",
                    "llmsim.cli.probe_cmd", "llmsim.cli.report_cmd", "llmsim.cli.run_cmds", "llmsim.cli.serve_cmd",
-                   "llmsim.cli.stability_cmd", "llmsim.cli.trace_cmds")
+                   "llmsim.cli.stability_cmd", "llmsim.cli.trace_cmds", "llmsim.cli.providers_cmd")
+
 
 def add_example(command) -> None:
     """Give a registered command (a typer CommandInfo) its example epilog, once."""

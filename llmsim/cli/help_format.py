@@ -32,6 +32,7 @@ EXAMPLES = {
     "probe": ["llmsim probe --quick --out probed.yaml -- python docs/examples/my_client.py"],
     "report": ["llmsim report runs/tuesday -o tuesday.html"],
     "serve": ["llmsim serve tuesday --record attempts.parquet"],
+    "providers": ["llmsim providers", "llmsim providers sonnet"],
     "litellm": ["llmsim import litellm docs/examples/litellm-config.yaml --out router.yaml"],
     "inspect": ["llmsim trace inspect traces/sample-otel.json --html trace.html"],
     "convert": ["llmsim trace convert traces/sample.csv --out sample.parquet"],

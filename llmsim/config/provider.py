@@ -3,6 +3,8 @@
 >>> p = Provider.model_validate({"name": "primary", "capacity": {"slots": 8}})
 >>> p.capacity.contention_schedule().at(0.0), p.queue.status
 (0.0, 529)
+>>> Provider.model_validate({"preset": "openai/gpt-4o", "tier": 4, "name": "main"}).rate_limits.tpm
+2000000.0
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from llmsim.config.base import Config, Duration
 from llmsim.config.contracts import Quality
 from llmsim.config.distribution_specs import Distribution, DurationDistribution
 from llmsim.config.incident_model import IncidentModelConfig
+from llmsim.config.provider_catalogue import expand_provider
 from llmsim.config.schedule_pairs import check_increasing, schedule_from_pairs
 from llmsim.core.schedule import Schedule
 
-__all__ = ["DEFAULT_REFUSAL", "Capacity", "Queue", "RateLimits", "Latency", "Errors", "Incident", "Pricing", "Provider"]
+__all__ = ["DEFAULT_REFUSAL", "Capacity", "Queue", "RateLimits", "Latency", "Errors", "Incident", "Pricing",
+           "Provisioned", "Provider"]
 
 Share = Annotated[float, Field(ge=0, le=1)]
 
@@ -59,9 +63,15 @@ class RateLimits(Config):
     tpm: Optional[Annotated[float, Field(gt=0)]] = None
     itpm: Optional[Annotated[float, Field(gt=0)]] = None
     otpm: Optional[Annotated[float, Field(gt=0)]] = None
-    admission: Literal["max_tokens", "actual"] = "max_tokens"
+    # what output costs at admission: the max_tokens reservation, the reservation corrected to the tokens
+    # generated when the attempt is billed ("reserve"), or the answer's actual tokens
+    admission: Literal["max_tokens", "actual", "reserve"] = "max_tokens"
     count_refused: bool = False
     window: Annotated[Duration, Field(gt=0)] = 60.0
+    # opt-in limit semantics (docs/providers.md): cache reads charged to ITPM (older Anthropic models),
+    # and output tokens charged this many times over to TPM/OTPM (Bedrock, Claude 4 family: 5)
+    itpm_counts_cache_reads: bool = False
+    output_burn: Annotated[float, Field(ge=1)] = 1.0
 
 
 #: How long a refusal takes to reach the client: one network round trip on a kept-alive HTTPS
@@ -104,10 +114,13 @@ class Latency(Config):
 
 
 class Errors(Config):
-    """Baseline failures: an attempt fails at its first token with ``status``."""
+    """Baseline failures: an attempt fails at its first token with ``status``; a ``mid_stream_share`` of them
+    instead come inside the stream after a 200, at a uniform point of the answer, billed for the output
+    tokens sent before the error (Anthropic's ``error`` events in an SSE stream)."""
 
     server_error_rate: Share = 0.0
     status: Annotated[int, Field(ge=500, le=599)] = 500
+    mid_stream_share: Share = 0.0
 
 
 class Incident(Config):
@@ -132,6 +145,54 @@ class Pricing(Config):
     discount: Annotated[float, Field(ge=0, le=1)] = 0.0  # batch/flex tier
 
 
+class Provisioned(Config):
+    """Dedicated capacity (Azure PTU, Bedrock reserved, Vertex provisioned throughput) billed by the hour
+    whether used or not; the tokens it serves cost nothing more. Either ``usd_per_hour`` for the whole
+    reservation (its size: the provider's ``capacity`` and ``rate_limits``), or ``units`` of
+    ``usd_per_unit_hour`` each, where each unit brings ``slots_per_unit`` slots and ``tpm_per_unit`` TPM
+    (the provider's ``capacity.slots`` and ``rate_limits.tpm`` then follow from ``units``, so a sweep or
+    ``tune`` over ``provisioned.units`` resizes and reprices it together).
+
+    >>> Provisioned(usd_per_hour=10).fee(7200.0)
+    20.0
+    >>> Provisioned(units=3, usd_per_unit_hour=2, slots_per_unit=4).fee(3600.0)
+    6.0
+    """
+
+    usd_per_hour: Optional[Annotated[float, Field(ge=0)]] = None
+    units: Optional[Annotated[int, Field(ge=1)]] = None
+    usd_per_unit_hour: Optional[Annotated[float, Field(ge=0)]] = None
+    slots_per_unit: Optional[Annotated[int, Field(ge=1)]] = None
+    tpm_per_unit: Optional[Annotated[float, Field(gt=0)]] = None
+
+    @model_validator(mode="after")
+    def _priced(self):
+        if (self.usd_per_hour is None) == (self.units is None or self.usd_per_unit_hour is None):
+            raise ValueError("give usd_per_hour, or units and usd_per_unit_hour")
+        if self.units is None and (self.slots_per_unit is not None or self.tpm_per_unit is not None):
+            raise ValueError("slots_per_unit and tpm_per_unit size the provider by units: give units")
+        return self
+
+    def fee(self, seconds: float) -> float:
+        """USD billed for ``seconds`` of reservation."""
+        rate = self.usd_per_hour if self.usd_per_hour is not None else self.units * self.usd_per_unit_hour
+        return rate * seconds / 3600.0
+
+
+def _sized_by_units(value):
+    """Provider data whose ``provisioned`` gives units and per-unit sizes -> the same with ``capacity.slots``
+    and ``rate_limits.tpm`` set from them."""
+    prov = value.get("provisioned") if isinstance(value, dict) else None
+    if not isinstance(prov, dict) or not isinstance(prov.get("units"), int):
+        return value
+    value = dict(value)
+    if isinstance(prov.get("slots_per_unit"), int):
+        value["capacity"] = {**(value.get("capacity") or {}), "slots": prov["units"] * prov["slots_per_unit"]}
+    if isinstance(prov.get("tpm_per_unit"), (int, float)):
+        value["rate_limits"] = {**(value.get("rate_limits") or {}), "tpm": prov["units"] * prov["tpm_per_unit"]}
+    return value
+
+
 class Provider(Config):
     """One provider account (model endpoint) as the client sees it."""
 
@@ -150,6 +211,16 @@ class Provider(Config):
     spend_cap: Optional[Annotated[float, Field(ge=0)]] = None  # USD billed before 429 insufficient_quota
     should_retry: Optional[bool] = None  # the x-should-retry header on errors (None: not sent)
     quality: Optional[Quality] = None  # output contract: invalid answers (200 OK) over time
+    provisioned: Optional[Provisioned] = None  # billed per hour, not per token (docs/providers.md)
+    # the provider that takes, at once and server-side, what this one would refuse (429 or queue full)
+    spill_over: Optional[Annotated[str, Field(min_length=1)]] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _catalogue_preset(cls, value):
+        """``{preset: anthropic/claude-sonnet-4.5, tier: 2, name: primary, ...}``: the catalogue's provider
+        data with the other keys merged over it (llmsim.config.provider_catalogue); provisioned units size it."""
+        return _sized_by_units(expand_provider(value))
 
     @model_validator(mode="after")
     def _incidents_ordered(self):

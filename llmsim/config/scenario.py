@@ -101,6 +101,10 @@ class Scenario(Config):
             if name in names[:i]:
                 raise PydanticCustomError("cross_ref", "duplicate provider name '{name}'",
                                           {"path": f"providers[{i}].name", "name": name})
+        for i, p in enumerate(self.providers):
+            if p.spill_over is not None and (p.spill_over not in names or p.spill_over == p.name):
+                raise PydanticCustomError("cross_ref", "spill_over must name another provider (providers: {known})",
+                                          {"path": f"providers[{i}].spill_over", "known": ", ".join(names)})
         for path, name in _route_references(self.client):
             if name not in names:
                 raise PydanticCustomError("cross_ref", "no provider named '{name}' (providers: {known})",

@@ -137,6 +137,10 @@ def run_recorded(scenario: Scenario, seed: int, arrivals: ExplicitArrivals | Non
     models = [ProviderModel(with_drawn_incidents(p, i, streams, scenario.horizon), i)
               for i, p in enumerate(scenario.providers)]
     stations = [Station(env, m, rec, streams, wl.max_tokens) for m in models]
+    by_name = {s.model.name: s for s in stations}
+    for s in stations:  # provisioned capacity spilling over to a standard deployment
+        if s.model.cfg.spill_over is not None:
+            s.spill = by_name[s.model.cfg.spill_over]
     client = ClientPipeline(env, scenario.client, stations, None, rec, streams, wl.max_tokens)
     # closed-loop sessions; spend guards hear every bill (nothing on the hot path when there are none)
     driver = None

@@ -118,6 +118,9 @@ class Station(SlotQueue):
         if self.spend_cap is not None:
             self.add_meter(self._count_spend)
         self.quality = model.quality  # invalid-answer rate schedule, or None
+        # rate_limits.admission "reserve": the max_tokens reservation is corrected when the attempt is billed
+        self.corrects = model.limits is not None and model.limits.corrects
+        self.spill: Station | None = None  # provider.spill_over's station, linked by the simulation
         self._overflow = streams.rng("provider-overflow", model.index)
         lat = cfg.latency
         # how long an answer without service takes to reach the client (429/400; 529/503)
@@ -161,12 +164,18 @@ class Station(SlotQueue):
         if limits is not None:
             wait = limits.admit(now, req.inp, req.cached, self.max_tokens, req.out)
             if wait > 0.0:
+                if self.spill is not None:
+                    self._spill(att)
+                    return
                 self._refuse(att, now, _RATE_LIMITED, 429, wait)
                 return
         if self.busy < self.eff:  # has_free_slot(), inlined on the hot path
             self._serve(att, now)
             return
         if self.queue_full():
+            if self.spill is not None:
+                self._spill(att)
+                return
             att.should_retry = self.should_retry
             self._refuse(att, now, _OVERLOADED, self.model.overload_status, NAN, self.error_times)
             return
@@ -174,6 +183,12 @@ class Station(SlotQueue):
         wake = min(now + self.queue_timeout, att.cut)
         if wake < INF:
             later(self.env, wake - now, self._on_queue_timer, att)
+
+    def _spill(self, att: Attempt) -> None:
+        """What this provider would refuse goes to its ``spill_over`` provider instead, at once (server-side:
+        the client sees one attempt, recorded on the provider that answers it)."""
+        att.station = self.spill
+        self.spill.submit(att)
 
     def _refuse(self, att: Attempt, now: float, outcome: str, status: int, retry_after: float = NAN,
                 times: AnswerTimes | None = None) -> None:
@@ -255,7 +270,9 @@ class Station(SlotQueue):
         if plan.error:
             outcome, status = _SERVER_ERROR, self.model.error_status
             att.should_retry = self.should_retry
-            billed_out = 0
+            billed_out = plan.streamed  # 0 unless the error came inside the stream, after a 200
+            if billed_out:
+                att.first = att.started + plan.ttft
         else:
             outcome, status = _OK, 200
             att.first = att.started + plan.ttft
@@ -269,7 +286,7 @@ class Station(SlotQueue):
         att.outcome = outcome
         att.status = status
         att.row = self.rec.attempt_row(att, self.index, att.started, req.inp, billed_out, cost)
-        if req.cached or self.meter is not None:
+        if req.cached or self.meter is not None or self.corrects:
             self._billed(att, now, cost, billed_out)
         self.busy -= 1  # free(now), inlined: the queue is served only when someone waits
         if self.queue:
@@ -314,6 +331,8 @@ class Station(SlotQueue):
         req = att.req
         if req.cached:
             self.rec.cached(att.row, req.cached)
+        if self.corrects:
+            self.model.limits.settle(now, self.max_tokens, output_tokens)
         if self.meter is not None:
             self.meter(now, cost, req.inp + output_tokens, req)
 

@@ -51,6 +51,12 @@ class TokenBucket:
         self.level = (level if level < self.capacity else self.capacity) - cost
         self.last = now
 
+    def give_back(self, now: float, amount: float) -> None:
+        """Return ``amount`` tokens taken earlier (a reservation corrected), up to the capacity."""
+        level = self.level_at(now) + amount
+        self.level = level if level < self.capacity else self.capacity
+        self.last = now
+
     def try_take(self, now: float, cost: float) -> float:
         """Take ``cost`` and return 0.0, or take nothing and return the wait until it would fit."""
         wait = self.wait_for(now, cost)
@@ -62,24 +68,42 @@ class TokenBucket:
 class RateLimiterSet:
     """RPM / TPM / ITPM / OTPM buckets checked together: admitted only if every bucket has room.
 
-    ``admit`` returns 0.0 when admitted (all buckets charged) or the exact Retry-After otherwise."""
+    ``admit`` returns 0.0 when admitted (all buckets charged) or the exact Retry-After otherwise.
+    ITPM is charged for uncached input only (cache reads free, cache writes counted) unless
+    ``itpm_counts_cache_reads``; output is charged ``output_burn`` times over to TPM and OTPM.
 
-    __slots__ = ("rpm", "tpm", "itpm", "otpm", "use_actual", "count_refused", "active")
+    >>> aware = RateLimiterSet(itpm=2_000_000)
+    >>> aware.admit(0.0, 10_000_000, 8_000_000, 0, 0)  # 10M input, 80 % cache reads: 2M counted
+    0.0
+    >>> RateLimiterSet(itpm=2_000_000, itpm_counts_cache_reads=True).admit(0.0, 10_000_000, 8_000_000, 0, 0)
+    inf
+    """
+
+    __slots__ = ("rpm", "tpm", "itpm", "otpm", "use_actual", "corrects", "count_refused", "cache_reads_count", "burn",
+                 "active")
 
     def __init__(self, rpm=None, tpm=None, itpm=None, otpm=None, *, window: float = 60.0,
-                 admission: str = "max_tokens", count_refused: bool = False):
+                 admission: str = "max_tokens", count_refused: bool = False,
+                 itpm_counts_cache_reads: bool = False, output_burn: float = 1.0):
         def bucket(per_minute):
             return None if per_minute is None else TokenBucket(per_minute / 60.0, per_minute * window / 60.0)
 
         self.rpm, self.tpm, self.itpm, self.otpm = bucket(rpm), bucket(tpm), bucket(itpm), bucket(otpm)
         self.use_actual = admission == "actual"
+        self.corrects = admission == "reserve"  # max_tokens reserved, corrected by ``settle`` at the bill
         self.count_refused = count_refused
+        self.cache_reads_count = itpm_counts_cache_reads  # older models: cache reads charged to ITPM too
+        self.burn = output_burn  # output tokens charged this many times over (Bedrock Claude 4: 5)
         # (bucket, which cost it charges) for the buckets there are: 0 a request, 1 all tokens, 2
         # uncached input, 3 output
         self.active = tuple((b, j) for j, b in enumerate((self.rpm, self.tpm, self.itpm, self.otpm)) if b is not None)
 
     def admit(self, now: float, input_tokens: int, cached_tokens: int, max_tokens: int, output_tokens: int) -> float:
         out = output_tokens if self.use_actual else max_tokens
+        if self.burn != 1.0:
+            out = out * self.burn
+        if self.cache_reads_count:
+            cached_tokens = 0
         # what each bucket (rpm, tpm, itpm, otpm) would charge this attempt
         costs = (1.0, input_tokens + out, input_tokens - cached_tokens, out)
         wait = 0.0  # the longest wait of any bucket
@@ -100,3 +124,21 @@ class RateLimiterSet:
         elif self.count_refused and self.rpm is not None:
             self.rpm.take(now, min(1.0, self.rpm.level_at(now)))
         return wait
+
+    def settle(self, now: float, max_tokens: int, output_tokens: int) -> None:
+        """The attempt is billed for ``output_tokens``: give back what its ``max_tokens`` reservation took
+        beyond them (``admission: reserve``; the caller checks ``corrects``).
+
+        >>> s = RateLimiterSet(otpm=6000, admission="reserve")
+        >>> s.admit(0.0, 10, 0, 4000, 500), s.otpm.level_at(0.0)
+        (0.0, 2000.0)
+        >>> s.settle(0.0, 4000, 500); s.otpm.level_at(0.0)
+        5500.0
+        """
+        unused = (max_tokens - output_tokens) * self.burn
+        if unused <= 0:
+            return
+        if self.tpm is not None:
+            self.tpm.give_back(now, unused)
+        if self.otpm is not None:
+            self.otpm.give_back(now, unused)

@@ -41,6 +41,7 @@ class Plan:
     duration: float  # seconds from start to the last byte (== ttft for an error)
     speed: float  # output tokens per second after the first token
     error: bool
+    streamed: int = 0  # an error inside a stream after a 200: output tokens sent before it (billed)
 
 
 def _schedules(cfg: Provider) -> tuple[Schedule, Schedule, Schedule, Schedule]:
@@ -100,6 +101,7 @@ class ProviderModel:
         self.tokens_per_s = lat.tokens_per_s
         self.slow_extra = lat.load_slowdown - 1.0
         self.error_status = cfg.errors.status
+        self.mid_stream = cfg.errors.mid_stream_share  # share of server errors that come after a 200
         self.overload_status = cfg.queue.status
         self.queue_limit = cfg.queue.limit
         self.queue_timeout = INF if cfg.queue.timeout is None else cfg.queue.timeout
@@ -108,8 +110,11 @@ class ProviderModel:
         rl = cfg.rate_limits
         self.limits = None if rl is None else RateLimiterSet(
             rl.rpm, rl.tpm, rl.itpm, rl.otpm, window=rl.window, admission=rl.admission,
-            count_refused=rl.count_refused)
-        self.price_in, self.price_cached, self.price_out = _token_prices(cfg.pricing)
+            count_refused=rl.count_refused, itpm_counts_cache_reads=rl.itpm_counts_cache_reads,
+            output_burn=rl.output_burn)
+        # provisioned capacity is paid by the hour (Provisioned.fee), its tokens cost nothing more
+        self.price_in, self.price_cached, self.price_out = (0.0, 0.0, 0.0) if cfg.provisioned is not None \
+            else _token_prices(cfg.pricing)
         # output contract: share of 200 answers that are invalid, over time (None: never)
         self.quality = None if cfg.quality is None else cfg.quality.schedule()
 
@@ -147,10 +152,13 @@ class ProviderModel:
             d = first_draw * slow
             return Plan(d, d, INF, error)
         ttft = first_draw if self._no_extra else (first_draw + self.extra_latency_schedule.at(now)) * slow
-        if error:
+        if error and error_u >= err_rate * self.mid_stream:
             return Plan(ttft, ttft, 0.0, True)
         load = 1.0 if busy >= eff else busy / eff
         speed = self.tokens_per_s / (1.0 + self.slow_extra * load) / slow
+        if error:  # inside the stream: given an error, error_u / (err_rate * mid_stream) is uniform on [0, 1)
+            streamed = int(error_u / (err_rate * self.mid_stream) * output_tokens)
+            return Plan(ttft, ttft + streamed / speed, speed, True, streamed)
         return Plan(ttft, ttft + output_tokens / speed, speed, False)
 
     # -- billing --------------------------------------------------------------------------------
@@ -161,7 +169,9 @@ class ProviderModel:
     @staticmethod
     def generated_tokens(plan: Plan, output_tokens: int, elapsed: float) -> int:
         """Output tokens produced ``elapsed`` seconds after service started."""
-        if plan.error or elapsed <= plan.ttft:
+        if plan.error:
+            output_tokens = plan.streamed  # a mid-stream error: what was sent before it; else nothing
+        if output_tokens == 0 or elapsed <= plan.ttft:
             return 0
         if elapsed + 1e-9 >= plan.duration:
             return output_tokens  # ran to its end ((start + d) - start can fall an ulp short of d)

@@ -1,0 +1,68 @@
+"""``llmsim providers [SEARCH]``: the provider catalogue, with the source and date of every figure."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from llmsim.cli.app import app, fail, out
+from llmsim.config.provider_catalogue import catalogue, preset_figures, preset_names
+
+
+def _matching(search: Optional[str]) -> list[str]:
+    """Presets whose name, provider, model or description contains ``search`` (case-insensitive)."""
+    if not search:
+        return preset_names()
+    needle = search.lower()
+    presets = catalogue()["presets"]
+    return [n for n in preset_names()
+            if any(needle in str(x).lower() for x in (n, presets[n]["provider"], presets[n]["model"],
+                                                       presets[n].get("about", "")))]
+
+
+def _summary(names: list[str]) -> Table:
+    table = Table(title="Provider presets (providers: [{preset: NAME, tier: T, name: ...}])", title_justify="left")
+    table.add_column("preset", min_width=max(map(len, names)))  # whole names, even on a narrow terminal
+    for col in ("usage tiers", "$/Mtok in / cached / out", "about"):
+        table.add_column(col, overflow="fold")
+    presets = catalogue()["presets"]
+    for n in names:
+        figures = dict(preset_figures(n))
+        prices = " / ".join(f"{figures[k]['value']:g}" if k in figures else "-"
+                            for k in ("pricing.input_per_mtok", "pricing.cached_input_per_mtok",
+                                      "pricing.output_per_mtok"))
+        tiers = ", ".join(presets[n].get("tiers") or {}) or "-"
+        table.add_row(n, tiers, prices, escape(presets[n].get("about", "")))
+    return table
+
+
+def _figures(name: str) -> Table:
+    sources = catalogue()["sources"]
+    table = Table(title=name, title_justify="left")
+    table.add_column("figure", min_width=max(len(path) for path, _ in preset_figures(name)))
+    for col in ("value", "source", "read", "note"):
+        table.add_column(col, overflow="fold", no_wrap=col == "read")
+    for path, fig in preset_figures(name):
+        src = sources[fig["source"]]
+        table.add_row(path, escape(str(fig["value"])), escape(src["where"]), str(src["read"]),
+                      escape(fig.get("note", "")))
+    return table
+
+
+@app.command()
+def providers(search: Optional[str] = typer.Argument(None, help="Show only presets whose name, provider or "
+                                                                "model contains this text, figure by figure."),
+              ) -> None:
+    """List the provider presets (`providers: [{preset: NAME, tier: T}]`) with each figure's source and date."""
+    names = _matching(search)
+    if not names:
+        fail(f"no provider preset matches {search!r} (presets: {', '.join(preset_names())})")
+    out.print(_summary(names))
+    if search:
+        for n in names:
+            out.print(_figures(n))
+    else:
+        out.print("Give a SEARCH (e.g. `llmsim providers sonnet`) for every figure with its source and date.")
