@@ -22,11 +22,12 @@ __all__ = [
     "event_markers", "frontier_mask", "table_of", "param_columns", "point_means",
 ]
 
-#: one colour per outcome, the same in every chart
+#: one colour per outcome, the same in every chart: the Okabe-Ito colour-blind-safe palette (success in blue,
+#: never green beside red), greys for the outcomes the client decides itself
 OUTCOME_COLORS = {
-    "ok": "#2e7d32", "rate_limited": "#f9a825", "overloaded": "#c62828", "server_error": "#6a1b9a",
-    "timeout": "#8d6e63", "deadline": "#455a64", "invalid": "#d81b60", "rejected": "#9e9e9e",
-    "spend_blocked": "#212121",
+    "ok": "#0072b2", "rate_limited": "#e69f00", "overloaded": "#d55e00", "server_error": "#cc79a7",
+    "timeout": "#f0e442", "deadline": "#56b4e9", "invalid": "#009e73", "rejected": "#999999",
+    "spend_blocked": "#000000",
 }
 _NICE_WIDTHS = (1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 604800)
 _NOT_PARAMS = {"replication", "seed", "point", "run", "error"}
