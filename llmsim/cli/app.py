@@ -48,10 +48,11 @@ class LazyTyper(typer.Typer):
             return
         if not self._loaded:
             self._loaded = True
-            self.load(*self._modules)
+            self.load(*self._modules)  # gives the examples too
+        else:
+            self._examples()  # a module imported directly since the last look
         # listed in the order of ``modules``, whichever was imported first (sorted at every look: a module
         # imported directly registers its commands after the others were loaded and sorted)
-        self._examples()
         rank = {m: i for i, m in enumerate(self._modules)}
         self._commands.sort(key=lambda c: rank.get(c.callback.__module__, len(rank)))
         self._groups.sort(key=lambda g: rank.get(_module_of(g), len(rank)))
