@@ -85,9 +85,12 @@ class RetryAfterMax(Config):
 
 
 class RetryAfterWindow(Config):
-    """Honour Retry-After only when it lies in (lo, hi]; otherwise use the backoff (OpenAI SDK: (0, 60])."""
+    """Honour Retry-After only when it lies in (lo, hi]; otherwise use the backoff (OpenAI SDK: (0, 60]).
+    ``jitter``: U(0, jitter) added to an honoured hint (LiteLLM's calculate_retry_after adds its JITTER,
+    0.75 s, with the same draw the backoff would use)."""
 
     window: tuple[Duration, Duration]
+    jitter: Duration = 0.0
 
 
 class RetryAfterClamp(Config):
@@ -168,9 +171,9 @@ class Retry(Config):
     that long has passed since the first call, checked after a call (tenacity, may overshoot);
     ``stop_before_delay`` stops when the next sleep would end past it; ``give_up_retry_after_over``
     refuses to retry when the server asks for a longer wait (OpenAI SDK v3: 120 s);
-    ``instant_if_alternative``: retry at once when the routing below has another healthy
-    deployment, and give up on a 429 when it has no healthy deployment at all (LiteLLM's Router;
-    needs a route below); ``hint_header``: which header the client parses for the Retry-After hint
+    ``instant_if_alternative``: LiteLLM's Router (needs a route below): retry at once when the routing
+    below has more than one deployment and any of them is healthy after this failure's cooldown (the
+    one that just failed included), and give up on a 429 when none is healthy; ``hint_header``: which header the client parses for the Retry-After hint
     (openai-python, anthropic: retry-after-ms; LiteLLM: retry-after in whole seconds; see HintHeader)."""
 
     max_attempts: Annotated[int, Field(ge=1, le=100)] = 3

@@ -133,8 +133,9 @@ CLIENT_PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "litellm-router": (
         "LiteLLM Router (litellm 1.110: router_utils/cooldown_handlers.py, utils.calculate_retry_after, "
-        "router_rust/core.py): num_retries 2 around the deployments, SDK inside pinned to max_retries 0; a retry "
-        "goes at once when another deployment is healthy, a 429 with none healthy is raised without retry, else "
+        "router_rust/core.py): num_retries 2 around the deployments, SDK inside pinned to max_retries 0; in a "
+        "group of > 1 a retry goes at once when any deployment is healthy after the failure (the one that "
+        "failed included: re-picked by the routing), a 429 with none healthy is raised without retry, else "
         "it waits the whole-second retry-after in (0, 60] s or min(0.5*2^n, 8) s, plus U(0, 0.75) s; "
         "simple-shuffle routing; cooldown (Router without allowed_fails) on a 429 in a group of > 1, or > 50 % "
         "of >= 5 calls a minute failed, for the whole-second retry-after, else 5 s; all deployments cooling "
@@ -143,7 +144,7 @@ CLIENT_PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
             {"retry": {"max_attempts": 3, "on": SDK_STATUSES, "instant_if_alternative": True,
                        "backoff": {"kind": "exponential", "base": "500ms", "multiplier": 2, "cap": "8s",
                                    "jitter": {"additive": "750ms"}},
-                       "retry_after": {"window": [0, "60s"]}, "hint_header": "retry-after"}},
+                       "retry_after": {"window": [0, "60s"], "jitter": "750ms"}, "hint_header": "retry-after"}},
             {"route": {"strategy": "weighted", "order": ["*"], "failover_on": SDK_STATUSES,
                        "ejection": {"kind": "litellm", "mode": "rates", "cooldown_time": "5s",
                                     "hint_header": "retry-after"}}},

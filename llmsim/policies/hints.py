@@ -16,6 +16,8 @@ header's precision: ``retry-after`` in whole seconds (rounded up, at least 1 s, 
 7.0
 >>> RetryAfterPolicy("max_of").delay(2.0, 1.0)
 2.0
+>>> RetryAfterPolicy(RetryAfterWindow(window=(0.0, 60.0), jitter=0.75)).delay(2.0, 1.0, u=0.5)  # LiteLLM
+1.375
 """
 
 from __future__ import annotations
@@ -89,14 +91,16 @@ class RetryAfterPolicy:
     max)), window (hint if lo < hint <= hi else backoff), clamp (clamp(hint, backoff, backoff +
     clamp)), max_of (max(hint, backoff))."""
 
-    __slots__ = ("cfg", "_rule")
+    __slots__ = ("cfg", "_rule", "jitter")
 
     def __init__(self, cfg: str | RetryAfterMax | RetryAfterWindow | RetryAfterClamp):
         self.cfg = cfg
         self._rule = _BY_NAME[cfg] if isinstance(cfg, str) else _BY_KIND[type(cfg)]
+        self.jitter = getattr(cfg, "jitter", 0.0)  # added to an honoured hint, times the draw ``u``
 
-    def delay(self, backoff: float, retry_after: float) -> float:
+    def delay(self, backoff: float, retry_after: float, u: float = 0.0) -> float:
         ra = retry_after
         if ra != ra or ra <= 0:  # no usable hint (NaN: none sent, or not positive)
             return backoff
-        return self._rule(self.cfg, backoff, ra)
+        d = self._rule(self.cfg, backoff, ra)
+        return d + u * self.jitter if self.jitter and d == ra else d

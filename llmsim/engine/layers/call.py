@@ -64,6 +64,9 @@ class Layer(Protocol):
     def has_alternative(self, req, now: float, station) -> bool:
         """Is another healthy provider available below?"""
 
+    def choices(self, now: float) -> tuple[int, int]:
+        """(healthy providers, providers) the layer below chooses from (LiteLLM's retry rule reads both)."""
+
     def advance(self, req) -> None:
         """The next call starts from the next provider (fallback order)."""
 
@@ -101,6 +104,9 @@ class Stage:
 
     def has_alternative(self, req, now: float, station) -> bool:
         return self.inner.has_alternative(req, now, station)
+
+    def choices(self, now: float) -> tuple[int, int]:
+        return self.inner.choices(now)
 
     def cancel(self, att) -> None:
         self.inner.cancel(att)

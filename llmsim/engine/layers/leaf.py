@@ -101,3 +101,6 @@ class Leaf:
 
     def has_alternative(self, req, now: float, station) -> bool:
         return False
+
+    def choices(self, now: float) -> tuple[int, int]:
+        return 1, 1  # one provider, never ejected here

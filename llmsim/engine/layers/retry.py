@@ -132,16 +132,19 @@ class RetryStage(Stage):
         if now - r.first >= self.stop_after:
             return None
         backoff = self.backoff_for.get(att.outcome, self.backoff) if self.backoff_for else self.backoff
-        delay, r.prev = backoff.step(r.n - 1, self.ctx.jitter.next(), r.prev)
+        u = self.ctx.jitter.next()
+        delay, r.prev = backoff.step(r.n - 1, u, r.prev)
         station = att.station
         nxt = self.inner.peek(r.req, now) if r.station is None else r.station
         if hinted and station is not None and nxt is station:
-            delay = self.hint.delay(delay, ra)  # the hint is about the provider we are going back to
+            delay = self.hint.delay(delay, ra, u)  # the hint is about the provider we are going back to
         if self.instant_if_alternative and station is not None:  # LiteLLM's Router
-            if self.inner.has_alternative(r.req, now, station):
-                delay = 0.0
-            elif att.outcome == "rate_limited" and not self.inner.has_alternative(r.req, now, None):
-                return None  # a 429 with every deployment cooling down is raised, not retried
+            healthy, size = self.inner.choices(now)  # after this failure's cooldown
+            if healthy == 0:
+                if att.outcome == "rate_limited":
+                    return None  # a 429 with every deployment cooling down is raised, not retried
+            elif size > 1:
+                delay = 0.0  # any healthy deployment, the one that just failed included: retry at once
         if (now - r.first) + delay >= self.stop_before or now + delay >= r.outer.cut:
             return None  # the wait would pass the deadline or the stop: give up now
         return delay

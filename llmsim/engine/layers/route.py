@@ -142,6 +142,9 @@ class RouteStage(Stage):
     def has_alternative(self, req, now: float, station) -> bool:
         return any(s is not station and self.healthy(i, now) for i, s in enumerate(self.stations))
 
+    def choices(self, now: float) -> tuple[int, int]:
+        return sum(1 for i in range(self.n) if self.healthy(i, now)), self.n
+
     def advance(self, req) -> None:
         """The next call starts from the provider after the one used last (fallback order)."""
         req.pos = (req.pos + 1) % len(self.stations)
