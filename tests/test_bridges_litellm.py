@@ -76,6 +76,103 @@ def test_no_retry_is_refused_with_a_sub_millisecond_hint(preset, t):
     assert (refused["retry_after"].dropna() >= 1e-3).all(), refused
 
 
+# -- LiteLLM 1.110's retry rules, as its router core applies them ----------------------------------
+# Rules read from litellm's source and its router core's steps (router_rust/core.py ``_sleep_seconds``,
+# router_rust/surface/retries.py ``should_retry_this_error``, utils.calculate_retry_after, constants
+# INITIAL_RETRY_DELAY 0.5, MAX_RETRY_DELAY 8, JITTER 0.75) and checked step by step against the installed
+# release (docs/bridges.md, "What the real Router does"):
+# - in a group of more than one deployment, the sleep before a retry is 0 whenever any deployment is
+#   healthy after the failure's cooldown, the one that just failed included (the retry re-picks by the
+#   routing strategy, so it can go back to the same deployment);
+# - a 429 with no healthy deployment is raised, not retried;
+# - otherwise (one deployment) it sleeps int(retry-after) + JITTER * U(0, 1) when 0 < retry-after <= 60,
+#   else min(0.5 * 2^k, 8) + JITTER * U(0, 1) before retry k + 1.
+def _litellm(deployments: int = 2, **router_settings):
+    from llmsim.bridges.fidelity.workloads import litellm_config
+    from llmsim.config.litellm_router import translate_litellm
+
+    cfg = litellm_config("http://llmsim", deployments, **router_settings)
+    for i, d in enumerate(cfg["model_list"]):  # gpt-1 first whenever it is healthy: a deterministic order
+        d["litellm_params"]["weight"] = float(i) if deployments > 1 else 1.0
+    return _no_overhead(translate_litellm(cfg).client)
+
+
+def _no_overhead(client: dict) -> dict:
+    """The Router's retry rules alone: without its measured per-attempt overhead, retries go at 0 exactly."""
+    return {**client, "overhead": None}
+
+
+def _sends(att) -> list[tuple[str, float]]:
+    return list(zip(att["provider"].astype(str), att["sent"].round(9)))
+
+
+def test_litellm_retries_at_once_on_the_failed_deployment_when_it_is_the_only_healthy_one():
+    """No allowed_fails (cooldown on any 429 in a group > 1, not on a lone 500): gpt-1's 429 cools it
+    down, the retry goes at once to gpt-0, whose 500 leaves it the only healthy deployment: the next
+    retry goes at once to gpt-0 again (the rule before this fix waited the backoff, 0.5-1.25 s)."""
+    from llmsim.engine.scripted import run_scripted
+
+    client = _litellm(routing_strategy="simple-shuffle", num_retries=2)
+    client["route"]["ejection"]["mode"] = "rates"
+    req, att = run_scripted(client, {"gpt-0": [("server_error", 0.0)], "gpt-1": [("rate_limited", 0.0, 0.3)]})
+    assert _sends(att) == [("gpt-1", 0.0), ("gpt-0", 0.0), ("gpt-0", 0.0)]
+
+
+def test_litellm_raises_a_429_when_no_deployment_is_healthy():
+    from llmsim.engine.scripted import run_scripted
+
+    client = _litellm(num_retries=2)
+    client["route"]["ejection"]["mode"] = "rates"
+    script = [("rate_limited", 0.0, 0.3)]
+    req, att = run_scripted(client, {"gpt-0": script, "gpt-1": script})
+    assert _sends(att) == [("gpt-1", 0.0), ("gpt-0", 0.0)] and req["outcome"].tolist() == ["rate_limited"]
+
+
+def test_litellm_first_failure_within_allowed_fails_is_retried_at_once_on_either_deployment():
+    """allowed_fails 1: a first failure cools nothing down, so the retry (at once) re-picks among both
+    deployments by simple-shuffle's equal weights: back to the same one about half the time."""
+    from llmsim.bridges.fidelity.clients import litellm_client
+    from llmsim.engine.scripted import run_scripted
+
+    client = _no_overhead(litellm_client())
+    same = []
+    for seed in range(300):
+        script = [("rate_limited", 0.0, 0.3), ("ok", 0.0)]
+        _, att = run_scripted(client, {"gpt-0": script, "gpt-1": script}, seed=seed)
+        assert att["sent"].iloc[1] == 0.0  # (a retry on the other deployment meets its first 429: a third try)
+        same.append(att["provider"].iloc[0] == att["provider"].iloc[1])
+    assert abs(np.mean(same) - 0.5) <= 3 * math.sqrt(0.25 / len(same)), np.mean(same)
+
+
+def _lone_waits(script, seeds: int = 300) -> np.ndarray:
+    from llmsim.engine.scripted import run_scripted
+
+    client = _litellm(deployments=1, num_retries=2)
+    waits = []
+    for seed in range(seeds):
+        _, att = run_scripted(client, {"gpt-0": script}, seed=seed)
+        waits.append(np.diff(att["sent"].to_numpy()))
+    return np.array(waits)
+
+
+def test_litellm_lone_deployment_waits_the_whole_second_hint_plus_uniform_jitter():
+    """calculate_retry_after: int(retry-after) (serve sends 0.3 s as 1) + 0.75 * U(0, 1), for every retry."""
+    from scipy import stats
+
+    w = _lone_waits([("rate_limited", 0.0, 0.3)])
+    assert w.shape[1] == 2
+    assert stats.kstest(w.ravel(), stats.uniform(1.0, 0.75).cdf).pvalue > 1e-3
+
+
+def test_litellm_lone_deployment_backs_off_exponentially_without_a_hint():
+    """No retry-after: min(0.5 * 2^k, 8) + 0.75 * U(0, 1) before retry k + 1 (k = 0, 1)."""
+    from scipy import stats
+
+    w = _lone_waits([("server_error", 0.0)])
+    for k in range(2):
+        assert stats.kstest(w[:, k], stats.uniform(0.5 * 2 ** k, 0.75).cdf).pvalue > 1e-3, k
+
+
 # -- the real Router ------------------------------------------------------------------------------
 # Behind the `slow` marker (python -m pytest -m slow tests/test_bridges_litellm.py): the real Router's
 # behaviour depends on the machine's load. Its cooldowns are recorded by a callback after each failure,

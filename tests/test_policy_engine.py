@@ -513,7 +513,7 @@ def test_cancelled_hedges_never_leak_slots(notice):
 
 
 def test_single_provider_router_honours_retry_after():
-    cfg = resolve_client("litellm-router")
+    cfg = resolve_client({"preset": "litellm-router", "overhead": None})  # its retry rule alone
     _, att = run_scripted(cfg, {"p": [("rate_limited", 0, 20.0), ("ok", 1)]})
     # litellm calculate_retry_after: the whole-second hint plus its JITTER * U(0, 1), JITTER = 0.75 s
     assert att["sent"].iloc[0] == 0.0 and 20.0 <= att["sent"].iloc[1] <= 20.75

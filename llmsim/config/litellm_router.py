@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmsim.config.client_presets import CLIENT_PRESETS, SDK_STATUSES, deep_merge
+from llmsim.config.client_presets import CLIENT_PRESETS, LITELLM_OVERHEAD, SDK_STATUSES, deep_merge
 from llmsim.core.errors import InputError
 
 __all__ = ["translate_litellm", "LiteLLMImport", "ImportNote", "STRATEGIES", "DEFAULT_SLOTS"]
@@ -549,7 +549,7 @@ def _client(policy: _RouterPolicy, models: _ModelList, route: dict[str, Any]) ->
     retry = deep_merge(CLIENT_PRESETS["litellm-router"][1]["layers"][0]["retry"],
                        {"max_attempts": int(_num(policy.num_retries, "num_retries")) + 1,
                         "backoff": {"min": _num(policy.retry_after, "retry_after")}})
-    client: dict[str, Any] = {}
+    client: dict[str, Any] = {"overhead": dict(LITELLM_OVERHEAD)}  # the Router's own time per attempt
     timeout = _client_timeout(policy.timeout, models.timeouts, route["order"])
     if timeout is not None:
         client["timeout"] = timeout

@@ -50,8 +50,10 @@ class LiteLLMCooldownEjection(_Ejection):
     (no allowed_fails given to the Router): cool a deployment down on a 429 when the group has more
     than one deployment; when more than failure_share of >= min_requests calls this minute failed
     (groups of > 1); or when all of >= 1000 calls this minute failed. Mode ``allowed_fails``: when its
-    failures, counted in a window of cooldown_time opened by the first one (the counter's TTL in
-    ``should_cooldown_based_on_allowed_fails_policy``), exceed allowed_fails; never a lone deployment.
+    failures, counted in a window of cooldown_time opened by the first one, exceed allowed_fails (the
+    router core increments ``deployment:<id>:allowed_fails`` with ttl cooldown_time, set when the counter
+    is created and not renewed: measured 1, 2, ... 5, then 1 again 5 s after the first); never a lone
+    deployment.
     The cooldown lasts the Retry-After as the client reads it (``hint_header``), else cooldown_time.
     Recovery is passive (no probe)."""
 
