@@ -173,7 +173,8 @@ class Retry(Config):
     refuses to retry when the server asks for a longer wait (OpenAI SDK v3: 120 s);
     ``instant_if_alternative``: LiteLLM's Router (needs a route below): retry at once when the routing
     below has more than one deployment and any of them is healthy after this failure's cooldown (the
-    one that just failed included), and give up on a 429 when none is healthy; ``hint_header``: which header the client parses for the Retry-After hint
+    one that just failed included), and give up on a 429 when none is healthy; ``hint_header``: which
+    header the client parses for the Retry-After hint
     (openai-python, anthropic: retry-after-ms; LiteLLM: retry-after in whole seconds; see HintHeader)."""
 
     max_attempts: Annotated[int, Field(ge=1, le=100)] = 3
