@@ -1,11 +1,11 @@
-"""LiteLLM fidelity: how clients read rate-limit headers, and the real ``litellm.Router`` (the installed
-release) against ``llmsim serve`` vs what ``llmsim import litellm`` makes of the same config, on the same
-send times.
+"""LiteLLM fidelity: how clients read rate-limit headers, LiteLLM 1.110's retry rules as the simulation
+applies them, and the real ``litellm.Router`` (the installed release) against ``llmsim serve`` vs what
+``llmsim import litellm`` makes of the same config, on the same send times.
 
 The real run is one sample; the simulation pools 20 replications. Tolerances come from the spread of
 the simulated replications (what one run of this model varies by), and are never looser than the
 acceptance bounds allow when that spread is small: success share within 0.05, cooldowns within 25 %,
-failover share within 0.05 (plus the sampling error of the real run's few retries).
+failover share within 0.05 (plus twice the binomial sampling error of the real run's retries).
 """
 
 from __future__ import annotations
@@ -174,12 +174,13 @@ def test_litellm_lone_deployment_backs_off_exponentially_without_a_hint():
 
 
 # -- the real Router ------------------------------------------------------------------------------
-# Behind the `slow` marker (python -m pytest -m slow tests/test_bridges_litellm.py): the real Router's
-# behaviour depends on the machine's load. Its cooldowns are recorded by a callback after each failure,
-# and when its process is starved (the full suite in parallel with other work) it falls into a regime
-# with 1-3 s retries and several times the cooldowns (docs/bridges.md), which no client model should
-# be asked to reproduce; on a quiet machine the acceptance bounds below hold.
-N = 80
+# Behind the `slow` marker (python -m pytest -m slow tests/test_bridges_litellm.py, about 45 s): a real
+# run of the installed litellm.Router. 400 requests 0.1 s apart make about 40 retries that reach a
+# provider: the failover share of one run carries a binomial standard error of about 0.07, which the
+# tolerance below adds to the acceptance bound (benchmarks/fidelity_table.py litellm runs 1500 requests
+# per run, where the bound alone is tested). On a heavily loaded machine the client's event loop is
+# starved (retries bunch up, cooldowns multiply: docs/bridges.md): run it on a quiet machine.
+N = 400
 
 
 @pytest.fixture(scope="module")
@@ -224,11 +225,14 @@ def test_litellm_router_cooldowns_and_failovers_match(litellm_run):
     assert real_cool > 0, rep
     assert abs(real_cool - sim_cool.mean()) <= max(0.25 * sim_cool.mean(), 3 * sim_cool.std(ddof=1)), (real_cool,
                                                                                                         sim_cool)
-    # every cooldown LiteLLM set lasted the whole-second retry-after (serve rounds up to >= 1 s), not 5 s
+    # failover share: of the retries that reached a provider after an attempt that did, those that went to
+    # another deployment (Behaviour.failovers, the same code on both sides)
     fo_real, fo_sim = rep.real.failovers(), rep.sim.failovers()
-    assert len(fo_real) >= 3, rep
+    assert len(fo_real) >= 20, rep
     se = math.sqrt(max(fo_sim.mean() * (1 - fo_sim.mean()), 0.01) / len(fo_real))
-    assert abs(fo_real.mean() - fo_sim.mean()) <= 0.05 + 3 * se, (fo_real, fo_sim.mean())
+    assert abs(fo_real.mean() - fo_sim.mean()) <= 0.05 + 2 * se, (fo_real.mean(), len(fo_real), fo_sim.mean())
+    # LiteLLM re-picks among the healthy deployments, the failed one included: not every retry fails over
+    assert 0 < fo_real.mean() < 1 and 0 < fo_sim.mean() < 1
 
 
 def test_litellm_cooldowns_last_the_whole_second_header():

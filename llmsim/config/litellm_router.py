@@ -168,6 +168,8 @@ def translate_litellm(config: dict, model: str | None = None, slots: int = DEFAU
     client = _client(policy, models, route)
     notes.add("(router)", "approximated", "Retry-After (whole-second retry-after header): honoured in (0, 60] s, "
                                           "else the backoff; LiteLLM adds its U(0, 0.75) s jitter to the hint too")
+    notes.add("(router)", "approximated", "the Router's own time before each attempt leaves: client.overhead "
+                                          "lognormal, median 27 ms, p95 70 ms (measured against llmsim serve)")
     scenario = {
         "name": f"litellm-{_name(primary)}",
         "description": f"Imported from a LiteLLM config: model group '{primary}' with its Router settings.",
