@@ -39,8 +39,8 @@ _STAINLESS_RETRY: dict[str, Any] = {
 
 #: litellm 1.110's Router, time from a failed attempt's response to its retry reaching ``llmsim serve``
 #: (the Router's own work: failure callbacks, cooldown bookkeeping, the pick, the request built by the
-#: OpenAI client): median 27 ms, 5th-95th percentile 11-53 ms over 105 retries on a lightly loaded
-#: machine, 11-86 ms over 155 at load 5 (docs/bridges.md). Every attempt pays it after the pick.
+#: OpenAI client): median 27 ms, 5th-95th percentile 11-53 ms over 105 retries at load average 2-5 on 2
+#: cores, 11-86 ms over 155 at load 5-6 (docs/bridges.md). Every attempt pays it after the pick.
 LITELLM_OVERHEAD: dict[str, Any] = {"dist": "lognormal", "median": "27ms", "p95": "70ms"}
 
 #: name -> (description citing the source, client config as plain data)
