@@ -174,7 +174,7 @@ def test_litellm_lone_deployment_backs_off_exponentially_without_a_hint():
 
 
 # -- the real Router ------------------------------------------------------------------------------
-# Behind the `slow` marker (python -m pytest -m slow tests/test_bridges_litellm.py, about 45 s): a real
+# Behind the `slow` marker (python -m pytest -m slow tests/test_bridges_litellm.py, about 1.5 min): a real
 # run of the installed litellm.Router. 400 requests 0.1 s apart make about 40 retries that reach a
 # provider: the failover share of one run carries a binomial standard error of about 0.07, which the
 # tolerance below adds to the acceptance bound (benchmarks/fidelity_table.py litellm runs 1500 requests
