@@ -236,3 +236,32 @@ def test_no_number_on_the_pages_has_more_than_four_significant_digits(tmp_path):
     for page in pages:
         bad = [n for n in _page_numbers(page) if _significant(n) > 4]
         assert not bad, bad[:10]
+
+
+# -- tune accepts the derived cost_per_1k_requests ------------------------------------------------------------
+
+
+def test_tune_constraint_on_cost_per_1k_requests_is_computed_from_each_run():
+    sc = llmsim.Scenario.model_validate(tiny_scenario(horizon="1m"))
+    runs = llmsim.tune(sc, {"client.retry.max_attempts": [1, 3]}, constraints={"cost_per_1k_requests": "<= 1000"},
+                       budget=4, workers=1, progress=False)
+    table = runs.table
+    by_hand = (table["cost_total"] / table["requests"] * 1000).groupby(table["point"]).mean()
+    got = runs.candidates.set_index("candidate")["cost_per_1k_requests_mean"]
+    assert got.to_dict() == pytest.approx(by_hand.to_dict(), rel=1e-12)
+    assert runs.candidates["feasible"].all()
+    bound = float(by_hand.min()) / 2  # below every candidate's cost per 1k requests: none can meet it
+    none = llmsim.tune(sc, {"client.retry.max_attempts": [1, 3]},
+                       constraints={"cost_per_1k_requests": f"<= {bound}"}, budget=4, workers=1, progress=False)
+    assert not none.candidates["feasible"].any()
+
+
+def test_cli_tune_accepts_an_slo_on_cost_per_1k_requests(tmp_path):
+    import yaml
+
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(yaml.safe_dump(tiny_scenario(horizon="1m")))
+    got = runner.invoke(app, ["tune", str(scenario), "--param", "client.retry.max_attempts=1,3", "--budget", "4",
+                              "-w", "1", "--no-progress", "--slo", "cost_per_1k_requests<=$1000"])
+    assert got.exit_code == 0, got.output
+    assert "cost_per_1k_requests" in got.output and "meets the constraints" in " ".join(got.output.split())

@@ -20,7 +20,11 @@ import pandas as pd
 
 from llmsim.config.slo import Target
 
-__all__ = ["with_derived", "slo_table", "meets_all", "monthly_factor", "DAYS_PER_MONTH", "projection_note"]
+__all__ = ["with_derived", "derived_value", "DERIVED_METRICS",
+           "slo_table", "meets_all", "monthly_factor", "DAYS_PER_MONTH", "projection_note"]
+
+#: Metrics computed from a run's summary rather than measured by it (an SLO or a tune constraint may name them).
+DERIVED_METRICS = ("cost_per_1k_requests",)
 
 #: A month, for $/month projections (a 30-day month: what a monthly bill covers, near enough).
 DAYS_PER_MONTH = 30.0
@@ -33,6 +37,17 @@ def with_derived(summary: Mapping[str, float]) -> dict[str, float]:
     cost = out.get("cost_total", float("nan"))
     out["cost_per_1k_requests"] = cost / requests * 1000.0 if requests and requests == requests else float("nan")
     return out
+
+
+def derived_value(summary: Mapping[str, float], metric: str) -> float:
+    """One metric of a run's summary, derived ones (``DERIVED_METRICS``) computed from it; NaN when absent.
+
+    >>> derived_value({"requests": 400, "cost_total": 0.2}, "cost_per_1k_requests")
+    0.5
+    """
+    if metric in DERIVED_METRICS:
+        return with_derived(summary)[metric]
+    return float(summary.get(metric, float("nan")))
 
 
 def derived_columns(table: pd.DataFrame) -> pd.DataFrame:
