@@ -190,7 +190,8 @@ def compare(scenario: Any, clients: Mapping[str, Any] | Sequence[str],
     settled = _differences_settled(names, baseline, list(metrics or AUTO_METRICS), rule)
     sw = run_points(base, points, ["client"], kind="compare", replications=rule, seed=seed, workers=workers,
                     executor=executor, scheduler=scheduler, out=out, resume=resume, progress=progress,
-                    measure=measure or summary_and_series, extra={"clients": names, "baseline": baseline}, settled=settled)
+                    measure=measure or summary_and_series, extra={"clients": names, "baseline": baseline},
+                    settled=settled)
     result = CompareResult(sw, names, baseline, confidence)
     if out is not None:
         result.save(out)

@@ -104,8 +104,9 @@ def merged_series(frame: pd.DataFrame, width: float) -> pd.DataFrame:
     ``wasted_per_hour`` averaged over the replications ($/h), ``latency_p95`` the replications' mean of the bin's
     p95 of successes (its ``p95_low``/``p95_high`` the lowest and highest).
 
-    >>> f = pd.DataFrame({"point": 0, "replication": [0, 1], "t": 0.0, "requests": [10.0, 30.0], "ok": [5.0, 27.0],
-    ...                   "attempts": [12.0, 36.0], "cost": [1.0, 3.0], "wasted": [0.0, 1.0], "latency_p95": [1.0, 3.0]})
+    >>> f = pd.DataFrame({"point": 0, "replication": [0, 1], "t": 0.0, "requests": [10.0, 30.0],
+    ...                   "ok": [5.0, 27.0], "attempts": [12.0, 36.0], "cost": [1.0, 3.0], "wasted": [0.0, 1.0],
+    ...                   "latency_p95": [1.0, 3.0]})
     >>> merged_series(f, 3600.0)[["success_rate", "amplification", "spend_per_hour", "latency_p95"]].values.tolist()
     [[0.8, 1.2, 2.0, 2.0]]
     """

@@ -24,7 +24,6 @@ import pandas as pd
 from llmsim.config.loading import load_scenario
 from llmsim.config.scenario import Scenario
 from llmsim.core.errors import InputError
-from llmsim.experiments.compare_series import series_frame
 from llmsim.experiments.adaptive import (
     AUTO_METRICS,
     AutoReplications,
@@ -33,6 +32,7 @@ from llmsim.experiments.adaptive import (
     metric_matrix,
     parse_replications,
 )
+from llmsim.experiments.compare_series import series_frame
 from llmsim.experiments.design import Point, column_value, grid_points, replication_seed, sample_points
 from llmsim.experiments.progress import ProgressSpec
 from llmsim.experiments.stats import mean_ci

@@ -8,6 +8,7 @@ Each panel has one y scale for every candidate: two policies are never drawn on 
 
 >>> import pandas as pd
 >>> from llmsim.viz.plots.time_axis import TimeAxis
+>>> from llmsim.viz.plots.export import chart_spec
 >>> over = pd.DataFrame({"client": ["a", "a", "b", "b"], "t": [0.0, 60.0] * 2, "width": 60.0,
 ...                      "requests": 10.0, "failed": [0.0, 1.0, 0.0, 5.0], "success_rate": [1.0, 0.9, 1.0, 0.5],
 ...                      "amplification": [1.0, 1.1, 1.0, 2.0], "spend_per_hour": 3.0, "wasted_per_hour": 0.5,
@@ -27,7 +28,6 @@ import pandas as pd
 from llmsim.config.scenario import validate_scenario
 from llmsim.config.slo import Target
 from llmsim.core.errors import InputError
-from llmsim.viz.plots.export import chart_spec
 from llmsim.viz.plots.time_axis import TimeAxis
 
 __all__ = ["compare_over_time", "over_time_panels", "CANDIDATE_COLORS"]
