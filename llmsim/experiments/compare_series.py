@@ -46,11 +46,15 @@ def series_bin_width(horizon: float, max_bins: int = 60) -> float:
 
 
 def _bin(times: np.ndarray, width: float, n: int) -> np.ndarray:
-    return np.clip((np.nan_to_num(times, nan=0.0) // width).astype(np.int64), 0, n - 1)
+    """Bin index of each time; ``n`` (one past the last bin) beyond the horizon: the run's drain is not drawn,
+    and piling it into the last bin would draw a spike that never happened."""
+    b = (np.nan_to_num(times, nan=0.0) // width).astype(np.int64)
+    return np.where((b >= 0) & (b < n), b, n)
 
 
 def run_series(res: Result, width: float | None = None) -> dict[str, list[float]]:
-    """The per-bin numbers of ``SERIES_FIELDS`` over the whole run (warm-up included: it is drawn shaded)."""
+    """The per-bin numbers of ``SERIES_FIELDS`` from 0 to the horizon (warm-up included; what ends after the
+    horizon, the drain, left out)."""
     width = width or series_bin_width(res.scenario.horizon)
     n = max(1, int(np.ceil(res.scenario.horizon / width)))
     req, att = res.requests, res.attempts
@@ -63,14 +67,13 @@ def run_series(res: Result, width: float | None = None) -> dict[str, list[float]
     cb = _bin(np.where(np.isnan(ends), att["sent"].to_numpy(dtype=float), ends), width, n)
     cost = att["cost"].to_numpy(dtype=float)
     p95 = pd.Series(req["latency"].to_numpy(dtype=float)[ok]).groupby(rb[ok]).quantile(0.95)
-    out = {"t": (np.arange(n) * width).tolist(),
-           "requests": np.bincount(rb, minlength=n).astype(float).tolist(),
-           "ok": np.bincount(rb[ok], minlength=n).astype(float).tolist(),
-           "attempts": np.bincount(ab[sent], minlength=n).astype(float).tolist(),
-           "cost": np.bincount(cb, weights=cost, minlength=n).tolist(),
-           "wasted": np.bincount(cb, weights=np.where(outcome != "ok", cost, 0.0), minlength=n).tolist(),
-           "latency_p95": p95.reindex(range(n)).to_numpy(dtype=float).tolist()}
-    return out
+    def counts(bins: np.ndarray, weights: np.ndarray | None = None) -> list[float]:
+        return np.bincount(bins, weights=weights, minlength=n + 1)[:n].astype(float).tolist()
+
+    return {"t": (np.arange(n) * width).tolist(), "requests": counts(rb), "ok": counts(rb[ok]),
+            "attempts": counts(ab[sent]), "cost": counts(cb, cost),
+            "wasted": counts(cb, np.where(outcome != "ok", cost, 0.0)),
+            "latency_p95": p95.reindex(range(n)).to_numpy(dtype=float).tolist()}
 
 
 def summary_and_series(scenario: Scenario, seed: int) -> SummaryWithSeries:
