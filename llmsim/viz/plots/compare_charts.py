@@ -138,6 +138,9 @@ def _panel(i: int, over: pd.DataFrame, axis: TimeAxis, layers: list, hover_df: p
         x=x, opacity={"condition": {"test": any_hover, "value": 0.8}, "value": 0.0}, tooltip=hover_tips)
     days = axis.day_lines()
     extra = [days.encode(x=x)] if days is not None else []
+    if zoomed:  # with no brush drawn, a zoomed panel spans the whole run like the top one, not only its bins
+        ends = pd.DataFrame({"time": axis.domain})
+        extra.append(alt.Chart(ends).mark_point(opacity=0).encode(x=x))
     return alt.layer(*extra, *built, catcher, rule).properties(width=width, height=130 if i else 150, title=title)
 
 
