@@ -187,3 +187,49 @@ def test_compare_brush_zooms_the_other_panels_and_hover_is_linked(tmp_path):
     assert got["after"][0] == pytest.approx(whole)  # the brushed panel keeps the whole run
     assert all(d == pytest.approx([0.5, 1.0]) for d in got["after"][1:])  # the others zoom to the brush
     assert got["shownBefore"] == 0 and got["shown"] == 4  # hovering one panel marks the instant in all four
+
+
+_RUN_PROBE = """<script>
+(function () {
+  var tries = 0, timer = setInterval(function () {
+    var views = window.llmsimViews;
+    if (!views && ++tries < 200) { return; }
+    clearInterval(timer);
+    if (!views) { document.body.setAttribute("data-probe", JSON.stringify({error: "no views"})); return; }
+    var zoomed = function () {
+      return views.map(function (v) { try { return v.signal("page_zoom"); } catch (e) { return "none"; } }); };
+    var before = zoomed();
+    views[0].data("zoom_store", [{unit: "concat_0_layer_0", fields: [{field: "time", channel: "x", type: "R"}],
+                                  values: [[2, 5]]}]);
+    views[0].runAsync().then(function () {
+      return new Promise(function (ok) { setTimeout(ok, 200); });
+    }).then(function () {
+      var bottom = views[0].scale("concat_1_x").domain();
+      document.body.setAttribute("data-probe", JSON.stringify({before: before, after: zoomed(), bottom: bottom}));
+    });
+  }, 50);
+})();
+</script>"""
+
+
+def test_run_page_brush_zooms_the_other_time_charts(tmp_path):
+    """The brush on the latency chart (the page's first) sets the time domain of every other time chart of
+    the page, and of the success panel under it; charts without a time axis (the CDF) are left alone."""
+    import html as html_lib
+    import json
+
+    res = llmsim.simulate(llmsim.load_scenario("tuesday").with_overrides(SHORT["tuesday"]))
+    page = write_report(res, tmp_path / "run.html", twins=False)
+    text = page.read_text(encoding="utf-8")
+    at = text.rindex("</body>")
+    probe = tmp_path / "probe.html"
+    probe.write_text(text[:at] + _RUN_PROBE + text[at:], encoding="utf-8")
+    found = re.search(r'data-probe="([^"]*)"', _render(probe, "run-probe", tmp_path))
+    assert found, "the probe did not run"
+    got = json.loads(html_lib.unescape(found.group(1)))
+    assert "error" not in got, got
+    timed = [i for i, z in enumerate(got["before"]) if z != "none"]
+    assert len(timed) >= 4 and all(got["before"][i] is None for i in timed)  # no zoom until a brush is drawn
+    assert all(got["after"][i] == [2, 5] for i in timed if i != 0)  # every other time chart follows the brush
+    assert got["bottom"] == [2, 5]  # and the success panel under the brush
+    assert got["after"][0] is None  # the brushed chart itself keeps the whole run
