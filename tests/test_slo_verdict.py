@@ -335,3 +335,17 @@ def test_the_winners_confidence_covers_every_target_and_the_cost():
     assert v.target_confidence["latency_p95 <= 2s"] == 1.0
     assert v.confidence == pytest.approx(c_success, rel=1e-9)  # 1 - sum of the misses; cost and p95 add 0
     assert v.confidence < 0.99 and "success_rate >= 99% 98" in v.why
+
+
+def test_sweep_frontier_does_not_crown_a_point_that_meets_the_target_only_on_the_mean():
+    """k=1 is cheapest and its mean success (99.2 %) is above 99 %, but over two replications (98.5 %, 99.9 %)
+    the one-sided bound is far below (t(0.95, 1) = 6.314): not sure, so k=2 is crowned."""
+    from llmsim.viz import plots
+
+    t = pd.DataFrame({"k": [1, 1, 2, 2], "replication": [0, 1] * 2, "cost_total": [1.0, 1.1, 2.0, 2.1],
+                      "latency_p95": [1.0, 1.2, 2.0, 2.2], "success_rate": [0.985, 0.999, 0.995, 0.996]})
+    assert 0.992 - 6.314 * np.std([0.985, 0.999], ddof=1) / np.sqrt(2) < 0.99 < 0.995 - 6.314 * 0.000708
+    spec = plots.pareto_frontier(t, targets=parse_slo({"success_rate": "99%"})).to_dict()
+    rows = [r for d in spec["datasets"].values() for r in d if "frontier" in r and "label" in r]
+    status = {r["label"]: r["frontier"] for r in rows}
+    assert status == {"k=1": "not sure to meet", "k=2": "frontier"}
