@@ -20,7 +20,7 @@ Each panel has one y scale for every candidate: two policies are never drawn on 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import altair as alt
 import pandas as pd
@@ -28,9 +28,12 @@ import pandas as pd
 from llmsim.config.scenario import validate_scenario
 from llmsim.config.slo import Target
 from llmsim.core.errors import InputError
+from llmsim.core.units import parse_duration
+from llmsim.experiments.compare_series import merged_series, run_series, series_bin_width
+from llmsim.results import Result
 from llmsim.viz.plots.time_axis import TimeAxis
 
-__all__ = ["compare_over_time", "over_time_panels", "CANDIDATE_COLORS"]
+__all__ = ["compare_over_time", "runs_over_time", "over_time_panels", "CANDIDATE_COLORS"]
 
 #: Okabe-Ito, colour-blind safe: one colour per candidate, the same in every panel
 CANDIDATE_COLORS = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000", "#f0e442")
@@ -48,6 +51,23 @@ def compare_over_time(cmp, targets: Sequence[Target] = (), *, width: int = 680) 
     except (InputError, KeyError):  # saved by another version: elapsed time over the bins drawn
         axis = TimeAxis(float((over["t"] + over["width"]).max()), None)
     return over_time_panels(over, axis, list(cmp.clients), targets, width=width)
+
+
+def runs_over_time(runs: Mapping[str, Result], freq=None, *, targets: Sequence[Target] = (),
+                   width: int = 680) -> alt.VConcatChart:
+    """The same panels for simulated runs you hold (name -> Result, e.g. two policies on one seed): every run on
+    the same axes, so two policies are never drawn on different scales. ``freq``: bin width ("2min"; default
+    about 60 bins over the longest horizon)."""
+    names = list(runs)
+    if not names:
+        raise ValueError("give at least one run: {name: Result}")
+    horizon = max(r.scenario.horizon for r in runs.values())
+    w = series_bin_width(horizon) if freq is None else parse_duration(freq)
+    frames = [pd.DataFrame(run_series(r, w)).assign(point=i, replication=0) for i, r in enumerate(runs.values())]
+    over = merged_series(pd.concat(frames, ignore_index=True), w)
+    over.insert(0, "client", [names[int(i)] for i in over["point"]])
+    axis = TimeAxis(horizon, runs[names[0]].scenario.start_time())
+    return over_time_panels(over.drop(columns="point").assign(width=w), axis, names, targets, width=width)
 
 
 def _hover_table(over: pd.DataFrame, axis: TimeAxis, clients: Sequence[str]) -> tuple[pd.DataFrame, list]:
