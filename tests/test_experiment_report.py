@@ -33,7 +33,8 @@ def test_compare_report_has_forest_plot_and_escaped_names(tmp_path):
     cmp = llmsim.compare(small(), clients={"<b>none</b>": "no-retry", "naive": "naive"}, replications=2,
                          workers=1, progress=False)
     page = experiment_report_html(cmp)
-    assert page.count('class="spec"') == 1 and "&lt;b&gt;none&lt;/b&gt;" in page and "<b>none</b>" not in page
+    # over time (each candidate on shared axes) + forest plot
+    assert page.count('class="spec"') == 2 and "&lt;b&gt;none&lt;/b&gt;" in page and "<b>none</b>" not in page
     assert not _external_fetches(page)
 
 
@@ -43,4 +44,4 @@ def test_cli_report_option(tmp_path):
     r = CliRunner().invoke(app, ["compare", str(sc), "-c", "a=no-retry", "-c", "b=naive", "-r", "2", "--workers", "1",
                                  "--no-progress", "--report", str(tmp_path / "c.html")])
     assert r.exit_code == 0, r.output
-    assert (tmp_path / "c.html").read_text().count('class="spec"') == 1
+    assert (tmp_path / "c.html").read_text().count('class="spec"') == 2  # over time + forest plot

@@ -98,13 +98,26 @@ def test_run_report_draws_every_chart_offline(name, tmp_path):
         assert '"label":"change point"' in html and '"label":"contract alert"' in html
 
 
+_LINE = re.compile(r'role="graphics-symbol" aria-roledescription="line mark"')
+
+
 def test_compare_report_draws_every_chart_offline(tmp_path):
-    sc = llmsim.Scenario.model_validate(tiny_scenario(horizon="2m"))
+    sc = llmsim.Scenario.model_validate(tiny_scenario(horizon="2m", start="Tue 09:00"))
     cmp = llmsim.compare(sc, clients=["no-retries", "openai-sdk"], replications=3, workers=1, progress=False)
     page = write_experiment_report(cmp, tmp_path / "compare.html", targets=llmsim.config.slo.parse_slo(
         {"success_rate": "99%"}))
-    _assert_all_drawn(_render(page, "compare", tmp_path), page)
-    assert 'class="verdict"' in page.read_text(encoding="utf-8")
+    dom = _render(page, "compare", tmp_path)
+    counts = _assert_all_drawn(dom, page)
+    html = page.read_text(encoding="utf-8")
+    assert 'class="verdict"' in html and len(counts) == 2
+    # the over-time chart: four panels, each drawing one line per candidate (spend: also the wasted line)
+    first = dom[dom.index('<div id="chart-0"'):dom.index('<div id="chart-1"')]
+    assert len(_LINE.findall(first)) >= 4 * 2 + 2
+    for title in ("Share of requests that succeeded", "p95 latency of the successes", "Retry amplification",
+                  "Spend rate"):
+        assert title in first
+    assert '"name":"zoom"' in html and '"param":"zoom"' in html and '"name":"hover3"' in html
+    assert "09:0" in first  # clock-time axis labels (the scenario starts Tue 09:00)
 
 
 def test_sweep_report_draws_every_chart_offline(tmp_path):
@@ -122,3 +135,101 @@ def test_trace_inspect_page_draws_every_chart_offline(tmp_path):
     assert got.exit_code == 0, got.output
     counts = _assert_all_drawn(_render(page, "trace-inspect", tmp_path), page)
     assert len(counts) == 4  # rate, tokens, outcomes, latency
+
+
+#: Appended to a copy of the compare page: embeds its first chart again, draws a brush on the top panel and
+#: hovers an instant of panel 1 through the selections' stores (as a drag and a pointer move would), then
+#: reports the x domains of the four panels and how many hover rules are visible.
+_PROBE = """<script>
+(function () {
+  var spec = JSON.parse(document.querySelector("script.spec").textContent);
+  var div = document.createElement("div"); document.body.appendChild(div);
+  vegaEmbed(div, spec, {actions: false, renderer: "svg", mode: "vega-lite"}).then(function (r) {
+    var v = r.view, domains = function () {
+      return [0, 1, 2, 3].map(function (i) { return v.scale("concat_" + i + "_x").domain(); }); };
+    var shown = function () {
+      return Array.prototype.filter.call(div.querySelectorAll('[aria-roledescription="rule mark"]'),
+        function (e) { return e.getAttribute("opacity") === "0.8" || e.style.opacity === "0.8"; }).length; };
+    var before = domains(), shownBefore = shown();
+    v.data("zoom_store", [{unit: "concat_0_layer_0", fields: [{field: "time", channel: "x", type: "R"}],
+                           values: [[0.5, 1.0]]}]);
+    v.data("hover1_store", [{unit: "concat_1_layer_0", fields: [{field: "time", type: "E"}],
+                             values: [HOVER_TIME]}]);
+    return v.runAsync().then(function () {
+      document.body.setAttribute("data-probe", JSON.stringify({before: before, after: domains(), shown: shown(),
+                                                               shownBefore: shownBefore}));
+    });
+  }).catch(function (e) { document.body.setAttribute("data-probe", JSON.stringify({error: String(e)})); });
+})();
+</script>"""
+
+
+def test_compare_brush_zooms_the_other_panels_and_hover_is_linked(tmp_path):
+    import html as html_lib
+    import json
+
+    sc = llmsim.Scenario.model_validate(tiny_scenario(horizon="2m"))
+    cmp = llmsim.compare(sc, clients=["no-retries", "openai-sdk"], replications=2, workers=1, progress=False)
+    page = write_experiment_report(cmp, tmp_path / "compare.html")
+    text = page.read_text(encoding="utf-8")
+    at = text.rindex("</body>")
+    probe = tmp_path / "probe.html"
+    over = cmp.over_time()
+    instant = float((over["t"].iloc[3] + over["width"].iloc[3] / 2) / 60.0)  # a bin's middle, in axis minutes
+    probe.write_text(text[:at] + _PROBE.replace("HOVER_TIME", repr(instant)) + text[at:], encoding="utf-8")
+    dom = _render(probe, "compare-probe", tmp_path)
+    found = re.search(r'data-probe="([^"]*)"', dom)
+    assert found, "the probe did not run"
+    got = json.loads(html_lib.unescape(found.group(1)))
+    assert "error" not in got, got
+    whole = got["before"][0]
+    assert all(d == pytest.approx(whole) for d in got["before"])  # before: every panel spans the whole run
+    assert got["after"][0] == pytest.approx(whole)  # the brushed panel keeps the whole run
+    assert all(d == pytest.approx([0.5, 1.0]) for d in got["after"][1:])  # the others zoom to the brush
+    assert got["shownBefore"] == 0 and got["shown"] == 4  # hovering one panel marks the instant in all four
+
+
+_RUN_PROBE = """<script>
+(function () {
+  var tries = 0, timer = setInterval(function () {
+    var views = window.llmsimViews;
+    if (!views && ++tries < 200) { return; }
+    clearInterval(timer);
+    if (!views) { document.body.setAttribute("data-probe", JSON.stringify({error: "no views"})); return; }
+    var zoomed = function () {
+      return views.map(function (v) { try { return v.signal("page_zoom"); } catch (e) { return "none"; } }); };
+    var before = zoomed();
+    views[0].data("zoom_store", [{unit: "concat_0_layer_0", fields: [{field: "time", channel: "x", type: "R"}],
+                                  values: [[2, 5]]}]);
+    views[0].runAsync().then(function () {
+      return new Promise(function (ok) { setTimeout(ok, 200); });
+    }).then(function () {
+      var bottom = views[0].scale("concat_1_x").domain();
+      document.body.setAttribute("data-probe", JSON.stringify({before: before, after: zoomed(), bottom: bottom}));
+    });
+  }, 50);
+})();
+</script>"""
+
+
+def test_run_page_brush_zooms_the_other_time_charts(tmp_path):
+    """The brush on the latency chart (the page's first) sets the time domain of every other time chart of
+    the page, and of the success panel under it; charts without a time axis (the CDF) are left alone."""
+    import html as html_lib
+    import json
+
+    res = llmsim.simulate(llmsim.load_scenario("tuesday").with_overrides(SHORT["tuesday"]))
+    page = write_report(res, tmp_path / "run.html", twins=False)
+    text = page.read_text(encoding="utf-8")
+    at = text.rindex("</body>")
+    probe = tmp_path / "probe.html"
+    probe.write_text(text[:at] + _RUN_PROBE + text[at:], encoding="utf-8")
+    found = re.search(r'data-probe="([^"]*)"', _render(probe, "run-probe", tmp_path))
+    assert found, "the probe did not run"
+    got = json.loads(html_lib.unescape(found.group(1)))
+    assert "error" not in got, got
+    timed = [i for i, z in enumerate(got["before"]) if z != "none"]
+    assert len(timed) >= 4 and all(got["before"][i] is None for i in timed)  # no zoom until a brush is drawn
+    assert all(got["after"][i] == [2, 5] for i in timed if i != 0)  # every other time chart follows the brush
+    assert got["bottom"] == [2, 5]  # and the success panel under the brush
+    assert got["after"][0] is None  # the brushed chart itself keeps the whole run

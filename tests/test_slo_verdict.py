@@ -236,3 +236,116 @@ def test_no_number_on_the_pages_has_more_than_four_significant_digits(tmp_path):
     for page in pages:
         bad = [n for n in _page_numbers(page) if _significant(n) > 4]
         assert not bad, bad[:10]
+
+
+# -- tune accepts the derived cost_per_1k_requests ------------------------------------------------------------
+
+
+def test_tune_constraint_on_cost_per_1k_requests_is_computed_from_each_run():
+    sc = llmsim.Scenario.model_validate(tiny_scenario(horizon="1m"))
+    runs = llmsim.tune(sc, {"client.retry.max_attempts": [1, 3]}, constraints={"cost_per_1k_requests": "<= 1000"},
+                       budget=4, workers=1, progress=False)
+    table = runs.table
+    by_hand = (table["cost_total"] / table["requests"] * 1000).groupby(table["point"]).mean()
+    got = runs.candidates.set_index("candidate")["cost_per_1k_requests_mean"]
+    assert got.to_dict() == pytest.approx(by_hand.to_dict(), rel=1e-12)
+    assert runs.candidates["feasible"].all()
+    bound = float(by_hand.min()) / 2  # below every candidate's cost per 1k requests: none can meet it
+    none = llmsim.tune(sc, {"client.retry.max_attempts": [1, 3]},
+                       constraints={"cost_per_1k_requests": f"<= {bound}"}, budget=4, workers=1, progress=False)
+    assert not none.candidates["feasible"].any()
+
+
+def test_cli_tune_accepts_an_slo_on_cost_per_1k_requests(tmp_path):
+    import yaml
+
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(yaml.safe_dump(tiny_scenario(horizon="1m")))
+    got = runner.invoke(app, ["tune", str(scenario), "--param", "client.retry.max_attempts=1,3", "--budget", "4",
+                              "-w", "1", "--no-progress", "--slo", "cost_per_1k_requests<=$1000"])
+    assert got.exit_code == 0, got.output
+    assert "cost_per_1k_requests" in got.output and "meets the constraints" in " ".join(got.output.split())
+
+
+# -- targets judged with confidence (one-sided t bound over replications), not on the mean --------------------
+
+SUCCESS = [0.990, 0.993, 0.995, 0.992, 0.996]
+# by hand: mean 0.9932; deviations -32, -2, 18, -12, 28 (x 1e-4); sum of squares 22.8e-6, s^2 = 5.7e-6;
+# se = sqrt(5.7e-6 / 5) = 1.06771e-3; t(0.95, 4 df) = 2.131847 (one-sided 95 %, a t table: 7 digits, so abs=1e-6)
+_HALF = 2.131847 * (5.7e-6 / 5) ** 0.5
+
+
+@pytest.mark.parametrize(("bound", "status"), [(0.990, "meets"), (0.991, "likely"), (0.995, "uncertain"),
+                                               (0.996, "misses")])
+def test_success_target_judged_on_the_one_sided_t_bound(bound, status):
+    from llmsim.analysis.slo_eval import judge
+
+    j = judge(SUCCESS, Target("success_rate", ">=", bound))
+    assert j.mean == pytest.approx(0.9932) and j.bound == pytest.approx(0.9932 - _HALF, abs=1e-6)
+    assert j.status == status
+
+
+@pytest.mark.parametrize(("bound", "status"), [(2.7, "meets"), (2.4, "likely"), (2.1, "uncertain"),
+                                               (1.9, "misses")])
+def test_latency_ceiling_judged_on_the_upper_bound(bound, status):
+    from llmsim.analysis.slo_eval import judge
+
+    values = [2.0, 2.5, 2.2, 2.4, 2.1]  # mean 2.24, deviations -.24 .26 -.04 .16 -.14: s^2 = 0.172 / 4
+    half = 2.131847 * (0.172 / 4 / 5) ** 0.5
+    j = judge(values, Target("latency_p95", "<=", bound))
+    assert j.bound == pytest.approx(2.24 + half, abs=1e-6) and j.status == status
+
+
+def _two(cheap: list[float], dear: list[float]) -> pd.DataFrame:
+    """Two candidates over 5 replications: success rates as given; cost 1 (cheap) and 2 (dear) plus shared noise."""
+    rows = []
+    for r in range(5):
+        for name, succ, cost in (("cheap", cheap[r], 1.0), ("dear", dear[r], 2.0)):
+            rows.append({"client": name, "replication": r, "requests": 1000.0, "success_rate": succ,
+                         "cost_total": cost + 0.01 * r, "latency_p50": 0.5, "latency_p95": 1.0, "latency_p99": 2.0,
+                         "wasted_cost": 0.0, "error": None})
+    return pd.DataFrame(rows)
+
+
+def test_a_candidate_that_meets_only_on_the_mean_does_not_beat_one_that_meets_with_confidence():
+    dear = [0.999, 0.9992, 0.9991, 0.9993, 0.999]
+    v = build_verdict(_two(SUCCESS, dear), "client", ["cheap", "dear"], "cheap", [Target("success_rate", ">=", 0.991)])
+    assert v.status.loc["cheap"].tolist() == ["likely"] and v.meets.loc["dear"].all()
+    assert v.choice == "dear" and v.feasible == ["dear"]
+    assert "likely: success_rate >= 99.1%" in " ".join(v.lines())
+
+
+def test_when_no_candidate_is_sure_the_verdict_says_likely():
+    v = build_verdict(_two(SUCCESS, SUCCESS), "client", ["cheap", "dear"], "cheap",
+                      [Target("success_rate", ">=", 0.991)])
+    assert v.feasible == [] and v.choice == "cheap"
+    assert "likely meet" in v.headline and "run more replications" in v.why
+
+
+def test_the_winners_confidence_covers_every_target_and_the_cost():
+    from scipy import stats
+
+    dear = [0.999, 0.9992, 0.9991, 0.9993, 0.999]
+    targets = [Target("success_rate", ">=", 0.990), Target("latency_p95", "<=", 2.0)]
+    v = build_verdict(_two(SUCCESS, dear), "client", ["cheap", "dear"], "dear", targets)
+    assert v.choice == "cheap"
+    # success: t = (0.9932 - 0.990) / se with 4 df; latency and the cost comparison are certain (no spread)
+    c_success = stats.t.cdf((0.9932 - 0.990) / (5.7e-6 / 5) ** 0.5, 4)
+    assert v.target_confidence["success_rate >= 99%"] == pytest.approx(c_success, rel=1e-9)
+    assert v.target_confidence["latency_p95 <= 2s"] == 1.0
+    assert v.confidence == pytest.approx(c_success, rel=1e-9)  # 1 - sum of the misses; cost and p95 add 0
+    assert v.confidence < 0.99 and "success_rate >= 99% 98" in v.why
+
+
+def test_sweep_frontier_does_not_crown_a_point_that_meets_the_target_only_on_the_mean():
+    """k=1 is cheapest and its mean success (99.2 %) is above 99 %, but over two replications (98.5 %, 99.9 %)
+    the one-sided bound is far below (t(0.95, 1) = 6.314): not sure, so k=2 is crowned."""
+    from llmsim.viz import plots
+
+    t = pd.DataFrame({"k": [1, 1, 2, 2], "replication": [0, 1] * 2, "cost_total": [1.0, 1.1, 2.0, 2.1],
+                      "latency_p95": [1.0, 1.2, 2.0, 2.2], "success_rate": [0.985, 0.999, 0.995, 0.996]})
+    assert 0.992 - 6.314 * np.std([0.985, 0.999], ddof=1) / np.sqrt(2) < 0.99 < 0.995 - 6.314 * 0.000708
+    spec = plots.pareto_frontier(t, targets=parse_slo({"success_rate": "99%"})).to_dict()
+    rows = [r for d in spec["datasets"].values() for r in d if "frontier" in r and "label" in r]
+    status = {r["label"]: r["frontier"] for r in rows}
+    assert status == {"k=1": "not sure to meet", "k=2": "frontier"}

@@ -28,6 +28,7 @@ from llmsim.experiments.adaptive import (
     metric_matrix,
     parse_replications,
 )
+from llmsim.experiments.compare_series import merged_series, series_bin_width, summary_and_series
 from llmsim.experiments.design import Point
 from llmsim.experiments.progress import ProgressSpec
 from llmsim.experiments.stats import direction, mean_ci, paired_diff, welch_ci
@@ -115,6 +116,23 @@ class CompareResult:
                          "ci": d["ci"], "p_value": d["p_value"], "significant": sig})
         return pd.DataFrame(rows)
 
+    def over_time(self) -> pd.DataFrame | None:
+        """Per client and time bin, merged across its replications (see ``merged_series``): ``client``, ``t``
+        (bin start, s), ``width`` (s), ``requests``, ``failed``, ``success_rate``, ``amplification``,
+        ``spend_per_hour``, ``wasted_per_hour``, ``latency_p95`` (mean over replications, with ``p95_low`` and
+        ``p95_high``) and ``runs``; None when the runs kept no series (``keep: summary`` or a custom measure)."""
+        frame = self.sweep.series
+        if frame is None or frame.empty:
+            return None
+        horizon = float(self.sweep.meta.get("scenario", {}).get("horizon") or 0.0)
+        t = frame["t"].drop_duplicates().sort_values().to_numpy()
+        width = float(t[1] - t[0]) if len(t) > 1 else series_bin_width(horizon)
+        ok = self.table.loc[self.table["error"].isna(), ["point", "replication"]]
+        frame = frame.merge(ok, on=["point", "replication"])
+        out = merged_series(frame, width)
+        out.insert(0, "client", [self.clients[int(i)] for i in out["point"]])
+        return out.drop(columns="point").assign(width=width)
+
     def save(self, path: str | Path) -> Path:
         """The sweep files plus ``differences.csv`` and ``winners.csv``."""
         root = self.sweep.save(path)
@@ -172,7 +190,8 @@ def compare(scenario: Any, clients: Mapping[str, Any] | Sequence[str],
     settled = _differences_settled(names, baseline, list(metrics or AUTO_METRICS), rule)
     sw = run_points(base, points, ["client"], kind="compare", replications=rule, seed=seed, workers=workers,
                     executor=executor, scheduler=scheduler, out=out, resume=resume, progress=progress,
-                    measure=measure, extra={"clients": names, "baseline": baseline}, settled=settled)
+                    measure=measure or summary_and_series, extra={"clients": names, "baseline": baseline},
+                    settled=settled)
     result = CompareResult(sw, names, baseline, confidence)
     if out is not None:
         result.save(out)

@@ -32,6 +32,7 @@ from llmsim.experiments.adaptive import (
     metric_matrix,
     parse_replications,
 )
+from llmsim.experiments.compare_series import series_frame
 from llmsim.experiments.design import Point, column_value, grid_points, replication_seed, sample_points
 from llmsim.experiments.progress import ProgressSpec
 from llmsim.experiments.stats import mean_ci
@@ -43,6 +44,7 @@ __all__ = ["sweep", "SweepResult", "run_points", "build_table", "check_points", 
 
 _FORMAT = 1
 _COLUMNS = "columns.json"
+_SERIES = "series.parquet"
 
 
 def as_scenario(scenario: Any) -> Scenario:
@@ -79,6 +81,8 @@ class SweepResult:
     computed: int = field(default=0, repr=False, compare=False)
     #: ``-r auto``: the rule, the ``replications`` it needed and whether every interval ``settled`` (None: fixed)
     adaptive: dict | None = None
+    #: runs whose measure kept a time series (compare's): one row per (point, replication, bin); None otherwise
+    series: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     def summary(self, metrics: Sequence[str] | None = None, confidence: float = 0.95) -> pd.DataFrame:
         """Per point: its parameters, ``runs``, ``errors``, then ``<metric>_mean`` and ``<metric>_ci`` (half-width
@@ -111,6 +115,8 @@ class SweepResult:
         atomic_write_text(root / MANIFEST, json.dumps(self.meta, indent=1, sort_keys=True, default=str))
         atomic_write_text(root / _COLUMNS, json.dumps({"params": self.params, "metrics": self.metrics,
                                                        "adaptive": self.adaptive}, indent=1))
+        if self.series is not None:
+            atomic_write_parquet(root / _SERIES, self.series)
         return root
 
     @classmethod
@@ -120,7 +126,9 @@ class SweepResult:
         meta = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
         cols = json.loads((root / _COLUMNS).read_text(encoding="utf-8"))
         table = normalize_table(pd.read_parquet(root / "table.parquet"), cols["params"], cols["metrics"])
-        return cls(table, list(cols["params"]), list(cols["metrics"]), meta, adaptive=cols.get("adaptive"))
+        series = pd.read_parquet(root / _SERIES) if (root / _SERIES).is_file() else None
+        return cls(table, list(cols["params"]), list(cols["metrics"]), meta, adaptive=cols.get("adaptive"),
+                   series=series)
 
 
 def normalize_table(df: pd.DataFrame, params: Sequence[str], metrics: Sequence[str]) -> pd.DataFrame:
@@ -241,7 +249,8 @@ def run_points(base: Scenario, points: Sequence[Point], params: Sequence[str], *
         records = runner.records
     table, metrics = build_table(points, records, done, params)
     adaptive = None if rule is None else {**rule.describe(), "replications": done, "settled": ok}
-    return SweepResult(table, list(params), metrics, store.manifest, computed=runner.computed, adaptive=adaptive)
+    return SweepResult(table, list(params), metrics, store.manifest, computed=runner.computed, adaptive=adaptive,
+                       series=series_frame(records, done))
 
 
 def summary_only(base: Scenario, measure: Callable | None) -> Scenario:

@@ -50,14 +50,20 @@ class Task:
 def run_task(task: Task) -> dict:
     """Run one task and return its record; an exception becomes the record's ``error``."""
     start = time.perf_counter()
+    series = None
     try:
         sc = task.scenario.with_overrides(task.overrides) if task.overrides else task.scenario
-        metrics = {str(k): float(v) for k, v in dict(task.measure(sc, task.seed)).items()}
+        measured = task.measure(sc, task.seed)
+        metrics = {str(k): float(v) for k, v in dict(measured).items()}
+        series = getattr(measured, "series", None)  # a measure may also keep a small time series (compare's)
         error = None
     except Exception as exc:  # noqa: BLE001 - a failing point is data, not a crash
         metrics, error = {}, f"{type(exc).__name__}: {exc}".splitlines()[0]
-    return {"point": task.point, "replication": task.replication, "seed": task.seed, "metrics": metrics,
-            "error": error, "elapsed": time.perf_counter() - start}
+    rec = {"point": task.point, "replication": task.replication, "seed": task.seed, "metrics": metrics,
+           "error": error, "elapsed": time.perf_counter() - start}
+    if series is not None:
+        rec["series"] = series
+    return rec
 
 
 class ExperimentInterrupted(KeyboardInterrupt):

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from llmsim.analysis.slo_eval import DERIVED_METRICS, derived_value
 from llmsim.core.errors import InputError
 from llmsim.experiments.design import Point, column_value, grid_points, parse_range, replication_seed, sample_points
 from llmsim.experiments.progress import ProgressSpec
@@ -191,8 +192,8 @@ def _runs_reached(points: Sequence[Point], scores: _Scores, store: RunStore, com
 
 def _check_metric_names(objective: str, cons: Sequence[Constraint]) -> None:
     for where, name in [("objective", objective)] + [(f"constraints.{c.metric}", c.metric) for c in cons]:
-        if name not in SUMMARY_METRICS:
-            close = difflib.get_close_matches(name, SUMMARY_METRICS, n=1)
+        if name not in SUMMARY_METRICS and name not in DERIVED_METRICS:
+            close = difflib.get_close_matches(name, (*SUMMARY_METRICS, *DERIVED_METRICS), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise InputError(where, f"unknown metric '{name}'{hint}")
 
@@ -206,8 +207,9 @@ def _affordable_candidates(budget: int, min_replications: int, eta: int) -> int:
 
 
 def _metric(record: Mapping[str, Any], metric: str) -> float:
-    """A run's value of ``metric``; NaN when the run failed or did not measure it."""
-    return record["metrics"].get(metric, np.nan) if record["error"] is None else np.nan
+    """A run's value of ``metric`` (derived ones such as ``cost_per_1k_requests`` computed from its summary);
+    NaN when the run failed or did not measure it."""
+    return derived_value(record["metrics"], metric) if record["error"] is None else np.nan
 
 
 @dataclass

@@ -36,6 +36,7 @@ from llmsim.viz.plots import (
     sweep_heatmap,
 )
 from llmsim.viz.plots._prep import param_columns, state_intervals
+from llmsim.viz.plots.compare_charts import compare_over_time
 from llmsim.viz.plots.failure_charts import latency_and_success, latency_heatmap
 from llmsim.viz.plots.page import charts_page, escape_html
 from llmsim.viz.plots.story_charts import contract_rates, spend_rate
@@ -278,8 +279,16 @@ def experiment_report_html(result, *, title: str | None = None, targets: list[Ta
                 f"(client - baseline, 95 % CI; grey: not significant, p &ge; {result.alpha:g}).</p>\n"
                 + _differences_html(result))
         metrics = [m for m in HEADLINE if m in result.metrics]
-        return charts_page([("Paired differences of the headline metrics (95 % CI)", forest_plot(result, metrics))],
-                           title, body)
+        charts = []
+        over = compare_over_time(result, list(targets))
+        if over is not None:
+            charts.append(("Candidates over time: success, p95 latency, amplification and spend on shared axes",
+                           over))
+        else:
+            body += ('<p class="meta">No over-time panels: the runs kept only their summaries '
+                     "(keep: summary, or a custom measure).</p>")
+        charts.append(("Paired differences of the headline metrics (95 % CI)", forest_plot(result, metrics)))
+        return charts_page(charts, title, body)
     title = title or "llmsim sweep"
     table = result.table
     params = param_columns(table)

@@ -1,9 +1,11 @@
 """The answer at a glance: which candidate to deploy, what it costs per month and how sure we are.
 
 A verdict reads the runs of a comparison (``llmsim.compare``) or a sweep (``llmsim.sweep``): per candidate
-the mean and 95 % interval of each headline metric, which SLO targets it meets (on the mean), the
-candidates that meet them all and, among those, the cheapest, with the paired confidence that it is
-cheaper than the runner-up (replication r of every candidate shares its seed). With no targets it picks
+the mean and 95 % interval of each headline metric, which SLO targets it meets (judged with confidence: a
+target is met when the one-sided 95 % bound over the replications is on the right side, "likely" when only
+the mean is, "uncertain" when the interval straddles it from the wrong side), the candidates that meet them
+all and, among those, the cheapest, with a confidence that covers every target and the paired cost
+comparison with the runner-up (replication r of every candidate shares its seed). With no targets it picks
 the significantly most reliable candidate, else the significantly cheapest, else says "no significant
 difference".
 
@@ -25,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from llmsim.analysis.slo_eval import derived_columns, monthly_factor, projection_note
+from llmsim.analysis.slo_eval import STATUS_WORDS, derived_columns, judge, monthly_factor, projection_note
 from llmsim.config.scenario import validate_scenario
 from llmsim.config.slo import Target
 from llmsim.core.errors import InputError
@@ -57,9 +59,11 @@ class Difference:
 
 @dataclass
 class Verdict:
-    """``choice`` (a candidate, or None), ``headline`` (one sentence), ``why``, ``confidence`` (of the choice
-    on cost, when it beat other candidates that meet every target), per-candidate ``means``/``cis``/``meets``,
-    ``differences`` of the choice against its reference, and how $/month was projected."""
+    """``choice`` (a candidate, or None), ``headline`` (one sentence), ``why``, ``confidence`` (that the choice
+    meets every target and, when another candidate also meets them, is cheaper: one minus the sum of the
+    one-sided p-values, a Bonferroni bound), ``target_confidence`` (per target, of the choice), per-candidate
+    ``means``/``cis``, ``meets`` (met with 95 % confidence) and ``status`` ("meets", "likely", "uncertain",
+    "misses" per target), ``differences`` of the choice against its reference, and how $/month was projected."""
 
     candidates: list[str]
     targets: list[Target]
@@ -73,11 +77,33 @@ class Verdict:
     differences: list[Difference] = field(default_factory=list)
     month_factor: float = float("nan")
     projection: str = ""
+    status: pd.DataFrame | None = None
+    target_confidence: dict[str, float] = field(default_factory=dict)
 
     @property
     def feasible(self) -> list[str]:
         """Candidates that meet every target (all of them when there are none)."""
         return [c for c in self.candidates if bool(self.meets.loc[c].all())] if self.targets else list(self.candidates)
+
+    @property
+    def likely_feasible(self) -> list[str]:
+        """Candidates whose every target is met or likely (met on the mean, not yet with 95 % confidence)."""
+        if not self.targets:
+            return list(self.candidates)
+        return [c for c in self.candidates if bool(self._status(c).isin(["meets", "likely"]).all())]
+
+    def _status(self, c: str) -> pd.Series:
+        if self.status is None:
+            return self.meets.loc[c].map({True: "meets", False: "misses"})
+        return self.status.loc[c]
+
+    def targets_text(self, c: str) -> str:
+        """'2/3 met (likely: latency_p95 <= 10s)': targets met with confidence, and how the others stand."""
+        st = self._status(c)
+        ok = int((st == "meets").sum())
+        others = [f"{STATUS_WORDS[k]}: {', '.join(t for t, s in st.items() if s == k)}"
+                  for k in ("likely", "uncertain", "misses") if (st == k).any()]
+        return f"{ok}/{len(st)} met" + (f" ({'; '.join(others)})" if others else "")
 
     def value_text(self, candidate: str, metric: str) -> str:
         """'97.2% ± 0.3%' (and '$1,234/month' for costs)."""
@@ -95,10 +121,7 @@ class Verdict:
                                         for d in self.differences))
         for c in self.candidates:
             tag = " <- deploy" if c == self.choice else ""
-            met = ""
-            if self.targets:
-                ok = int(self.meets.loc[c].sum())
-                met = f"  targets met {ok}/{len(self.targets)}"
+            met = f"  targets {self.targets_text(c)}" if self.targets else ""
             vals = ", ".join(f"{_SHORT.get(m, m)} {self.value_text(c, m)}" for m in self._shown())
             out.append(f"  {c}: {vals}{met}{tag}")
         if self.projection:
@@ -167,12 +190,20 @@ def build_verdict(table: pd.DataFrame, key: str, candidates: Sequence[str], base
     targets = list(targets)
     metrics = [m for m in dict.fromkeys([*HEADLINE, *(t.metric for t in targets)]) if m in table.columns]
     means, cis = _stats(table, key, candidates, metrics)
-    meets = pd.DataFrame({str(t): [t.holds(float(means.loc[c, t.metric])) for c in candidates] for t in targets},
-                         index=list(candidates))
-    v = Verdict(list(candidates), targets, means, cis, meets, None, "", "", month_factor=monthly_factor(window_seconds),
-                projection=projection_note(window_seconds) if window_seconds == window_seconds else "")
+    judged = {str(t): {c: judge(_wide(table, key, t.metric, candidates)[c].to_numpy(dtype=float), t)
+                       for c in candidates} for t in targets}
+    status = pd.DataFrame({t: {c: j.status for c, j in js.items()} for t, js in judged.items()},
+                          index=list(candidates), columns=[str(t) for t in targets])
+    v = Verdict(list(candidates), targets, means, cis, status == "meets", None, "", "",
+                month_factor=monthly_factor(window_seconds),
+                projection=projection_note(window_seconds) if window_seconds == window_seconds else "", status=status)
     if targets:
         _choose_under_targets(v, table, key, alpha)
+        if v.choice is not None:
+            v.target_confidence = {**{t: js[v.choice].confidence for t, js in judged.items()},
+                                   **v.target_confidence}  # the targets first, then the cost comparison
+            v.confidence = _overall_confidence(v)
+            _add_confidence(v)
     else:
         _choose_without_targets(v, table, key, baseline, alpha)
     reference = baseline if v.choice != baseline else _runner_up(v, baseline)
@@ -211,8 +242,10 @@ def _violation(v: Verdict, c: str) -> float:
 
 
 def _choose_under_targets(v: Verdict, table: pd.DataFrame, key: str, alpha: float) -> None:
-    feasible = v.feasible
+    feasible, sure = v.feasible, True
     targets = ", ".join(str(t) for t in v.targets)
+    if not feasible:
+        feasible, sure = v.likely_feasible, False
     if not feasible:
         closest = min(v.candidates, key=lambda c: _violation(v, c))
         v.headline = f"No candidate meets every target ({targets}); closest: {closest}."
@@ -220,21 +253,46 @@ def _choose_under_targets(v: Verdict, table: pd.DataFrame, key: str, alpha: floa
         return
     ranked = sorted(feasible, key=lambda c: float(v.means.loc[c, "cost_total"]))
     v.choice = ranked[0]
+    meets = "meets every target" if sure else "likely meets every target"
+    v.why = "" if sure else ("No candidate meets every target with 95 % confidence (one-sided bound over the "
+                             "replications); run more replications to be sure.")
     if len(ranked) == 1:
-        v.headline = f"Deploy {v.choice}: the only candidate that meets every target ({targets})."
-        v.why = f"{len(feasible)} of {len(v.candidates)} candidates meet every target."
+        v.headline = f"Deploy {v.choice}: the only candidate that {meets} ({targets})."
+        v.why = v.why or f"{len(feasible)} of {len(v.candidates)} candidates meet every target with 95 % confidence."
         return
     d = _paired(table, key, "cost_total", ranked[0], ranked[1])
     one_sided = d["p_value"] / 2 if d["diff"] > 0 else 1 - d["p_value"] / 2
-    v.confidence = 1 - one_sided if one_sided == one_sided else None
-    conf = ("unknown" if v.confidence is None else "> 99.9%" if v.confidence > 0.999 else f"{v.confidence:.1%}")
+    v.target_confidence["cheaper than " + ranked[1]] = 1 - one_sided if one_sided == one_sided else float("nan")
+    also = "also meets every target" if sure else "also likely to meet every target"
     if d["p_value"] < alpha:
-        v.headline = f"Deploy {v.choice}: the cheapest of {len(feasible)} candidates that meet every target."
-        v.why = f"Cheaper than {ranked[1]} (also meets every target) with {conf} paired confidence."
+        v.headline = (f"Deploy {v.choice}: the cheapest of {len(feasible)} candidates that "
+                      f"{'meet' if sure else 'likely meet'} every target.")
+        v.why = (f"Cheaper than {ranked[1]} ({also}). " + v.why).strip()
     else:
-        v.headline = (f"Deploy {v.choice} or {ranked[1]}: both meet every target; "
+        v.headline = (f"Deploy {v.choice} or {ranked[1]}: both {'meet' if sure else 'likely meet'} every target; "
                       f"no significant difference in cost.")
-        v.why = f"{v.choice} is cheaper on the mean, {conf} paired confidence only."
+        v.why = (f"{v.choice} is cheaper on the mean only. " + v.why).strip()
+
+
+def _overall_confidence(v: Verdict) -> float | None:
+    """Confidence that the choice meets every target and beats the runner-up on cost: one minus the sum of
+    the one-sided p-values (Bonferroni: holds whatever the dependence between the tests)."""
+    misses = [1 - c for c in v.target_confidence.values()]
+    if not misses or any(m != m for m in misses):
+        return None
+    return max(0.0, 1 - sum(misses))
+
+
+def _conf_text(c: float | None) -> str:
+    return "unknown" if c is None or c != c else "> 99.9%" if c > 0.999 else f"{c:.1%}"
+
+
+def _add_confidence(v: Verdict) -> None:
+    """Say how sure the choice is, over every target (and the cost comparison), in the ``why`` line."""
+    parts = ", ".join(f"{t} {_conf_text(c)}" for t, c in v.target_confidence.items())
+    v.why = (f"{v.why} Confidence that {v.choice} meets every target"
+             f"{' and is cheaper' if any(k.startswith('cheaper') for k in v.target_confidence) else ''}: "
+             f"{_conf_text(v.confidence)} ({parts}; one-sided t over the replications, Bonferroni).").strip()
 
 
 def _choose_without_targets(v: Verdict, table: pd.DataFrame, key: str, baseline: str, alpha: float) -> None:
@@ -306,9 +364,7 @@ def verdict_html(v: Verdict) -> str:
         cells = "".join(f'<td class="num">{_e(v.value_text(c, m))}</td>' for m in shown)
         if v.targets:
             ok = int(v.meets.loc[c].sum())
-            miss = ", ".join(t for t, good in v.meets.loc[c].items() if not good)
-            cells += f'<td class="{"pass" if ok == len(v.targets) else "fail"}">{ok}/{len(v.targets)}' \
-                     f'{" (misses " + _e(miss) + ")" if miss else ""}</td>'
+            cells += f'<td class="{"pass" if ok == len(v.targets) else "fail"}">{_e(v.targets_text(c))}</td>'
         mark = " ★" if c == v.choice else ""
         rows.append(f'<tr class="{"winner" if c == v.choice else ""}"><td>{_e(c)}{mark}</td>{cells}</tr>')
     targets = (f"<p class=\"meta\">targets: {_e(', '.join(str(t) for t in v.targets))}</p>" if v.targets

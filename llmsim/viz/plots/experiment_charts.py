@@ -24,6 +24,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from llmsim.analysis.slo_eval import judge
 from llmsim.config.slo import Target
 from llmsim.experiments.stats import HIGHER_IS_BETTER, mean_ci
 from llmsim.experiments.stats import NEUTRAL as NO_DIRECTION
@@ -149,15 +150,37 @@ def _point_labels(pts: pd.DataFrame, params: list[str]) -> list[str]:
 
 
 def _eligible(pts: pd.DataFrame, targets: Sequence[Target]) -> np.ndarray:
-    """Points that may be crowned: they meet every target on the mean; with no success-rate target, their
-    success rate is within 1 point of the best point's (a fast point that fails more is not "best")."""
+    """Points that may be crowned: they meet every target (with 95 % confidence when the replications are known,
+    column ``sure_<target>``; else on the mean); with no success-rate target, their success rate is within 1
+    point of the best point's (a fast point that fails more is not "best")."""
     ok = np.ones(len(pts), dtype=bool)
     for t in targets:
-        if t.metric in pts.columns:
+        if f"sure_{t}" in pts.columns:
+            ok &= pts[f"sure_{t}"].fillna(False).to_numpy(dtype=bool)
+        elif t.metric in pts.columns:
             ok &= np.array([t.holds(float(v)) for v in pts[t.metric]], dtype=bool)
     if "success_rate" in pts.columns and not any(t.metric == "success_rate" for t in targets):
         ok &= (pts["success_rate"] >= pts["success_rate"].max() - 0.01).to_numpy()
     return ok
+
+
+def _judged(table: pd.DataFrame, params: list[str], targets: Sequence[Target]) -> pd.DataFrame:
+    """Per point, ``sure_<target>``: the target is met with 95 % confidence over its replications (one-sided t
+    bound, ``llmsim.analysis.slo_eval.judge``) and ``mean_ok_<target>``: met on the mean."""
+    t = table.copy()
+    for p in params:
+        t[p] = t[p].map(P._hashable)
+    groups = t.groupby(params, sort=True, dropna=False) if params else [((), t)]
+    rows = []
+    for key, g in groups:
+        row = dict(zip(params, key if isinstance(key, tuple) else (key,), strict=True))
+        for target in targets:
+            if target.metric in g.columns:
+                status = judge(g[target.metric].to_numpy(dtype=float), target).status
+                row[f"sure_{target}"] = status == "meets"
+                row[f"mean_ok_{target}"] = status in ("meets", "likely")
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def _half_widths(table: pd.DataFrame, params: list[str], cols: list[str]) -> pd.DataFrame:
@@ -196,11 +219,22 @@ def pareto_frontier(source, x: str = "cost_total", y: str = "latency_p95", *, pa
                 pts.assign(**{m: table[m].mean() for m in extra})
         cis = _half_widths(table, keys, [x, y])
         pts = pts.merge(cis, on=keys, how="left") if keys else pts.assign(**cis.iloc[0].to_dict())
+        judged = [tg for tg in targets if tg.metric in table.columns]
+        if judged:
+            sure = _judged(table, keys, judged)
+            pts = pts.merge(sure, on=keys, how="left") if keys else pts.assign(**sure.iloc[0].to_dict())
     eligible = _eligible(pts, targets)
     mask = np.zeros(len(pts), dtype=bool)
     if eligible.any():
         mask[eligible] = P.frontier_mask(pts[eligible], x, y)
-    pts["frontier"] = np.where(mask, "frontier", np.where(eligible, "dominated", "misses target"))
+    unsure = np.zeros(len(pts), dtype=bool)
+    for tg in targets:
+        if f"mean_ok_{tg}" in pts.columns:
+            unsure |= (pts[f"mean_ok_{tg}"].fillna(False) & ~pts[f"sure_{tg}"].fillna(False)).to_numpy(dtype=bool)
+    on_mean = _eligible(pts.drop(columns=[c for c in pts.columns if c.startswith("sure_")]), targets)
+    missing = np.where(unsure & on_mean, "not sure to meet", "misses target")  # met on the mean, not for sure
+    pts["frontier"] = np.where(mask, "frontier", np.where(eligible, "dominated", missing))
+    pts = pts.drop(columns=[c for c in pts.columns if c.startswith(("sure_", "mean_ok_"))])
     for c in (x, y):
         half = pts[f"{c}_ci"] if f"{c}_ci" in pts else pd.Series(np.nan, index=pts.index)
         pts[f"{c}_lo"], pts[f"{c}_hi"] = pts[c] - half.fillna(0.0), pts[c] + half.fillna(0.0)
@@ -213,7 +247,8 @@ def pareto_frontier(source, x: str = "cost_total", y: str = "latency_p95", *, pa
         tooltip.insert(3, alt.Tooltip("success_rate:Q", format=".2%", title="success rate"))
     enc = dict(x=alt.X(field=_f(x), type="quantitative", title=f"{x} (mean, 95 % CI)", scale=alt.Scale(zero=False)),
                y=alt.Y(field=_f(y), type="quantitative", title=f"{y} (mean, 95 % CI)", scale=alt.Scale(zero=False)))
-    domain, colours = ["frontier", "dominated", "misses target"], ["#0072b2", "#999999", "#d55e00"]
+    domain = ["frontier", "dominated", "not sure to meet", "misses target"]
+    colours = ["#0072b2", "#999999", "#e69f00", "#d55e00"]
     xbar = alt.Chart(pts).mark_rule(opacity=0.5).encode(
         x=alt.X(field=_f(f"{x}_lo"), type="quantitative"), x2=alt.X2(field=_f(f"{x}_hi")), y=enc["y"],
         color=alt.Color("frontier:N", scale=alt.Scale(domain=domain, range=colours), legend=None))
@@ -223,9 +258,10 @@ def pareto_frontier(source, x: str = "cost_total", y: str = "latency_p95", *, pa
     stairs = alt.Chart(front).mark_line(interpolate="step-after", color="#0072b2").encode(**enc)
     dots = alt.Chart(pts).mark_point(size=70).encode(
         **enc, tooltip=tooltip,
-        shape=alt.Shape("frontier:N", title=None, scale=alt.Scale(domain=domain, range=["circle", "circle", "cross"])),
+        shape=alt.Shape("frontier:N", title=None,
+                        scale=alt.Scale(domain=domain, range=["circle", "circle", "diamond", "cross"])),
         color=alt.Color("frontier:N", title=None, scale=alt.Scale(domain=domain, range=colours)),
-        fill=alt.Fill("frontier:N", scale=alt.Scale(domain=domain, range=["#0072b2", "white", "#d55e00"]),
+        fill=alt.Fill("frontier:N", scale=alt.Scale(domain=domain, range=["#0072b2", "white", "white", "#d55e00"]),
                       legend=None))
     layers = [xbar, ybar, stairs, dots]
     if labels and len(front) <= 30:

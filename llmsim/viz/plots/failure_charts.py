@@ -56,15 +56,22 @@ def _per_bin(res: Result, width: float) -> pd.DataFrame:
     return out.reset_index().assign(t=lambda d: d["bin"] * width)
 
 
-def success_over_time(res: Result, freq=None, *, width: int = 680, targets=(), axis: TimeAxis | None = None):
-    """Success rate of the requests arriving in each bin, with the success-rate SLO target dashed."""
+def success_over_time(res: Result, freq=None, *, width: int = 680, targets=(), axis: TimeAxis | None = None,
+                      zoom: str | None = None):
+    """Success rate of the requests arriving in each bin, with the success-rate SLO target dashed. ``zoom``: the
+    name of a brush whose span the time axis follows (the whole run while none is drawn)."""
     axis = axis or _axis(res)
     w = P.choose_freq(res.scenario.horizon) if freq is None else float(freq)
     d = _per_bin(res, w)
     d = axis.with_clock(d.assign(time=(d["t"] + w / 2) / axis.div))
     low = float(min(0.9, d["success_rate"].min())) if len(d) else 0.9
-    line = alt.Chart(d).mark_line(interpolate="step-after", color="#d55e00", point=alt.OverlayMarkDef(size=10)).encode(
-        x=axis.x(), y=alt.Y("success_rate:Q", title="success rate", axis=alt.Axis(format="%"),
+    x = axis.x()
+    if zoom is not None:
+        x = alt.X("time:Q", title=axis.title, scale=alt.Scale(domain={"param": zoom, "encoding": "x"}, nice=False),
+                  axis=alt.Axis(labelExpr=axis.label_expr(), labelOverlap=True, tickCount=8))
+    line = alt.Chart(d).mark_line(interpolate="step-after", color="#d55e00", clip=True,
+                                  point=alt.OverlayMarkDef(size=10)).encode(
+        x=x, y=alt.Y("success_rate:Q", title="success rate", axis=alt.Axis(format="%"),
                             scale=alt.Scale(domain=[max(0.0, low), 1.0])),
         tooltip=[axis.tooltip(), alt.Tooltip("success_rate:Q", format=".1%", title="success rate"),
                  alt.Tooltip("failed:Q", title="failed requests"), alt.Tooltip("requests:Q")])
@@ -76,7 +83,9 @@ def success_over_time(res: Result, freq=None, *, width: int = 680, targets=(), a
             y="y:Q", tooltip=[alt.Tooltip("label:N", title="SLO")]))
     days = axis.day_lines()
     if days is not None:
-        layers.insert(0, days)
+        layers.insert(0, days.encode(x=x))
+    if zoom is not None:  # with no brush drawn the axis spans the whole run, as the brushed panel's does
+        layers.append(alt.Chart(pd.DataFrame({"time": axis.domain})).mark_point(opacity=0).encode(x=x))
     return alt.layer(*layers).properties(width=width, height=140, title="Success rate of requests by arrival time")
 
 
@@ -99,9 +108,10 @@ def latency_and_success(result, freq=None, *, width: int = 680, targets=()) -> a
         tooltip=[axis.tooltip(), alt.Tooltip("quantile:N"), alt.Tooltip("seconds:Q", format=".3~s", title="seconds"),
                  alt.Tooltip("failed:Q", title="failed requests in bin"), alt.Tooltip("requests:Q")])
     top = alt.layer(lines).add_params(brush).properties(
-        width=width, height=200, title=f"{res.scenario.name}: latency p50/p95/p99 (drag to select a period)")
-    bottom = success_over_time(res, w, width=width, targets=targets, axis=axis)
-    return alt.vconcat(top, bottom).resolve_scale(x="shared")
+        width=width, height=200, title=f"{res.scenario.name}: latency p50/p95/p99 (drag to zoom the page's other "
+                                       "time charts)")
+    bottom = success_over_time(res, w, width=width, targets=targets, axis=axis, zoom=brush.name)
+    return alt.vconcat(top, bottom).resolve_scale(x="independent")  # the bottom follows the brush
 
 
 def latency_heatmap(result, freq=None, *, width: int = 680) -> alt.LayerChart:

@@ -36,6 +36,23 @@ tr.winner td{background:#e6f2fa;font-weight:600} tr.ns td{color:#999}
 .wide{overflow-x:auto;max-width:100%} .pass{color:#0072b2} .fail{color:#d55e00;font-weight:600}
 """
 _BOOT = """
+function hasSignal(view, name) {
+  try { view.signal(name); return true; } catch (e) { return false; }
+}
+// A brush drawn on one chart (its selection is named "zoom") sets the time domain of every other chart of
+// the page (their "page_zoom" parameter); clearing the brush gives them back the whole run.
+function linkZoom(views) {
+  window.llmsimViews = views;  // for tests and the browser console
+  views.forEach(function (source) {
+    if (!hasSignal(source, "zoom")) { return; }
+    source.addSignalListener("zoom", function (name, value) {
+      var span = value && value.time ? value.time : null;
+      views.forEach(function (other) {
+        if (other !== source && hasSignal(other, "page_zoom")) { other.signal("page_zoom", span).runAsync(); }
+      });
+    });
+  });
+}
 (function () {
   var nodes = document.querySelectorAll("script.spec");
   var jobs = Array.prototype.map.call(nodes, function (node) {
@@ -47,6 +64,8 @@ _BOOT = """
       });
   });
   Promise.allSettled(jobs).then(function (all) {
+    linkZoom(all.filter(function (r) { return r.status === "fulfilled"; })
+                .map(function (r) { return r.value.view; }));
     var bad = all.filter(function (r) { return r.status !== "fulfilled"; }).length;
     document.body.setAttribute("data-charts", String(all.length - bad));
     document.body.setAttribute("data-chart-errors", String(bad));
@@ -66,16 +85,57 @@ def _json_for_script(spec: dict) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+#: The page-level zoom every time chart follows (set by the page's script from a brush on another chart).
+PAGE_ZOOM = "page_zoom"
+
+
+def linked_time(spec: dict) -> dict:
+    """``spec`` with each x scale on the ``time`` field that has a fixed ``[start, end]`` domain following the
+    page's zoom (``page_zoom``, null: the whole run) and its marks clipped to the plot; unchanged when it has
+    no such axis.
+
+    >>> spec = {"mark": "line", "encoding": {"x": {"field": "time", "scale": {"domain": [0, 10]}}}}
+    >>> linked_time(spec)["encoding"]["x"]["scale"]["domain"], linked_time(spec)["params"][0]["name"]
+    ({'expr': 'page_zoom ? page_zoom : [0, 10]'}, 'page_zoom')
+    """
+    found = []
+
+    def walk(node) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+            return
+        if not isinstance(node, dict):
+            return
+        x = node.get("encoding", {}).get("x") if isinstance(node.get("encoding"), dict) else None
+        scale = x.get("scale") if isinstance(x, dict) and x.get("field") == "time" else None
+        if isinstance(scale, dict) and isinstance(scale.get("domain"), list) and len(scale["domain"]) == 2:
+            lo, hi = scale["domain"]
+            scale["domain"] = {"expr": f"{PAGE_ZOOM} ? {PAGE_ZOOM} : [{lo!r}, {hi!r}]"}
+            found.append(True)
+        for value in node.values():
+            walk(value)
+
+    out = json.loads(json.dumps(spec, default=str))
+    walk(out)
+    if not found:
+        return spec
+    out["params"] = [*out.get("params", []), {"name": PAGE_ZOOM, "value": None}]
+    out.setdefault("config", {}).setdefault("mark", {})["clip"] = True
+    return out
+
+
 def charts_page(charts: Iterable[tuple[str, alt.TopLevelMixin]], title: str, body_html: str = "") -> str:
     """A complete offline HTML page: ``body_html`` (already escaped), then each (heading, chart).
 
-    The page sets ``data-charts`` / ``data-chart-errors`` on <body> once every chart is drawn."""
+    The page sets ``data-charts`` / ``data-chart-errors`` on <body> once every chart is drawn. A brush on a
+    time chart (a selection named ``zoom``) zooms every other time chart of the page (``linked_time``)."""
     blocks = []
     for i, (heading, chart) in enumerate(charts):
         h = f"<h2>{escape_html(heading)}</h2>\n" if heading else ""
         blocks.append(f'<section>{h}<div id="chart-{i}" class="vis"></div>\n'
                       f'<script type="application/json" class="spec" data-target="chart-{i}">'
-                      f"{_json_for_script(chart_spec(chart))}</script></section>")
+                      f"{_json_for_script(linked_time(chart_spec(chart)))}</script></section>")
     return "\n".join([
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
