@@ -105,6 +105,36 @@ def test_tenacity_random_exponential(tmp_path):
     assert fit.jitter == "full" and fit.multiplier == 2.0
 
 
+ROUTER = textwrap.dedent("""
+    import os, sys, litellm
+    router = litellm.Router(model_list=[{"model_name": "m", "litellm_params": {"model": "openai/m",
+        "api_base": os.environ["OPENAI_BASE_URL"], "api_key": os.environ["OPENAI_API_KEY"]}}],
+        num_retries=int(sys.argv[1]))
+    try:
+        router.completion(model="m", messages=[{"role": "user", "content": "hi"}], max_tokens=5)
+    except Exception:
+        pass
+""")
+
+
+@pytest.mark.slow
+def test_litellm_router_inferred_blind(tmp_path, monkeypatch):
+    """A real litellm.Router (num_retries 4, one deployment) probed blind: 5 attempts, 0.5 s x 2^n with
+    additive jitter U(0, 0.75) (litellm 1.110 utils.calculate_retry_after), the whole-second retry-after read
+    and retry-after-ms not. Four runs of four retries: the synthetic check above finds the family in 99 %."""
+    monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    script = ProbeScript.model_validate({"phases": [
+        {"name": "backoff", "status": 429, "fail": "all", "cap": 8, "repeat": 4},
+        {"name": "retry-after-ms", "status": 429, "fail": 1, "retry_after": 3, "retry_after_ms": 1300}]})
+    rep = probe(_script(tmp_path, ROUTER) + ["4"], script, timeout=120, scenario=None)
+    fit = rep.policy.backoff
+    assert rep.policy.get("max_attempts") == 5
+    assert (fit.kind, fit.jitter, fit.multiplier) == ("exponential", "additive", 2.0), fit
+    assert abs(fit.base - 0.5) <= 0.05 and abs(fit.additive - 0.75) <= 0.15, fit
+    assert rep.policy.get("hint_header") == "retry-after"  # waited 3 s (+ jitter), not 1.3 s
+    assert "jitter: {\"additive\"" in rep.yaml.replace("'", "\"")
+
+
 def test_backoff_fit_recovers_known_curves():
     """Synthetic waits drawn from known policies (an independent generator): parameters come back."""
     rng = np.random.default_rng(3)
@@ -114,6 +144,39 @@ def test_backoff_fit_recovers_known_curves():
     assert full.jitter == "full" and full.multiplier == 2.0 and abs(full.base - 1) < 0.1
     mult = fit_backoff([(n, 0.5 * 2 ** n * (1 - 0.25 * rng.random())) for _ in range(20) for n in range(3)])
     assert mult.jitter == "multiplicative" and abs(mult.lo - 0.75) < 0.05 and abs(mult.base - 0.5) < 0.025
+
+
+def test_backoff_fit_tells_additive_from_multiplicative():
+    """Independent generators of LiteLLM's curve (0.5 * 2^n + U(0, 0.75), utils.calculate_retry_after) and
+    openai-python's (0.5 * 2^n * U(0.75, 1]), 40 synthetic probes each: LiteLLM's (4 runs of 4 retries) come out
+    additive, multiplier 2, base within 10 % and jitter width within 20 %; openai-python's (3 runs of 2 retries)
+    never additive. Over 2400 such probes (30 seeds) 1.5 % missed, so 36 of 40 is far from chance failure."""
+    rng = np.random.default_rng(5)
+    right = 0
+    for _ in range(40):
+        add = fit_backoff([(n, 0.5 * 2 ** n + 0.75 * rng.random()) for _ in range(4) for n in range(4)])
+        right += (add.jitter, add.multiplier) == ("additive", 2.0) and abs(add.base - 0.5) <= 0.05 \
+            and abs(add.additive - 0.75) <= 0.15
+        mult = fit_backoff([(n, 0.5 * 2 ** n * (1 - 0.25 * rng.random())) for _ in range(3) for n in range(2)])
+        right += mult.jitter in ("multiplicative", "none")  # "none": all six within 10 % of each other (~5 %)
+    assert right >= 76, right
+
+
+def test_backoff_fit_measures_a_cap_it_reached():
+    """Waits that stop growing are a cap: openai-python's min(0.5 * 2^n, 8) * U(0.75, 1] and LiteLLM's
+    min(0.5 * 2^n, 8) + U(0, 0.75) over 7 retries (2 runs), 10 probes each (3 % missed over 60 probes); a
+    multiplicative curve without a cap is never capped."""
+    rng = np.random.default_rng(9)
+    right = 0
+    for _ in range(10):
+        mult = fit_backoff([(n, min(0.5 * 2 ** n, 8) * (1 - 0.25 * rng.random())) for _ in range(2) for n in range(7)])
+        add = fit_backoff([(n, min(0.5 * 2 ** n, 8) + 0.75 * rng.random()) for _ in range(2) for n in range(7)])
+        for fit, family in ((mult, "multiplicative"), (add, "additive")):
+            right += fit.cap_seen and abs(fit.cap - 8) <= 0.8 and fit.jitter == family \
+                and abs(fit.base - 0.5) <= 0.05 and fit.multiplier == 2.0
+        steady = fit_backoff([(n, 0.5 * 2 ** n * (1 - 0.25 * rng.random())) for _ in range(2) for n in range(7)])
+        assert not steady.cap_seen and "capped" not in steady.describe()
+    assert right >= 17, right
 
 
 @pytest.mark.parametrize("cmd, says", [
