@@ -312,6 +312,56 @@ def test_cli_bad_input_is_one_line(args, says):
     assert says in text and len(text.splitlines()) == 1 and "Traceback" not in text
 
 
+def _probed_yaml(tmp_path):
+    """A client YAML as `llmsim probe --out` writes it, from an inferred policy built by hand."""
+    from llmsim.bridges.probe.probe_client_yaml import client_yaml
+    from llmsim.bridges.probe.probe_infer import ProbePolicy
+
+    p = ProbePolicy(backoff=fit_backoff([(n, 0.5 * 2 ** n + 0.3 * (n % 2)) for n in range(4)] * 2))
+    p.add("max_attempts", 5, "5 attempts")
+    p.add("hint_header", "retry-after", "waited 3 s")
+    p.retried.update({429: True, 529: True, 500: False})
+    f = tmp_path / "probed.yaml"
+    f.write_text(client_yaml(p, ["python", "app.py"]))
+    return f, p
+
+
+def test_run_and_compare_take_the_probed_yaml(tmp_path):
+    """`llmsim run tuesday --set client=probed.yaml` and `llmsim compare tuesday --client probed=FILE` load the
+    file's client (the same Client the probe's data validates to); later --set paths go into it."""
+    from typer.testing import CliRunner
+
+    import llmsim
+    from llmsim.bridges.probe.probe_client_yaml import client_dict
+    from llmsim.cli import app
+    from llmsim.cli.app import parse_sets
+    from llmsim.config.client import Client
+
+    f, p = _probed_yaml(tmp_path)
+    sc = llmsim.load_scenario("tuesday", parse_sets([f"client={f}", "client.deadline=30s"]))
+    assert sc.client.retry == Client.model_validate(client_dict(p)).retry and sc.client.deadline == 30
+    assert sc.client.retry.max_attempts == 5 and sc.client.retry.hint_header == "retry-after"
+    for args in (["run", "tuesday", "--set", f"client={f}", "--dry-run"],
+                 ["compare", "tuesday", "--client", f"probed={f}", "--client", "sdk=openai-sdk", "--dry-run"]):
+        res = CliRunner().invoke(app, args)
+        assert res.exit_code == 0 and "within the limits" in res.output, res.output
+
+
+@pytest.mark.parametrize("value, says", [("missing.yaml", "no such client file"),
+                                         ("not-a-preset", "no client preset named 'not-a-preset'"),
+                                         ("bad.yaml", "bad.yaml: client.retry.max_attempts")])
+def test_set_client_file_bad_input_is_one_line(tmp_path, monkeypatch, value, says):
+    from typer.testing import CliRunner
+
+    from llmsim.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.yaml").write_text("retry: {max_attempts: 0}\n")
+    res = CliRunner().invoke(app, ["run", "tuesday", "--set", f"client={value}", "--dry-run"])
+    text = res.output.strip()
+    assert res.exit_code == 2 and says in text and len(text.splitlines()) == 1, text
+
+
 def test_bad_script_names_the_phase(tmp_path):
     from pydantic import ValidationError
 
