@@ -1,5 +1,6 @@
 """The probed policy as a client config (``llmsim run tuesday --set client=probed.yaml``, ``llmsim compare
-tuesday --client probed=probed.yaml``; the same data is a scenario's ``client:`` block), with a comment per inferred value saying its evidence and confidence.
+tuesday --client probed=probed.yaml``; the same data is a scenario's ``client:`` block), with a comment per
+inferred value saying its evidence and confidence.
 
 >>> from llmsim.bridges.probe.probe_infer import ProbePolicy
 >>> p = ProbePolicy()
