@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from llmsim.bridges.probe.probe_backoff import fit_backoff
+from llmsim.bridges.probe.probe_infer import waits
 from llmsim.bridges.probe.probe_plugin import llmsim_probe  # noqa: F401  (the plugin's fixture)
 from llmsim.bridges.probe.probe_report import probe
 from llmsim.bridges.probe.probe_script import ProbeScript
@@ -128,9 +129,10 @@ def test_litellm_router_inferred_blind(tmp_path, monkeypatch):
         {"name": "retry-after-ms", "status": 429, "fail": 1, "retry_after": 3, "retry_after_ms": 1300}]})
     rep = probe(_script(tmp_path, ROUTER) + ["4"], script, timeout=120, scenario=None)
     fit = rep.policy.backoff
+    seen = (fit, [[round(w, 3) for _, w in waits(r)] for r in rep.run.phases["backoff"].runs])
     assert rep.policy.get("max_attempts") == 5
-    assert (fit.kind, fit.jitter, fit.multiplier) == ("exponential", "additive", 2.0), fit
-    assert abs(fit.base - 0.5) <= 0.05 and abs(fit.additive - 0.75) <= 0.15, fit
+    assert (fit.kind, fit.jitter, fit.multiplier) == ("exponential", "additive", 2.0), seen
+    assert abs(fit.base - 0.5) <= 0.05 and abs(fit.additive - 0.75) <= 0.15, seen
     assert rep.policy.get("hint_header") == "retry-after"  # waited 3 s (+ jitter), not 1.3 s
     assert "jitter: {\"additive\"" in rep.yaml.replace("'", "\"")
 
