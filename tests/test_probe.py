@@ -364,11 +364,90 @@ def test_set_client_file_bad_input_is_one_line(tmp_path, monkeypatch, value, say
     assert res.exit_code == 2 and says in text and len(text.splitlines()) == 1, text
 
 
-def test_bad_script_names_the_phase(tmp_path):
+@pytest.mark.parametrize("phase, says", [({}, "give a status, a delay or a stream fault"),
+                                         ({"stream": "cut", "delay": 1}, "a stream fault takes no delay"),
+                                         ({"delay": 1, "should_retry": True}, "should_retry goes with a status")])
+def test_bad_script_names_the_phase(phase, says):
     from pydantic import ValidationError
 
-    with pytest.raises(ValidationError, match="exactly one of status, delay or stream"):
-        ProbeScript.model_validate({"phases": [{"name": "x", "status": 429, "delay": 1}]})
+    with pytest.raises(ValidationError, match=says):
+        ProbeScript.model_validate({"phases": [{"name": "x", **phase}]})
+
+
+def _deadline_loop(url: str, deadline: float = 2.0, tries: int = 6) -> None:
+    """Retry everything after 0.2 s, at most ``tries`` attempts and no new attempt after ``deadline`` s."""
+    import time
+
+    t0 = time.monotonic()
+    with httpx.Client(timeout=30) as client:
+        for _ in range(tries):
+            r = client.post(url + "/v1/chat/completions",
+                            json={"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]})
+            if r.status_code == 200 or time.monotonic() - t0 > deadline:
+                return
+            time.sleep(0.2)
+
+
+def test_deadline_and_ignored_should_retry_inferred(llmsim_probe):  # noqa: F811  (the fixture, imported above)
+    """A loop with a 2 s overall deadline and 6 tries: 6 attempts when refusals are quick, 2 when each takes
+    1 s (the second ends past 2 s), so a deadline of about 2.2 s; it retries a 429 that says x-should-retry:
+    false, so it does not respect the header. Its YAML stops after the delay."""
+    llmsim_probe.fault(name="backoff", status=429, fail="all")
+    _deadline_loop(llmsim_probe.url)
+    llmsim_probe.fault(name="deadline", status=429, delay=1.0, fail="all")
+    _deadline_loop(llmsim_probe.url)
+    llmsim_probe.fault(name="should-retry-false", status=429, fail=1, should_retry=False)
+    _deadline_loop(llmsim_probe.url)
+    rep = llmsim_probe.report()
+    p = rep.policy
+    assert p.get("max_attempts") == 6
+    assert 2.0 <= p.get("deadline") <= 2.6 and p.get("deadline_cuts_attempt") is False, p.values["deadline"]
+    assert p.get("respect_should_retry") is False
+    assert "stop_after_delay: " in rep.yaml and "respect_should_retry: false" in rep.yaml
+    assert "no-deadline" not in llmsim_probe.findings
+
+
+def test_calls_and_concurrency_grouped(llmsim_probe):  # noqa: F811  (the fixture, imported above)
+    """Two different calls at once, each refused once (after 0.3 s) and retried 0.3 s later, then a third: three
+    logical calls and two attempts in flight at once."""
+    import time
+
+    def call(text: str) -> None:
+        for _ in range(3):
+            r = httpx.post(llmsim_probe.url + "/v1/chat/completions", timeout=30,
+                           json={"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": text}]})
+            if r.status_code == 200:
+                return
+            time.sleep(0.3)
+
+    llmsim_probe.fault(name="refused", status=429, delay=0.3, fail=2)  # both first attempts: 0.3 s, then 429
+    threads = [threading.Thread(target=call, args=(t,)) for t in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    call("c")
+    p = llmsim_probe.report().policy
+    assert p.get("calls_per_run") == 3 and p.get("concurrency") == 2
+    assert len(llmsim_probe.attempts) == 5
+
+
+def test_openai_should_retry_and_no_deadline(tmp_path):
+    """openai-python obeys x-should-retry both ways (_base_client._should_retry) and has no overall deadline
+    (3 attempts of a slow 429, 1 s each, all made); the phases run beside each other on their own lanes."""
+    script = ProbeScript.model_validate({"phases": [
+        {"name": "backoff", "status": 429, "fail": "all", "cap": 8},
+        {"name": "should-retry-false", "status": 429, "fail": 1, "should_retry": False},
+        {"name": "should-retry-true", "status": 400, "fail": 1, "should_retry": True},
+        {"name": "400", "status": 400, "fail": 1},
+        {"name": "deadline", "status": 429, "delay": 1.0, "fail": "all"}]})
+    rep = probe(_script(tmp_path, OPENAI), script, timeout=120, scenario=None)
+    p = rep.policy
+    assert p.get("max_attempts") == 3 and p.retried[400] is False
+    assert p.get("respect_should_retry") is True, p.values.get("respect_should_retry")
+    assert "deadline" in p.values and p.get("deadline") is None
+    assert "respect_should_retry: true" in rep.yaml
+    assert all(len(r) for pr in rep.run.phases.values() for r in pr.runs)
 
 
 @pytest.mark.slow

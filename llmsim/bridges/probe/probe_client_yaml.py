@@ -52,7 +52,14 @@ def client_dict(policy: ProbePolicy) -> dict:
              "hint_header": hint}
     if policy.get("timeout") is not None:
         retry["timeout"] = policy.get("timeout")
+    if policy.get("respect_should_retry"):
+        retry["respect_should_retry"] = True
     data = {"retry": retry}
+    if policy.get("deadline") is not None:
+        if policy.get("deadline_cuts_attempt"):
+            data["deadline"] = policy.get("deadline")
+        else:
+            retry["stop_after_delay"] = policy.get("deadline")
     Client.model_validate(data)
     return data
 
@@ -89,4 +96,24 @@ def client_yaml(policy: ProbePolicy, command: list[str]) -> str:
         lines.append(f"  timeout: {d['timeout']}{_comment(policy, 'timeout')}")
     else:
         lines.append(f"  # timeout: none inferred{_comment(policy, 'timeout')}")
+    lines.extend(_extra_lines(policy, client_dict(policy)))
     return "\n".join(lines) + "\n"
+
+
+def _extra_lines(policy: ProbePolicy, data: dict) -> list[str]:
+    """x-should-retry, the overall deadline, and what the probe saw of calls and concurrency (comments)."""
+    d = data["retry"]
+    out = []
+    if "respect_should_retry" in policy.values:
+        out.append(f"  respect_should_retry: {str(bool(d.get('respect_should_retry'))).lower()}"
+                   f"{_comment(policy, 'respect_should_retry')}")
+    if "stop_after_delay" in d:
+        out.append(f"  stop_after_delay: {d['stop_after_delay']}{_comment(policy, 'deadline')}")
+    if "deadline" in data:
+        out.append(f"deadline: {data['deadline']}{_comment(policy, 'deadline')}")
+    elif "deadline" in policy.values and policy.get("deadline") is None:
+        out.append(f"# deadline: none inferred{_comment(policy, 'deadline')}")
+    for name in ("concurrency", "calls_per_run"):
+        if name in policy.values:
+            out.append(f"# {name}: {policy.get(name)}{_comment(policy, name)}")
+    return out

@@ -67,7 +67,7 @@ def _status_findings(policy: ProbePolicy) -> list[Finding]:
 
 def _deadline_finding(policy: ProbePolicy) -> Finding | None:
     t = policy.values.get("timeout")
-    if t is None:
+    if t is None or policy.get("deadline") is not None:
         return None
     fit = policy.backoff
     n = int(policy.get("max_attempts", 1))
