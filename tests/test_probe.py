@@ -238,20 +238,33 @@ def test_nested_retries_flagged(tmp_path):
     assert "nested-retries" in [f.code for f in rep.scorecard.findings]
 
 
+@pytest.mark.slow
 def test_plugin_in_a_fresh_project(tmp_path):
-    """A project with only a test file: the fixture comes from the installed plugin (the pytest11 entry point
-    that `pip install llmsim` registers), not from an import."""
+    """A fresh project: a virtualenv where llmsim (this checkout) is pip-installed, and a test file that only
+    names the fixture. pytest finds it through the pytest11 entry point the install registered (no -p, no
+    import, no PYTHONPATH); the venv sees the system's packages (llmsim's dependencies) but its own llmsim."""
+    import os
     import subprocess
-    from importlib.metadata import entry_points
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    names = {ep.name: ep.value for ep in entry_points(group="pytest11")}
-    assert names.get("llmsim") == "llmsim.bridges.probe.probe_plugin", "reinstall: pip install -e ."
-    (tmp_path / "test_app.py").write_text(textwrap.dedent("""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)], check=True,
+                   timeout=120)
+    python = str(venv / "bin" / "python")
+    pip = subprocess.run([sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-deps",
+                          "--no-build-isolation", "--no-index", "-e", str(root)], capture_output=True, text=True,
+                         timeout=300)
+    assert pip.returncode == 0, pip.stderr[-2000:]
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "test_app.py").write_text(textwrap.dedent("""
+        import os
         import httpx
+        import llmsim
 
         def test_app(llmsim_probe):
+            assert llmsim.__file__.startswith(os.environ["EXPECT_LLMSIM"])  # the venv's install of this checkout
             llmsim_probe.fault(name="400", status=400, fail=1)
             for _ in range(2):
                 if httpx.post(llmsim_probe.url + "/v1/chat/completions", json={"model": "m", "max_tokens": 5,
@@ -260,11 +273,12 @@ def test_plugin_in_a_fresh_project(tmp_path):
             assert len(llmsim_probe.attempts) == 2
             assert llmsim_probe.findings == ["retries-400"]
     """))
-    env = {**__import__("os").environ, "PYTHONPATH": str(root)}
-    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                          "-o", "addopts=", str(tmp_path / "test_app.py")], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=300)
-    assert res.returncode == 0, res.stdout[-2000:]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["EXPECT_LLMSIM"] = str(root / "llmsim")
+    res = subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "test_app.py"],
+                         cwd=project, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    assert "1 passed" in res.stdout
 
 
 def test_stream_faults_in_both_wire_formats(llmsim_probe):  # noqa: F811  (the fixture, imported above)
