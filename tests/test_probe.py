@@ -134,7 +134,7 @@ def test_litellm_router_inferred_blind(tmp_path, monkeypatch):
     assert (fit.kind, fit.jitter, fit.multiplier) == ("exponential", "additive", 2.0), seen
     assert abs(fit.base - 0.5) <= 0.05 and abs(fit.additive - 0.75) <= 0.15, seen
     assert rep.policy.get("hint_header") == "retry-after"  # waited 3 s (+ jitter), not 1.3 s
-    assert "jitter: {\"additive\"" in rep.yaml.replace("'", "\"")
+    assert "\"jitter\": {\"additive\": " in rep.yaml
 
 
 def test_backoff_fit_recovers_known_curves():
