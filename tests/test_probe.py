@@ -137,6 +137,35 @@ def test_litellm_router_inferred_blind(tmp_path, monkeypatch):
     assert "\"jitter\": {\"additive\": " in rep.yaml
 
 
+def test_tenacity_cap_measured(tmp_path):
+    """tenacity's wait_exponential(multiplier=0.25, max=1) for 7 attempts waits 0.25, 0.5, 1, 1, 1, 1 s
+    (wait.py: multiplier * 2**(attempt - 1), then min(max, ...)): the probe sees the cap where the waits
+    stop growing, fits 0.25 s x 2^n without jitter below it, and flags the missing jitter."""
+    text = textwrap.dedent("""
+        import os, httpx
+        from tenacity import retry, stop_after_attempt, wait_exponential
+        client = httpx.Client()  # one client: a new one per attempt costs ~0.1 s of SSL set-up inside the wait
+        @retry(wait=wait_exponential(multiplier=0.25, max=1), stop=stop_after_attempt(7), reraise=True)
+        def call():
+            r = client.post(os.environ["OPENAI_BASE_URL"] + "/chat/completions",
+                           json={"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]})
+            r.raise_for_status()
+        try:
+            call()
+        except Exception:
+            pass
+    """)
+    script = ProbeScript.model_validate({"phases": [{"name": "backoff", "status": 429, "fail": "all", "cap": 8}]})
+    rep = probe(_script(tmp_path, text), script, timeout=120, scenario=None)
+    fit = rep.policy.backoff
+    seen = (fit, [[round(w, 3) for _, w in waits(r)] for r in rep.run.phases["backoff"].runs])
+    assert rep.policy.get("max_attempts") == 7
+    assert fit.cap_seen and abs(fit.cap - 1.0) <= 0.1, seen
+    assert (fit.jitter, fit.multiplier) == ("none", 2.0) and abs(fit.base - 0.25) <= 0.025, seen
+    assert "cap = where the waits stopped growing" in rep.yaml
+    assert "no-jitter" in [f.code for f in rep.scorecard.findings]
+
+
 def test_backoff_fit_recovers_known_curves():
     """Synthetic waits drawn from known policies (an independent generator): parameters come back."""
     rng = np.random.default_rng(3)
