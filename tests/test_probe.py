@@ -417,12 +417,12 @@ def test_bad_script_names_the_phase(phase, says):
         ProbeScript.model_validate({"phases": [{"name": "x", **phase}]})
 
 
-def _deadline_loop(url: str, deadline: float = 2.0, tries: int = 6) -> None:
+def _deadline_loop(url: str, deadline: float = 1.5, tries: int = 6) -> None:
     """Retry everything after 0.2 s, at most ``tries`` attempts and no new attempt after ``deadline`` s."""
     import time
 
-    t0 = time.monotonic()
     with httpx.Client(timeout=30) as client:
+        t0 = time.monotonic()
         for _ in range(tries):
             r = client.post(url + "/v1/chat/completions",
                             json={"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]})
@@ -432,9 +432,10 @@ def _deadline_loop(url: str, deadline: float = 2.0, tries: int = 6) -> None:
 
 
 def test_deadline_and_ignored_should_retry_inferred(llmsim_probe):  # noqa: F811  (the fixture, imported above)
-    """A loop with a 2 s overall deadline and 6 tries: 6 attempts when refusals are quick, 2 when each takes
-    1 s (the second ends past 2 s), so a deadline of about 2.2 s; it retries a 429 that says x-should-retry:
-    false, so it does not respect the header. Its YAML stops after the delay."""
+    """A loop with a 1.5 s overall deadline and 6 tries: 6 attempts when refusals are quick, 2 when each takes
+    1 s (the first ends before 1.5 s, the second after), so a deadline of about 2.2 s (up to 3 s on a loaded
+    machine); it retries a 429 that says x-should-retry: false, so it does not respect the header. Its YAML
+    stops after the delay."""
     llmsim_probe.fault(name="backoff", status=429, fail="all")
     _deadline_loop(llmsim_probe.url)
     llmsim_probe.fault(name="deadline", status=429, delay=1.0, fail="all")
@@ -444,7 +445,8 @@ def test_deadline_and_ignored_should_retry_inferred(llmsim_probe):  # noqa: F811
     rep = llmsim_probe.report()
     p = rep.policy
     assert p.get("max_attempts") == 6
-    assert 2.0 <= p.get("deadline") <= 2.6 and p.get("deadline_cuts_attempt") is False, p.values["deadline"]
+    assert 2.0 <= p.get("deadline") <= 3.0 and p.get("deadline_cuts_attempt") is False, p.values["deadline"]
+    assert p.values["deadline"].evidence.count("429@") == 2
     assert p.get("respect_should_retry") is False
     assert "stop_after_delay: " in rep.yaml and "respect_should_retry: false" in rep.yaml
     assert "no-deadline" not in llmsim_probe.findings
