@@ -88,12 +88,28 @@ def load_scenario(source: str | Path | dict, overrides: dict[str, Any] | None = 
             raise ScenarioError("", "a scenario file must be a mapping of keys to values", source=name)
         sc = validate_scenario(read_file_references(data, name), source=name)
     if overrides:
+        overrides = _client_override_file(overrides)
         try:
             sc = sc.with_overrides(overrides)
         except ScenarioError as exc:
             exc.source = exc.source or (None if isinstance(source, dict) else str(source))
             raise ScenarioError(exc.path, exc.reason, exc.source) from None
     return sc
+
+
+def _client_override_file(overrides: dict[str, Any]) -> dict[str, Any]:
+    """``--set client=probed.yaml``: a value of ``client`` naming a .yaml/.yml file becomes that file's client
+    block (as ``llmsim compare --client NAME=FILE`` reads it); any other name must be a preset."""
+    value = overrides.get("client")
+    if not isinstance(value, str) or _ALIASES.get(value, value) in CLIENT_PRESETS:
+        return overrides
+    if not value.lower().endswith((".yaml", ".yml")):
+        raise ScenarioError("client", f"no client preset named {value!r} (presets: {', '.join(CLIENT_PRESETS)}); "
+                                      "a client file ends in .yaml or .yml")
+    if not Path(value).is_file():
+        raise ScenarioError("client", "no such client file", source=value)
+    resolve_client(value)  # a bad client file is reported against that file, not the scenario
+    return {**overrides, "client": _client_file(value)}
 
 
 def capped_horizon(sc: Scenario, cap: str | None) -> Scenario:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from llmsim.bridges.probe.probe_backoff import BackoffFit, fit_backoff
+from llmsim.bridges.probe.probe_calls import logical_calls, peak_in_flight
 from llmsim.bridges.probe.probe_runner import PhaseRun, ProbeRun
 
 __all__ = ["Inferred", "ProbePolicy", "infer_policy", "waits"]
@@ -61,8 +61,14 @@ def _timeline(run: pd.DataFrame) -> str:
     return " ".join(parts)
 
 
+def _first_calls(pr: PhaseRun) -> list[pd.DataFrame]:
+    """Each run's first logical call (a command may make more calls after it)."""
+    return [logical_calls(r)[0].reset_index(drop=True) if len(r) else r for r in pr.runs]
+
+
 def _attempts(pr: PhaseRun, policy: ProbePolicy) -> None:
-    counts = [len(r) for r in pr.runs]
+    firsts = _first_calls(pr)
+    counts = [len(r) for r in firsts]
     cap = pr.phase.cap
     n = max(counts)
     runs = f"{len(counts)} run{'s' if len(counts) > 1 else ''}"
@@ -72,9 +78,9 @@ def _attempts(pr: PhaseRun, policy: ProbePolicy) -> None:
     else:
         conf = "high" if len(set(counts)) == 1 else "medium"
         policy.add("max_attempts", n, f"{pr.phase.status} every time: {counts} attempts then gave up ({runs}); "
-                                      f"timeline {_timeline(pr.runs[0])}", conf)
+                                      f"timeline {_timeline(firsts[0])}", conf)
     policy.retried[pr.phase.status] = n > 1
-    samples = [w for r in pr.runs for w in waits(r)]
+    samples = [w for r in firsts for w in waits(r)]
     policy.backoff = fit_backoff(samples)
 
 
@@ -114,7 +120,8 @@ def _retry_after(run: ProbeRun, policy: ProbePolicy) -> None:
 def _statuses(run: ProbeRun, policy: ProbePolicy) -> None:
     for name, pr in run.phases.items():
         ph = pr.phase
-        if (ph.status is None and ph.stream is None) or ph.fail == "all" or name.startswith("retry-after"):
+        if (ph.status is None and ph.stream is None) or ph.fail == "all" or name.startswith("retry-after") \
+                or ph.should_retry is not None or ph.delay is not None:
             continue
         what = f"stream_{ph.stream}" if ph.stream else ph.status
         counts = [len(r) for r in pr.runs]
@@ -126,7 +133,7 @@ def _statuses(run: ProbeRun, policy: ProbePolicy) -> None:
 
 
 def _timeout(run: ProbeRun, policy: ProbePolicy) -> None:
-    slow = next((pr for pr in run.phases.values() if pr.phase.delay is not None), None)
+    slow = next((pr for pr in run.phases.values() if pr.phase.delay is not None and pr.phase.status is None), None)
     if slow is None:
         return
     first = slow.runs[0]
@@ -145,25 +152,68 @@ def _timeout(run: ProbeRun, policy: ProbePolicy) -> None:
 
 
 def _concurrency(run: ProbeRun, policy: ProbePolicy) -> None:
-    t = run.trace
-    if t is None or t.empty:
+    runs = [r for pr in run.phases.values() for r in pr.runs if len(r)]
+    if not runs:
         return
-    start = t["arrival_s"].to_numpy(float)
-    end = start + t["latency_s"].to_numpy(float)
-    events = np.concatenate([np.c_[start, np.ones_like(start)], np.c_[end, -np.ones_like(end)]])
-    order = np.lexsort((events[:, 1], events[:, 0]))
-    peak = int(np.max(np.cumsum(events[order, 1])))
-    policy.add("concurrency", peak, f"at most {peak} attempt(s) in flight at once over {len(t)} attempts")
+    peak = max(peak_in_flight(r) for r in runs)
+    calls = max(len(logical_calls(r)) for r in runs)
+    policy.add("concurrency", peak, f"at most {peak} attempt(s) in flight at once in one run of the command "
+                                    f"({len(runs)} runs)")
+    policy.add("calls_per_run", calls, f"up to {calls} logical call(s) per run (attempts grouped by request "
+                                       "body and timing); the first call of each run is the one measured",
+               "high" if calls == 1 else "medium")
+
+
+def _should_retry(run: ProbeRun, policy: ProbePolicy) -> None:
+    """x-should-retry: false on a status the client retries, true on one it does not: obeyed?"""
+    seen = []
+    for pr in run.phases.values():
+        ph = pr.phase
+        if ph.should_retry is None or not pr.runs or pr.runs[0].empty:
+            continue
+        retried = len(_first_calls(pr)[0]) > ph.fail
+        usual = policy.retried.get(ph.status)
+        if usual is None or usual == ph.should_retry:
+            continue  # the header would not change what the client does anyway: no evidence
+        seen.append((retried == ph.should_retry, f"{ph.status} with x-should-retry: {str(ph.should_retry).lower()}"
+                                                 f" {'retried' if retried else 'not retried'} (otherwise "
+                                                 f"{'retried' if usual else 'not retried'})"))
+    if seen:
+        obeyed = all(ok for ok, _ in seen)
+        policy.add("respect_should_retry", obeyed, "; ".join(ev for _, ev in seen),
+                   "high" if len(seen) > 1 or not obeyed else "medium")
+
+
+def _deadline(run: ProbeRun, policy: ProbePolicy) -> None:
+    """Every attempt fails slowly: fewer attempts than max_attempts, or an attempt cut short, is a deadline."""
+    pr = next((p for p in run.phases.values() if p.phase.fail == "all" and p.phase.delay is not None
+               and p.phase.status is not None), None)
+    most = policy.get("max_attempts")
+    if pr is None or most is None or not pr.runs or pr.runs[0].empty:
+        return
+    call = _first_calls(pr)[0]
+    took = float((call["arrival_s"] + call["latency_s"]).max() - call["arrival_s"].iloc[0])
+    cut = bool((call["outcome"] == "timeout").any())
+    ev = f"{pr.phase.status} after {pr.phase.delay:g} s every time: {len(call)} attempts over {took:.1f} s " \
+         f"(max_attempts {most}); timeline {_timeline(call)}"
+    if cut or len(call) < min(most, pr.phase.cap):
+        policy.add("deadline", round(took, 1), f"{ev}: stopped early{', cutting an attempt' if cut else ''}")
+        policy.add("deadline_cuts_attempt", cut, ev)
+    else:
+        policy.add("deadline", None, f"{ev}: no overall deadline below {took:.1f} s", "medium")
 
 
 def infer_policy(run: ProbeRun) -> ProbePolicy:
     """Every value the run's phases answer (a phase missing from the script leaves its question open)."""
     policy = ProbePolicy()
     for pr in run.phases.values():
-        if pr.phase.fail == "all" and pr.phase.status is not None and "max_attempts" not in policy.values:
+        if pr.phase.fail == "all" and pr.phase.status is not None and pr.phase.delay is None \
+                and "max_attempts" not in policy.values:
             _attempts(pr, policy)
     _retry_after(run, policy)
     _statuses(run, policy)
+    _should_retry(run, policy)
     _timeout(run, policy)
+    _deadline(run, policy)
     _concurrency(run, policy)
     return policy

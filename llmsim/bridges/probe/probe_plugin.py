@@ -61,7 +61,8 @@ class ProbeFixture:
 
     def run(self) -> ProbeRun:
         """The recorded attempts cut into the phases started with ``fault``."""
-        trace = self.attempts
+        time.sleep(0.05)  # a handler may still be logging the last attempt
+        trace = self.srv.log.frame(lanes=True)
         run = ProbeRun(["pytest"], trace=trace)
         ends = [s for _, s in self._phases[1:]] + [float("inf")]
         for (p, start), end in zip(self._phases, ends):

@@ -67,7 +67,7 @@ def _status_findings(policy: ProbePolicy) -> list[Finding]:
 
 def _deadline_finding(policy: ProbePolicy) -> Finding | None:
     t = policy.values.get("timeout")
-    if t is None:
+    if t is None or policy.get("deadline") is not None:
         return None
     fit = policy.backoff
     n = int(policy.get("max_attempts", 1))
@@ -102,17 +102,40 @@ def findings(policy: ProbePolicy, nested: str | None = None) -> list[Finding]:
     return out
 
 
+def _retry_of(client: Client):
+    """The client's retry policy: its own, or its first retry layer's (LiteLLM's Router is a layer stack)."""
+    if client.retry is not None:
+        return client.retry
+    return next((layer.retry for layer in client.layers or [] if getattr(layer, "retry", None) is not None), None)
+
+
+def _family(jitter) -> str:
+    """The jitter family's name: "full", {"additive": 0.75} and AdditiveJitter(...) -> "full", "additive"."""
+    if isinstance(jitter, str):
+        return jitter
+    if isinstance(jitter, dict):
+        return next(iter(jitter), "")
+    return type(jitter).__name__.removesuffix("Jitter").lower()
+
+
 def closest_preset(policy: ProbePolicy) -> str:
-    """The library preset nearest the probed retry policy (attempts, backoff base and jitter, hint header)."""
+    """The library preset nearest the probed retry policy (attempts, backoff base and jitter family, hint header).
+
+    >>> from llmsim.bridges.probe.probe_backoff import BackoffFit
+    >>> p = ProbePolicy(backoff=BackoffFit("exponential", 0.5, 2.0, 1.0, "additive", 0.0, 0.5, 6, 0.75))
+    >>> p.add("max_attempts", 3, ""); p.add("hint_header", "retry-after", "")
+    >>> closest_preset(p)
+    'litellm-router'
+    """
     mine = client_dict(policy)["retry"]
     best, score = "naive", float("inf")
     for name, (_, data) in CLIENT_PRESETS.items():
-        r = Client.model_validate(data).retry
+        r = _retry_of(Client.model_validate(data))
         if r is None:
             continue
         s = abs(r.max_attempts - mine["max_attempts"])
         s += abs(r.backoff.base - mine["backoff"]["base"]) / max(r.backoff.base, mine["backoff"]["base"], 1e-3)
-        s += 0.5 * (str(r.backoff.jitter) != str(mine["backoff"]["jitter"]).replace("'", "")) \
+        s += 0.5 * (_family(r.backoff.jitter) != _family(mine["backoff"]["jitter"])) \
             + 0.5 * (r.hint_header != mine["hint_header"])
         if s < score:
             best, score = name, s

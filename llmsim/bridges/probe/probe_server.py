@@ -1,9 +1,13 @@
 """The probe endpoint: ``llmsim serve``'s LiveServer with the probe script's faults in front of it.
 
 A fault answers with the phase's status (in the API's error format, with its Retry-After headers) or
-holds the attempt for the phase's delay before the normal answer. Every attempt, faulted or not, is
-in the server's attempt log (``log.frame()``); a client that hangs up during a delay is logged as a
-``timeout`` at the moment it left.
+holds the attempt for the phase's delay before the normal answer (or before the status: a slow failure).
+Every attempt, faulted or not, is in the server's attempt log (``log.frame()``); a client that hangs up
+during a delay is logged as a ``timeout`` at the moment it left.
+
+Runs of the command that go on at the same time each get a lane: their own URL prefix ``/probe/<lane>``
+with its own phase (``set_lane``); ``log.frame(lanes=True)`` adds each attempt's lane and a digest of its
+request body (retries of one call send the same body). Requests without a prefix use ``set_phase``'s.
 
 >>> srv = ProbeThread()
 >>> srv.server.phase is None, srv.server.default
@@ -13,6 +17,8 @@ in the server's attempt log (``log.frame()``); a client that hangs up during a d
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import hashlib
 import json
 import threading
 
@@ -22,12 +28,32 @@ from llmsim.bridges.probe.probe_script import ProbePhase
 from llmsim.bridges.probe.probe_stream import stream_fault
 from llmsim.bridges.serve import LiveServer, ServerThread, anthropic_api, openai_api
 from llmsim.bridges.serve.protocol import BadRequest
+from llmsim.bridges.serve.record import AttemptLog
 from llmsim.config.scenario import Scenario
 
-__all__ = ["ProbeServer", "ProbeThread", "probe_scenario", "OUTCOME_OF_STATUS"]
+__all__ = ["ProbeServer", "ProbeThread", "LaneLog", "probe_scenario", "OUTCOME_OF_STATUS"]
 
 NAN = float("nan")
 OUTCOME_OF_STATUS = {429: "rate_limited", 529: "overloaded", 503: "overloaded"}
+_LANE: contextvars.ContextVar = contextvars.ContextVar("probe_lane", default=None)
+_BODY: contextvars.ContextVar = contextvars.ContextVar("probe_body", default="")
+
+
+class LaneLog(AttemptLog):
+    """The attempt log, each row tagged with the lane and body digest of the request being handled."""
+
+    def add(self, **row) -> None:
+        super().add(**row, lane=_LANE.get(), body=_BODY.get())
+
+    def frame(self, lanes: bool = False):
+        """The canonical trace; ``lanes=True`` adds the ``lane`` and ``body`` columns."""
+        df = super().frame()
+        if lanes:
+            with self._lock:
+                rows = sorted(self._rows, key=lambda r: r["sent"])  # the order frame() sorts into (stable)
+            df["lane"] = [r.get("lane") for r in rows]
+            df["body"] = [r.get("body", "") for r in rows]
+        return df
 
 
 def probe_scenario() -> Scenario:
@@ -43,23 +69,50 @@ class ProbeServer(LiveServer):
 
     def __init__(self, scenario: Scenario | None = None):
         super().__init__(scenario or probe_scenario())
+        self.log = LaneLog()
         self.phase: ProbePhase | None = None
         self.seen = 0  # attempts seen in the current phase
+        self.lanes: dict[str, list] = {}  # lane -> [phase, attempts seen]
         self._lock = threading.Lock()
 
     def set_phase(self, phase: ProbePhase | None) -> None:
         with self._lock:
             self.phase, self.seen = phase, 0
 
-    def _take(self) -> ProbePhase | None:
+    def set_lane(self, lane: str, phase: ProbePhase | None) -> None:
+        """The phase of the requests under ``/probe/<lane>`` (None: answer them normally)."""
+        with self._lock:
+            self.lanes[lane] = [phase, 0]
+
+    def lanes_called(self) -> set[str]:
+        """The lanes that have sent an attempt (counted on arrival, before any delay)."""
+        with self._lock:
+            return {lane for lane, (_, seen) in self.lanes.items() if seen}
+
+    def app(self) -> web.Application:
+        app = super().app()
+        app.router.add_post("/probe/{lane}/v1/chat/completions", self.handle_openai)
+        app.router.add_post("/probe/{lane}/chat/completions", self.handle_openai)
+        app.router.add_post("/probe/{lane}/v1/messages", self.handle_anthropic)
+        return app
+
+    def _take(self, lane: str | None) -> ProbePhase | None:
         """The phase if this attempt gets its fault, else None (and count the attempt)."""
         with self._lock:
-            phase, index = self.phase, self.seen
-            self.seen += 1
+            if lane is None:
+                phase, index = self.phase, self.seen
+                self.seen += 1
+            else:
+                state = self.lanes.setdefault(lane, [None, 0])
+                phase, index = state
+                state[1] += 1
         return phase if phase is not None and phase.faults(index) else None
 
     async def handle(self, request: web.Request, api_name: str) -> web.StreamResponse:
-        phase = self._take()
+        lane = request.match_info.get("lane")
+        _LANE.set(lane)
+        _BODY.set(hashlib.sha1(await request.read()).hexdigest()[:12])
+        phase = self._take(lane)
         if phase is None:
             return await super().handle(request, api_name)
         if phase.stream is not None:
@@ -71,7 +124,9 @@ class ProbeServer(LiveServer):
             except asyncio.CancelledError:
                 self._fault_row(request, api_name, sent, "timeout", 0)
                 raise
-            return await super().handle(request, api_name)
+            if phase.status is None:
+                return await super().handle(request, api_name)
+            return await self._fail(request, api_name, phase, sent)
         return await self._fail(request, api_name, phase)
 
     async def _stream_fault(self, request: web.Request, api_name: str, phase: ProbePhase) -> web.StreamResponse:
@@ -91,8 +146,9 @@ class ProbeServer(LiveServer):
 
         return await stream_fault(request, api_name, call, phase, log)
 
-    async def _fail(self, request: web.Request, api_name: str, phase: ProbePhase) -> web.Response:
-        sent = self.now()
+    async def _fail(self, request: web.Request, api_name: str, phase: ProbePhase,
+                    sent: float | None = None) -> web.Response:
+        sent = self.now() if sent is None else sent
         await request.read()
         api = openai_api if api_name == "openai" else anthropic_api
         rid = api.new_response_id()
