@@ -17,13 +17,14 @@ import yaml
 from rich.table import Table
 
 from llmsim.cli.app import app, fail, out
+from llmsim.cli.clock_option import clock_offset
 from llmsim.cli.work_guard import DRY_RUN, FORCE, check_work
 from llmsim.config.loading import load_scenario
 from llmsim.config.scenario import Scenario
 from llmsim.config.work_estimate import WorkEstimate, attempts_per_request
 from llmsim.core.atomic import atomic_write_text, check_writable
 from llmsim.core.errors import InputError
-from llmsim.core.units import UnitError, parse_duration, parse_offset
+from llmsim.core.units import UnitError, parse_duration
 from llmsim.viz.text_tables import fmt_metric
 
 __all__ = ["trace_app"]
@@ -188,7 +189,7 @@ def replay_cmd(trace: str = typer.Argument(..., help="Trace file."),
         seed = sc.seed if seed is None else seed
         clients = _named_clients(client, sc)
         check_work(_replay_estimate(df, sc, opts, run_h, len(clients)), dry_run, force)
-        offset = _offset(at)
+        offset = clock_offset(at)
         tab = counterfactual(sc, df, clients, seed=seed, options=opts, at=offset)
     except (InputError, ValueError) as exc:
         fail(str(exc))
@@ -207,16 +208,6 @@ def replay_cmd(trace: str = typer.Argument(..., help="Trace file."),
     for m in COUNTERFACTUAL_METRICS:
         t.add_row(m, *(fmt_metric(m, float(v)) for v in tab[m]))
     out.print(t)
-
-
-def _offset(at: Optional[str]) -> float:
-    """Seconds after the scenario's start from --at (a clock time or a duration); 0 when not given."""
-    if at is None:
-        return 0.0
-    try:
-        return parse_offset(at)
-    except UnitError as exc:
-        raise InputError("--at", str(exc)) from None
 
 
 def _replay_estimate(df, sc: Scenario, opts, run_h: float, runs: int) -> WorkEstimate:
