@@ -34,7 +34,7 @@ EXAMPLES = {
     "serve": ["llmsim serve tuesday --record attempts.parquet"],
     "providers": ["llmsim providers", "llmsim providers sonnet"],
     "litellm": ["llmsim import litellm docs/examples/litellm-config.yaml --out router.yaml"],
-    "inspect": ["llmsim trace inspect traces/sample-otel.json --html trace.html"],
+    "inspect": ["llmsim trace inspect traces/sample-otel.json --report trace.html"],
     "convert": ["llmsim trace convert traces/sample.csv --out sample.parquet"],
     "replay": ["llmsim trace replay traces/sample.csv --scenario tuesday --at 08:30 -c a=no-retry -c b=naive"],
     "fit": ["llmsim trace fit traces/public/AzureLLMInferenceTrace_conv_2023.csv -o fitted.yaml"],

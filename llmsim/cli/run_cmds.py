@@ -37,7 +37,8 @@ def run(
                                                         f"(default: {DEFAULT_SCENARIO})."),
     seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Random seed (default: the scenario's)."),
     set_: list[str] = typer.Option([], "--set", help="Override a value: PATH=VALUE, e.g. client.retry.max_attempts=5."),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="Save the result (parquet + json) to this folder."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Save the result (parquet + json) to this "
+                                                                 "folder."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     report: Optional[Path] = typer.Option(None, "--report", help="Also write an offline HTML report to this file."),
     keep: Optional[str] = typer.Option(None, "--keep", help="What to keep: all (every table, the default), requests "

@@ -35,7 +35,8 @@ app.add_typer(trace_app, name="trace")
 _FORMAT = typer.Option(None, "--format", "-f", help="Trace format (default: detected from the content): "
                        "azure, burstgpt, mooncake, otel, litellm, langfuse, helicone, csv, jsonl, parquet.")
 _MAP = typer.Option([], "--map", help="For csv/jsonl/parquet: CANONICAL=SOURCE column, e.g. arrival_s=ts.")
-_UNIT = typer.Option(None, "--time-unit", help="Unit of a numeric time column: s, ms, us, ns (or datetime).")
+_UNIT = typer.Option(None, "--time-unit", help="Unit of a numeric time column: s, ms, us, ns (or datetime). "
+                                                "Default: s, or datetime for a text column.")
 
 
 def _mapping(items: list[str]) -> dict | None:
@@ -76,11 +77,14 @@ def inspect_cmd(trace: str = typer.Argument(..., help="Trace file."), fmt: Optio
                 mapping: list[str] = _MAP, time_unit: Optional[str] = _UNIT,
                 bin_: Optional[str] = typer.Option(None, "--bin", help="Rate bin width, e.g. 1min (default: auto)."),
                 as_json: bool = typer.Option(False, "--json", help="Print the statistics as JSON."),
-                html: Optional[Path] = typer.Option(None, "--html", help="Also write an HTML page with a rate chart.")):
+                report: Optional[Path] = typer.Option(None, "--report", help="Also write an HTML page with a rate "
+                                                      "chart to this file."),
+                html_alias: Optional[Path] = typer.Option(None, "--html", hidden=True, help="Old name of --report.")):
     """Span, rate over time, token distributions, outcome mix, retries, missing fields."""
     from llmsim.traces.trace_stats import describe  # deferred: CLI start-up
     from llmsim.viz.trace_page import render_html  # deferred: CLI start-up
 
+    html = report or html_alias
     try:
         df = _load(trace, fmt, mapping, time_unit)
         st = describe(df, _seconds(bin_, "--bin") if bin_ else None)
@@ -162,9 +166,10 @@ def replay_cmd(trace: str = typer.Argument(..., help="Trace file."),
                                                 "NAME=preset/file; repeat to compare (same seed)."),
                fmt: Optional[str] = _FORMAT, mapping: list[str] = _MAP, time_unit: Optional[str] = _UNIT,
                window: Optional[str] = typer.Option(None, "--window", help="START,END after the first arrival, "
-                                                    "e.g. 2h,3h."),
+                                                    "e.g. 2h,3h (default: the whole trace)."),
                worst: Optional[str] = typer.Option(None, "--worst", help="Replay the window of this width with "
-                                                   "the most failed attempts (or most requests)."),
+                                                   "the most failed attempts (or most requests); default: "
+                                                   "--window."),
                time_scale: float = typer.Option(1.0, "--time-scale", help="Multiply time offsets (0.5 = 2x rate)."),
                rate_multiplier: float = typer.Option(1.0, "--rate-multiplier", help="Thin (<1) or superpose (>1)."),
                loop: bool = typer.Option(False, "--loop", help="Repeat the window until the horizon."),
