@@ -49,7 +49,7 @@ class FittingConsole(Console):
         title = table.title
         if isinstance(title, str) and len(title) > self._width_of(table):
             table.title = None
-            super().print(title, highlight=False, soft_wrap=True)
+            super().print(title, highlight=False)
 
     def _width_of(self, table: Table) -> int:
         """The width the table takes when nothing in it wraps."""
