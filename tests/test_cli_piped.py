@@ -1,5 +1,5 @@
-"""Output through a pipe (a file, a CI log): the main commands print plain text, with no colour or
-style codes, no box-drawing characters, no line wider than 80 columns, no cut cell ("…") and no
+"""Output through a pipe (a file, a CI log): the main commands and their help print plain text, with no
+colour or style codes, no box-drawing characters, no line wider than 80 columns, no cut cell ("…") and no
 progress bar. Each command runs in a child process whose stdout and stderr are pipes, as in ``llmsim
 run | less`` or a CI job, with no COLUMNS set (rich then assumes 80 columns)."""
 
@@ -24,6 +24,9 @@ COMMANDS = {
     "presets": ["presets"],
     "providers": ["providers"],
     "trace inspect": ["trace", "inspect", "traces/sample-otel.json"],
+    "help": ["-h"],
+    "run help": ["run", "-h"],
+    "replay help": ["trace", "replay", "-h"],
     "trace replay": ["trace", "replay", "traces/sample.csv", "--scenario", "tuesday", "--at", "08:30",
                      "-c", "a=no-retry", "-c", "b=naive"],
 }

@@ -37,8 +37,8 @@ def serve(
 ) -> None:
     """Serve POST /v1/chat/completions and /v1/messages from the provider model (Ctrl-C stops).
 
-    The provider's clock starts at --at (the scenario's time 0 by default) and runs --speed times faster
-    than wall time."""
+    The provider's clock starts at --at (the scenario's time 0 by default) and runs --speed times faster than wall time.
+    """
     from llmsim.bridges.serve import LiveServer, run_forever  # deferred: CLI start-up (aiohttp)
 
     if not 0 <= port <= 65535:
