@@ -89,7 +89,8 @@ def run(
                           for r in slo_table(summary, targets).itertuples()]
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return
-    _print_tables(sc, res, summary, stories, fmt_report_value, since=sc.warmup if clock_offset(at) > 0 else 0.0)
+    ran = res.scenario  # as run: LLMSIM_HORIZON_CAP may have cut the horizon
+    _print_tables(ran, res, summary, stories, fmt_report_value, since=ran.warmup if clock_offset(at) > 0 else 0.0)
     if targets:
         out.print(_slo_table(summary, targets))
     if out_dir is not None:
