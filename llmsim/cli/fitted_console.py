@@ -7,7 +7,7 @@ CI log) tables are drawn in ASCII and rich writes no colour or style codes.
 
 >>> import io
 >>> from rich.table import Table
->>> c = FittingConsole(file=io.StringIO(), width=30)
+>>> c = FittingConsole(file=io.StringIO(), width=40)
 >>> t = Table("metric", "value", title="a title much longer than this table")
 >>> t.add_row("success_rate", "100.0%")
 >>> c.print(t)
