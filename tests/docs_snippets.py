@@ -4,6 +4,9 @@
 ['llmsim run   # go\\nllmsim presets']
 >>> parse("x.md", "<!-- docs-test: skip: a synopsis -->\\n\\n    llmsim serve SCENARIO\\n")[0].skip
 'a synopsis'
+>>> s = parse("x.md", "<!-- docs-test: full: 09:00 .* 2\\\\ds -->\\n\\n    llmsim run\\n")[0]
+>>> s.expect, s.uncapped
+('09:00 .* 2\\\\ds', True)
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Optional
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["README.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md")), "notebooks/README.md"]
 SHELL_FENCES = {"console", "sh", "bash", "shell"}
-MARKER = re.compile(r"<!--\s*docs-test:\s*(skip|expect|slow):\s*(.*?)\s*-->")
+MARKER = re.compile(r"<!--\s*docs-test:\s*(skip|expect|slow|full):\s*(.*?)\s*-->")
 COMMAND = re.compile(r"^(llmsim|python)\b")
 
 
@@ -29,6 +32,7 @@ class Snippet:
     skip: Optional[str] = None
     expect: Optional[str] = None
     slow: Optional[str] = None  # run only with `-m slow`, for this reason
+    uncapped: bool = False  # run at the documented horizon (no LLMSIM_HORIZON_CAP): its figures are checked
 
     @property
     def where(self) -> str:
@@ -79,14 +83,15 @@ def parse(page: str, text: str) -> list[Snippet]:
     out: list[Snippet] = []
     for first, kind, block, marker in _blocks(text.splitlines()):
         skip = marker[1] if marker and marker[0] == "skip" else None
-        expect = marker[1] if marker and marker[0] == "expect" else None
+        expect = marker[1] if marker and marker[0] in ("expect", "full") else None
         slow = marker[1] if marker and marker[0] == "slow" else None
+        uncapped = bool(marker and marker[0] == "full")
         if kind == "python":
-            out.append(Snippet(page, first, kind, "\n".join(_python_lines(block)), skip, expect, slow))
+            out.append(Snippet(page, first, kind, "\n".join(_python_lines(block)), skip, expect, slow, uncapped))
             continue
         commands = _commands(block)
         if commands:
-            out.append(Snippet(page, first, kind, "\n".join(commands), skip, expect, slow))
+            out.append(Snippet(page, first, kind, "\n".join(commands), skip, expect, slow, uncapped))
     return out
 
 

@@ -8,16 +8,21 @@ them). A marker comment on the line before a block changes how it is run:
 
     <!-- docs-test: skip: REASON -->     not run (a synopsis with placeholders, a server, an install)
     <!-- docs-test: expect: REGEX -->    its output must match REGEX as well
+    <!-- docs-test: full: REGEX -->      run at the documented horizon (no cap): its output must match REGEX
     <!-- docs-test: slow: REASON -->     run only with `python -m pytest -m slow` (benchmarks, real clients)
 
 Commands run with ``LLMSIM_HORIZON_CAP`` set (the documented switch that shortens every scenario's
-horizon, see docs/experiments.md) so the whole set stays fast; they run in a temporary folder where
-``traces/``, ``docs/`` and ``notebooks/`` of the repository are visible, so outputs never land in the
-repository.
+horizon, see docs/experiments.md) so the whole set stays fast, except the few marked ``full``, whose
+figures the text states (a few seconds each); stdout is a pipe, so tables are drawn in ASCII
+(``| 09:00 | ...``), which is what an ``expect`` regex matches. The README's headline figures are
+checked against the output of the commands it names (``test_readme_headline_figures``). They run in
+a temporary folder where ``traces/``, ``docs/`` and ``notebooks/`` of the repository are visible, so
+outputs never land in the repository.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -40,9 +45,11 @@ def _workdir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _env() -> dict:
+def _env(capped: bool = True) -> dict:
     env = dict(os.environ, LLMSIM_HORIZON_CAP=CAP, COLUMNS="100", PYTHONPATH=str(ROOT), NO_COLOR="1")
     env.pop("PYTEST_XDIST_WORKER", None)
+    if not capped:
+        env.pop("LLMSIM_HORIZON_CAP")
     return env
 
 
@@ -62,8 +69,8 @@ PAGES = sorted({s.page for s in snippets() if s.kind == "python" and not s.skip}
 @pytest.mark.skipif(shutil.which("llmsim") is None, reason="llmsim is installed by `pip install -e .`")
 @pytest.mark.parametrize("snippet", SHELL)
 def test_documented_command_runs(snippet, tmp_path):
-    proc = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", snippet.text], cwd=_workdir(tmp_path), env=_env(),
-                          capture_output=True, text=True, timeout=TIMEOUT_S)
+    proc = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", snippet.text], cwd=_workdir(tmp_path),
+                          env=_env(capped=not snippet.uncapped), capture_output=True, text=True, timeout=TIMEOUT_S)
     _check(snippet, proc)
 
 
@@ -86,3 +93,48 @@ def test_every_skip_says_why():
 def test_no_doc_points_outside_the_repository():
     for s in snippets():
         assert "../" not in s.text, f"{s.where}: refers to a path outside the repository"
+
+
+def _llmsim(*args: str) -> str:
+    proc = subprocess.run(["llmsim", *args], env=_env(capped=False), capture_output=True, text=True,
+                          timeout=TIMEOUT_S, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def _cells(out: str, first: str) -> list[str]:
+    """The cells of the table row whose first cell is ``first`` (ASCII tables: stdout is a pipe)."""
+    for line in out.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells and cells[0] == first:
+            return cells
+    raise AssertionError(f"no row {first!r} in\n{out}")
+
+
+def _seconds(text: str) -> float:
+    return float(text[:-2]) / 1000 if text.endswith("ms") else float(text[:-1])
+
+
+def _about(value: float, stated: float) -> bool:
+    """'about X': X is the value to two significant digits."""
+    return float(f"{value:.2g}") == stated
+
+
+@pytest.mark.skipif(shutil.which("llmsim") is None, reason="llmsim is installed by `pip install -e .`")
+def test_readme_headline_figures():
+    """The figures the README opens with are what the commands it names print, at the full horizon."""
+    text = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    m = re.search(r"`llmsim run` \(`tuesday`\) prints a p95 of about (\d+) ms for the 2 AM hour and about (\d+) s "
+                  r"for the 9 AM hour", text)
+    assert m, "the README no longer states the tuesday figures this test checks"
+    hourly = _llmsim("run")
+    p95 = _cells(hourly, "from").index("p95")
+    assert _about(_seconds(_cells(hourly, "02:00")[p95]), float(m.group(1)) / 1000)
+    assert _about(_seconds(_cells(hourly, "09:00")[p95]), float(m.group(2)))
+    m = re.search(r"`llmsim run runaway-agents` prints \$([\d,]+) for the week with the loop, of which \$([\d,]+) "
+                  r"is the loop's \(`runaway_cost`\): \$(\d+) of spend without it", text)
+    assert m, "the README no longer states the runaway-agents figures this test checks"
+    with_loop, loop, without = (float(g.replace(",", "")) for g in m.groups())
+    spend = json.loads(_llmsim("run", "runaway-agents", "--json"))["spend"]
+    assert round(spend["cost_total"]) == with_loop and round(spend["runaway_cost"]) == loop
+    assert round(spend["cost_total"] - spend["runaway_cost"]) == without

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from llmsim.cli.failure_path import GuardedGroup
+from llmsim.cli.fitted_console import FittingConsole
 from llmsim.cli.help_format import example_epilog
 from llmsim.cli.help_format import install as install_help_format
 from llmsim.core.errors import InputError
@@ -101,7 +102,7 @@ app = LazyTyper(cls=GuardedGroup, add_completion=False, no_args_is_help=True, pr
                 help="Simulate LLM API traffic and compare client policies (retries, breakers, failover) "
                      "before you deploy them. Any error is one line (exit 2 for bad input); add --debug "
                      "anywhere for the traceback of an unexpected one.")
-out = Console()
+out = FittingConsole()
 err = Console(stderr=True)
 
 

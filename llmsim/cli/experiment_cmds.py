@@ -39,7 +39,8 @@ _RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
                                                  help="Runs per point, seeds derived from --seed; 'auto' (or "
                                                       "auto:TARGET:MOST, e.g. auto:0.05:30) adds paired runs "
                                                       "until every interval is within TARGET of its scale or "
-                                                      "clearly excludes zero.")),
+                                                      "clearly excludes zero. Default: auto for compare, 1 for "
+                                                      "sweep.")),
     "keep": (Optional[str], typer.Option(None, "--keep", help="What each run keeps: summary (metrics streamed, "
                                                               "quantiles within 0.5%; the default of sweep and "
                                                               "tune) or all (every table, exact quantiles; the "
@@ -50,7 +51,8 @@ _RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
     "workers": (Optional[int], typer.Option(None, "--workers", "-w", help="Worker processes (default: the cores; "
                                                                          "1 = no subprocesses).")),
     "scheduler": (Optional[str], typer.Option(None, "--scheduler", help="Run on an existing Dask cluster: "
-                                                                        "tcp://HOST:8786.")),
+                                                                        "tcp://HOST:8786 (default: local worker "
+                                                                        "processes, see --workers).")),
     "dask_local": (bool, typer.Option(False, "--dask-local", help="Start a local Dask cluster of --workers "
                                                                   "processes.")),
     "out_dir": (Optional[Path], typer.Option(None, "--out", "-o", help="Folder for the runs (written as they "
@@ -133,7 +135,8 @@ class _RunOptions:
         from llmsim.experiments import ExperimentInterrupted  # deferred: CLI start-up
 
         try:
-            return fn(**kwargs, out=self.out_dir, resume=self.resume, progress=not self.no_progress, **executor)
+            return fn(**kwargs, out=self.out_dir, resume=self.resume, progress=_progress(self.no_progress),
+                      **executor)
         except InputError as exc:
             fail(str(exc))
         except ExperimentInterrupted as exc:
@@ -516,3 +519,9 @@ def _tune_columns(res, params: list[str], metrics: list[str]) -> Table:
         table.add_column(m, justify="right")
     table.add_column("feasible")
     return table
+
+
+def _progress(off: bool):
+    """No bar with --no-progress; else a bar only where someone watches it (a terminal or a notebook), so
+    output piped to a file or a CI log carries none."""
+    return False if off else "auto"

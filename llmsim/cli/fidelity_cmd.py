@@ -20,15 +20,18 @@ def fidelity(
                                                              "gets OPENAI_BASE_URL, ANTHROPIC_BASE_URL, LLMSIM_URL."),
     preset: Optional[str] = typer.Option(None, "--preset", help="Client policy to simulate: a preset name, a "
                                                               "reference client (openai-python, anthropic-python) "
-                                                              "or a client YAML file."),
+                                                              "or a client YAML file (default: the --workload's "
+                                                              "reference client; needed with a command)."),
     workload: Optional[str] = typer.Option(None, "--workload", help="Built-in real client instead of a command: "
                                                                   "openai, anthropic, tenacity or litellm "
-                                                                  "(litellm.Router over deployments gpt-0, gpt-1)."),
+                                                                  "(litellm.Router over deployments gpt-0, gpt-1). "
+                                                                  "Default: none, run the command after --."),
     scenario: Optional[str] = typer.Option(None, "--scenario", help="Provider scenario served: always-fail "
                                                                    "(default), flaky, rate-limited, "
                                                                    "rate-limited-pair (default for --workload "
                                                                    "litellm), a packaged name or a YAML file."),
-    provider: Optional[str] = typer.Option(None, "--provider", help="Provider answering the calls."),
+    provider: Optional[str] = typer.Option(None, "--provider", help="Provider answering the calls (default: "
+                                                                   "the scenario's first)."),
     requests: int = typer.Option(100, "--requests", min=1, help="Logical requests of a built-in workload."),
     replications: int = typer.Option(20, "--replications", min=1, help="Simulated runs pooled."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the server and the simulations."),

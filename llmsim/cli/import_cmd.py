@@ -22,7 +22,7 @@ app.add_typer(import_app, name="import")
 def litellm(
     config: Path = typer.Argument(..., help="LiteLLM proxy config.yaml (model_list, router_settings, ...)."),
     model: Optional[str] = typer.Option(None, "--model", help="Model group the client calls (default: the first)."),
-    out_file: Optional[Path] = typer.Option(None, "--out", help="Write the YAML here instead of stdout."),
+    out_file: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the YAML here instead of stdout."),
     client_only: bool = typer.Option(False, "--client-only", help="Only the client block."),
     slots: int = typer.Option(32, "--slots", min=1, help="Capacity given to every deployment (not in LiteLLM)."),
     strict: bool = typer.Option(False, "--strict", help="Exit 2 if the config has keys llmsim does not know."),

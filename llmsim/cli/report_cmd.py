@@ -15,7 +15,7 @@ from llmsim.core.errors import InputError
 @app.command()
 def report(
     folder: Path = typer.Argument(..., help="Folder written by `llmsim run --out DIR` (or Result.save)."),
-    out_file: Optional[Path] = typer.Option(None, "--out", help="HTML file to write (default: DIR/report.html)."),
+    out_file: Optional[Path] = typer.Option(None, "--out", "-o", help="HTML file to write (default: DIR/report.html)."),
 ) -> None:
     """Write one self-contained HTML report (scenario, summary, charts) that opens offline."""
     if not folder.exists():

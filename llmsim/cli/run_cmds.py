@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from llmsim.cli.app import app, err, fail, out, parse_sets
+from llmsim.cli.clock_option import AT_HELP, clock_label, clock_offset
 from llmsim.cli.work_guard import DRY_RUN, FORCE, check_work
 from llmsim.config.client_presets import _ALIASES, client_presets
 from llmsim.config.loading import DEFAULT_SCENARIO, load_scenario, packaged_scenarios
@@ -21,7 +22,7 @@ from llmsim.config.slo import merge_slo, parse_slo_option
 from llmsim.config.work_estimate import estimate_work
 from llmsim.core.atomic import check_writable
 from llmsim.core.errors import InputError
-from llmsim.core.units import format_duration
+from llmsim.core.units import UnitError, format_duration, parse_duration
 from llmsim.core.version import __version__
 from llmsim.viz.text_tables import fmt_metric, period_table, summary_table
 
@@ -36,7 +37,8 @@ def run(
                                                         f"(default: {DEFAULT_SCENARIO})."),
     seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Random seed (default: the scenario's)."),
     set_: list[str] = typer.Option([], "--set", help="Override a value: PATH=VALUE, e.g. client.retry.max_attempts=5."),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="Save the result (parquet + json) to this folder."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Save the result (parquet + json) to this "
+                                                                 "folder."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     report: Optional[Path] = typer.Option(None, "--report", help="Also write an offline HTML report to this file."),
     keep: Optional[str] = typer.Option(None, "--keep", help="What to keep: all (every table, the default), requests "
@@ -44,18 +46,24 @@ def run(
                                                             "streamed in bounded memory, quantiles within 0.5%)."),
     slo: list[str] = typer.Option([], "--slo", help="SLO target METRIC<=BOUND or METRIC>=BOUND, e.g. "
                                                     "'latency_p95<=10s' (repeatable; adds to the scenario's slo)."),
+    at: Optional[str] = typer.Option(None, "--at", help=f"Measure from this time of the scenario's day: {AT_HELP}. "
+                                     "The day before it runs as warm-up (traffic, capacity and contention follow "
+                                     "the clock) and is excluded. Default: the scenario's start."),
+    horizon: Optional[str] = typer.Option(None, "--horizon", help="How long to measure (from --at), e.g. 30m. "
+                                          "Default: the rest of the scenario's horizon."),
     dry_run: bool = DRY_RUN,
     force: bool = FORCE,
 ) -> None:
     """Run one scenario and print its summary and pass/fail per SLO target.
 
+    --at 08:30 measures from 08:30 of the scenario's day (the hours before are simulated as warm-up).
     Refused up front when its work estimate is beyond the limits (see --dry-run, --force)."""
     from llmsim.analysis.slo_eval import slo_table  # deferred: CLI start-up (pandas)
     from llmsim.analysis.spend_contracts import fmt_report_value, story_reports  # deferred: CLI start-up
     from llmsim.simulator import simulate  # deferred: CLI start-up
 
     try:
-        sc = _load(scenario, set_ + ([f"keep={keep}"] if keep else []))
+        sc = placed(_load(scenario, set_ + ([f"keep={keep}"] if keep else [])), at, horizon)
         targets = merge_slo(sc.targets(), [parse_slo_option(item) for item in slo])
         if report is not None and sc.keep in ("requests", "summary"):
             raise InputError("keep", f"--report needs every table; this run keeps {sc.keep}")
@@ -81,13 +89,44 @@ def run(
                           for r in slo_table(summary, targets).itertuples()]
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return
-    _print_tables(sc, res, summary, stories, fmt_report_value)
+    ran = res.scenario  # as run: LLMSIM_HORIZON_CAP may have cut the horizon
+    _print_tables(ran, res, summary, stories, fmt_report_value, since=ran.warmup if clock_offset(at) > 0 else 0.0)
     if targets:
         out.print(_slo_table(summary, targets))
     if out_dir is not None:
         out.print(f"saved to {out_dir}")
     if report is not None:
         out.print(f"report written to {report}")
+
+
+def placed(sc: Scenario, at: Optional[str], horizon: Optional[str]) -> Scenario:
+    """The scenario measured for ``horizon`` from ``at`` (``--at``, ``--horizon``): it runs from its time 0
+    to at + horizon with the time before ``at`` as its warm-up, so the queue, the rate-limit buckets and
+    the other tenants' share at ``at`` are what the day brought; without ``at``, only its horizon changes.
+
+    >>> import llmsim
+    >>> sc = placed(llmsim.load_scenario("tuesday"), "08:30", None)
+    >>> sc.warmup / 3600, sc.horizon / 3600
+    (8.5, 10.0)
+    >>> placed(llmsim.load_scenario("tuesday"), "9h", "30m").horizon / 3600
+    9.5
+    """
+    start = clock_offset(at)
+    if horizon is not None:
+        try:
+            length = parse_duration(horizon)
+        except UnitError as exc:
+            raise InputError("--horizon", str(exc)) from None
+        if length <= 0:
+            raise InputError("--horizon", f"must be > 0, got {horizon!r}")
+    elif start >= sc.horizon:
+        raise InputError("--at", f"{at} is at or after the end of {sc.name}'s horizon ({format_duration(sc.horizon)}): "
+                                 "give --horizon to say how long to measure")
+    else:
+        length = sc.horizon - start
+    if start <= 0:
+        return sc if horizon is None else sc.with_overrides({"horizon": length})
+    return sc.with_overrides({"horizon": start + length, "warmup": start})
 
 
 def _check_outputs(out_dir: Optional[Path], report: Optional[Path]) -> None:
@@ -128,15 +167,18 @@ def _nan_as_null(values) -> dict:
     return out
 
 
-def _print_tables(sc: Scenario, res, summary, stories: dict, fmt) -> None:
-    """The summary, the metrics by period, each story report and, for spend, the cost by period."""
+def _print_tables(sc: Scenario, res, summary, stories: dict, fmt, since: float = 0.0) -> None:
+    """The summary, the metrics by period (from ``since``: ``--at``), each story report and, for spend, the
+    cost by period."""
     n = (f"{len(res.requests):,} requests" if res.requests is not None
          else f"{summary['requests']:,.0f} measured requests")
-    out.print(summary_table(summary, f"{sc.name} (seed {res.seed}): {n}, warm-up {sc.warmup:g}s excluded"))
+    excluded = (f"measured from {clock_label(sc, since)} to {clock_label(sc, sc.horizon)}, the time before is "
+                "warm-up" if since else f"warm-up {sc.warmup:g}s excluded")
+    out.print(summary_table(summary, f"{sc.name} (seed {res.seed}): {n}, {excluded}"))
     if res.attempts is None:
         out.print(f"keep: {sc.keep}: no metrics by period (they need every table)")
         return
-    ts = _print_periods(sc, res)
+    ts = _print_periods(sc, res, since)
     for kind, rep in stories.items():
         out.print(_story_table(kind, rep, fmt))
     if "spend" in stories and ts is not None:  # where the money went, by the same periods
@@ -144,20 +186,30 @@ def _print_tables(sc: Scenario, res, summary, stories: dict, fmt) -> None:
         out.print(_cost_table(ts[ts.index < sc.horizon], _clock_label(sc.start_time(), "%a" if daily else "%H:%M")))
 
 
-def _print_periods(sc: Scenario, res):
-    """Metrics by hour (or day) for runs of two hours or more, by 10 minutes from 20 minutes; the
-    hourly (daily) table, or None."""
+def _print_periods(sc: Scenario, res, since: float = 0.0):
+    """Metrics by hour (or day) for runs measuring two hours or more, by 10 minutes from 20 minutes, the
+    periods before ``since`` (``--at``) left out; the hourly (daily) table, or None."""
     start = sc.start_time()
-    since = "" if start is not None else " (time since start)"
-    if sc.horizon >= 2 * 3600:
-        freq = "1h" if sc.horizon <= 48 * 3600 else "1d"
-        ts = res.timeseries(freq)
+    note = "" if start is not None else " (time since start)"
+    span = sc.horizon - since
+    if span >= 2 * 3600:
+        freq = "1h" if span <= 48 * 3600 else "1d"
+        ts = _from(res.timeseries(freq), since)
         label = _clock_label(start, "%a" if freq == "1d" else "%H:%M" if sc.horizon <= 86400 else "%a %H:%M")
-        out.print(period_table(ts, f"By {'hour' if freq == '1h' else 'day'}{since}", label))
+        out.print(period_table(ts, f"By {'hour' if freq == '1h' else 'day'}{note}", label))
         return ts
-    if sc.horizon >= 20 * 60:
-        out.print(period_table(res.timeseries("10min"), f"By 10 minutes{since}", _clock_label(start, "%H:%M")))
+    if span >= 20 * 60:
+        label = _clock_label(start, "%H:%M" if sc.horizon <= 86400 else "%a %H:%M")
+        out.print(period_table(_from(res.timeseries("10min"), since), f"By 10 minutes{note}", label))
     return None
+
+
+def _from(ts, since: float):
+    """The periods of a time series that end after ``since``."""
+    if not since or len(ts) < 2:
+        return ts
+    width = float(ts.index[1] - ts.index[0])
+    return ts[ts.index + width > since]
 
 
 def _clock_label(start, fmt: str):

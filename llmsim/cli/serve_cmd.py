@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from llmsim.cli.app import app, err, fail, parse_sets
+from llmsim.cli.clock_option import clock_offset, clock_text
 from llmsim.config.loading import DEFAULT_SCENARIO, load_scenario
 from llmsim.core.atomic import check_writable
 from llmsim.core.errors import InputError
@@ -29,8 +30,15 @@ def serve(
     set_: list[str] = typer.Option([], "--set", help="Override a scenario value: PATH=VALUE."),
     max_connections: int = typer.Option(1024, "--max-connections", min=1, help="Open connections at most; past "
                                         "it idle ones are closed, else new ones get a 503."),
+    at: Optional[str] = typer.Option(None, "--at", help="Start the provider's clock at this time of the scenario's "
+                                     "day: 08:30, 1d 09:00 (the second day) or a duration (default: 00:00)."),
+    speed: float = typer.Option(1.0, "--speed", help="Run the provider's clock this many times faster than wall "
+                                "time (latencies, queue timeouts, rate-limit refills; Retry-After in wall time)."),
 ) -> None:
-    """Serve POST /v1/chat/completions and /v1/messages from the provider model (Ctrl-C stops)."""
+    """Serve POST /v1/chat/completions and /v1/messages from the provider model (Ctrl-C stops).
+
+    The provider's clock starts at --at (the scenario's time 0 by default) and runs --speed times faster than wall time.
+    """
     from llmsim.bridges.serve import LiveServer, run_forever  # deferred: CLI start-up (aiohttp)
 
     if not 0 <= port <= 65535:
@@ -41,13 +49,15 @@ def serve(
         if record is not None:
             check_writable(record, "--record")
         sc = load_scenario(scenario or DEFAULT_SCENARIO, parse_sets(set_))
-        server = LiveServer(sc, provider, seed, max_connections)
+        start = clock_offset(at)
+        server = LiveServer(sc, provider, seed, max_connections, at=start, speed=speed)
     except InputError as exc:
         fail(str(exc))
 
     def ready(h, p):
         err.print(f"llmsim serve: {sc.name} on http://{h}:{p} (OpenAI: /v1/chat/completions, Anthropic: "
-                  f"/v1/messages, status: /llmsim/status); default provider {server.default}; Ctrl-C stops",
+                  f"/v1/messages, status: /llmsim/status); default provider {server.default}; "
+                  f"{clock_text(sc, start, speed)}; Ctrl-C stops",
                   highlight=False, soft_wrap=True)
 
     try:

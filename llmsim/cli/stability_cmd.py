@@ -78,12 +78,15 @@ def stability(
     seed: Optional[int] = typer.Option(None, "--seed", help="Root seed (default: the scenario's)."),
     set_: list[str] = typer.Option([], "--set", help="Override a scenario value first: PATH=VALUE."),
     workers: Optional[int] = typer.Option(None, "--workers", "-w", help="Worker processes (default: the cores)."),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask cluster: tcp://HOST:8786."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask cluster: tcp://HOST:8786 (default: "
+                                                                     "local worker processes)."),
     dask_local: bool = typer.Option(False, "--dask-local", help="Start a local Dask cluster of --workers."),
     out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for runs/cells/boundaries parquet."),
     report: Optional[Path] = typer.Option(None, "--report", help="Also write an offline HTML page to this file."),
     timeline: Optional[str] = typer.Option(None, "--timeline", help="CLIENT,DURATION,LOAD: the cell whose "
-                                                                    "collapsed and recovered runs --report shows."),
+                                                                    "collapsed and recovered runs --report shows "
+                                                                    "(default: the first client's longest duration "
+                                                                    "at its boundary)."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
 ) -> None:
     """Map recovery probability over load x trigger duration per client, with the stable/metastable boundary."""
@@ -99,7 +102,7 @@ def stability(
                                refine=refine, replications=replications, recover_within=recover_within,
                                settle=settle, seed=seed, workers=workers, scheduler=scheduler,
                                executor="dask" if (scheduler or dask_local) else None, out=out_dir,
-                               progress=not no_progress)
+                               progress=False if no_progress else "auto")
     except InputError as exc:
         fail(str(exc))
     except KeyboardInterrupt:

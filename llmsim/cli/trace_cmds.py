@@ -17,13 +17,14 @@ import yaml
 from rich.table import Table
 
 from llmsim.cli.app import app, fail, out
+from llmsim.cli.clock_option import clock_offset
 from llmsim.cli.work_guard import DRY_RUN, FORCE, check_work
 from llmsim.config.loading import load_scenario
 from llmsim.config.scenario import Scenario
 from llmsim.config.work_estimate import WorkEstimate, attempts_per_request
 from llmsim.core.atomic import atomic_write_text, check_writable
 from llmsim.core.errors import InputError
-from llmsim.core.units import UnitError, parse_duration, parse_offset
+from llmsim.core.units import UnitError, parse_duration
 from llmsim.viz.text_tables import fmt_metric
 
 __all__ = ["trace_app"]
@@ -34,7 +35,8 @@ app.add_typer(trace_app, name="trace")
 _FORMAT = typer.Option(None, "--format", "-f", help="Trace format (default: detected from the content): "
                        "azure, burstgpt, mooncake, otel, litellm, langfuse, helicone, csv, jsonl, parquet.")
 _MAP = typer.Option([], "--map", help="For csv/jsonl/parquet: CANONICAL=SOURCE column, e.g. arrival_s=ts.")
-_UNIT = typer.Option(None, "--time-unit", help="Unit of a numeric time column: s, ms, us, ns (or datetime).")
+_UNIT = typer.Option(None, "--time-unit", help="Unit of a numeric time column: s, ms, us, ns (or datetime). "
+                                                "Default: s, or datetime for a text column.")
 
 
 def _mapping(items: list[str]) -> dict | None:
@@ -75,11 +77,14 @@ def inspect_cmd(trace: str = typer.Argument(..., help="Trace file."), fmt: Optio
                 mapping: list[str] = _MAP, time_unit: Optional[str] = _UNIT,
                 bin_: Optional[str] = typer.Option(None, "--bin", help="Rate bin width, e.g. 1min (default: auto)."),
                 as_json: bool = typer.Option(False, "--json", help="Print the statistics as JSON."),
-                html: Optional[Path] = typer.Option(None, "--html", help="Also write an HTML page with a rate chart.")):
+                report: Optional[Path] = typer.Option(None, "--report", help="Also write an HTML page with a rate "
+                                                      "chart to this file."),
+                html_alias: Optional[Path] = typer.Option(None, "--html", hidden=True, help="Old name of --report.")):
     """Span, rate over time, token distributions, outcome mix, retries, missing fields."""
     from llmsim.traces.trace_stats import describe  # deferred: CLI start-up
     from llmsim.viz.trace_page import render_html  # deferred: CLI start-up
 
+    html = report or html_alias
     try:
         df = _load(trace, fmt, mapping, time_unit)
         st = describe(df, _seconds(bin_, "--bin") if bin_ else None)
@@ -161,9 +166,10 @@ def replay_cmd(trace: str = typer.Argument(..., help="Trace file."),
                                                 "NAME=preset/file; repeat to compare (same seed)."),
                fmt: Optional[str] = _FORMAT, mapping: list[str] = _MAP, time_unit: Optional[str] = _UNIT,
                window: Optional[str] = typer.Option(None, "--window", help="START,END after the first arrival, "
-                                                    "e.g. 2h,3h."),
+                                                    "e.g. 2h,3h (default: the whole trace)."),
                worst: Optional[str] = typer.Option(None, "--worst", help="Replay the window of this width with "
-                                                   "the most failed attempts (or most requests)."),
+                                                   "the most failed attempts (or most requests); default: "
+                                                   "--window."),
                time_scale: float = typer.Option(1.0, "--time-scale", help="Multiply time offsets (0.5 = 2x rate)."),
                rate_multiplier: float = typer.Option(1.0, "--rate-multiplier", help="Thin (<1) or superpose (>1)."),
                loop: bool = typer.Option(False, "--loop", help="Repeat the window until the horizon."),
@@ -188,7 +194,7 @@ def replay_cmd(trace: str = typer.Argument(..., help="Trace file."),
         seed = sc.seed if seed is None else seed
         clients = _named_clients(client, sc)
         check_work(_replay_estimate(df, sc, opts, run_h, len(clients)), dry_run, force)
-        offset = _offset(at)
+        offset = clock_offset(at)
         tab = counterfactual(sc, df, clients, seed=seed, options=opts, at=offset)
     except (InputError, ValueError) as exc:
         fail(str(exc))
@@ -207,16 +213,6 @@ def replay_cmd(trace: str = typer.Argument(..., help="Trace file."),
     for m in COUNTERFACTUAL_METRICS:
         t.add_row(m, *(fmt_metric(m, float(v)) for v in tab[m]))
     out.print(t)
-
-
-def _offset(at: Optional[str]) -> float:
-    """Seconds after the scenario's start from --at (a clock time or a duration); 0 when not given."""
-    if at is None:
-        return 0.0
-    try:
-        return parse_offset(at)
-    except UnitError as exc:
-        raise InputError("--at", str(exc)) from None
 
 
 def _replay_estimate(df, sc: Scenario, opts, run_h: float, runs: int) -> WorkEstimate:

@@ -114,6 +114,8 @@ def _client_override_file(overrides: dict[str, Any]) -> dict[str, Any]:
 
 def capped_horizon(sc: Scenario, cap: str | None) -> Scenario:
     """``sc`` with its horizon cut to ``cap`` (a duration) and its warm-up to a quarter of that, if longer.
+    A warm-up longer than ``cap`` is a window placed later in the day (``run --at``, ``trace replay --at``):
+    it is kept whole, and the cap cuts the measured part after it.
 
     The switch behind the ``LLMSIM_HORIZON_CAP`` environment variable, which ``llmsim.simulate`` (every
     run, sweep and comparison) applies; the docs tests set it so that every documented command runs in
@@ -123,6 +125,9 @@ def capped_horizon(sc: Scenario, cap: str | None) -> Scenario:
     1200.0
     >>> capped_horizon(load_scenario("tuesday"), "1000d").horizon == load_scenario("tuesday").horizon
     True
+    >>> late = load_scenario("tuesday").with_overrides({"warmup": "8h30m"})
+    >>> [v / 3600 for v in (capped_horizon(late, "20m").warmup, capped_horizon(late, "20m").horizon)]
+    [8.5, 8.833333333333334]
     """
     if not cap:
         return sc
@@ -132,6 +137,8 @@ def capped_horizon(sc: Scenario, cap: str | None) -> Scenario:
         raise ScenarioError("", f"{HORIZON_CAP_VARIABLE}={cap!r}: {exc}") from None
     if sc.horizon <= limit:
         return sc
+    if sc.warmup > limit:
+        return sc.with_overrides({"horizon": min(sc.horizon, sc.warmup + limit)})
     return sc.with_overrides({"horizon": limit, "warmup": min(sc.warmup, limit / 4)})
 
 

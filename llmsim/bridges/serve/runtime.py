@@ -1,7 +1,10 @@
 """The provider model over wall-clock time: the simulator's slot/queue state machine
 (llmsim.provider.slots) driven by asyncio timers instead of SimPy's.
 
-Time 0 is when the runtime starts. Admission, capacity over the day, latency, errors and prices come
+Time 0 is when the runtime starts, or ``at`` seconds into the scenario (``llmsim serve --at 08:30``), and
+the scenario's clock runs ``speed`` times faster than wall time (``--speed``): every timer and pause
+(queue timeouts, capacity changes, TTFT and token pacing) is the scenario's time divided by ``speed``
+(``wall()``). Admission, capacity over the day, latency, errors and prices come
 from the same ``ProviderModel`` the simulator uses, with draws from the scenario seed (one stream
 per provider, in arrival order); slots, the FIFO queue and what happens to calls whose client left
 come from the same ``SlotQueue``.
@@ -94,11 +97,13 @@ class Ticket(Service):
 class LiveProvider(SlotQueue):
     """Slots, FIFO queue, rate limits and timers of one provider, on the running asyncio loop."""
 
-    def __init__(self, model: ProviderModel, seed: int, output_sampler=None, clock=time.monotonic):
+    def __init__(self, model: ProviderModel, seed: int, output_sampler=None, clock=time.monotonic,
+                 at: float = 0.0, speed: float = 1.0):
         super().__init__(model)
         self.name = model.name
         self.clock = clock
         self.t0 = clock()
+        self.at, self.speed = at, speed
         streams = Streams(seed)
         self._draws = streams.rng("serve-provider", model.index)
         self._sizes = streams.rng("serve-sizes", model.index)
@@ -111,13 +116,17 @@ class LiveProvider(SlotQueue):
 
     # -- clock ----------------------------------------------------------------------------------
     def now(self) -> float:
-        """Seconds since the runtime started (the scenario's time)."""
-        return self.clock() - self.t0
+        """The scenario's time: ``at`` plus ``speed`` times the wall-clock seconds since the runtime started."""
+        return self.at + (self.clock() - self.t0) * self.speed
+
+    def wall(self, seconds: float) -> float:
+        """Wall-clock seconds that ``seconds`` of the scenario's time take."""
+        return seconds / self.speed
 
     def _later(self, delay: float, fn, *args) -> None:
         if delay == INF:
             return
-        asyncio.get_running_loop().call_later(max(0.0, delay), fn, *args)
+        asyncio.get_running_loop().call_later(self.wall(max(0.0, delay)), fn, *args)
 
     def answer_time(self, outcome: str) -> float:
         """Seconds before a refusal's answer reaches the client: ``latency.refusal`` for a 429,
@@ -150,7 +159,7 @@ class LiveProvider(SlotQueue):
         t.fut = loop.create_future()
         self.wait(t)
         if self.queue_timeout < INF:
-            t.timer = loop.call_later(self.queue_timeout, self._queue_timeout, t)
+            t.timer = loop.call_later(self.wall(self.queue_timeout), self._queue_timeout, t)
         return t
 
     # -- the state machine's hooks --------------------------------------------------------------

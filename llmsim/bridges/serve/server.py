@@ -1,8 +1,10 @@
 """The live HTTP server: OpenAI Chat Completions and Anthropic Messages answered by the provider model.
 
 ``LiveServer(scenario)`` builds an aiohttp application around one ``LiveProvider`` per scenario
-provider (time 0 = server start). A request goes to the provider whose ``model`` or ``name`` equals
-the request's ``model``, else to the default provider (``provider=`` or the first one).
+provider (time 0 = server start, or ``at`` seconds into the scenario; the scenario's clock runs ``speed``
+times faster than wall time, and Retry-After headers give wall-clock seconds). A request goes to the
+provider whose ``model`` or ``name`` equals the request's ``model``, else to the default provider
+(``provider=`` or the first one).
 
 Attempts of one logical request are grouped by the ``x-llmsim-request-id`` header, else the body's
 ``user`` (OpenAI) / ``metadata.user_id`` (Anthropic), else ``Idempotency-Key``; the attempt number
@@ -45,11 +47,16 @@ class LiveServer:
     """The provider models of a scenario behind HTTP endpoints, with an attempt log."""
 
     def __init__(self, scenario: Scenario, provider: str | None = None, seed: int | None = None,
-                 max_connections: int = DEFAULT_MAX_CONNECTIONS):
+                 max_connections: int = DEFAULT_MAX_CONNECTIONS, at: float = 0.0, speed: float = 1.0):
+        if not (math.isfinite(speed) and speed > 0):
+            raise InputError("--speed", f"must be a finite number > 0, got {speed:g}")
+        if not (math.isfinite(at) and at >= 0):
+            raise InputError("--at", f"must be a time of the scenario's day (>= 0), got {at:g} s")
         names = [p.name for p in scenario.providers]
         if provider is not None and provider not in names:
             raise InputError("--provider", f"no provider named '{provider}' (providers: {', '.join(names)})")
         self.scenario = scenario
+        self.at, self.speed = at, speed
         self.default = provider or names[0]
         self.seed = scenario.seed if seed is None else seed
         self.log = AttemptLog()
@@ -62,17 +69,17 @@ class LiveServer:
                 self._by_model.setdefault(p.model, p.name)
 
     def start_clock(self) -> None:
-        """Time 0 for every provider (called when the server starts listening)."""
+        """The scenario's clock starts (at ``at``) for every provider (called when the server starts listening)."""
         out = self.scenario.workload.output_tokens.build()
-        self.providers = {p.name: LiveProvider(ProviderModel(p, i), self.seed, out)
+        self.providers = {p.name: LiveProvider(ProviderModel(p, i), self.seed, out, at=self.at, speed=self.speed)
                           for i, p in enumerate(self.scenario.providers)}
         self.t0 = time.monotonic()
         for rt in self.providers.values():
             rt.t0 = self.t0
 
     def now(self) -> float:
-        """Seconds since the server started."""
-        return time.monotonic() - self.t0
+        """The scenario's time: ``at`` plus ``speed`` times the seconds since the server started."""
+        return self.at + (time.monotonic() - self.t0) * self.speed
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=32 * 1024 * 1024, middlewares=[json_errors, self.bound.track])
@@ -93,7 +100,8 @@ class LiveServer:
         return self.providers[self._by_model.get(model, self.default)]
 
     async def status(self, request: web.Request) -> web.Response:
-        return web.json_response({"providers": [p.stats() for p in self.providers.values()],
+        return web.json_response({"time": self.now(), "speed": self.speed,
+                                  "providers": [p.stats() for p in self.providers.values()],
                                   "attempts": len(self.log), "connections": len(self.bound.open),
                                   "connections_refused": self.bound.refused,
                                   "connections_evicted": self.bound.evicted})
@@ -134,7 +142,7 @@ class LiveServer:
         delay = rt.answer_time(r.outcome)
         if delay > 0.0:
             try:
-                await asyncio.sleep(delay)
+                await asyncio.sleep(rt.wall(delay))
             except (asyncio.CancelledError, ConnectionResetError):
                 self._log(row, rt.now(), "timeout", 0)
                 raise
@@ -200,7 +208,9 @@ class LiveServer:
         self.log.add(**row)
 
     def _limit_headers(self, api, rt: LiveProvider) -> dict:
-        return api.limit_headers(limit_state(rt.model, rt.now()))
+        """The rate-limit headers, their reset times in wall-clock seconds."""
+        state = limit_state(rt.model, rt.now())
+        return api.limit_headers({k: (cap, left, rt.wall(reset)) for k, (cap, left, reset) in state.items()})
 
     def _error(self, request, api, row, rt, status: int, outcome: str, base_headers) -> web.Response:
         body = api.error_body(status, model=row["model"])
@@ -209,11 +219,12 @@ class LiveServer:
 
     def _rate_limited(self, request, api, row, rt, call, wait: float, base_headers) -> web.Response:
         what = binding_limit(rt.model, rt.now(), call)
-        body = api.error_body(429, model=call.model, what=what, wait=wait)
+        wall = rt.wall(wait)  # what a real client waits: wall-clock seconds (the log keeps the scenario's)
+        body = api.error_body(429, model=call.model, what=what, wait=wall)
         headers = {**base_headers, **self._limit_headers(api, rt)}
         if math.isfinite(wait):  # larger than the bucket: no wait helps, so no hint
-            headers["retry-after"] = str(max(1, math.ceil(wait)))
-            headers["retry-after-ms"] = str(max(1, math.ceil(wait * 1000)))
+            headers["retry-after"] = str(max(1, math.ceil(wall)))
+            headers["retry-after-ms"] = str(max(1, math.ceil(wall * 1000)))
             row["retry_after"] = math.ceil(wait * 1000) / 1000
         self._log(row, rt.now(), "rate_limited", 429, error_type=_etype(body))
         return web.json_response(body, status=429, headers=headers)
@@ -264,6 +275,7 @@ async def _write_tokens(resp: web.StreamResponse, rt: LiveProvider, ticket, out:
 
 
 async def _sleep_until(rt: LiveProvider, t: float) -> None:
+    """Until the scenario's time ``t`` (in wall-clock seconds: the scenario's divided by ``rt.speed``)."""
     delay = t - rt.now()
     if delay > 0:
-        await asyncio.sleep(delay)
+        await asyncio.sleep(rt.wall(delay))

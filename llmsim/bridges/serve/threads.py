@@ -96,9 +96,9 @@ class ServerThread:
     """A LiveServer on its own event loop in a daemon thread; ``with ServerThread(sc) as srv: srv.url``."""
 
     def __init__(self, scenario, provider: str | None = None, host: str = "127.0.0.1", port: int = 0,
-                 seed: int | None = None, max_connections: int | None = None):
-        self.server = LiveServer(scenario, provider, seed) if max_connections is None else \
-            LiveServer(scenario, provider, seed, max_connections)
+                 seed: int | None = None, max_connections: int | None = None, at: float = 0.0, speed: float = 1.0):
+        bound = {} if max_connections is None else {"max_connections": max_connections}
+        self.server = LiveServer(scenario, provider, seed, at=at, speed=speed, **bound)
         self.host = host
         self.port = port
         self._loop: asyncio.AbstractEventLoop | None = None
