@@ -71,7 +71,6 @@ def _options():
 #: options that name a file or folder to write: absent means nothing is written, which needs no default
 OUTPUTS = {"--out", "--report", "--record"}
 #: an output path that is not yet -o/--out: probe's command module belongs to the probe work (issue 18)
-NOT_YET = {("probe", "--out")}
 
 
 def test_every_option_without_a_value_says_its_default():
@@ -94,8 +93,7 @@ def test_every_output_path_is_dash_o_out():
     assert {cmd for cmd, _ in outs} >= {"run", "report", "sweep", "compare", "tune", "stability", "import litellm",
                                         "trace convert", "trace fit"}
     for cmd, p in outs:
-        if (cmd, "--out") not in NOT_YET:
-            assert "-o" in p.opts, cmd
+        assert "-o" in p.opts, cmd
     visible = {o for _, p in _options() if not p.hidden for o in p.opts}
     assert not {"--output", "--html"} & visible  # one spelling per meaning: --out, --report
 

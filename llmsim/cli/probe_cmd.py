@@ -38,7 +38,7 @@ def probe(
     quick: bool = typer.Option(False, "--quick", help="The short built-in script (attempts, backoff, "
                                                       "Retry-After, 529, 500, 400)."),
     timeout: float = typer.Option(120.0, "--timeout", min=1, help="Seconds one run of the command may take."),
-    out_file: Optional[Path] = typer.Option(None, "--out", help="Write the inferred client YAML here."),
+    out_file: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the inferred client YAML here."),
     scenario: str = typer.Option("tuesday", "--scenario", help="Packaged scenario for the fleet consequence."),
     replications: int = typer.Option(2, "--replications", min=0, help="Simulated runs per client (0: no fleet "
                                                                       "simulation)."),
