@@ -413,13 +413,18 @@ def test_stalled_connections_evicted_and_good_request_answered():
 
 def test_busy_connections_past_the_bound_get_503_json():
     """When every connection is inside a request, a new one is answered 503 in a body both SDKs parse."""
-    sc = scenario(latency={"ttft": "3s", "tokens_per_s": 50})
+    sc = scenario(latency={"ttft": "6s", "tokens_per_s": 50})
     with ServerThread(sc, max_connections=4) as srv:
         async def main():
-            async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=100)) as c:
+            async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=100)) as c:
                 body = {"model": "gpt-4o-mini", "messages": MSG, "max_tokens": 2}
                 slow = [asyncio.create_task(c.post(srv.url + "/v1/chat/completions", json=body)) for _ in range(4)]
-                await asyncio.sleep(1.0)
+                # wait until all four are inside their request (a connection not yet inside one may be
+                # closed to make room, which is the server's rule, not what this test is about)
+                for _ in range(400):
+                    if len(srv.server.bound.busy) == 4:
+                        break
+                    await asyncio.sleep(0.025)
                 extra = await asyncio.to_thread(_raw, srv.url, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
                 return extra, [t.status_code for t in await asyncio.gather(*slow)]
 

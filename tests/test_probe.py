@@ -241,7 +241,8 @@ def test_plugin_flags_fixed_retries_of_400(llmsim_probe):  # noqa: F811  (the fi
     _fixed_loop(llmsim_probe.url)
     fit = llmsim_probe.policy.backoff
     assert llmsim_probe.policy.get("max_attempts") == 4
-    assert fit.kind == "constant" and fit.jitter == "none" and abs(fit.base - 1.0) <= 0.1
+    # the loop sleeps 1.0 s; a loaded machine only ever lengthens a sleep, so the bound above is loose
+    assert fit.kind == "constant" and fit.jitter == "none" and 0.95 <= fit.base <= 1.6, (fit, llmsim_probe.attempts)
     assert {"retries-400", "no-jitter"} <= set(llmsim_probe.findings)
     assert len(llmsim_probe.attempts) == 6
 
