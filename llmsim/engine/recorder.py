@@ -46,7 +46,7 @@ def tier_columns(tiers: dict, request_id: np.ndarray, attempt: np.ndarray) -> tu
     (a priority request the ramp rule served as standard) columns from the sparse codes ``tiers``.
 
     >>> c, d = tier_columns({(0, 1): 2, (1, 0): 4}, np.array([0, 0, 1]), np.array([0, 1, 0]))
-    >>> list(c), list(d)
+    >>> list(c), d.tolist()
     (['standard', 'flex', 'standard'], [False, False, True])
     """
     codes = np.ones(len(request_id), dtype=np.int8)
