@@ -172,3 +172,15 @@ def test_providers_search_shows_each_figure_with_source_and_date():
 def test_providers_search_without_a_match_is_one_line_exit_2():
     r = runner.invoke(app, ["providers", "no-such-model"])
     assert r.exit_code == 2 and "no provider preset matches" in r.output
+
+
+def test_providers_summary_fits_80_columns_without_cropping():
+    r = runner.invoke(app, ["providers"], env={"COLUMNS": "80"})
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert max(map(len, lines)) <= 80
+    table = [ln for ln in lines if ln[:1] in "┏┃┡│└"]
+    assert table and all(ln.rstrip()[-1] in "┓┃┩│┘" for ln in table)  # every row keeps its right edge
+    for name in preset_names():
+        assert any(name in ln for ln in table)  # whole names, never folded
+    assert "2.5/1.25/10" in r.output  # the prices column is whole too (openai/gpt-4o)
