@@ -203,3 +203,26 @@ def test_sessions_choose_their_class_by_group():
     a = res.attempts.merge(res.requests[["request_id", "session_id"]], on="request_id")
     assert (a.loc[a["session_id"] >= 0, "service_tier"] == "priority").all()
     assert (a.loc[a["session_id"] < 0, "service_tier"] == "flex").all()
+
+
+# -- the packaged question: which share can go to flex? ---------------------------------------------------
+SHARES = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+
+
+def test_tune_finds_the_cheapest_flex_share_meeting_the_slo_in_the_packaged_scenario():
+    sc = llmsim.load_scenario("service-mix")
+    res = llmsim.tune(sc, space={"client.service_class.shares.flex": SHARES}, objective="cost_total",
+                      constraints={"latency_p95": "<= 20s", "success_rate": ">= 99.5%"},
+                      candidates=len(SHARES), budget=30, workers=1, progress=False)
+    # brute force, independent of tune's search: every share, two seeds, cheapest among those meeting the SLO
+    means = {}
+    for share in SHARES:
+        runs = [simulate(sc.with_overrides({"client.service_class.shares.flex": share, "seed": s})).summary()
+                for s in (101, 202)]
+        means[share] = {k: sum(r[k] for r in runs) / len(runs) for k in ("cost_total", "latency_p95", "success_rate")}
+    feasible = [s for s in SHARES if means[s]["latency_p95"] <= 20 and means[s]["success_rate"] >= 0.995]
+    cheapest = min(feasible, key=lambda s: means[s]["cost_total"])
+    assert res.best["client.service_class.shares.flex"] == cheapest
+    assert cheapest not in (min(SHARES), max(SHARES))  # inside the range: flex saves money until p95 breaks
+    costs = [means[s]["cost_total"] for s in SHARES]
+    assert costs == sorted(costs, reverse=True)  # each share more sent to flex costs less
