@@ -226,3 +226,15 @@ def test_tune_finds_the_cheapest_flex_share_meeting_the_slo_in_the_packaged_scen
     assert cheapest not in (min(SHARES), max(SHARES))  # inside the range: flex saves money until p95 breaks
     costs = [means[s]["cost_total"] for s in SHARES]
     assert costs == sorted(costs, reverse=True)  # each share more sent to flex costs less
+
+
+def test_classes_keep_runs_deterministic_and_arrivals_common_across_shares():
+    sc = llmsim.load_scenario("service-mix", {"horizon": "15m", "warmup": 0})
+    a, b = simulate(sc), simulate(sc)
+    assert a.attempts.equals(b.attempts) and a.requests.equals(b.requests)
+    other = simulate(sc.with_overrides({"client.service_class.shares.flex": 0.9}))
+    assert np.array_equal(a.requests["arrival"], other.requests["arrival"])  # common random numbers
+    # the share draw is per request: every request flex at 0.5 is flex at 0.9 too (its first attempt)
+    first = a.attempts[a.attempts["attempt"] == 0].set_index("request_id")["service_tier"]
+    first_other = other.attempts[other.attempts["attempt"] == 0].set_index("request_id")["service_tier"]
+    assert (first_other[first == "flex"] == "flex").all() and (first_other == "flex").mean() > 0.85
