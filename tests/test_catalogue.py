@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from llmsim.cli import app
 from llmsim.config.loading import load_scenario
 from llmsim.config.provider import Provider
-from llmsim.config.provider_catalogue import catalogue, default_name, expand_provider, preset_names
+from llmsim.config.provider_catalogue import catalogue, default_name, expand_provider, preset_figures, preset_names
 from llmsim.core.errors import ScenarioError
 
 #: keys of a preset that are names and prose, not figures
@@ -172,3 +172,31 @@ def test_providers_search_shows_each_figure_with_source_and_date():
 def test_providers_search_without_a_match_is_one_line_exit_2():
     r = runner.invoke(app, ["providers", "no-such-model"])
     assert r.exit_code == 2 and "no provider preset matches" in r.output
+
+
+def test_providers_summary_fits_80_columns_without_cropping():
+    r = runner.invoke(app, ["providers"], env={"COLUMNS": "80"})
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert max(map(len, lines)) <= 80
+    table = [ln for ln in lines if ln[:1] in "┏┃┡│└"]
+    assert table and all(ln.rstrip()[-1] in "┓┃┩│┘" for ln in table)  # every row keeps its right edge
+    for name in preset_names():
+        assert any(name in ln for ln in table)  # whole names, never folded
+    assert "2.5/1.25/10" in r.output  # the prices column is whole too (openai/gpt-4o)
+
+
+def test_a_preset_fills_in_the_published_figures_of_the_classes_an_entry_lists():
+    plain = Provider.model_validate({"preset": "openai/gpt-4o", "tier": 4, "name": "p"})
+    assert plain.service_classes is None  # classes are opt-in even where the catalogue knows them
+    listed = Provider.model_validate({"preset": "openai/gpt-4o", "tier": 4, "name": "p",
+                                      "service_classes": {"priority": {"ramp": None}}})
+    figures = dict(preset_figures("openai/gpt-4o"))
+    # the published priority prices over the standard ones: $4.25 / $17 against $2.50 / $10
+    assert listed.service_classes.priority.price_factor == figures["classes.priority.price_factor"]["value"]
+    assert 4.25 / 2.50 == pytest.approx(listed.service_classes.priority.price_factor)
+    assert 17.0 / listed.pricing.output_per_mtok == pytest.approx(listed.service_classes.priority.price_factor)
+    assert listed.service_classes.priority.min_tokens_per_s == 80 and listed.service_classes.priority.ramp is None
+    mine = Provider.model_validate({"preset": "openai/gpt-5", "name": "p",
+                                    "service_classes": {"flex": {"price_factor": 0.4}}})
+    assert mine.service_classes.flex.price_factor == 0.4 and mine.service_classes.priority is None

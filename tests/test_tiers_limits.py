@@ -96,3 +96,23 @@ def test_a_reservation_corrected_at_the_bill_costs_the_tokens_generated(admissio
     ok = att[(att["outcome"] == "ok") & (att["sent"] >= 120.0)]
     expected = 100_000 / per_answer
     assert abs(len(ok) / 8 - expected) <= 0.03 * expected + 1, (len(ok) / 8, expected)
+
+
+def test_an_attempt_dropped_from_the_queue_releases_its_reservation():
+    # one slot busy for the whole run, a 1 s queue timeout, OTPM room for 10 reservations of 4096: with the
+    # release each attempt timed out in the queue gives its 4096 back, so all 120 arrivals (1/s) are admitted;
+    # without it (admission: max_tokens) ten fill the bucket, which refills one every 6 s (10 x 4096 / 60 s):
+    # about 10 + 110 / 6 = 28 admitted in 2 minutes
+    def run(admission):
+        sc = {"horizon": "2m", "warmup": 0, "seed": 1,
+              "workload": {"arrivals": {"rate": "1/s"}, "max_tokens": 4096,
+                           "output_tokens": {"dist": "fixed", "value": 100}},
+              "providers": [{"name": "p", "capacity": {"slots": 1}, "queue": {"timeout": "1s"},
+                             "latency": {"service": {"dist": "fixed", "value": "1h"}, "refusal": 0},
+                             "rate_limits": {"otpm": 10 * 4096, "admission": admission}}]}
+        return simulate(load_scenario(sc)).attempts["outcome"].value_counts()
+
+    reserve, plain = run("reserve"), run("max_tokens")
+    assert reserve["rate_limited"] == 0 and reserve["overloaded"] > 100
+    admitted = plain["overloaded"] + plain["ok"]
+    assert abs(admitted - (10 + 110 / 6)) <= 2

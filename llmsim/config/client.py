@@ -21,6 +21,7 @@ from llmsim.config.base import Config, Duration
 from llmsim.config.contracts import Validation
 from llmsim.config.distribution_specs import DurationDistribution
 from llmsim.config.guards import SpendGuards
+from llmsim.config.service_tiers import ClassChoice
 from llmsim.core.outcomes import Outcome
 
 __all__ = [
@@ -408,6 +409,7 @@ class Client(Config):
     instances: Annotated[int, Field(ge=1)] = 1
     share_state: bool = False
     overhead: Optional[DurationDistribution] = None
+    service_class: Optional[ClassChoice] = None  # each request's service class (docs/providers.md)
 
     @model_validator(mode="after")
     def _one_form(self):

@@ -19,6 +19,7 @@ from llmsim.config.distribution_specs import Distribution, DurationDistribution
 from llmsim.config.incident_model import IncidentModelConfig
 from llmsim.config.provider_catalogue import expand_provider
 from llmsim.config.schedule_pairs import check_increasing, schedule_from_pairs
+from llmsim.config.service_tiers import Acceleration, ServiceClasses
 from llmsim.core.schedule import Schedule
 
 __all__ = ["DEFAULT_REFUSAL", "Capacity", "Queue", "RateLimits", "Latency", "Errors", "Incident", "Pricing",
@@ -72,6 +73,8 @@ class RateLimits(Config):
     # and output tokens charged this many times over to TPM/OTPM (Bedrock, Claude 4 family: 5)
     itpm_counts_cache_reads: bool = False
     output_burn: Annotated[float, Field(ge=1)] = 1.0
+    # opt-in: how fast the admitted tokens per minute may grow (llmsim.config.service_tiers.Acceleration)
+    acceleration: Optional[Acceleration] = None
 
 
 #: How long a refusal takes to reach the client: one network round trip on a kept-alive HTTPS
@@ -214,6 +217,8 @@ class Provider(Config):
     provisioned: Optional[Provisioned] = None  # billed per hour, not per token (docs/providers.md)
     # the provider that takes, at once and server-side, what this one would refuse (429 or queue full)
     spill_over: Optional[Annotated[str, Field(min_length=1)]] = None
+    # priority / flex / batch beside standard (llmsim.config.service_tiers; docs/providers.md)
+    service_classes: Optional[ServiceClasses] = None
 
     @model_validator(mode="before")
     @classmethod

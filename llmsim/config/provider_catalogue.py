@@ -122,6 +122,19 @@ def _pricing(entry: dict) -> dict:
     return {k: v for k in keys if (v := _value(entry, f"pricing.{k}")) is not None}
 
 
+def _classes(entry: dict, wanted: Any) -> dict:
+    """The catalogue's figures (prices, speed target) of the service classes the user's entry lists under
+    ``service_classes``; classes it does not list stay off (they are opt-in).
+
+    >>> _classes(catalogue()["presets"]["openai/gpt-5"], {"priority": {}})
+    {'priority': {'price_factor': 2.0, 'min_tokens_per_s': 50}}
+    """
+    if not isinstance(wanted, dict):
+        return {}
+    known = entry.get("classes") or {}
+    return {cls: {k: f["value"] for k, f in known[cls].items()} for cls in wanted if cls in known}
+
+
 def _base(name: str, entry: dict, tier: Any) -> dict:
     """The provider data preset ``name`` stands for at usage tier ``tier``."""
     data: dict = {"name": default_name(name), "model": entry["model"],
@@ -159,7 +172,11 @@ def expand_provider(value: Any) -> Any:
         return value
     name = value["preset"]
     entry = _lookup(name)
-    data = deep_merge(_base(name, entry, value.get("tier")), {k: v for k, v in value.items() if k not in _PRESET_KEYS})
+    base = _base(name, entry, value.get("tier"))
+    classes = _classes(entry, value.get("service_classes"))
+    if classes:
+        base["service_classes"] = classes
+    data = deep_merge(base, {k: v for k, v in value.items() if k not in _PRESET_KEYS})
     limits = data.get("rate_limits")
     if isinstance(limits, dict):  # the preset's semantics apply to the user's limits too; their keys win
         limits = {**_semantics(entry), **limits}

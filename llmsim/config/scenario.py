@@ -105,6 +105,7 @@ class Scenario(Config):
             if p.spill_over is not None and (p.spill_over not in names or p.spill_over == p.name):
                 raise PydanticCustomError("cross_ref", "spill_over must name another provider (providers: {known})",
                                           {"path": f"providers[{i}].spill_over", "known": ", ".join(names)})
+        _check_classes_offered(self.client, self.providers)
         for path, name in _route_references(self.client):
             if name not in names:
                 raise PydanticCustomError("cross_ref", "no provider named '{name}' (providers: {known})",
@@ -131,6 +132,17 @@ class Scenario(Config):
             except KeyError as exc:
                 raise ScenarioError(path, str(exc.args[0])) from None
         return validate_scenario(data)
+
+
+def _check_classes_offered(client, providers) -> None:
+    """Every service class the client chooses (but standard) is offered by some provider."""
+    if client.service_class is None:
+        return
+    for cls in sorted(client.service_class.classes() - {"standard"}):
+        if not any(p.service_classes is not None and getattr(p.service_classes, cls) is not None for p in providers):
+            raise PydanticCustomError("cross_ref", "the client chooses {cls} but no provider offers it "
+                                      "(providers[*].service_classes.{cls})",
+                                      {"path": "client.service_class", "cls": cls})
 
 
 def _route_references(client) -> list[tuple[str, str]]:

@@ -37,6 +37,34 @@ def event_frame(time, kind, subject, value, number, session_id) -> pd.DataFrame:
     })
 
 
+#: the service classes in code order (llmsim.provider.tiers)
+TIER_NAMES = ("priority", "standard", "flex", "batch")
+
+
+def tier_columns(tiers: dict, request_id: np.ndarray, attempt: np.ndarray) -> tuple[pd.Categorical, np.ndarray]:
+    """The ``service_tier`` (categorical; what the attempt was served and billed as) and ``downgraded``
+    (a priority request the ramp rule served as standard) columns from the sparse codes ``tiers``.
+
+    >>> c, d = tier_columns({(0, 1): 2, (1, 0): 4}, np.array([0, 0, 1]), np.array([0, 1, 0]))
+    >>> list(c), d.tolist()
+    (['standard', 'flex', 'standard'], [False, False, True])
+    """
+    codes = np.ones(len(request_id), dtype=np.int8)
+    if tiers:
+        keys = np.fromiter((r for r, _ in tiers), np.int64, len(tiers))
+        ks = np.fromiter((k for _, k in tiers), np.int64, len(tiers))
+        vals = np.fromiter(tiers.values(), np.int8, len(tiers))
+        pos = np.lexsort((attempt, request_id))  # rows are sorted already: searchsorted on (rid, k) pairs
+        combined = request_id[pos].astype(np.int64) * 65536 + attempt[pos]
+        wanted = keys * 65536 + ks
+        at = np.minimum(np.searchsorted(combined, wanted), max(len(combined) - 1, 0))
+        found = combined[at] == wanted if len(combined) else np.zeros(len(wanted), bool)
+        codes[pos[at[found]]] = vals[found]
+    downgraded = codes == 4
+    codes[downgraded] = 1
+    return pd.Categorical.from_codes(codes, categories=list(TIER_NAMES)), downgraded
+
+
 def _cat(codes: np.ndarray) -> pd.Categorical:
     """Outcome codes as the categorical column of ``OUTCOMES``."""
     return pd.Categorical.from_codes(codes.astype(np.int16, copy=False), categories=list(OUTCOMES))
@@ -80,6 +108,9 @@ class Recorder:
         self.s_step = array("l")
         # events
         self.events: list[tuple[float, str, str, str, float, int]] = []
+        # service classes (llmsim.engine.tiered_station): (request id, attempt) -> class code, sparse (standard
+        # is not stored); None: no provider offers classes, the attempts table has no class columns
+        self.a_tier: dict[tuple[int, int], int] | None = None
 
     def attempt_row(self, att, prov: int, started: float = NAN, billed_in: int = 0, billed_out: int = 0,
                     cost: float = 0.0) -> int:
@@ -101,6 +132,18 @@ class Recorder:
         self.a_out.append(billed_out)
         self.a_cost.append(cost)
         return row
+
+    def track_tiers(self) -> None:
+        """Give the attempts table its ``service_tier`` and ``downgraded`` columns."""
+        self.a_tier = {}
+
+    def tier(self, rid: int, k: int, code: int) -> None:
+        """Attempt ``k`` of request ``rid`` went as class ``code`` (llmsim.provider.tiers; 4: priority
+        downgraded to standard)."""
+        if code == 1:
+            self.a_tier.pop((rid, k), None)
+        else:
+            self.a_tier[(rid, k)] = code
 
     def cached(self, row: int, tokens: int) -> None:
         """``tokens`` of the attempt's billed input were billed at the cached-input price."""
@@ -181,6 +224,9 @@ class Recorder:
         cols["billed_output_tokens"] = take("a_out", np.int64, order)
         cols["cost"] = take("a_cost", float, order)
         cols["billed_cached_tokens"] = self._cached_column(order)
+        if self.a_tier is not None:
+            cols["service_tier"], cols["downgraded"] = tier_columns(self.a_tier, cols["request_id"], cols["attempt"])
+            self.a_tier = {}
         del order
         attempts = pd.DataFrame(cols, copy=False)
         requests = self._request_table(cols["request_id"], cols["cost"], cols["outcome"].codes)

@@ -24,8 +24,10 @@ from llmsim.engine.pipeline import ClientPipeline, Request
 from llmsim.engine.recorder import Recorder
 from llmsim.engine.session_driver import SessionDriver
 from llmsim.engine.station import Station
+from llmsim.engine.tiered_station import TieredStation
 from llmsim.provider.incidents import with_drawn_incidents
 from llmsim.provider.model import DRAW_COLUMNS, ProviderModel
+from llmsim.provider.tiers import ClassChooser
 
 __all__ = ["run_model", "run_recorded", "ChunkDraws"]
 
@@ -129,14 +131,35 @@ def run_model(scenario: Scenario, seed: int, arrivals: ExplicitArrivals | None =
     return run_recorded(scenario, seed, arrivals, Recorder([p.name for p in scenario.providers])).tables()
 
 
+def _tiered(scenario: Scenario) -> bool:
+    """Does any provider offer service classes or have an acceleration limit?"""
+    return any(p.service_classes is not None or (p.rate_limits is not None and p.rate_limits.acceleration is not None)
+               for p in scenario.providers)
+
+
+def _stations(env, models: list[ProviderModel], rec, streams: Streams, scenario: Scenario) -> list[Station]:
+    """One station per provider: a ``TieredStation`` where it offers classes or limits acceleration (they
+    share the client's class chooser)."""
+    if not _tiered(scenario):
+        return [Station(env, m, rec, streams, scenario.workload.max_tokens) for m in models]
+    choice = scenario.client.service_class
+    chooser = None if choice is None else ClassChooser(
+        choice, [g.name for g in scenario.workload.sessions], lambda b: streams.rng("service-class", b))
+    return [TieredStation(env, m, rec, streams, scenario.workload.max_tokens, chooser)
+            if m.cfg.service_classes is not None or (m.cfg.rate_limits is not None and m.cfg.rate_limits.acceleration)
+            else Station(env, m, rec, streams, scenario.workload.max_tokens) for m in models]
+
+
 def run_recorded(scenario: Scenario, seed: int, arrivals: ExplicitArrivals | None, rec):
     """Run one simulation into the recorder ``rec`` (a ``Recorder`` or a ``StreamingRecorder``); returns it."""
     env = simpy.Environment()
     streams = Streams(seed)
+    if _tiered(scenario) and hasattr(rec, "track_tiers"):
+        rec.track_tiers()
     wl = scenario.workload
     models = [ProviderModel(with_drawn_incidents(p, i, streams, scenario.horizon), i)
               for i, p in enumerate(scenario.providers)]
-    stations = [Station(env, m, rec, streams, wl.max_tokens) for m in models]
+    stations = _stations(env, models, rec, streams, scenario)
     by_name = {s.model.name: s for s in stations}
     for s in stations:  # provisioned capacity spilling over to a standard deployment
         if s.model.cfg.spill_over is not None:

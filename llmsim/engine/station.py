@@ -39,7 +39,8 @@ class Attempt(Service):
     True until then."""
 
     __slots__ = ("req", "k", "pk", "cut", "cut_outcome", "station", "cb", "up", "permit", "group",
-                 "in_flight", "first", "end", "outcome", "status", "retry_after", "should_retry", "row")
+                 "in_flight", "first", "end", "outcome", "status", "retry_after", "should_retry", "row",
+                 "tier")  # tier: set (and read) only by llmsim.engine.tiered_station
 
     def __init__(self, req, k: int, pk: int, sent: float, cut: float, cut_outcome: str, station=None, cb=None,
                  up=None, permit=None, group=None):
@@ -173,16 +174,22 @@ class Station(SlotQueue):
             self._serve(att, now)
             return
         if self.queue_full():
-            if self.spill is not None:
-                self._spill(att)
-                return
-            att.should_retry = self.should_retry
-            self._refuse(att, now, _OVERLOADED, self.model.overload_status, NAN, self.error_times)
+            self._refuse_full(att, now)
             return
         self.wait(att)
         wake = min(now + self.queue_timeout, att.cut)
         if wake < INF:
             later(self.env, wake - now, self._on_queue_timer, att)
+
+    def _refuse_full(self, att: Attempt, now: float) -> None:
+        """No slot and the queue is full: spill over, or refuse (overloaded); never served, so an
+        ``admission: reserve`` reservation is released."""
+        self._unreserve(now)
+        if self.spill is not None:
+            self._spill(att)
+            return
+        att.should_retry = self.should_retry
+        self._refuse(att, now, _OVERLOADED, self.model.overload_status, NAN, self.error_times)
 
     def _spill(self, att: Attempt) -> None:
         """What this provider would refuse goes to its ``spill_over`` provider instead, at once (server-side:
@@ -384,6 +391,7 @@ class Station(SlotQueue):
         now = self.env.now
         if att.sent + self.queue_timeout <= att.cut:  # the provider's queue timeout came first
             self.time_out(att)
+            self._unreserve(now)
             att.should_retry = self.should_retry
             self._refuse(att, now, _OVERLOADED, self.model.overload_status, NAN, self.error_times)
             return
@@ -399,7 +407,16 @@ class Station(SlotQueue):
             later(self.env, drop_at - now, self._on_drop, att)
 
     def _on_drop(self, event) -> None:
-        self.drop(event.value)
+        att = event.value
+        self.drop(att)
+        if att.state == DROPPED:  # never served, never billed
+            self._unreserve(self.env.now)
+
+    def _unreserve(self, now: float) -> None:
+        """An attempt admitted under ``admission: reserve`` left the queue without a bill: its max_tokens
+        reservation goes back to the buckets (nothing was generated)."""
+        if self.corrects:
+            self.model.limits.settle(now, self.max_tokens, 0)
 
     def _on_capacity(self, event) -> None:
         eff = event.value

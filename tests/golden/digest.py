@@ -19,7 +19,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "tests" / "fixtures" / "morning-peak.yaml"  # a copy of the design's example scenario
 PACKAGED = ["tuesday", "contract-drift", "contract-drift-guarded", "runaway-agents", "runaway-agents-guarded",
-            "provisioned-mix"]
+            "provisioned-mix", "service-mix"]
 
 
 def table_digest(df: pd.DataFrame) -> str:

@@ -18,8 +18,8 @@ from datetime import UTC, datetime, timedelta
 
 from llmsim.bridges.serve.protocol import BadRequest, Call, estimate_tokens, is_count, new_id, str_or_none, token_text
 
-__all__ = ["parse", "ok_body", "error_body", "start_events", "token_event", "final_events", "limit_headers",
-           "BAD_JSON"]
+__all__ = ["parse", "ok_body", "error_body", "start_events", "token_event", "final_events", "stream_error",
+           "limit_headers", "BAD_JSON"]
 
 BAD_JSON = "There was an issue with your request body: the JSON could not be parsed."
 
@@ -112,6 +112,15 @@ def final_events(call: Call, out: int, cost: float) -> bytes:
                                        "delta": {"stop_reason": _stop(call, out), "stop_sequence": None},
                                        "usage": {"output_tokens": out}})
             + _event("message_stop", {"type": "message_stop"}))
+
+
+def stream_error(status: int) -> bytes:
+    """An ``error`` event inside a stream after its 200 (Anthropic's mid-stream errors).
+
+    >>> stream_error(529).startswith(b"event: error")
+    True
+    """
+    return _event("error", error_body(status))
 
 
 def limit_headers(state: dict) -> dict[str, str]:

@@ -28,7 +28,8 @@ from llmsim.bridges.serve.protocol import (
     token_text,
 )
 
-__all__ = ["parse", "ok_body", "error_body", "chunks", "final_chunks", "limit_headers", "BAD_JSON", "DEFAULT_MAX"]
+__all__ = ["parse", "ok_body", "error_body", "chunks", "final_chunks", "stream_error", "limit_headers", "BAD_JSON",
+           "DEFAULT_MAX"]
 
 DEFAULT_MAX = 4096
 BAD_JSON = ("We could not parse the JSON body of your request. (HINT: This likely means you aren't using your "
@@ -134,6 +135,15 @@ def final_chunks(call: Call, rid: str, created: int, out: int, cost: float) -> b
     if call.include_usage:
         data += _sse({**base, "choices": [], "usage": _usage(call, out, cost)})
     return data + b"data: [DONE]\n\n"
+
+
+def stream_error(status: int) -> bytes:
+    """An error inside a stream after its 200: a chunk carrying ``error`` (the SDK raises it as an APIError).
+
+    >>> b'"error"' in stream_error(500)
+    True
+    """
+    return _sse(error_body(status))
 
 
 def limit_headers(state: dict) -> dict[str, str]:

@@ -82,7 +82,7 @@ class Ticket(Service):
         """The provider delivered everything (or its error): bill and free the slot."""
         rt = self.rt
         self.state = DONE
-        self._bill(0 if self.plan.error else self.out)
+        self._bill(self.plan.streamed if self.plan.error else self.out)  # a mid-stream error: what was sent
         rt._release(self)
 
     def abandon(self) -> None:

@@ -127,14 +127,28 @@ class LiveServer:
         out = rt.output_tokens(call.max_tokens)
         ticket = None
         try:
-            ticket = rt.open(call.input_tokens, 0, call.max_tokens, out)
+            rt, ticket = self._open(rt, call, out, row)
             return await self._answer(request, api, call, rid, row, rt, ticket, out, base_headers)
         except Refused as r:
             refused = r
         except (asyncio.CancelledError, ConnectionResetError):
             self._abandoned(row, rt, ticket)
             raise
+        rt = self.providers[row["provider"]]  # the provider that refused (a spill-over target, maybe)
         return await self._refuse(request, api, row, rt, call, refused, base_headers)
+
+    def _open(self, rt: LiveProvider, call: Call, out: int, row: dict):
+        """(provider, ticket): admitted by ``rt``, or, when ``rt`` would refuse it (429, queue full), by its
+        ``spill_over`` provider at once, as in the simulator; raises Refused from the last one tried."""
+        try:
+            return rt, rt.open(call.input_tokens, 0, call.max_tokens, out)
+        except Refused:
+            spill = rt.model.cfg.spill_over
+            if spill is None:
+                raise
+        rt = self.providers[spill]
+        row["provider"] = rt.name
+        return self._open(rt, call, out, row)
 
     async def _refuse(self, request, api, row, rt: LiveProvider, call: Call, r: Refused, base_headers):
         """A refusal (429; 529/503), answered after the provider's ``latency.refusal`` (``latency.error``)
@@ -163,9 +177,15 @@ class LiveServer:
         await ticket.wait_for_slot()
         plan = ticket.plan
         await _sleep_until(rt, ticket.started + plan.ttft)
+        if plan.error and plan.streamed:  # after a 200, as the simulator's errors.mid_stream_share
+            if call.stream:
+                return await self._stream(request, api, call, rid, row, rt, ticket, plan.streamed, base_headers)
+            await _sleep_until(rt, ticket.started + plan.duration)
+            row["first"] = ticket.started + plan.ttft
         if plan.error:
             ticket.finish()
-            return self._error(request, api, row, rt, rt.model.error_status, "server_error", base_headers)
+            return self._error(request, api, row, rt, rt.model.error_status, "server_error", base_headers,
+                               ticket if plan.streamed else None)
         if call.stream:
             return await self._stream(request, api, call, rid, row, rt, ticket, out, base_headers)
         await _sleep_until(rt, ticket.started + plan.duration)
@@ -195,9 +215,14 @@ class LiveServer:
         await _sleep_until(rt, ticket.started + plan.duration)
         ticket.finish()
         # logged before the last write: a client that leaves during it still got (and paid for) the answer
-        self._log(row, rt.now(), "ok", 200, ticket=ticket)
-        tail = openai_api.final_chunks(call, rid, created, out, ticket.cost) if api is openai_api \
-            else anthropic_api.final_events(call, out, ticket.cost)
+        if plan.error:  # the error comes inside the stream, after the tokens sent (billed)
+            status = rt.model.error_status
+            self._log(row, rt.now(), "server_error", status, ticket=ticket, error_type=_etype(api.error_body(status)))
+            tail = api.stream_error(status)
+        else:
+            self._log(row, rt.now(), "ok", 200, ticket=ticket)
+            tail = openai_api.final_chunks(call, rid, created, out, ticket.cost) if api is openai_api \
+                else anthropic_api.final_events(call, out, ticket.cost)
         await resp.write(tail)
         await resp.write_eof()
         return resp
@@ -212,9 +237,9 @@ class LiveServer:
         state = limit_state(rt.model, rt.now())
         return api.limit_headers({k: (cap, left, rt.wall(reset)) for k, (cap, left, reset) in state.items()})
 
-    def _error(self, request, api, row, rt, status: int, outcome: str, base_headers) -> web.Response:
+    def _error(self, request, api, row, rt, status: int, outcome: str, base_headers, ticket=None) -> web.Response:
         body = api.error_body(status, model=row["model"])
-        self._log(row, rt.now(), outcome, status, error_type=_etype(body))
+        self._log(row, rt.now(), outcome, status, ticket=ticket, error_type=_etype(body))
         return web.json_response(body, status=status, headers={**base_headers, **self._limit_headers(api, rt)})
 
     def _rate_limited(self, request, api, row, rt, call, wait: float, base_headers) -> web.Response:
