@@ -15,7 +15,8 @@ import argparse
 import subprocess
 import sys
 
-CASES = {"day20": ("24h", "20/s"), "week100": ("7d", "100/s"), "hour20": ("1h", "20/s")}
+CASES = {"day20": ("24h", "20/s"), "week100": ("7d", "100/s"), "hour20": ("1h", "20/s"), "hour100": ("1h", "100/s"),
+         "day100": ("24h", "100/s")}
 
 CHILD = r"""
 import resource, sys, tempfile, time
