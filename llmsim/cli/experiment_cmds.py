@@ -399,7 +399,8 @@ def _print_adaptive(adaptive: Optional[dict], what: str) -> None:
         out.print(f"-r auto: {adaptive['replications']} replications: every {what}'s {adaptive['confidence']:.0%} "
                   f"interval is within {target}" + (" or clearly excludes zero" if what == "difference" else ""))
     else:
-        out.print(f"[yellow]-r auto: stopped at the most, {adaptive['replications']} replications; some {what} "
+        limit = "the budget" if adaptive.get("stopped") == "budget" else "the most"
+        out.print(f"[yellow]-r auto: stopped at {limit}, {adaptive['replications']} replications; some {what} "
                   f"intervals are still wider than {target}[/]")
 
 
@@ -438,8 +439,8 @@ def _write_report(result, path: Optional[Path], targets: list = ()) -> None:
 
 
 @app.command()
-@_with_options("keep", "seed", "set_", "workers", "scheduler", "dask_local", "out_dir", "resume", "no_progress",
-               "dry_run", "force", "slo")
+@_with_options("replications", "keep", "seed", "set_", "workers", "scheduler", "dask_local", "out_dir", "resume",
+               "no_progress", "dry_run", "force", "slo")
 def tune(
     param: list[str] = typer.Option([], "--param", "-p", help="PATH=V1,V2,... or PATH=LO:HI[:log|int] "
                                                               "(repeatable): the search space."),
@@ -450,7 +451,8 @@ def tune(
     budget: int = typer.Option(64, "--budget", help="Most simulation runs to spend."),
     *, opts: _RunOptions,
 ) -> None:
-    """Find the best policy meeting the constraints (successive halving over paired replications)."""
+    """Find the best policy meeting the constraints (successive halving over paired replications; -r N: the
+    first round's replications, -r auto: the finalists until the choice is settled)."""
     from llmsim.experiments import tune as run_tune  # deferred: CLI start-up
 
     with _bad_input_exits():
@@ -463,9 +465,10 @@ def tune(
         executor = opts.executor()
         opts.check_work(sc, budget, 1)
     res = opts.run(run_tune, executor, scenario=sc, space=space, objective=objective, constraints=cons,
-                   budget=budget, seed=opts.seed)
+                   budget=budget, seed=opts.seed, replications=opts.replications)
     out.print(_tune_table(res, list(space)))
     out.print(_best_line(res.best, list(space), objective), highlight=False)
+    _print_adaptive(res.adaptive, "difference")
     opts.saved("table.parquet, candidates.csv, frontier.csv, best.json")
 
 
