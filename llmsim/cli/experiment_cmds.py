@@ -451,8 +451,7 @@ def tune(
     budget: int = typer.Option(64, "--budget", help="Most simulation runs to spend."),
     *, opts: _RunOptions,
 ) -> None:
-    """Find the best policy meeting the constraints (successive halving over paired replications; -r N: the
-    first round's replications, -r auto: the finalists until the choice is settled)."""
+    """Find the best policy meeting the constraints (successive halving over paired replications)."""
     from llmsim.experiments import tune as run_tune  # deferred: CLI start-up
 
     with _bad_input_exits():
