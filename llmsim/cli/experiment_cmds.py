@@ -402,7 +402,8 @@ def _print_adaptive(adaptive: Optional[dict], what: str) -> None:
         out.print(f"-r auto: {adaptive['replications']} replications: every {what}'s {adaptive['confidence']:.0%} "
                   f"interval is within {target}" + (" or clearly excludes zero" if what == "difference" else ""))
     else:
-        out.print(f"[yellow]-r auto: stopped at the most, {adaptive['replications']} replications; some {what} "
+        limit = "the budget" if adaptive.get("stopped") == "budget" else "the most"
+        out.print(f"[yellow]-r auto: stopped at {limit}, {adaptive['replications']} replications; some {what} "
                   f"intervals are still wider than {target}[/]")
 
 
@@ -441,8 +442,8 @@ def _write_report(result, path: Optional[Path], targets: list = ()) -> None:
 
 
 @app.command()
-@_with_options("keep", "seed", "set_", "workers", "scheduler", "dask_local", "out_dir", "resume", "no_progress",
-               "dry_run", "force", "slo")
+@_with_options("replications", "keep", "seed", "set_", "workers", "scheduler", "dask_local", "out_dir", "resume",
+               "no_progress", "dry_run", "force", "slo")
 def tune(
     param: list[str] = typer.Option([], "--param", "-p", help="PATH=V1,V2,... or PATH=LO:HI[:log|int] "
                                                               "(repeatable): the search space."),
@@ -466,9 +467,10 @@ def tune(
         executor = opts.executor()
         opts.check_work(sc, budget, 1)
     res = opts.run(run_tune, executor, scenario=sc, space=space, objective=objective, constraints=cons,
-                   budget=budget, seed=opts.seed)
+                   budget=budget, seed=opts.seed, replications=opts.replications)
     out.print(_tune_table(res, list(space)))
     out.print(_best_line(res.best, list(space), objective), highlight=False)
+    _print_adaptive(res.adaptive, "difference")
     opts.saved("table.parquet, candidates.csv, frontier.csv, best.json")
 
 

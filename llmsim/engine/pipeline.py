@@ -41,13 +41,21 @@ _STAGES = {C.RetryLayer: RetryStage, C.HedgeLayer: HedgeStage, C.LimiterLayer: L
            C.TimeoutLayer: TimeoutStage}
 
 
-class Request:
-    """A logical request: arrival, sizes, where its provider draws live, and its progress."""
+class Request(Call):
+    """A logical request: arrival, sizes, where its provider draws live, and its progress. It is also
+    its own top call (``Call``: ``req`` is itself, the caller the pipeline, the cut its deadline), so
+    a request makes one object less; the pipeline breaks the ``req`` cycle when it ends."""
 
     __slots__ = ("rid", "arrival", "inp", "cached", "out", "chunk", "row_in_chunk", "tries", "k", "pos",
                  "last_index", "current", "session")
 
     def __init__(self, rid, arrival, inp, cached, out, chunk, row_in_chunk, n_providers):
+        # the top call's part (Call.__init__, inlined; the pipeline sets ``cut`` and ``caller``)
+        self.req = self
+        self.station = None
+        self.kind = "deadline"
+        self.group = None
+        self.outer = None
         self.rid = rid
         self.arrival = arrival
         self.inp = inp
@@ -145,13 +153,15 @@ class ClientPipeline:
         """A request arrives now."""
         self.open[req.rid] = req
         top = self.tops[req.rid % self.n_tops] if self.n_tops > 1 else self.top
-        top.call(Call(req, None, req.arrival + self.deadline, "deadline", None, self, None))
+        req.cut = req.arrival + self.deadline
+        req.caller = self
+        top.call(req)  # the request is its own top call
 
     def done(self, call: Call, att: Attempt) -> None:
         """A request's top call is decided by ``att``: the request ends now, when ``att`` ended."""
         req = att.req
         del self.open[req.rid]
-        req.current = None  # no reference cycle left for the garbage collector
+        req.current = req.req = None  # no reference cycle left for the garbage collector
         ttft = att.first - req.arrival if att.outcome in DELIVERED else NAN  # invalid: delivered, contract broken
         provider = att.station.index if att.station is not None else req.last_index  # the deciding attempt's
         self.rec.request_row(req, att.end, att.outcome, provider, ttft)

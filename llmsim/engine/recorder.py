@@ -70,36 +70,91 @@ def _cat(codes: np.ndarray) -> pd.Categorical:
     return pd.Categorical.from_codes(codes.astype(np.int16, copy=False), categories=list(OUTCOMES))
 
 
+#: the attempt row's values, in the order ``attempt_row`` writes them (one ``extend`` per row), and
+#: each column's dtype in the compacted chunks
+A_FIELDS = (("a_req", np.int64), ("a_k", np.int16), ("a_prov", np.int16), ("a_sent", float), ("a_started", float),
+            ("a_first", float), ("a_end", float), ("a_outcome", np.int8), ("a_status", np.int16),
+            ("a_retry_after", float), ("a_in", np.int64), ("a_out", np.int64), ("a_cost", float))
+#: the request row's values, in the order ``request_row`` writes them
+R_FIELDS = (("r_id", np.int64), ("r_arrival", float), ("r_end", float), ("r_outcome", np.int8),
+            ("r_attempts", np.int16), ("r_prov", np.int16), ("r_ttft", float), ("r_in", np.int64),
+            ("r_out", np.int64))
+#: the attempts table's columns as recorded (before ``billed_cached_tokens``)
+ATTEMPT_COLUMNS = ("request_id", "attempt", "provider", "sent", "started", "first_token", "end", "outcome", "status",
+                   "retry_after", "billed_input_tokens", "billed_output_tokens", "cost")
+_SHIFT = 15
+_ROWS = 1 << _SHIFT  # rows per chunk
+_MASK = _ROWS - 1
+_IN, _OUT, _COST = 10, 11, 12  # positions of the bill in an attempt row (``settle``)
+
+
+class _Rows:
+    """Rows of ``fields`` appended as one ``extend`` of doubles each (integers below 2**53 are exact),
+    compacted every ``_ROWS`` rows into typed columns: one call per row on the hot path, and in memory
+    the typed size plus one chunk of doubles.
+
+    >>> t = _Rows((("x", np.int64), ("y", float)))
+    >>> for i in range(3): t.buf.extend((i, i / 2))
+    >>> t.n = 3
+    >>> [c.tolist() for c in t.columns()]
+    [[0, 1, 2], [0.0, 0.5, 1.0]]
+    """
+
+    __slots__ = ("fields", "width", "buf", "n", "chunks")
+
+    def __init__(self, fields):
+        self.fields = fields
+        self.width = len(fields)
+        self.buf = array("d")  # the rows since the last compaction
+        self.n = 0  # rows written
+        self.chunks: list[list[np.ndarray]] = [[] for _ in fields]  # per column, its compacted chunks
+
+    def compact(self) -> None:
+        """Move the buffered rows into typed columns (a chunk each)."""
+        if not len(self.buf):
+            return
+        raw = np.frombuffer(self.buf, dtype=float).reshape(-1, self.width)
+        for j, (_, dtype) in enumerate(self.fields):
+            self.chunks[j].append(raw[:, j].astype(dtype))
+        del raw
+        self.buf = array("d")
+
+    def set(self, row: int, j: int, value) -> None:
+        """Overwrite value ``j`` of row ``row`` (written before)."""
+        c, off = row >> _SHIFT, row & _MASK
+        if c < len(self.chunks[0]):
+            self.chunks[j][c][off] = value
+        else:
+            self.buf[off * self.width + j] = value
+
+    def get(self, row: int, j: int):
+        c, off = row >> _SHIFT, row & _MASK
+        if c < len(self.chunks[0]):
+            return self.chunks[j][c][off].item()
+        return self.fields[j][1](self.buf[off * self.width + j]).item()
+
+    def columns(self):
+        """Each column as one typed array, handed over: the chunks are freed as each is joined."""
+        self.compact()
+        for j, (_, dtype) in enumerate(self.fields):
+            parts = self.chunks[j]
+            self.chunks[j] = []
+            col = np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+            del parts
+            yield col
+            del col
+
+
 class Recorder:
-    """Appends rows into per-column lists; ``cost`` of an attempt may be settled after its row is written."""
+    """Appends rows (one call each) into chunked buffers; ``cost`` of an attempt may be settled after its
+    row is written."""
 
     def __init__(self, provider_names: list[str]):
         self.provider_names = list(provider_names)
-        # typed arrays: 8 bytes a value instead of a Python object each (1M requests fit in memory)
-        # attempts
-        self.a_req = array("q")
-        self.a_k = array("h")
-        self.a_prov = array("h")
-        self.a_sent = array("d")
-        self.a_started = array("d")
-        self.a_first = array("d")
-        self.a_end = array("d")
-        self.a_outcome = array("b")
-        self.a_status = array("h")
-        self.a_retry_after = array("d")
-        self.a_in = array("q")
-        self.a_out = array("q")
-        self.a_cost = array("d")
-        # requests
-        self.r_id = array("q")
-        self.r_arrival = array("d")
-        self.r_end = array("d")
-        self.r_outcome = array("b")
-        self.r_attempts = array("h")
-        self.r_prov = array("h")
-        self.r_ttft = array("d")
-        self.r_in = array("q")
-        self.r_out = array("q")
+        self.att = _Rows(A_FIELDS)
+        self.a_buf = self.att.buf
+        self.req = _Rows(R_FIELDS)
+        self.r_buf = self.req.buf
         # cached input tokens of billed attempts (sparse: row -> tokens; most rows have none)
         self.a_cached: dict[int, int] = {}
         # session steps: request id -> (session id, step index)
@@ -117,20 +172,14 @@ class Recorder:
         """The row of an attempt that has ended for its client (its answer is on ``att``: ``first``,
         ``end``, ``outcome``, ``status``, ``retry_after``), sent to provider ``prov`` (-1: none), with
         service start ``started`` and the bill; returns the row number (to settle or add cached input)."""
-        row = len(self.a_req)
-        self.a_req.append(att.req.rid)
-        self.a_k.append(att.k)
-        self.a_prov.append(prov)
-        self.a_sent.append(att.sent)
-        self.a_started.append(started)
-        self.a_first.append(att.first)
-        self.a_end.append(att.end)
-        self.a_outcome.append(OUTCOME_CODE[att.outcome])
-        self.a_status.append(att.status)
-        self.a_retry_after.append(att.retry_after)
-        self.a_in.append(billed_in)
-        self.a_out.append(billed_out)
-        self.a_cost.append(cost)
+        t = self.att
+        row = t.n
+        t.n = row + 1
+        self.a_buf.extend((att.req.rid, att.k, prov, att.sent, started, att.first, att.end, OUTCOME_CODE[att.outcome],
+                           att.status, att.retry_after, billed_in, billed_out, cost))
+        if row & _MASK == _MASK:
+            t.compact()
+            self.a_buf = t.buf
         return row
 
     def track_tiers(self) -> None:
@@ -145,28 +194,31 @@ class Recorder:
         else:
             self.a_tier[(rid, k)] = code
 
+    def billed_output(self, row: int) -> int:
+        """The billed output tokens of attempt row ``row`` (as settled so far)."""
+        return int(self.att.get(row, _OUT))
+
     def cached(self, row: int, tokens: int) -> None:
         """``tokens`` of the attempt's billed input were billed at the cached-input price."""
         self.a_cached[row] = tokens
 
     def settle(self, row: int, billed_in: int, billed_out: int, cost: float) -> None:
         """Bill an attempt whose provider-side work ended after the client had given up on it."""
-        self.a_in[row] = billed_in
-        self.a_out[row] = billed_out
-        self.a_cost[row] = cost
+        t = self.att
+        t.set(row, _IN, billed_in)
+        t.set(row, _OUT, billed_out)
+        t.set(row, _COST, cost)
 
     def request_row(self, req, end: float, outcome: str, prov: int, ttft: float) -> None:
         """The row of a request that ended now (``req``: rid, arrival, k attempts, sizes), decided by an
         attempt on provider ``prov`` (-1: none)."""
-        self.r_id.append(req.rid)
-        self.r_arrival.append(req.arrival)
-        self.r_end.append(end)
-        self.r_outcome.append(OUTCOME_CODE[outcome])
-        self.r_attempts.append(req.k)
-        self.r_prov.append(prov)
-        self.r_ttft.append(ttft)
-        self.r_in.append(req.inp)
-        self.r_out.append(req.out)
+        t = self.req
+        row = t.n
+        t.n = row + 1
+        self.r_buf.extend((req.rid, req.arrival, end, OUTCOME_CODE[outcome], req.k, prov, ttft, req.inp, req.out))
+        if row & _MASK == _MASK:
+            t.compact()
+            self.r_buf = t.buf
 
     def session_step(self, rid: int, session_id: int, step: int) -> None:
         """Request ``rid`` is step ``step`` (0 = first) of session ``session_id``."""
@@ -181,16 +233,6 @@ class Recorder:
         self.events.append((time, kind, subject, value, number, session))
 
     # -- tables ---------------------------------------------------------------------------------
-    def _take(self, name: str, dtype, order: np.ndarray | None) -> np.ndarray:
-        """Column ``name`` as a numpy array in ``order`` (None: as recorded); the recorded buffer is
-        released at once, so building the tables holds one column twice at most, never a table."""
-        buf = getattr(self, name)
-        setattr(self, name, array(buf.typecode))
-        view = np.frombuffer(buf, dtype=buf.typecode) if len(buf) else np.zeros(0, dtype=buf.typecode)
-        col = view[order] if order is not None else view.copy()
-        del view, buf
-        return col if col.dtype == dtype else col.astype(dtype)
-
     def _cached_column(self, order: np.ndarray) -> np.ndarray:
         col = np.zeros(len(order), dtype=np.int64)
         if self.a_cached:
@@ -204,30 +246,25 @@ class Recorder:
 
     def tables(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """(requests, attempts, events), sorted by request id (and attempt). Hands the recorded buffers
-        over: each is freed as its column is built (one sort order, no copy of a whole table), so call
-        it once, at the end of the run."""
+        over: each column's chunks are freed as it is built (one sort order, no copy of a whole table),
+        so call it once, at the end of the run."""
         # attempts: one stable order by (request, attempt), then column by column
-        req = np.frombuffer(self.a_req, dtype=np.int64) if len(self.a_req) else np.zeros(0, np.int64)
-        k = np.frombuffer(self.a_k, dtype=np.int16) if len(self.a_k) else np.zeros(0, np.int16)
+        columns = self.att.columns()
+        req, k = next(columns), next(columns)
         order = np.lexsort((k, req))
+        cols = {"request_id": req[order], "attempt": k[order]}
         del req, k
-        take = self._take
-        cols = {"request_id": take("a_req", np.int64, order), "attempt": take("a_k", np.int16, order),
-                "provider": self._provider(take("a_prov", np.int16, order))}
-        for col, name in (("sent", "a_sent"), ("started", "a_started"), ("first_token", "a_first"),
-                          ("end", "a_end")):
-            cols[col] = take(name, float, order)
-        cols["outcome"] = _cat(take("a_outcome", np.int8, order))
-        cols["status"] = take("a_status", np.int16, order)
-        cols["retry_after"] = take("a_retry_after", float, order)
-        cols["billed_input_tokens"] = take("a_in", np.int64, order)
-        cols["billed_output_tokens"] = take("a_out", np.int64, order)
-        cols["cost"] = take("a_cost", float, order)
+        for name, col in zip(ATTEMPT_COLUMNS[2:], columns, strict=True):
+            cols[name] = col[order]
+            del col
+        cols["provider"] = self._provider(cols["provider"])
+        cols["outcome"] = _cat(cols["outcome"])
         cols["billed_cached_tokens"] = self._cached_column(order)
         if self.a_tier is not None:
             cols["service_tier"], cols["downgraded"] = tier_columns(self.a_tier, cols["request_id"], cols["attempt"])
             self.a_tier = {}
         del order
+        self.a_buf = self.att.buf
         attempts = pd.DataFrame(cols, copy=False)
         requests = self._request_table(cols["request_id"], cols["cost"], cols["outcome"].codes)
         del cols
@@ -235,11 +272,11 @@ class Recorder:
 
     def _request_table(self, a_req: np.ndarray, a_cost: np.ndarray, a_outcome: np.ndarray) -> pd.DataFrame:
         """The requests table (sorted by id), with each request's money summed from its attempts."""
-        rid = np.frombuffer(self.r_id, dtype=np.int64) if len(self.r_id) else np.zeros(0, np.int64)
+        columns = self.req.columns()
+        rid = next(columns)
         order = np.argsort(rid, kind="stable")
+        req_ids = rid[order]
         del rid
-        take = self._take
-        req_ids = take("r_id", np.int64, order)
         n = len(req_ids)
         # per-request money from the attempts: everything spent, and what did not deliver;
         # request ids may be sparse (session steps): sum per position, not per id
@@ -249,14 +286,11 @@ class Recorder:
                   if n else np.zeros(0))
         del pos
         session_id, step = self._session_columns(req_ids)
-        arrival = take("r_arrival", float, order)
-        end = take("r_end", float, order)
-        cols = {"request_id": req_ids, "arrival": arrival, "end": end,
-                "outcome": _cat(take("r_outcome", np.int8, order)),
-                "attempts": take("r_attempts", np.int16, order),
-                "provider": self._provider(take("r_prov", np.int16, order)),
-                "latency": end - arrival, "ttft": take("r_ttft", float, order),
-                "input_tokens": take("r_in", np.int64, order), "output_tokens": take("r_out", np.int64, order),
+        arrival, end, outcome, attempts, prov, ttft, inp, out = (col[order] for col in columns)
+        self.r_buf = self.req.buf
+        cols = {"request_id": req_ids, "arrival": arrival, "end": end, "outcome": _cat(outcome),
+                "attempts": attempts, "provider": self._provider(prov),
+                "latency": end - arrival, "ttft": ttft, "input_tokens": inp, "output_tokens": out,
                 "cost": cost, "wasted_cost": wasted,
                 "session_id": session_id,  # -1: open-loop request
                 "step": step}  # step index within its session (0 = first), -1: open-loop

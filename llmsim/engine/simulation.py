@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import gc
+import math
 from contextlib import contextmanager
 from itertools import chain
 
@@ -90,9 +91,6 @@ class _Source:
         self.rid = 0
         self.chunk = None
         self.inp = self.cached = self.out = None
-        self._next()
-
-    def _next(self) -> None:
         t = next(self.times, None)
         if t is not None:
             Timeout(self.env, exact_delay(self.env.now, t), t).callbacks.append(self._arrive)
@@ -108,7 +106,13 @@ class _Source:
         self.client.start(Request(rid, t, self.inp[row], self.cached[row], self.out[row], self.chunk, row,
                                   self.n_prov))
         self.rid = rid + 1
-        self._next()
+        nxt = next(self.times, None)  # the next arrival's timer (exact_delay(now, nxt), inlined)
+        if nxt is not None:
+            now = self.env.now
+            d = nxt - now
+            if now + d < nxt:
+                d += math.ulp(nxt)
+            Timeout(self.env, d, nxt).callbacks.append(self._arrive)
 
 
 @contextmanager

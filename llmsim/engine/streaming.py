@@ -102,10 +102,10 @@ class StreamingRecorder:
         if outcome == Outcome.OK:
             self._lat.append(end - arrival)
             self._ttft.append(ttft)
-        if len(self._arrivals) >= _FLUSH:
-            self._flush()
         elif outcome == Outcome.INVALID:
             s.invalid += 1
+        if len(self._arrivals) >= _FLUSH:
+            self._flush()
 
     def session_step(self, rid: int, session_id: int, step: int) -> None:
         """Session membership is not a summary metric."""

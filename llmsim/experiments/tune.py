@@ -1,6 +1,10 @@
 """``tune``: the best policy (e.g. the cheapest) that meets an SLO, by successive halving over replications
 on paired seeds: every candidate runs a few replications, the better half (feasible first, then by objective)
-gets twice as many, and so on until one is left or the budget of runs is spent.
+gets twice as many, and so on until one is left or the budget of runs is spent. With
+``replications="auto"`` the last round's finalists get paired replications added (the counts of
+``llmsim.experiments.adaptive``) until the decision is settled: the leader's objective differs from each
+other finalist's by an interval narrower than the target or clearly away from zero, and each constrained
+metric of the leader is on one side of its bound or known to within the target (``TuneResult.adaptive``).
 
 >>> import llmsim
 >>> sc = llmsim.load_scenario("tuesday").with_overrides({"horizon": "2m", "warmup": 0})
@@ -26,6 +30,7 @@ import pandas as pd
 
 from llmsim.analysis.slo_eval import DERIVED_METRICS, derived_value
 from llmsim.core.errors import InputError
+from llmsim.experiments.adaptive import AutoReplications, difference_settled, mean_settled, parse_replications
 from llmsim.experiments.design import Point, column_value, grid_points, parse_range, replication_seed, sample_points
 from llmsim.experiments.progress import ProgressSpec
 from llmsim.experiments.stats import Constraint, direction, mean_ci
@@ -63,6 +68,9 @@ class TuneResult:
     runs: SweepResult
     objective: str
     constraints: list[Constraint] = field(default_factory=list)
+    #: ``replications="auto"``: the rule, the ``replications`` the finalists reached, whether the decision
+    #: ``settled`` and what stopped it (``stopped``: "settled", "most" or "budget"); None: fixed
+    adaptive: dict | None = None
 
     @property
     def table(self) -> pd.DataFrame:
@@ -74,6 +82,8 @@ class TuneResult:
         atomic_write_csv(root / "candidates.csv", self.candidates)
         atomic_write_csv(root / "frontier.csv", self.frontier)
         best = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in self.best.items()}
+        if self.adaptive is not None:
+            best["adaptive"] = self.adaptive
         atomic_write_text(root / "best.json", json.dumps(canonical(best), indent=1))
         return root
 
@@ -120,14 +130,27 @@ def tune(scenario: Any, space: Mapping[str, Any], objective: str = "cost_total",
          candidates: int | None = None, min_replications: int = 2, eta: int = 2, method: str = "lhs",
          seed: int | None = None, workers: int | None = None, executor: Any = None, scheduler: str | None = None,
          out: str | Path | None = None, resume: bool = False, progress: ProgressSpec = "auto",
-         measure: Callable | None = None, confidence: float = 0.95) -> TuneResult:
+         measure: Callable | None = None, confidence: float = 0.95,
+         replications: int | str | AutoReplications | None = None) -> TuneResult:
     """Search ``space`` (dotted path -> list of values, or a range ``(low, high)`` / ``"LO:HI[:log]"``) for the
     point with the best ``objective`` mean (minimised unless ``maximize`` or the metric is better higher)
     among points meeting every constraint (metric -> "<= 10s", ">= 0.995", ">= 99.5%") on its mean.
 
     At most ``budget`` simulation runs. Candidates: the whole grid when it fits, else ``candidates`` points
     (default: as many as successive halving from ``min_replications`` can afford) drawn from the grid or by
-    Latin hypercube. Replication r uses the same seed for every candidate (paired comparisons)."""
+    Latin hypercube. Replication r uses the same seed for every candidate (paired comparisons).
+
+    ``replications``: None, or an integer (the first round's replications, as ``min_replications``), or
+    ``"auto"`` / ``"auto:TARGET:MOST"``: the finalists are replicated until the decision is settled, within
+    the budget (see the module docstring; ``TuneResult.adaptive`` says how many were needed)."""
+    rule = None
+    if replications is not None:
+        plan = parse_replications(replications)
+        if isinstance(plan, AutoReplications):
+            rule = plan if plan.confidence == confidence else AutoReplications(plan.target, plan.start, plan.most,
+                                                                               confidence)
+        else:
+            min_replications = plan
     base = summary_only(as_scenario(scenario), measure)
     cons = _checked_inputs(space, objective, constraints, budget, min_replications, eta, measure)
     sign = (1 if maximize else -1) if maximize is not None else (direction(objective) or -1)
@@ -146,12 +169,13 @@ def tune(scenario: Any, space: Mapping[str, Any], objective: str = "cost_total",
     with Runner(store, executor, workers, scheduler, progress, total=planned, description="tune",
                 resume=resume) as runner:
         scores = _Scores(objective, sign, cons, confidence, runner.records)
-        _successive_halving(runner, scores, task, [p.index for p in points], budget, min_replications, eta)
+        adaptive = _successive_halving(runner, scores, task, [p.index for p in points], budget, min_replications,
+                                       eta, rule)
         computed = runner.computed
     cand = _candidate_table(points, scores)
     frontier = _frontier(cand, {i: scores.matrix(i) for i in scores.reached}, objective, sign, cons)
     runs = _runs_reached(points, scores, store, computed)
-    result = TuneResult(cand.iloc[0].copy(), cand, frontier, runs, objective, cons)
+    result = TuneResult(cand.iloc[0].copy(), cand, frontier, runs, objective, cons, adaptive)
     if out is not None:
         result.save(out)
     return result
@@ -261,21 +285,66 @@ def _far_bound(c: Constraint, row: dict) -> float:
 
 
 def _successive_halving(runner: Runner, scores: _Scores, task: Callable[[int, int], Task], alive: list[int],
-                        budget: int, min_replications: int, eta: int) -> None:
+                        budget: int, min_replications: int, eta: int,
+                        rule: AutoReplications | None = None) -> dict | None:
     """Run every candidate alive to the same replications, keep the best 1/eta, give them eta times the
-    replications; until one is left or the budget cannot give the survivors one more replication each."""
+    replications; until one is left or the budget cannot give the survivors one more replication each.
+    With ``rule``, the last round's finalists are replicated until the decision is settled (returns what
+    ``TuneResult.adaptive`` holds)."""
     reps = min_replications
     while True:
         runner.run(task(i, r) for i in alive for r in range(reps))
         for i in alive:
             scores.reached[i] = reps
         if len(alive) == 1:
-            return
-        alive = sorted(alive, key=scores.rank_key)[:math.ceil(len(alive) / eta)]
+            return None if rule is None else _settle(runner, scores, task, alive, budget, rule)
+        ranked = sorted(alive, key=scores.rank_key)
+        if rule is not None and math.ceil(len(alive) / eta) == 1:  # the last round: settle it first
+            return _settle(runner, scores, task, ranked, budget, rule)
+        alive = ranked[:math.ceil(len(alive) / eta)]
         extra = min(reps * (eta - 1), (budget - len(runner.records)) // len(alive))
         if extra < 1:
-            return
+            return None if rule is None else _settle(runner, scores, task, alive, budget, rule)
         reps += extra
+
+
+def _settle(runner: Runner, scores: _Scores, task: Callable[[int, int], Task], finalists: list[int], budget: int,
+            rule: AutoReplications) -> dict:
+    """Add paired replications to ``finalists`` (the rule's counts above what they ran) until
+    ``decision_settled``, the rule's most, or the budget; returns the adaptive record."""
+    done = min(scores.reached[i] for i in finalists)
+    stopped = "most"
+    for n in [done] + [c for c in rule.counts() if c > done]:
+        if n > done:
+            if (n - done) * len(finalists) > budget - len(runner.records):
+                stopped = "budget"
+                break
+            runner.run(task(i, r) for i in finalists for r in range(done, n))
+            for i in finalists:
+                scores.reached[i] = n
+            done = n
+        if decision_settled(scores, sorted(finalists, key=scores.rank_key), rule):
+            stopped = "settled"
+            break
+    return {**rule.describe(), "replications": done, "settled": stopped == "settled", "stopped": stopped}
+
+
+def decision_settled(scores: _Scores, ranked: list[int], rule: AutoReplications) -> bool:
+    """Is the choice of ``ranked[0]`` settled on the replications all of ``ranked`` ran? Its objective's
+    paired difference from every other finalist's is narrow or clearly away from zero, and each constrained
+    metric of it lies on one side of its bound (at both ends of its interval) or is known within the target."""
+    n = min(scores.reached[i] for i in ranked)
+    lead = scores.matrix(ranked[0])[:n]
+    for other in ranked[1:]:
+        if not difference_settled(scores.matrix(other)[:n, 0], lead[:, 0], rule):
+            return False
+    row = scores.stats(ranked[0])
+    for c in scores.constraints:
+        mean, half = row[f"{c.metric}_mean"], row[f"{c.metric}_ci"]
+        one_side = half == half and c.holds(mean - half) == c.holds(mean + half)
+        if not (one_side or mean_settled(lead[:, scores.metrics.index(c.metric)], rule)):
+            return False
+    return True
 
 
 def _candidate_table(points: Sequence[Point], scores: _Scores) -> pd.DataFrame:

@@ -204,6 +204,10 @@ class BreakerPolicy:
             return self.epoch
         return None
 
+    def trip(self, now: float) -> None:
+        """The closed window's counts say open (``trips`` returned True): open now."""
+        self._transition(now, OPEN)
+
     def record(self, now: float, permit, failed: bool, duration: float = 0.0) -> None:
         """The result of a call made with ``permit`` (``duration``: how long it took, for slow calls)."""
         if permit != self.epoch:

@@ -101,7 +101,8 @@ def simulated(provider: dict, calls: list[Call]) -> list[Fate]:
         atts.append(att)
         later(env, c.arrival, lambda ev: station.submit(ev.value), att)
     env.run()
-    return [Fate("left" if a.outcome == "timeout" else a.outcome, a.end, a.started, rec.a_out[a.row]) for a in atts]
+    return [Fate("left" if a.outcome == "timeout" else a.outcome, a.end, a.started, rec.billed_output(a.row))
+            for a in atts]
 
 
 # -- the live runtime on a virtual clock ---------------------------------------------------------

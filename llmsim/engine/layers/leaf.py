@@ -70,9 +70,14 @@ class Leaf:
         att.station.submit(att)
 
     def _finished(self, att: Attempt) -> None:
-        if att.permit is not None:
-            self.breaker_of[att.station.index].record(att.end, att.permit, att.outcome in self.failures,
-                                                      att.end - att.sent)
+        permit = att.permit
+        if permit is not None:
+            br = self.breaker_of[att.station.index]
+            end = att.end
+            if br.state != CLOSED or permit != br.epoch:
+                br.record(end, permit, att.outcome in self.failures, end - att.sent)
+            elif br.trips(br, end, att.outcome in self.failures, end - att.sent > br.slow_duration):
+                br.trip(end)  # closed: br.record(...), inlined
         c = att.up
         att.up = None
         c.caller.done(c, att)  # c.done(att), one call less on the per-attempt path

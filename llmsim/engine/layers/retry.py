@@ -57,15 +57,20 @@ class RetryStage(Stage):
         self.instant_if_alternative = cfg.instant_if_alternative
 
     def call(self, c: Call) -> None:
-        r = _Retrying(c.req, c.station, c.cut, c.kind, c.group, self, c)
-        r.n = 0
-        r.first = now = self.ctx.env.now
+        now = self.ctx.env.now
+        limit = now + self.timeout  # the first attempt's cut: _go(r, now), inlined
+        if limit < c.cut:
+            r = _Retrying(c.req, c.station, limit, "timeout", c.group, self, c)
+        else:
+            r = _Retrying(c.req, c.station, c.cut, c.kind, c.group, self, c)
+        r.n = 1
+        r.first = now
         r.prev = None
         r.retried = False
         r.taken = 0
         if self.budget is not None:
             self.budget.on_request(now)
-        self._go(r, now)
+        self.inner.call(r)
 
     def _go(self, r: _Retrying, now: float) -> None:
         outer = r.outer

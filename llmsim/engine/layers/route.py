@@ -95,13 +95,23 @@ class RouteStage(Stage):
 
     def call(self, c: Call) -> None:
         now = self.ctx.env.now
-        i = self._choose(c.req, now)
-        if i < 0:  # every provider is open, cooling down or over its limits: fail at once
-            self.ctx.reject(c.req, -1, c)
-            return
-        r = _Routed(c.req, None, c.cut, c.kind, c.group, self, c)
+        req = c.req
+        i = req.pos
+        # fallback order and its first choice healthy (no breaker or a closed one, no ejection): chosen at once
+        if not self.in_order or self.ejection is not None or ((br := self.breakers[i]) is not None
+                                                              and br.state != CLOSED):
+            i = self._choose(req, now)
+            if i < 0:  # every provider is open, cooling down or over its limits: fail at once
+                self.ctx.reject(req, -1, c)
+                return
+        station = self.stations[i]
+        r = _Routed(req, station, c.cut, c.kind, c.group, self, c)
         r.chain = None
-        self._send(r, self.stations[i], now)
+        r.i = i  # _send(r, station, now), inlined for the chosen provider
+        r.sent = now
+        if self.tracks:
+            self.router.sent(now, i, req.inp + self.ctx.max_tokens)
+        self.inner.call(r)
 
     def _send(self, r: _Routed, station: Station, now: float) -> None:
         i = self.index_of.get(station, -1)
