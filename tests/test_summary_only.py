@@ -60,7 +60,7 @@ def test_streamed_summary_equals_the_exact_one_across_many_flushes(monkeypatch):
     from llmsim.engine import streaming
 
     monkeypatch.setattr(streaming, "_FLUSH", 7)
-    sc = llmsim.load_scenario("contract-drift", {})
+    sc = llmsim.load_scenario("contract-drift", {"horizon": "12h"})
     assert llmsim.simulate(sc).summary()["invalid_delivered"] > 0  # the case that was missed is there
     _check_streamed_summary(sc)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from llmsim.cli.app import app, fail
+from llmsim.cli.fitted_console import FittingConsole
 from llmsim.config.provider_catalogue import catalogue, preset_figures, preset_names
 
 
@@ -77,7 +77,7 @@ def providers(search: Optional[str] = typer.Argument(None, help="Show only prese
                                                                 "model contains this text, figure by figure."),
               ) -> None:
     """List the provider presets (`providers: [{preset: NAME, tier: T}]`) with each figure's source and date."""
-    out = Console()  # built per call, so its width follows COLUMNS now (a shared console fixes it when built)
+    out = FittingConsole()  # built per call, so its width follows COLUMNS now; plain when piped
     names = _matching(search)
     if not names:
         fail(f"no provider preset matches {search!r} (presets: {', '.join(preset_names())})")
