@@ -87,3 +87,18 @@ def test_serve_sends_anthropic_error_events_inside_the_stream():
                 pass
         log = srv.log.frame()
     assert list(log["outcome"]) == ["server_error"]
+
+
+@pytest.mark.parametrize("extra, field", [
+    ({"service_classes": {"flex": {}}}, "providers[0].service_classes"),
+    ({"rate_limits": {"rpm": 600, "acceleration": {"min_tpm": 120_000}}}, "providers[0].rate_limits.acceleration"),
+])
+def test_serve_says_in_one_line_what_it_does_not_model(extra, field):
+    """Service classes and acceleration limits are simulated only: serve refuses them by name rather
+    than answering as if they were not there."""
+    from llmsim.bridges.serve.server import LiveServer
+    from llmsim.core.errors import InputError
+
+    with pytest.raises(InputError) as e:
+        LiveServer(_scenario([{"name": "p", "capacity": {"slots": 4}, **extra}]))
+    assert e.value.path == field and "llmsim serve does not model" in e.value.reason

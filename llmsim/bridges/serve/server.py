@@ -55,6 +55,8 @@ class LiveServer:
         names = [p.name for p in scenario.providers]
         if provider is not None and provider not in names:
             raise InputError("--provider", f"no provider named '{provider}' (providers: {', '.join(names)})")
+        for i, p in enumerate(scenario.providers):
+            _refuse_unserved(p, i)
         self.scenario = scenario
         self.at, self.speed = at, speed
         self.default = provider or names[0]
@@ -304,3 +306,18 @@ async def _sleep_until(rt: LiveProvider, t: float) -> None:
     delay = t - rt.now()
     if delay > 0:
         await asyncio.sleep(rt.wall(delay))
+
+
+def _refuse_unserved(p, i: int) -> None:
+    """Service classes and acceleration limits are simulated only (llmsim.engine.tiered_station): serve
+    says so in one line instead of answering as if they were not there.
+
+    >>> from llmsim.config.provider import Provider
+    >>> _refuse_unserved(Provider.model_validate({"name": "p"}), 0)
+    """
+    rl = p.rate_limits
+    for what, on in (("service_classes", p.service_classes is not None),
+                     ("rate_limits.acceleration", rl is not None and rl.acceleration is not None)):
+        if on:
+            raise InputError(f"providers[{i}].{what}", "llmsim serve does not model this yet (llmsim run does): "
+                                                       "remove it to serve this provider")
