@@ -313,7 +313,12 @@ def _refuse_unserved(p, i: int) -> None:
     says so in one line instead of answering as if they were not there.
 
     >>> from llmsim.config.provider import Provider
-    >>> _refuse_unserved(Provider.model_validate({"name": "p"}), 0)
+    >>> _refuse_unserved(Provider.model_validate({"name": "p", "capacity": {"slots": 4}}), 0)
+    >>> _refuse_unserved(Provider.model_validate({"name": "p", "capacity": {"slots": 4},
+    ...                                           "service_classes": {"flex": {}}}), 0)
+    Traceback (most recent call last):
+    ...
+    llmsim.core.errors.InputError: providers[0].service_classes: llmsim serve does not model this yet ...
     """
     rl = p.rate_limits
     for what, on in (("service_classes", p.service_classes is not None),
