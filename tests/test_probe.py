@@ -84,21 +84,28 @@ def test_anthropic_defaults(tmp_path):
     assert rep.policy.get("hint_header") == "retry-after-ms"
 
 
-@pytest.mark.slow
-def test_tenacity_random_exponential(tmp_path):
-    text = textwrap.dedent("""
+def _tenacity_app(wait: str, attempts: int) -> str:
+    """A script: tenacity's ``@retry(wait=WAIT, stop=stop_after_attempt(ATTEMPTS))`` around one httpx call
+    (one client: a new one per attempt costs ~0.1 s of SSL set-up inside the wait)."""
+    return textwrap.dedent(f"""
         import os, httpx
-        from tenacity import retry, stop_after_attempt, wait_random_exponential
-        @retry(wait=wait_random_exponential(multiplier=1, max=60), stop=stop_after_attempt(5), reraise=True)
+        from tenacity import *
+        client = httpx.Client()
+        @retry(wait={wait}, stop=stop_after_attempt({attempts}), reraise=True)
         def call():
-            r = httpx.post(os.environ["OPENAI_BASE_URL"] + "/chat/completions",
-                           json={"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]})
+            r = client.post(os.environ["OPENAI_BASE_URL"] + "/chat/completions",
+                            json={{"model": "m", "max_tokens": 5, "messages": [{{"role": "user", "content": "hi"}}]}})
             r.raise_for_status()
         try:
             call()
         except Exception:
             pass
     """)
+
+
+@pytest.mark.slow
+def test_tenacity_random_exponential(tmp_path):
+    text = _tenacity_app("wait_random_exponential(multiplier=1, max=60)", attempts=5)
     script = ProbeScript.model_validate({"phases": [{"name": "backoff", "status": 429, "fail": "all", "repeat": 4}]})
     rep = probe(_script(tmp_path, text), script, timeout=200, scenario=None)
     fit = rep.policy.backoff
@@ -141,20 +148,7 @@ def test_tenacity_cap_measured(tmp_path):
     """tenacity's wait_exponential(multiplier=0.25, max=1) for 7 attempts waits 0.25, 0.5, 1, 1, 1, 1 s
     (wait.py: multiplier * 2**(attempt - 1), then min(max, ...)): the probe sees the cap where the waits
     stop growing, fits 0.25 s x 2^n without jitter below it, and flags the missing jitter."""
-    text = textwrap.dedent("""
-        import os, httpx
-        from tenacity import retry, stop_after_attempt, wait_exponential
-        client = httpx.Client()  # one client: a new one per attempt costs ~0.1 s of SSL set-up inside the wait
-        @retry(wait=wait_exponential(multiplier=0.25, max=1), stop=stop_after_attempt(7), reraise=True)
-        def call():
-            r = client.post(os.environ["OPENAI_BASE_URL"] + "/chat/completions",
-                           json={"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]})
-            r.raise_for_status()
-        try:
-            call()
-        except Exception:
-            pass
-    """)
+    text = _tenacity_app("wait_exponential(multiplier=0.25, max=1)", attempts=7)
     script = ProbeScript.model_validate({"phases": [{"name": "backoff", "status": 429, "fail": "all", "cap": 8}]})
     rep = probe(_script(tmp_path, text), script, timeout=120, scenario=None)
     fit = rep.policy.backoff

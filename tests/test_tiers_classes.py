@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 import pytest
+from oracles.brute_force import cheapest_meeting
 
 import llmsim
 from llmsim import simulate
@@ -215,13 +216,7 @@ def test_tune_finds_the_cheapest_flex_share_meeting_the_slo_in_the_packaged_scen
                       constraints={"latency_p95": "<= 20s", "success_rate": ">= 99.5%"},
                       candidates=len(SHARES), budget=30, workers=1, progress=False)
     # brute force, independent of tune's search: every share, two seeds, cheapest among those meeting the SLO
-    means = {}
-    for share in SHARES:
-        runs = [simulate(sc.with_overrides({"client.service_class.shares.flex": share, "seed": s})).summary()
-                for s in (101, 202)]
-        means[share] = {k: sum(r[k] for r in runs) / len(runs) for k in ("cost_total", "latency_p95", "success_rate")}
-    feasible = [s for s in SHARES if means[s]["latency_p95"] <= 20 and means[s]["success_rate"] >= 0.995]
-    cheapest = min(feasible, key=lambda s: means[s]["cost_total"])
+    cheapest, means = cheapest_meeting(sc, "client.service_class.shares.flex", SHARES, p95_max=20, success_min=0.995)
     assert res.best["client.service_class.shares.flex"] == cheapest
     assert cheapest not in (min(SHARES), max(SHARES))  # inside the range: flex saves money until p95 breaks
     costs = [means[s]["cost_total"] for s in SHARES]

@@ -4,6 +4,7 @@ standard deployment exactly the requests the provisioned one would have refused.
 from __future__ import annotations
 
 import pytest
+from oracles.brute_force import cheapest_meeting
 
 import llmsim
 from llmsim import simulate
@@ -69,13 +70,7 @@ def test_tune_finds_the_cheapest_provisioned_mix_meeting_the_slo():
                       constraints={"latency_p95": "<= 12s", "success_rate": ">= 99.5%"},
                       candidates=len(UNITS), budget=40, workers=1, progress=False)
     # brute force, independent of tune's search: every mix, two seeds, cheapest among those meeting the SLO
-    means = {}
-    for units in UNITS:
-        runs = [simulate(sc.with_overrides({"providers.ptu.provisioned.units": units, "seed": s})).summary()
-                for s in (101, 202)]
-        means[units] = {k: sum(r[k] for r in runs) / len(runs) for k in ("cost_total", *SLO)}
-    feasible = [u for u in UNITS if means[u]["latency_p95"] <= SLO["latency_p95"]
-                and means[u]["success_rate"] >= SLO["success_rate"]]
-    cheapest = min(feasible, key=lambda u: means[u]["cost_total"])
+    cheapest, means = cheapest_meeting(sc, "providers.ptu.provisioned.units", UNITS, p95_max=SLO["latency_p95"],
+                                success_min=SLO["success_rate"])
     assert res.best["providers.ptu.provisioned.units"] == cheapest
     assert cheapest not in (min(UNITS), max(UNITS))  # the answer is inside the range: the trade-off is real
