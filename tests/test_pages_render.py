@@ -248,7 +248,7 @@ _RUN_HOVER_PROBE = """<script>
     var timed = views.filter(function (v) { try { v.signal("page_hover"); return true; } catch (e) { return false; } });
     var shown = function () {
       return timed.filter(function (v) {
-        var rules = v.container().querySelectorAll('g[class*="page_hover_rule"] line, g[class*="page_hover_rule"] path');
+        var g = 'g[class*="page_hover_rule"] ', rules = v.container().querySelectorAll(g + "line, " + g + "path");
         return rules.length > 0; }).length; };
     var before = shown(), source = views.filter(function (v) {
       try { v.signal("hover"); return true; } catch (e) { return false; } })[0];

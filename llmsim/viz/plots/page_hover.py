@@ -37,8 +37,9 @@ def _hover_layers(x: dict, domain: list, k: int) -> list[dict]:
     label = str((x.get("axis") or {}).get("labelExpr") or "format(datum.value, '.2f')")
     clock = {"calculate": label.replace("datum.value", "datum.time"), "as": "clock time"}
     enc_x = {"field": "time", "type": "quantitative"}
-    catcher = {"name": f"hovercatch{k}", "data": {"sequence": {"start": lo, "stop": hi + (hi - lo) / _STEPS, "step": (hi - lo) / _STEPS,
-                                     "as": "time"}},
+    step = (hi - lo) / _STEPS
+    sequence = {"start": lo, "stop": hi + step, "step": step, "as": "time"}
+    catcher = {"name": f"hovercatch{k}", "data": {"sequence": sequence},
                "transform": [clock], "mark": {"type": "rule", "opacity": 0, "strokeWidth": 8},
                "encoding": {"x": enc_x, "tooltip": [{"field": "clock time", "type": "nominal"}]}}
     if k == 0:
