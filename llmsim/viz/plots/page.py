@@ -57,10 +57,12 @@ function linkZoom(views) {
 // Hovering a time chart (its selection "hover") marks the same instant on every time chart ("page_hover").
 function linkHover(views) {
   views.forEach(function (source) {
-    if (!hasSignal(source, "hover")) { return; }
-    source.addSignalListener("hover", function (name, value) {
-      var t = value && value.time ? value.time[0] : null;
-      views.forEach(function (v) { if (hasSignal(v, "page_hover")) { v.signal("page_hover", t).runAsync(); } });
+    ["hover", "hover1", "hover2", "hover3"].forEach(function (sel) {
+      if (!hasSignal(source, sel)) { return; }
+      source.addSignalListener(sel, function (name, value) {
+        var t = value && value.time ? value.time[0] : null;
+        views.forEach(function (v) { if (hasSignal(v, "page_hover")) { v.signal("page_hover", t).runAsync(); } });
+      });
     });
   });
 }

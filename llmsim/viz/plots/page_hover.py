@@ -1,5 +1,5 @@
 """A hover linked across the separate charts of a page: every layered view with a fixed ``time`` x domain
-gets an invisible catcher (the page's first one carries a point selection named ``hover``) and a rule at the
+gets an invisible catcher (with a point selection ``hover``, ``hover1``, ...) and a rule at the
 page-level instant ``page_hover`` (set by the page's script from the hover of any chart), with a clock-time
 tooltip written by the axis's own label expression.
 
@@ -22,6 +22,7 @@ HOVER = "hover"
 #: Each linked rule's view name starts with this (its SVG group's class: ``page_hover_rule0_marks``).
 RULE = "page_hover_rule"
 _STEPS = 400  # catcher positions across the domain: the nearest one snaps to the pointer
+_MAX_VIEWS = 4  # layered time views per chart that get a selection (the page script listens to hover, hover1..3)
 
 
 def _time_x(layer: dict) -> dict | None:
@@ -42,9 +43,9 @@ def _hover_layers(x: dict, domain: list, k: int) -> list[dict]:
     catcher = {"name": f"hovercatch{k}", "data": {"sequence": sequence},
                "transform": [clock], "mark": {"type": "rule", "opacity": 0, "strokeWidth": 8},
                "encoding": {"x": enc_x, "tooltip": [{"field": "clock time", "type": "nominal"}]}}
-    if k == 0:
-        catcher["params"] = [{"name": HOVER, "select": {"type": "point", "fields": ["time"], "nearest": True,
-                                                        "on": "pointerover", "clear": "pointerout"}}]
+    if k < _MAX_VIEWS:
+        select = {"type": "point", "fields": ["time"], "nearest": True, "on": "pointerover", "clear": "pointerout"}
+        catcher["params"] = [{"name": HOVER if k == 0 else f"{HOVER}{k}", "select": select}]
     rule = {"name": f"{RULE}{k}", "data": {"values": [{}]},
             "transform": [{"filter": f"isValid({PAGE_HOVER})"}, {"calculate": PAGE_HOVER, "as": "time"}, clock],
             "mark": {"type": "rule", "color": "#444", "strokeWidth": 1, "opacity": 0.8},
