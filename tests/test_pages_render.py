@@ -233,3 +233,54 @@ def test_run_page_brush_zooms_the_other_time_charts(tmp_path):
     assert all(got["after"][i] == [2, 5] for i in timed if i != 0)  # every other time chart follows the brush
     assert got["bottom"] == [2, 5]  # and the success panel under the brush
     assert got["after"][0] is None  # the brushed chart itself keeps the whole run
+
+
+#: Appended to a run page: once its charts are drawn, counts the charts showing a linked hover rule, then
+#: hovers an instant of the first time chart through its selection's store (as a pointer move would) and
+#: counts again.
+_RUN_HOVER_PROBE = """<script>
+(function () {
+  var tries = 0, timer = setInterval(function () {
+    var views = window.llmsimViews;
+    if (!views && ++tries < 200) { return; }
+    clearInterval(timer);
+    if (!views) { document.body.setAttribute("data-probe", JSON.stringify({error: "no views"})); return; }
+    var timed = views.filter(function (v) { try { v.signal("page_hover"); return true; } catch (e) { return false; } });
+    var shown = function () {
+      return timed.filter(function (v) {
+        var g = 'g[class*="page_hover_rule"] ', rules = v.container().querySelectorAll(g + "line, " + g + "path");
+        return rules.length > 0; }).length; };
+    var before = shown(), source = views.filter(function (v) {
+      try { v.signal("hover"); return true; } catch (e) { return false; } })[0];
+    source.data("hover_store", [{unit: "hovercatch0", fields: [{field: "time", type: "E"}], values: [HOVER_TIME]}]);
+    source.runAsync().then(function () {
+      return new Promise(function (ok) { setTimeout(ok, 300); });
+    }).then(function () {
+      document.body.setAttribute("data-probe", JSON.stringify({timed: timed.length, before: before, after: shown(),
+        instants: timed.map(function (v) { return v.signal("page_hover"); })}));
+    });
+  }, 50);
+})();
+</script>"""
+
+
+def test_run_page_hover_marks_the_instant_on_every_time_chart(tmp_path):
+    """Hovering one time chart of the run page shows the hover rule, at that instant, on every time chart."""
+    import html as html_lib
+    import json
+
+    res = llmsim.simulate(llmsim.load_scenario("tuesday").with_overrides(SHORT["tuesday"]))
+    page = write_report(res, tmp_path / "run.html", twins=False)
+    text = page.read_text(encoding="utf-8")
+    at = text.rindex("</body>")
+    probe = tmp_path / "probe.html"
+    instant = 3.0  # axis units, inside every chart's domain
+    probe.write_text(text[:at] + _RUN_HOVER_PROBE.replace("HOVER_TIME", repr(instant)) + text[at:], encoding="utf-8")
+    found = re.search(r'data-probe="([^"]*)"', _render(probe, "run-hover-probe", tmp_path))
+    assert found, "the probe did not run"
+    got = json.loads(html_lib.unescape(found.group(1)))
+    assert "error" not in got, got
+    assert got["timed"] >= 4  # the latency, throughput, queue ... charts all carry the linked hover
+    assert got["before"] == 0  # no rule until something is hovered
+    assert got["after"] == got["timed"]  # then one on every time chart
+    assert all(t == pytest.approx(instant) for t in got["instants"])  # all at the hovered instant

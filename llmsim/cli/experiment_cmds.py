@@ -505,8 +505,14 @@ def _tune_table(res, params: list[str]) -> Table:
         row = {c: cand[c].iloc[i] for c in cand.columns}
         table.add_row(f"{row['rank']}{'*' if row['candidate'] in front else ''}", *[_cell(row[p]) for p in params],
                       str(row["replications"]), *[_pm(m, row[f"{m}_mean"], row[f"{m}_ci"]) for m in metrics],
-                      "yes" if row["feasible"] else "[red]no[/]")
+                      "yes" if row["feasible"] else "[red]no[/]", _verdict_cell(row.get("verdict", "")))
     return table
+
+
+def _verdict_cell(verdict: str) -> str:
+    """The constraints' one-sided 95 % verdict, coloured: met green, likely/uncertain yellow, missed red."""
+    colour = {"met": "green", "likely": "yellow", "uncertain": "yellow", "missed": "red"}.get(verdict)
+    return f"[{colour}]{verdict}[/]" if colour else str(verdict)
 
 
 def _tune_columns(res, params: list[str], metrics: list[str]) -> Table:
@@ -519,7 +525,8 @@ def _tune_columns(res, params: list[str], metrics: list[str]) -> Table:
     table.add_column("reps", justify="right")
     for m in metrics:
         table.add_column(m, justify="right")
-    table.add_column("feasible")
+    table.add_column("feasible (mean)")
+    table.add_column("at 95 % (t)")
     return table
 
 

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from llmsim.analysis.slo_eval import DERIVED_METRICS, derived_value
+from llmsim.analysis.slo_eval import DERIVED_METRICS, STATUS_WORDS, derived_value, judge
 from llmsim.core.errors import InputError
 from llmsim.experiments.adaptive import AutoReplications, difference_settled, mean_settled, parse_replications
 from llmsim.experiments.design import Point, column_value, grid_points, parse_range, replication_seed, sample_points
@@ -261,13 +261,16 @@ class _Scores:
 
     def stats(self, idx: int) -> dict:
         """Mean and CI half-width of each metric; ``feasible`` (every constraint holds on the mean),
-        ``confident`` (also at the CI bound) and ``violation`` (how far the means miss, summed)."""
+        ``confident`` (also at the CI bound), ``verdict`` (the worst constraint's one-sided 95 % judgement,
+        ``constraint_verdict``) and ``violation`` (how far the means miss, summed)."""
         runs = self.runs(idx)
         row = {}
         for m in self.metrics:
             row[f"{m}_mean"], row[f"{m}_ci"], _ = mean_ci([_metric(rec, m) for rec in runs], self.confidence)
         row["feasible"] = all(c.holds(row[f"{c.metric}_mean"]) for c in self.constraints)
         row["confident"] = all(c.holds(_far_bound(c, row)) for c in self.constraints)
+        row["verdict"] = constraint_verdict([[_metric(rec, c.metric) for rec in runs] for c in self.constraints],
+                                            self.constraints)
         row["violation"] = sum(c.violation(row[f"{c.metric}_mean"]) for c in self.constraints)
         return row
 
@@ -276,6 +279,25 @@ class _Scores:
         s = self.stats(idx)
         obj = s[f"{self.objective}_mean"]
         return (not s["feasible"], s["violation"], -self.sign * obj if obj == obj else math.inf, idx)
+
+
+#: Verdicts from best to worst: the order a table of candidates is judged in.
+VERDICT_ORDER = ("met", "likely", "uncertain", "missed")
+
+
+def constraint_verdict(values: Sequence[Sequence[float]], constraints: Sequence[Constraint]) -> str:
+    """The worst of the constraints' judgements over replications, by the one-sided 95 % Student t rule of
+    ``llmsim.analysis.slo_eval.judge`` (met / likely / uncertain / missed; "met" when there are no constraints;
+    with one replication only "likely" or "missed").
+
+    >>> c = Constraint.parse("success_rate", ">= 0.99")
+    >>> constraint_verdict([[0.990, 0.993, 0.995, 0.992, 0.996]], [c])
+    'met'
+    >>> constraint_verdict([[0.990, 0.993, 0.995, 0.992, 0.996]], [Constraint.parse("success_rate", ">= 0.992")])
+    'likely'
+    """
+    words = [STATUS_WORDS[judge(v, c).status] for v, c in zip(values, constraints, strict=True)]
+    return max(words, key=VERDICT_ORDER.index, default="met")
 
 
 def _far_bound(c: Constraint, row: dict) -> float:

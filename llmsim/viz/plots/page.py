@@ -17,6 +17,7 @@ from pathlib import Path
 import altair as alt
 
 from llmsim.viz.plots.export import chart_spec, javascript_bundle, vegalite_version
+from llmsim.viz.plots.page_hover import linked_hover
 
 __all__ = ["charts_page", "escape_html", "save_chart"]
 
@@ -53,6 +54,18 @@ function linkZoom(views) {
     });
   });
 }
+// Hovering a time chart (its selection "hover") marks the same instant on every time chart ("page_hover").
+function linkHover(views) {
+  views.forEach(function (source) {
+    ["hover", "hover1", "hover2", "hover3"].forEach(function (sel) {
+      if (!hasSignal(source, sel)) { return; }
+      source.addSignalListener(sel, function (name, value) {
+        var t = value && value.time ? value.time[0] : null;
+        views.forEach(function (v) { if (hasSignal(v, "page_hover")) { v.signal("page_hover", t).runAsync(); } });
+      });
+    });
+  });
+}
 (function () {
   var nodes = document.querySelectorAll("script.spec");
   var jobs = Array.prototype.map.call(nodes, function (node) {
@@ -64,8 +77,9 @@ function linkZoom(views) {
       });
   });
   Promise.allSettled(jobs).then(function (all) {
-    linkZoom(all.filter(function (r) { return r.status === "fulfilled"; })
-                .map(function (r) { return r.value.view; }));
+    var views = all.filter(function (r) { return r.status === "fulfilled"; })
+                   .map(function (r) { return r.value.view; });
+    linkZoom(views); linkHover(views);
     var bad = all.filter(function (r) { return r.status !== "fulfilled"; }).length;
     document.body.setAttribute("data-charts", String(all.length - bad));
     document.body.setAttribute("data-chart-errors", String(bad));
@@ -135,7 +149,7 @@ def charts_page(charts: Iterable[tuple[str, alt.TopLevelMixin]], title: str, bod
         h = f"<h2>{escape_html(heading)}</h2>\n" if heading else ""
         blocks.append(f'<section>{h}<div id="chart-{i}" class="vis"></div>\n'
                       f'<script type="application/json" class="spec" data-target="chart-{i}">'
-                      f"{_json_for_script(linked_time(chart_spec(chart)))}</script></section>")
+                      f"{_json_for_script(linked_time(linked_hover(chart_spec(chart))))}</script></section>")
     return "\n".join([
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
