@@ -42,12 +42,18 @@ def _percent(value: float) -> str:
 def _dollars(value: float) -> str:
     """At most 4 significant digits: $0.000195, $0.34, $45.69, $123.4, $1,234, $20.02k, $1.5M.
 
+    Below a hundredth of a cent, per million (a cost per request reads as the cost of a million of them):
+
     >>> [_dollars(v) for v in (0, 1.95e-4, 0.3442, 45.69, 123.45, 1234.5, 20019.0, 1.5e6, -34.2)]
     ['$0', '$0.000195', '$0.34', '$45.69', '$123.5', '$1,234', '$20.02k', '$1.5M', '-$34.20']
+    >>> [_dollars(v) for v in (1.96e-7, -1.18e-8)]
+    ['$0.196 per 1M', '-$0.0118 per 1M']
     """
     sign, v = ("-" if value < 0 else ""), abs(value)
     if v == 0:
         return "$0"
+    if v < 1e-4:
+        return f"{sign}${v * 1e6:.3g} per 1M"
     if v < 0.01:
         return f"{sign}${v:.{max(2, 2 - math.floor(math.log10(v)))}f}"
     if v < 100:
@@ -70,8 +76,15 @@ def _per_second(value: float) -> str:
 
 
 def _plain(value: float) -> str:
-    """4 significant digits, thousands as k and millions as M (never an exponent for everyday sizes)."""
+    """4 significant digits, thousands as k and millions as M, small values with 2 significant digits
+    (never an exponent for everyday sizes).
+
+    >>> [_plain(v) for v in (0, 9.804e-05, -0.0009657, 0.5, 1234.5, 20019.0, 1.5e6)]
+    ['0', '0.000098', '-0.00097', '0.5', '1,234', '20.02k', '1.5M']
+    """
     v = abs(value)
+    if 0 < v < 1e-3:
+        return f"{value:.{1 - math.floor(math.log10(v))}f}"
     if v >= 1e6:
         return f"{value / 1e6:.4g}M"
     if v >= 1e4:
