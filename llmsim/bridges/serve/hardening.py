@@ -168,9 +168,37 @@ def answer_malformed_as_json(server: web_server.Server) -> None:
 
 
 def _refuse(handler, transport) -> None:
-    if not transport.is_closing():
-        transport.write(OVERLOADED_RAW)
-    handler.force_close()
+    """Answer 503 and close gracefully: the connection goes to a protocol that drops what the client still
+    sends (its request) until it closes, ``_LINGER`` s at most; closing a socket with unread data makes the
+    kernel reset it, and a reset loses the 503 the client has not read yet."""
+    if transport.is_closing():
+        handler.force_close()
+        return
+    transport.set_protocol(_Discard(handler, transport))
+    transport.write(OVERLOADED_RAW)
+
+
+_LINGER = 2.0
+
+
+class _Discard(asyncio.Protocol):
+    """Reads and drops whatever arrives; closes at the client's end of data, or after ``_LINGER`` s, and
+    then tells the aiohttp handler the connection is gone (so the server forgets it)."""
+
+    def __init__(self, handler, transport) -> None:
+        self.handler, self.transport = handler, transport
+        self.timer = asyncio.get_running_loop().call_later(_LINGER, transport.close)
+
+    def data_received(self, data: bytes) -> None:
+        pass
+
+    def eof_received(self) -> bool:
+        self.transport.close()
+        return False
+
+    def connection_lost(self, exc) -> None:
+        self.timer.cancel()
+        self.handler.connection_lost(exc)
 
 
 def raise_fd_limit(wanted: int) -> int:
