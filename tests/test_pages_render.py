@@ -189,13 +189,22 @@ def test_compare_brush_zooms_the_other_panels_and_hover_is_linked(tmp_path):
     assert got["shownBefore"] == 0 and got["shown"] == 4  # hovering one panel marks the instant in all four
 
 
-_RUN_PROBE = """<script>
+def _when_views_ready(body: str) -> str:
+    """A script appended to a run page: runs the JavaScript ``body`` (with ``views``, the page's Vega views)
+    once the page has drawn its charts, or reports that it never did."""
+    return """<script>
 (function () {
   var tries = 0, timer = setInterval(function () {
     var views = window.llmsimViews;
     if (!views && ++tries < 200) { return; }
     clearInterval(timer);
     if (!views) { document.body.setAttribute("data-probe", JSON.stringify({error: "no views"})); return; }
+""" + body.lstrip("\n") + """  }, 50);
+})();
+</script>"""
+
+
+_RUN_PROBE = _when_views_ready("""
     var zoomed = function () {
       return views.map(function (v) { try { return v.signal("page_zoom"); } catch (e) { return "none"; } }); };
     var before = zoomed();
@@ -207,9 +216,7 @@ _RUN_PROBE = """<script>
       var bottom = views[0].scale("concat_1_x").domain();
       document.body.setAttribute("data-probe", JSON.stringify({before: before, after: zoomed(), bottom: bottom}));
     });
-  }, 50);
-})();
-</script>"""
+""")
 
 
 def test_run_page_brush_zooms_the_other_time_charts(tmp_path):
@@ -238,13 +245,7 @@ def test_run_page_brush_zooms_the_other_time_charts(tmp_path):
 #: Appended to a run page: once its charts are drawn, counts the charts showing a linked hover rule, then
 #: hovers an instant of the first time chart through its selection's store (as a pointer move would) and
 #: counts again.
-_RUN_HOVER_PROBE = """<script>
-(function () {
-  var tries = 0, timer = setInterval(function () {
-    var views = window.llmsimViews;
-    if (!views && ++tries < 200) { return; }
-    clearInterval(timer);
-    if (!views) { document.body.setAttribute("data-probe", JSON.stringify({error: "no views"})); return; }
+_RUN_HOVER_PROBE = _when_views_ready("""
     var timed = views.filter(function (v) { try { v.signal("page_hover"); return true; } catch (e) { return false; } });
     var shown = function () {
       return timed.filter(function (v) {
@@ -259,9 +260,7 @@ _RUN_HOVER_PROBE = """<script>
       document.body.setAttribute("data-probe", JSON.stringify({timed: timed.length, before: before, after: shown(),
         instants: timed.map(function (v) { return v.signal("page_hover"); })}));
     });
-  }, 50);
-})();
-</script>"""
+""")
 
 
 def test_run_page_hover_marks_the_instant_on_every_time_chart(tmp_path):

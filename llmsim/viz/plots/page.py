@@ -17,7 +17,7 @@ from pathlib import Path
 import altair as alt
 
 from llmsim.viz.plots.export import chart_spec, javascript_bundle, vegalite_version
-from llmsim.viz.plots.page_hover import linked_hover
+from llmsim.viz.plots.page_hover import linked_hover, walk_dicts
 
 __all__ = ["charts_page", "escape_html", "save_chart"]
 
@@ -114,24 +114,17 @@ def linked_time(spec: dict) -> dict:
     """
     found = []
 
-    def walk(node) -> None:
-        if isinstance(node, list):
-            for item in node:
-                walk(item)
-            return
-        if not isinstance(node, dict):
-            return
+    def visit(node: dict) -> bool:
         x = node.get("encoding", {}).get("x") if isinstance(node.get("encoding"), dict) else None
         scale = x.get("scale") if isinstance(x, dict) and x.get("field") == "time" else None
         if isinstance(scale, dict) and isinstance(scale.get("domain"), list) and len(scale["domain"]) == 2:
             lo, hi = scale["domain"]
             scale["domain"] = {"expr": f"{PAGE_ZOOM} ? {PAGE_ZOOM} : [{lo!r}, {hi!r}]"}
             found.append(True)
-        for value in node.values():
-            walk(value)
+        return False
 
     out = json.loads(json.dumps(spec, default=str))
-    walk(out)
+    walk_dicts(out, visit)
     if not found:
         return spec
     out["params"] = [*out.get("params", []), {"name": PAGE_ZOOM, "value": None}]

@@ -53,19 +53,30 @@ def _hover_layers(x: dict, domain: list, k: int) -> list[dict]:
     return [catcher, rule]
 
 
+def walk_dicts(node, visit) -> None:
+    """Call ``visit`` on every dict of a Vega-Lite spec, depth first; below a dict for which it returns True,
+    stop.
+
+    >>> seen = []
+    >>> walk_dicts({"a": [{"b": 1}, {"c": {"d": 2}}]}, lambda d: seen.append(sorted(d)) or "b" in d)
+    >>> seen
+    [['a'], ['b'], ['c'], ['d']]
+    """
+    if isinstance(node, list):
+        for item in node:
+            walk_dicts(item, visit)
+    elif isinstance(node, dict) and not visit(node):
+        for value in node.values():
+            walk_dicts(value, visit)
+
+
 def linked_hover(spec: dict) -> dict:
     """``spec`` with the hover catcher and linked rule added to each layered view on a fixed time domain
     (the ``page_hover`` parameter declared at the top); unchanged when it has none."""
     out = copy.deepcopy(spec)
     found: list[bool] = []
 
-    def walk(node) -> None:
-        if isinstance(node, list):
-            for item in node:
-                walk(item)
-            return
-        if not isinstance(node, dict):
-            return
+    def visit(node: dict) -> bool:
         layers = node.get("layer")
         if isinstance(layers, list):
             xs = [x for x in (_time_x(node), *(_time_x(la) for la in layers if isinstance(la, dict))) if x]
@@ -73,11 +84,10 @@ def linked_hover(spec: dict) -> dict:
             if domain is not None and len(domain) == 2:
                 layers.extend(_hover_layers(xs[0], domain, k=len(found)))
                 found.append(True)
-                return
-        for value in node.values():
-            walk(value)
+                return True
+        return False
 
-    walk(out)
+    walk_dicts(out, visit)
     if not found:
         return spec
     out["params"] = [*out.get("params", []), {"name": PAGE_HOVER, "value": None}]
