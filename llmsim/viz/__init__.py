@@ -3,3 +3,7 @@
 
 Nothing here runs a simulation: everything takes Results, experiment results or traces.
 """
+
+from llmsim.viz.quick_imports import import_jsonschema_without_iri_grammars
+
+import_jsonschema_without_iri_grammars()
